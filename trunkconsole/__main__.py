@@ -1,0 +1,4 @@
+from trunkconsole.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The lab: a real Asterisk 22 and a real SIP carrier (sipp) in network namespaces."""

@@ -1,0 +1,211 @@
+"""Operator settings: ~/.config/trunkconsole/config.yaml, flags and environment.
+
+Precedence for every value: command-line flag, then environment, then config.yaml, then
+the default. The AMI secret never comes from argv (it would show in `ps`): only from a
+file (--secret-file or `ami.secret_file`), TRUNKCONSOLE_AMI_SECRET, or config.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trunkconsole.errors import OperatorError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5038
+DEFAULT_USERNAME = "trunkconsole"
+DEFAULT_ASTERISK_DIR = Path("/etc/asterisk")
+SECRET_ENV = "TRUNKCONSOLE_AMI_SECRET"
+CONFIG_ENV = "TRUNKCONSOLE_CONFIG"
+
+
+class Secret:
+    """A string that never prints itself (repr, str, f-strings, tracebacks, logs)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that sends it (the AMI Login)."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class AmiTarget:
+    """Where and as whom to log in to AMI, and where each value came from."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    username: str = DEFAULT_USERNAME
+    secret: Secret = field(default_factory=lambda: Secret(""))
+    secret_source: str = "none"
+
+    @property
+    def address(self) -> str:
+        """host:port as shown to the operator."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the front ends need to start."""
+
+    ami: AmiTarget
+    asterisk_dir: Path = DEFAULT_ASTERISK_DIR
+    theme: str = "trunk-dark"
+    keymap: dict[str, str] = field(default_factory=dict)
+    readonly: bool = False
+    mouse: bool = True
+    config_path: Path | None = None
+
+
+def config_path() -> Path:
+    """Path of config.yaml (TRUNKCONSOLE_CONFIG overrides, for tests and several profiles)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "trunkconsole" / "config.yaml"
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read config.yaml; a missing file is an empty config, a broken one is an error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise OperatorError(
+            f"cannot read settings file {path}", evidence=exc.strerror or str(exc)
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise OperatorError(
+            f"settings file {path} is not valid YAML",
+            evidence=str(exc).splitlines()[0],
+            fix="correct the file or move it away",
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise OperatorError(f"settings file {path} must hold a mapping at the top level")
+    return data
+
+
+def read_secret_file(path: Path) -> Secret:
+    """Read an AMI secret from a file: first line, trailing newline stripped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OperatorError(
+            f"cannot read AMI secret file {path}",
+            evidence=exc.strerror or str(exc),
+            fix="check the path and that this user may read it",
+        ) from exc
+    lines = text.splitlines()
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise OperatorError(f"AMI secret file {path} is empty")
+    return Secret(secret)
+
+
+def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise OperatorError(f"settings: '{key}' must be a mapping")
+    return value
+
+
+def _port(value: object, source: str) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise OperatorError(f"AMI port from {source} is not a port number: {value!r}")
+    return port
+
+
+def resolve_settings(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    username: str | None = None,
+    secret_file: Path | None = None,
+    asterisk_dir: Path | None = None,
+    readonly: bool | None = None,
+    mouse: bool | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Combine flags, environment and config.yaml into Settings."""
+    env = os.environ if environ is None else environ
+    path = config_path()
+    data = load_config_file(path)
+    ami_conf = _section(data, "ami")
+
+    secret = Secret("")
+    source = "none"
+    if secret_file is not None:
+        secret, source = read_secret_file(secret_file), f"file {secret_file}"
+    elif env.get(SECRET_ENV):
+        secret, source = Secret(env[SECRET_ENV]), f"${SECRET_ENV}"
+    elif ami_conf.get("secret_file"):
+        conf_file = Path(str(ami_conf["secret_file"])).expanduser()
+        secret, source = read_secret_file(conf_file), f"file {conf_file}"
+    elif ami_conf.get("secret"):
+        secret, source = Secret(str(ami_conf["secret"])), f"{path}"
+
+    target = AmiTarget(
+        host=host or str(ami_conf.get("host") or DEFAULT_HOST),
+        port=port if port is not None else _port(ami_conf.get("port", DEFAULT_PORT), str(path)),
+        username=username or str(ami_conf.get("username") or DEFAULT_USERNAME),
+        secret=secret,
+        secret_source=source,
+    )
+    keymap = data.get("keymap") or {}
+    if not isinstance(keymap, dict):
+        raise OperatorError(f"settings: 'keymap' in {path} must be a mapping of id: key")
+    return Settings(
+        ami=target,
+        asterisk_dir=asterisk_dir
+        or Path(str(data.get("asterisk_dir") or DEFAULT_ASTERISK_DIR)),
+        theme=str(data.get("theme") or "trunk-dark"),
+        keymap={str(k): str(v) for k, v in keymap.items()},
+        readonly=bool(data.get("readonly", False)) if readonly is None else readonly,
+        mouse=bool(data.get("mouse", True)) if mouse is None else mouse,
+        config_path=path,
+    )
+
+
+def save_setting(key: str, value: object) -> None:
+    """Remember one top-level setting (e.g. the theme) in config.yaml, atomically."""
+    path = config_path()
+    data = load_config_file(path)
+    data[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
