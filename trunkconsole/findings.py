@@ -1,0 +1,69 @@
+"""Findings: what is wrong, the evidence, and the fix. Shared by lint, live, network checks.
+
+`trunkconsole check` gathers findings from every domain and maps the worst severity to
+a Nagios/Icinga-style exit status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    """Ordered so max() gives the worst."""
+
+    INFO = 0
+    WARNING = 1
+    CRITICAL = 2
+
+
+# Exit statuses of `trunkconsole check`: 0 all fine, 1 warnings, 2 critical, 3 could not check.
+EXIT_OK = 0
+EXIT_WARNING = 1
+EXIT_CRITICAL = 2
+EXIT_UNKNOWN = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where the finding comes from: a config line, a firewall rule, an AMI event."""
+
+    text: str
+    file: str | None = None
+    line: int | None = None
+
+    def location(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or note) for the operator."""
+
+    code: str  # stable id, e.g. "identify-missing-endpoint"
+    severity: Severity
+    title: str  # one line, operator's words
+    subject: str = ""  # what it is about: a trunk, endpoint, address, rule
+    evidence: tuple[Evidence, ...] = ()
+    fix: str = ""
+    domain: str = "config"  # config | live | network
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.name.lower()
+        data["evidence"] = [
+            {"text": e.text, "file": e.file, "line": e.line} for e in self.evidence
+        ]
+        return data
+
+
+def exit_status(findings: list[Finding]) -> int:
+    """0 when nothing is wrong, 1 for warnings, 2 when anything is critical."""
+    worst = max((f.severity for f in findings), default=Severity.INFO)
+    return {Severity.INFO: EXIT_OK, Severity.WARNING: EXIT_WARNING,
+            Severity.CRITICAL: EXIT_CRITICAL}[worst]
