@@ -1,0 +1,82 @@
+"""Shared fixtures: the real Asterisk lab, and REQUIRE_LAB semantics.
+
+Lab and namespace tests skip with a clear reason when they cannot run here (not root,
+tools missing), except under TRUNKCONSOLE_REQUIRE_LAB=1 (CI), where such a skip fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from trunkconsole.lab import netns
+from trunkconsole.lab.ami_probe import AmiProbe
+from trunkconsole.lab.lab import TOOLS, Lab
+from trunkconsole.lab.system import missing_tools
+
+REQUIRE_LAB = os.environ.get("TRUNKCONSOLE_REQUIRE_LAB") == "1"
+LAB_NAME = os.environ.get("TRUNKCONSOLE_TEST_LAB", "test")
+
+
+def lab_unavailable_reason() -> str | None:
+    """Why the lab cannot run on this machine, or None."""
+    if os.geteuid() != 0:
+        return "the lab needs root (network namespaces, chroot)"
+    missing = missing_tools(*TOOLS, "debootstrap")
+    if missing:
+        return "missing tools: " + ", ".join(missing)
+    return None
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip, or fail when the run requires the lab."""
+    if REQUIRE_LAB:
+        pytest.fail(f"TRUNKCONSOLE_REQUIRE_LAB=1 but: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None]:
+    """Under REQUIRE_LAB, a skipped lab or netns test counts as a failure."""
+    report = yield
+    if REQUIRE_LAB and report.skipped and (
+        item.get_closest_marker("lab") or item.get_closest_marker("netns")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under TRUNKCONSOLE_REQUIRE_LAB=1: {report.longrepr}"
+    return report
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The test lab, up for the whole session (root filesystem built once and cached)."""
+    reason = lab_unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+    the_lab = Lab(LAB_NAME)
+    the_lab.up(log=lambda _m: None)
+    try:
+        yield the_lab
+    finally:
+        the_lab.down(log=lambda _m: None)
+
+
+@pytest.fixture
+def lab_ami(lab: Lab) -> Iterator[AmiProbe]:
+    """A blocking AMI session to the lab PBX, independent of the console's client."""
+    with lab.ami() as ami:
+        yield ami
+
+
+@pytest.fixture
+def in_pbx_netns(lab: Lab) -> Iterator[Lab]:
+    """Run the test body (its sockets, its asyncio loop) inside the lab's PBX namespace.
+
+    setns(2) moves only this thread; sockets made inside keep that namespace.
+    """
+    with netns.inside(lab.pbx_ns):
+        yield lab

@@ -1,0 +1,136 @@
+"""The carrier: sipp in the lab's carrier namespace.
+
+The UAS on 203.0.113.10:5060 answers the PBX's outbound calls (200 OK, or 403 Forbidden
+for "caller ID rejected") and, with sipp's -aa, answers the PBX's qualify OPTIONS.
+`lab call` runs a UAC that places inbound calls to a DID from a chosen carrier address.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trunkconsole.errors import OperatorError
+from trunkconsole.lab.network import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
+from trunkconsole.resources import sample_configs_dir
+
+UAS_SCENARIOS = {"answer": "uas_answer.xml", "reject": "uas_reject.xml"}
+CARRIER_ADDRESSES = (CARRIER_ADDRESS, *SPARE_ADDRESSES)
+# What sipp may carry into a SIP header: printable, no CR/LF, no quote (it is quoted).
+_SAFE_FIELD = re.compile(r'^[^\r\n"\x00-\x1f\x7f]{0,64}$')
+_DID = re.compile(r"^[0-9+*#]{1,32}$")
+
+
+def scenario(name: str) -> Path:
+    """Path of a shipped sipp scenario."""
+    return sample_configs_dir() / "lab" / "sipp" / name
+
+
+def start_uas(netns: str, mode: str, log_dir: Path) -> int:
+    """Start the carrier UAS ("answer" or "reject"); return its pid."""
+    if mode not in UAS_SCENARIOS:
+        raise OperatorError(f"unknown carrier mode '{mode}'", fix="use answer or reject")
+    out = open(log_dir / f"sipp-uas-{mode}.out", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, "sipp", "-sf", str(scenario(UAS_SCENARIOS[mode])),
+             "-i", CARRIER_ADDRESS, "-p", "5060", "-aa", "-nostdin", "-nd",
+             "-trace_err", "-error_file", str(log_dir / f"sipp-uas-{mode}.errors")],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        out.close()
+    return proc.pid
+
+
+def check_dialable(number: str) -> str:
+    """Refuse anything but digits, +, * and #: the value goes into SIP and AMI."""
+    if not _DID.match(number):
+        raise OperatorError(f"{number!r} is not a dialable number")
+    return number
+
+
+@dataclass
+class CallReport:
+    """What the carrier saw of the calls it placed."""
+
+    placed: int
+    answered: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    exit_code: int = 0
+
+    @property
+    def unanswered(self) -> int:
+        return self.placed - self.answered - sum(self.rejected.values())
+
+    def summary(self) -> str:
+        parts = [f"{self.placed} placed", f"{self.answered} answered"]
+        parts += [f"{n} rejected with {code}" for code, n in sorted(self.rejected.items())]
+        if self.unanswered:
+            parts.append(f"{self.unanswered} without a final answer")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """An inbound call burst from the carrier to the PBX."""
+
+    did: str
+    source: str = CARRIER_ADDRESS
+    count: int = 1
+    rate: float = 1.0  # calls per second
+    duration: float = 2.0  # seconds from answer to BYE
+    caller_name: str = "Carrier Test"
+    from_user: str = "15557770000"
+
+    def validate(self) -> None:
+        if self.source not in CARRIER_ADDRESSES:
+            raise OperatorError(
+                f"{self.source} is not a carrier address of the lab",
+                fix=f"use one of {CARRIER_ADDRESS} or {SPARE_ADDRESSES[0]}..{SPARE_ADDRESSES[-1]}",
+            )
+        check_dialable(self.did)
+        for label, value in (("caller name", self.caller_name), ("From user", self.from_user)):
+            if not _SAFE_FIELD.match(value):
+                raise OperatorError(f"{label} {value!r} cannot go into a SIP header",
+                                    evidence="CR, LF, quotes and control characters are refused")
+        if not (1 <= self.count <= 100_000 and 0 < self.rate <= 1000
+                and 0 <= self.duration <= 3600):
+            raise OperatorError("call count, rate or duration out of range")
+
+
+def place_calls(netns: str, spec: CallSpec, log_dir: Path, timeout: float = 600) -> CallReport:
+    """Run the UAC until every call ended; count answered and rejected calls."""
+    spec.validate()
+    log_file = log_dir / "sipp-uac.log"
+    log_file.unlink(missing_ok=True)
+    cmd = [
+        "ip", "netns", "exec", netns, "sipp", f"{PBX_ADDRESS}:5060",
+        "-sf", str(scenario("uac.xml")), "-i", spec.source, "-p", "0", "-mi", spec.source,
+        "-s", spec.did, "-m", str(spec.count), "-r", str(spec.rate), "-rp", "1000",
+        "-l", str(max(1, min(spec.count, int(spec.rate * (spec.duration + 5)) + 10))),
+        "-d", str(int(spec.duration * 1000)),
+        "-key", "caller_name", spec.caller_name, "-key", "from_user", spec.from_user,
+        "-recv_timeout", "15000", "-nostdin", "-nd",
+        "-trace_logs", "-log_file", str(log_file),
+        "-trace_err", "-error_file", str(log_dir / "sipp-uac.errors"),
+    ]
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise OperatorError("lab call: sipp did not finish in time") from exc
+    if proc.returncode not in (0, 1):
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise OperatorError(f"lab call: sipp failed (exit {proc.returncode})", evidence=tail)
+    report = CallReport(placed=spec.count, exit_code=proc.returncode)
+    text = log_file.read_text(errors="replace") if log_file.exists() else ""
+    for line in text.splitlines():
+        if "ANSWERED" in line:
+            report.answered += 1
+        elif match := re.search(r"REJECTED (\d{3})", line):
+            report.rejected[match.group(1)] = report.rejected.get(match.group(1), 0) + 1
+    return report

@@ -1,0 +1,119 @@
+"""`trunkconsole lab up | down | status | call | carrier | console`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from trunkconsole.lab.network import CARRIER_ADDRESS
+
+
+def register(subparsers: Any) -> None:
+    """Add the `lab` command group."""
+    lab = subparsers.add_parser(
+        "lab", help="a real Asterisk 22 and a SIP carrier in network namespaces (root)",
+        description="Run a real Asterisk PBX (Debian sid, chrooted) and a sipp carrier in "
+        "network namespaces on this machine: for tests, demos and rehearsing failures.")
+    lab.add_argument("--name", default="demo", help="lab name; two labs can coexist")
+    lab.add_argument("--cache-dir", type=Path,
+                     help="root filesystem cache (default /var/cache/trunkconsole)")
+    sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+
+    up = sub.add_parser("up", help="build (once) and start the lab")
+    up.add_argument("--rebuild", action="store_true", help="build a new root filesystem")
+    up.add_argument("--carrier", choices=("answer", "reject"), default="answer",
+                    help="how the carrier answers the PBX's outbound calls")
+    up.set_defaults(handler=_up)
+
+    down = sub.add_parser("down", help="stop everything and remove the namespaces")
+    down.set_defaults(handler=_down)
+
+    status = sub.add_parser("status", help="what runs")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+
+    call = sub.add_parser("call", help="inbound calls from the carrier to a DID")
+    call.add_argument("did", nargs="?", default="15551230001")
+    call.add_argument("--from", dest="source", default=CARRIER_ADDRESS,
+                      help="carrier source address (203.0.113.10-20)")
+    call.add_argument("--count", type=int, default=1)
+    call.add_argument("--rate", type=float, default=1.0, help="calls per second")
+    call.add_argument("--duration", type=float, default=2.0, help="seconds per call")
+    call.add_argument("--caller-name", default="Carrier Test")
+    call.add_argument("--from-user", default="15557770000")
+    call.add_argument("--outbound", metavar="NUMBER",
+                      help="instead: one outbound call from the PBX to NUMBER at the carrier")
+    call.set_defaults(handler=_call)
+
+    carrier = sub.add_parser("carrier", help="answer (200) | reject (403) | stop")
+    carrier.add_argument("mode", choices=("answer", "reject", "stop"))
+    carrier.set_defaults(handler=_carrier)
+
+    console = sub.add_parser("console", help="open the console on this lab's PBX")
+    console.set_defaults(handler=_console)
+
+
+def _lab(args: argparse.Namespace) -> Any:
+    from trunkconsole.lab.lab import Lab
+
+    return Lab(args.name, args.cache_dir)
+
+
+def _up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _lab(args).up(rebuild=args.rebuild, uas_mode=args.carrier)
+    print(f"lab up in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    _lab(args).down()
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    info = _lab(args).status()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key:18} {value}")
+    return 0 if info["asterisk"] else 1
+
+
+def _call(args: argparse.Namespace) -> int:
+    from trunkconsole.lab.carrier import CallSpec
+
+    if args.outbound:
+        _lab(args).originate(args.outbound)
+        print(f"outbound call to {args.outbound} queued through the trunk")
+        return 0
+    spec = CallSpec(did=args.did, source=args.source, count=args.count, rate=args.rate,
+                    duration=args.duration, caller_name=args.caller_name,
+                    from_user=args.from_user)
+    report = _lab(args).call(spec)
+    print(f"calls from {spec.source} to {spec.did}: {report.summary()}")
+    return 0 if report.answered == report.placed else 1
+
+
+def _carrier(args: argparse.Namespace) -> int:
+    _lab(args).set_carrier(args.mode)
+    print(f"carrier: {args.mode}")
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    lab = _lab(args)
+    if not lab.is_running():
+        from trunkconsole.errors import OperatorError
+
+        raise OperatorError(f"lab '{lab.name}' is not up", fix="trunkconsole lab up")
+    argv = ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+            "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir)]
+    os.execvp(argv[0], argv)
+    return 0  # not reached
