@@ -19,25 +19,26 @@ def register(subparsers: Any) -> None:
         "lab", help="a real Asterisk 22 and a SIP carrier in network namespaces (root)",
         description="Run a real Asterisk PBX (Debian sid, chrooted) and a sipp carrier in "
         "network namespaces on this machine: for tests, demos and rehearsing failures.")
-    lab.add_argument("--name", default="demo", help="lab name; two labs can coexist")
-    lab.add_argument("--cache-dir", type=Path,
-                     help="root filesystem cache (default /var/cache/trunkconsole)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--name", default="demo", help="lab name; two labs can coexist")
+    common.add_argument("--cache-dir", type=Path,
+                        help="root filesystem cache (default /var/cache/trunkconsole)")
     sub = lab.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
 
-    up = sub.add_parser("up", help="build (once) and start the lab")
+    up = sub.add_parser("up", parents=[common], help="build (once) and start the lab")
     up.add_argument("--rebuild", action="store_true", help="build a new root filesystem")
     up.add_argument("--carrier", choices=("answer", "reject"), default="answer",
                     help="how the carrier answers the PBX's outbound calls")
     up.set_defaults(handler=_up)
 
-    down = sub.add_parser("down", help="stop everything and remove the namespaces")
+    down = sub.add_parser("down", parents=[common], help="stop everything and remove the namespaces")
     down.set_defaults(handler=_down)
 
-    status = sub.add_parser("status", help="what runs")
+    status = sub.add_parser("status", parents=[common], help="what runs")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 
-    call = sub.add_parser("call", help="inbound calls from the carrier to a DID")
+    call = sub.add_parser("call", parents=[common], help="inbound calls from the carrier to a DID")
     call.add_argument("did", nargs="?", default="15551230001")
     call.add_argument("--from", dest="source", default=CARRIER_ADDRESS,
                       help="carrier source address (203.0.113.10-20)")
@@ -50,11 +51,11 @@ def register(subparsers: Any) -> None:
                       help="instead: one outbound call from the PBX to NUMBER at the carrier")
     call.set_defaults(handler=_call)
 
-    carrier = sub.add_parser("carrier", help="answer (200) | reject (403) | stop")
+    carrier = sub.add_parser("carrier", parents=[common], help="answer (200) | reject (403) | stop")
     carrier.add_argument("mode", choices=("answer", "reject", "stop"))
     carrier.set_defaults(handler=_carrier)
 
-    console = sub.add_parser("console", help="open the console on this lab's PBX")
+    console = sub.add_parser("console", parents=[common], help="open the console on this lab's PBX")
     console.set_defaults(handler=_console)
 
 
