@@ -9,6 +9,7 @@ from datetime import datetime
 from panoramisk.message import Message
 
 from trunkconsole.ami.connection import AmiConnection
+from trunkconsole.errors import OperatorError
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,22 @@ def _stamp(date: str, clock: str) -> datetime | None:
 
 
 async def fetch_server_info(connection: AmiConnection) -> ServerInfo:
-    """CoreSettings gives the version; CoreStatus the start and current time.
+    """CoreSettings gives the version; `core show uptime seconds` the uptime.
 
     CoreSettings rather than the AMI banner: AMI_VERSION is 9.0.0 in every 20.x and 11.0.0
     in every 22.x (include/asterisk/manager.h), it says nothing about the release.
+    CoreStatus has the start date and time but no current time in 22.x, and in the PBX's
+    time zone, so it is only the fallback when the user lacks write=command.
     """
     settings = await connection.action({"Action": "CoreSettings"})
-    status = await connection.action({"Action": "CoreStatus"})
-    assert isinstance(settings, Message) and isinstance(status, Message)
-    started = _stamp(str(status.get("CoreStartupDate", "")), str(status.get("CoreStartupTime", "")))
-    current = _stamp(str(status.get("CoreCurrentDate", "") or status.get("CoreStartupDate", "")),
-                     str(status.get("CoreCurrentTime", "")))
-    uptime = (current - started).total_seconds() if started and current else 0.0
+    assert isinstance(settings, Message)
+    uptime = await _uptime_from_cli(connection)
+    if uptime is None:
+        status = await connection.action({"Action": "CoreStatus"})
+        assert isinstance(status, Message)
+        started = _stamp(str(status.get("CoreStartupDate", "")),
+                         str(status.get("CoreStartupTime", "")))
+        uptime = (datetime.now() - started).total_seconds() if started else 0.0
     return ServerInfo(
         asterisk_version=str(settings.get("AsteriskVersion", "unknown")),
         ami_version=str(settings.get("AMIversion", "")),
@@ -54,6 +59,18 @@ async def fetch_server_info(connection: AmiConnection) -> ServerInfo:
         uptime_at_fetch=max(0.0, uptime),
         fetched_monotonic=time.monotonic(),
     )
+
+
+async def _uptime_from_cli(connection: AmiConnection) -> float | None:
+    try:
+        lines = await connection.command("core show uptime seconds")
+    except OperatorError:
+        return None
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "System uptime" and value.strip().isdigit():
+            return float(value.strip())
+    return None
 
 
 def format_uptime(seconds: float) -> str:

@@ -31,14 +31,16 @@ def register(subparsers: Any) -> None:
                     help="how the carrier answers the PBX's outbound calls")
     up.set_defaults(handler=_up)
 
-    down = sub.add_parser("down", parents=[common], help="stop everything and remove the namespaces")
+    down = sub.add_parser("down", parents=[common],
+                          help="stop everything and remove the namespaces")
     down.set_defaults(handler=_down)
 
     status = sub.add_parser("status", parents=[common], help="what runs")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 
-    call = sub.add_parser("call", parents=[common], help="inbound calls from the carrier to a DID")
+    call = sub.add_parser("call", parents=[common],
+                          help="inbound calls from the carrier to a DID")
     call.add_argument("did", nargs="?", default="15551230001")
     call.add_argument("--from", dest="source", default=CARRIER_ADDRESS,
                       help="carrier source address (203.0.113.10-20)")
@@ -51,11 +53,13 @@ def register(subparsers: Any) -> None:
                       help="instead: one outbound call from the PBX to NUMBER at the carrier")
     call.set_defaults(handler=_call)
 
-    carrier = sub.add_parser("carrier", parents=[common], help="answer (200) | reject (403) | stop")
+    carrier = sub.add_parser("carrier", parents=[common],
+                             help="answer (200) | reject (403) | stop")
     carrier.add_argument("mode", choices=("answer", "reject", "stop"))
     carrier.set_defaults(handler=_carrier)
 
-    console = sub.add_parser("console", parents=[common], help="open the console on this lab's PBX")
+    console = sub.add_parser("console", parents=[common],
+                             help="open the console on this lab's PBX")
     console.set_defaults(handler=_console)
 
 

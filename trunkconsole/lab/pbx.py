@@ -8,6 +8,7 @@ share one cached root filesystem. Every `exec` keeps one pid from `ip` to `aster
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -72,10 +73,8 @@ def alive(pid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def wait_fully_booted(pid: int, netns: str, secret: str, lab_dir: Path,

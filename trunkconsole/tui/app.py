@@ -1,0 +1,136 @@
+"""The Textual application: one asyncio loop shared with AMI, screens pull on a timer.
+
+AMI callbacks only update state and mark it dirty; a 3 Hz tick refreshes the visible
+screen, and skips work while a modal is open (DESIGN.md, "One event loop").
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from trunkconsole.ami.connection import AmiConnection, State, Status
+from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
+from trunkconsole.errors import OperatorError
+from trunkconsole.settings import Settings, save_setting
+from trunkconsole.tui.themes import VARIABLE_DEFAULTS, load_themes
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+REFRESH_HZ = 3.0
+# Screens by mode name, imported when first shown: "module:Class".
+SCREENS_BY_MODE: dict[str, str] = {
+    "connection": "trunkconsole.tui.screens.connection:ConnectionScreen",
+}
+DEFAULT_MODE = "connection"
+
+
+def _screen_factory(spec: str) -> Screen[None]:
+    module_name, _, class_name = spec.partition(":")
+    screen_class: type[Screen[None]] = getattr(importlib.import_module(module_name), class_name)
+    return screen_class()
+
+
+class TrunkConsoleApp(App[int]):
+    """trunkconsole's console."""
+
+    TITLE = "trunkconsole"
+    CSS_PATH = "trunkconsole.tcss"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        name: partial(_screen_factory, spec) for name, spec in SCREENS_BY_MODE.items()
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection"),
+    ]
+
+    def __init__(self, settings: Settings, *, connect: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self._connect = connect
+        self.ami_status = Status(State.CONNECTING)
+        self.server_info: ServerInfo | None = None
+        self.connection: AmiConnection | None = None
+
+    # -- start-up ---------------------------------------------------------------------
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def on_mount(self) -> None:
+        self._load_themes()
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+        self.switch_mode(DEFAULT_MODE)
+        if self._connect:
+            self.connection = AmiConnection(
+                self.settings.ami, on_status=self._on_status, on_login=self._on_login)
+            self.connection.start()
+        self.set_interval(1 / REFRESH_HZ, self.refresh_visible)
+
+    def _load_themes(self) -> None:
+        loaded = load_themes()
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        if loaded.errors:
+            self.notify("\n".join(loaded.errors), title=f"{len(loaded.errors)} theme file(s) "
+                        "could not be read", severity="warning", markup=False)
+        wanted = self.settings.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(f"theme {wanted!r} not found, using trunk-dark", severity="warning",
+                        markup=False)
+            self.theme = "trunk-dark" if "trunk-dark" in self.available_themes else "textual-dark"
+
+    def _remember_theme(self, _theme: object) -> None:
+        try:
+            save_setting("theme", self.theme)
+        except (OSError, OperatorError) as exc:
+            self.notify(f"could not save the theme: {exc}", severity="warning", markup=False)
+
+    # -- AMI --------------------------------------------------------------------------
+    def _on_status(self, status: Status) -> None:
+        self.ami_status = status
+        if status.state is not State.CONNECTED:
+            self.server_info = None
+
+    async def _on_login(self) -> None:
+        assert self.connection is not None
+        self.server_info = await fetch_server_info(self.connection)
+
+    async def action_reconnect(self) -> None:
+        """Start over after a final failure (e.g. the secret was fixed meanwhile)."""
+        if self.connection is not None:
+            await self.connection.close()
+        if self._connect:
+            self.connection = AmiConnection(
+                self.settings.ami, on_status=self._on_status, on_login=self._on_login)
+            self.connection.start()
+
+    # -- refresh ----------------------------------------------------------------------
+    def refresh_visible(self) -> None:
+        """Pull state into the visible screen only; nothing while a modal is open."""
+        screen = self.screen
+        for bar in screen.query(StatusBar):
+            bar.show(self.settings.ami.address, self.ami_status, self.server_info,
+                     self.settings.readonly)
+        refresh = getattr(screen, "refresh_live", None)
+        if callable(refresh):
+            refresh()
+
+    async def on_unmount(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+
+def run_app(settings: Settings) -> int:
+    """Run the console until the operator quits."""
+    app = TrunkConsoleApp(settings)
+    app.run(mouse=settings.mouse)
+    return app.return_code or 0

@@ -1,0 +1,55 @@
+"""The connection screen: which AMI, in what state and why, and what the PBX says."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from trunkconsole.ami.connection import State
+from trunkconsole.ami.server_info import format_uptime
+from trunkconsole.tui.widgets.status_bar import STATE_STYLE, StatusBar
+
+if TYPE_CHECKING:
+    from trunkconsole.tui.app import TrunkConsoleApp
+
+
+class ConnectionScreen(Screen[None]):
+    """AMI target, state with its reason, Asterisk version and uptime."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "app.reconnect", "Reconnect", id="reconnect"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with VerticalScroll():
+            yield Static(id="connection-details")
+        yield Footer()
+
+    def refresh_live(self) -> None:
+        """Pull from the app on its refresh tick."""
+        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        target = app.settings.ami
+        table.add_row("AMI target", Text(f"{target.address} as {target.username}"))
+        table.add_row("Secret from", Text(target.secret_source))
+        status = app.ami_status
+        table.add_row("State", Text(status.state.value, style=STATE_STYLE[status.state]))
+        if status.reason and status.state is not State.CONNECTED:
+            table.add_row("Reason", Text(status.reason))
+        info = app.server_info
+        if info is not None and status.state is State.CONNECTED:
+            table.add_row("Asterisk", Text(info.asterisk_version))
+            table.add_row("AMI version", Text(info.ami_version))
+            table.add_row("Uptime", Text(format_uptime(info.uptime())))
+        table.add_row("Asterisk configs", Text(str(app.settings.asterisk_dir)))
+        self.query_one("#connection-details", Static).update(table)

@@ -1,0 +1,53 @@
+"""The status bar: AMI target, connection state, Asterisk version, uptime, read-only."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from trunkconsole.ami.connection import State, Status
+from trunkconsole.ami.server_info import ServerInfo, format_uptime
+
+STATE_STYLE = {
+    State.CONNECTED: "bold green",
+    State.CONNECTING: "yellow",
+    State.RECONNECTING: "bold yellow",
+    State.FAILED: "bold red",
+    State.CLOSED: "dim",
+}
+
+
+def status_text(address: str, status: Status, info: ServerInfo | None, readonly: bool) -> Text:
+    """One line; every value goes in as Text, never markup."""
+    text = Text()
+    text.append(" AMI ", style="bold")
+    text.append(address)
+    text.append("  ")
+    text.append(status.state.value, style=STATE_STYLE[status.state])
+    if status.state is State.RECONNECTING and status.retry_in:
+        text.append(f" (retry in {status.retry_in:.0f} s)", style="yellow")
+    if info is not None and status.state is State.CONNECTED:
+        text.append("  Asterisk ")
+        text.append(info.asterisk_version, style="bold")
+        text.append("  up ")
+        text.append(format_uptime(info.uptime()))
+    if readonly:
+        text.append("  READ-ONLY", style="bold reverse")
+    return text
+
+
+class StatusBar(Static):
+    """Shown on every screen; the app updates it on its refresh tick."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def show(self, address: str, status: Status, info: ServerInfo | None,
+             readonly: bool) -> None:
+        self.update(status_text(address, status, info, readonly))
