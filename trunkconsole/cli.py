@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="trunkconsole",
+        allow_abbrev=False,  # `--secret X` must not pass as an abbreviated --secret-file
         description="See and fix SIP trunks on this Asterisk PBX. "
         "With no subcommand, opens the console.",
     )

@@ -31,6 +31,11 @@ def register(subparsers: Any) -> None:
                     help="how the carrier answers the PBX's outbound calls")
     up.set_defaults(handler=_up)
 
+    prepare = sub.add_parser("prepare", parents=[common],
+                             help="build and cache the root filesystem only")
+    prepare.add_argument("--rebuild", action="store_true", help="build a new one")
+    prepare.set_defaults(handler=_prepare)
+
     down = sub.add_parser("down", parents=[common],
                           help="stop everything and remove the namespaces")
     down.set_defaults(handler=_down)
@@ -73,6 +78,16 @@ def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _lab(args).up(rebuild=args.rebuild, uas_mode=args.carrier)
     print(f"lab up in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from trunkconsole.lab import rootfs
+    from trunkconsole.lab.system import require_root
+
+    require_root("trunkconsole lab prepare")
+    path = rootfs.ensure_rootfs(rootfs.cache_dir(args.cache_dir), rebuild=args.rebuild)
+    print(f"lab root filesystem ready: {path} ({rootfs.asterisk_version(path)})")
     return 0
 
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set up trunkconsole on a fresh Debian/Ubuntu machine, as root, then:
+#   ./setup.sh demo   open the console on the lab PBX (a real Asterisk 22 in a namespace)
+#   ./setup.sh test   run the whole test suite (lab tests included)
+# Idempotent: packages, the venv and the lab root filesystem are reused when present.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode="${1:-}"
+case "$mode" in
+  demo|test) ;;
+  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (the lab needs network namespaces and chroot)" >&2
+  exit 1
+fi
+
+# Host tools: debootstrap builds the lab root filesystem (Debian sid, Asterisk 22),
+# sip-tester is sipp (the carrier), nftables/iptables/conntrack for the firewall checks,
+# tmux to watch the console as an operator sees it.
+packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
+          python3 python3-venv ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.trunkconsole-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+
+# Build (once) and cache the lab root filesystem: /var/cache/trunkconsole by default.
+.venv/bin/trunkconsole lab prepare
+
+if [ "$mode" = demo ]; then
+  .venv/bin/trunkconsole lab up --name demo
+  exec .venv/bin/trunkconsole lab console --name demo
+fi
+exec .venv/bin/pytest -q -p no:cacheprovider
