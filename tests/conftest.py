@@ -51,6 +51,15 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(autouse=True)
+def isolated_user_config(tmp_path_factory: pytest.TempPathFactory,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the operator's ~/.config/trunkconsole."""
+    home = tmp_path_factory.mktemp("config-home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("TRUNKCONSOLE_CONFIG", str(home / "trunkconsole" / "config.yaml"))
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
     """The test lab, up for the whole session (root filesystem built once and cached)."""

@@ -7,6 +7,7 @@ screen, and skips work while a modal is open (DESIGN.md, "One event loop").
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
@@ -56,6 +57,8 @@ class TrunkConsoleApp(App[int]):
         self.ami_status = Status(State.CONNECTING)
         self.server_info: ServerInfo | None = None
         self.connection: AmiConnection | None = None
+        # Monotonic clock for live durations; tests freeze it for stable snapshots.
+        self.clock: Callable[[], float] = time.monotonic
 
     # -- start-up ---------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -119,7 +122,7 @@ class TrunkConsoleApp(App[int]):
         screen = self.screen
         for bar in screen.query(StatusBar):
             bar.show(self.settings.ami.address, self.ami_status, self.server_info,
-                     self.settings.readonly)
+                     self.settings.readonly, self.clock())
         refresh = getattr(screen, "refresh_live", None)
         if callable(refresh):
             refresh()

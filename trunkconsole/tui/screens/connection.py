@@ -50,6 +50,6 @@ class ConnectionScreen(Screen[None]):
         if info is not None and status.state is State.CONNECTED:
             table.add_row("Asterisk", Text(info.asterisk_version))
             table.add_row("AMI version", Text(info.ami_version))
-            table.add_row("Uptime", Text(format_uptime(info.uptime())))
+            table.add_row("Uptime", Text(format_uptime(info.uptime(app.clock()))))
         table.add_row("Asterisk configs", Text(str(app.settings.asterisk_dir)))
         self.query_one("#connection-details", Static).update(table)

@@ -17,7 +17,8 @@ STATE_STYLE = {
 }
 
 
-def status_text(address: str, status: Status, info: ServerInfo | None, readonly: bool) -> Text:
+def status_text(address: str, status: Status, info: ServerInfo | None, readonly: bool,
+                now: float) -> Text:
     """One line; every value goes in as Text, never markup."""
     text = Text()
     text.append(" AMI ", style="bold")
@@ -25,12 +26,12 @@ def status_text(address: str, status: Status, info: ServerInfo | None, readonly:
     text.append("  ")
     text.append(status.state.value, style=STATE_STYLE[status.state])
     if status.state is State.RECONNECTING and status.retry_in:
-        text.append(f" (retry in {status.retry_in:.0f} s)", style="yellow")
+        text.append(f" (retry in {status.retry_in:.1f} s)", style="yellow")
     if info is not None and status.state is State.CONNECTED:
         text.append("  Asterisk ")
         text.append(info.asterisk_version, style="bold")
         text.append("  up ")
-        text.append(format_uptime(info.uptime()))
+        text.append(format_uptime(info.uptime(now)))
     if readonly:
         text.append("  READ-ONLY", style="bold reverse")
     return text
@@ -49,5 +50,5 @@ class StatusBar(Static):
     """
 
     def show(self, address: str, status: Status, info: ServerInfo | None,
-             readonly: bool) -> None:
-        self.update(status_text(address, status, info, readonly))
+             readonly: bool, now: float) -> None:
+        self.update(status_text(address, status, info, readonly, now))
