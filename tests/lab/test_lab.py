@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.lab.addresses import SPARE_ADDRESSES
 from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
-from trunkconsole.lab.network import SPARE_ADDRESSES
 
 
 def test_provider_endpoint_is_listed(lab_ami: AmiProbe) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trunkconsole.errors import OperatorError
-from trunkconsole.lab.network import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
+from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
 from trunkconsole.resources import sample_configs_dir
 
 UAS_SCENARIOS = {"answer": "uas_answer.xml", "reject": "uas_reject.xml"}

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trunkconsole.lab.network import CARRIER_ADDRESS
+from trunkconsole.lab.addresses import CARRIER_ADDRESS
 
 
 def register(subparsers: Any) -> None:

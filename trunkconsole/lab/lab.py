@@ -17,8 +17,9 @@ from pathlib import Path
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab import carrier, pbx, rootfs
+from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
-from trunkconsole.lab.network import CARRIER_ADDRESS, PBX_ADDRESS, LabNetwork
+from trunkconsole.lab.network import LabNetwork
 from trunkconsole.lab.system import require_root, require_tools
 
 RUN_DIR = Path("/run/trunkconsole/labs")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trunkconsole.lab.addresses import (
+    CARRIER_ADDRESS,
+    PBX_ADDRESS,
+    PREFIX_LEN,
+    SPARE_ADDRESSES,
+)
 from trunkconsole.lab.netns import namespace_path
 from trunkconsole.lab.system import run
 
-PREFIX_LEN = 24
-PBX_ADDRESS = "203.0.113.1"
-CARRIER_ADDRESS = "203.0.113.10"
-# Spare carrier addresses: "the provider's new IP" and unknown senders.
-SPARE_ADDRESSES = tuple(f"203.0.113.{host}" for host in range(11, 21))
 VETH = "eth0"
 
 
