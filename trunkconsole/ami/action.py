@@ -12,18 +12,23 @@ from collections.abc import Mapping, Sequence
 from trunkconsole.errors import OperatorError
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
+# CR and LF end a header on the wire; the other C0 controls, DEL and the Unicode line
+# separators have no business in an AMI value and some tools split lines on them.
+_BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 Value = str | int | Sequence[str]
 
 
-def check_value(key: str, value: str) -> str:
-    """Return value unchanged, or refuse it when it could break AMI framing."""
+def check_value(key: str, value: str, *, secret: bool = False) -> str:
+    """Return value unchanged, or refuse it when it could break AMI framing.
+
+    The one check every action builder uses; a secret is never quoted in the error.
+    """
     if _BAD_VALUE.search(value):
         raise OperatorError(
-            f"refused to send AMI field {key}: it contains a line break or NUL",
-            evidence=repr(value[:80]),
-            fix="remove CR/LF from the value",
+            f"refused to send AMI field {key}: it contains a line break or control character",
+            evidence="(secret not shown)" if secret else repr(value[:80]),
+            fix="remove CR/LF and control characters from the value",
         )
     return value
 

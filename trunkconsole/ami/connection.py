@@ -21,7 +21,9 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from trunkconsole.ami.action import Value, build_action
+from trunkconsole.ami.action import Value, build_action, check_value
+from trunkconsole.ami.message import AmiMessage
+from trunkconsole.ami.protocol import TrunkAmiProtocol
 from trunkconsole.errors import OperatorError
 from trunkconsole.settings import AmiTarget
 
@@ -101,14 +103,16 @@ class AmiConnection:
         on_status: Callable[[Status], None] = lambda _s: None,
         on_event: Callable[[Message], None] = lambda _e: None,
         on_login: Callable[[], Awaitable[None]] | None = None,
+        on_message: Callable[[AmiMessage], None] | None = None,
         backoff: Sequence[float] = BACKOFF_SECONDS,
-        protocol_factory: type[AMIProtocol] = AMIProtocol,
+        protocol_factory: type[AMIProtocol] = TrunkAmiProtocol,
         events: str = "on",
     ) -> None:
         self.target = target
         self._on_status = on_status
         self._on_event = on_event
         self._on_login = on_login
+        self._on_message = on_message
         self._backoff = tuple(backoff)
         self._protocol_factory = protocol_factory
         self._events = events
@@ -196,7 +200,8 @@ class AmiConnection:
         self._login_future = loop.create_future()
         manager = _Manager(
             self, host=self.target.host, port=self.target.port,
-            username=self.target.username, secret=self.target.secret.reveal(),
+            username=check_value("Username", self.target.username),
+            secret=check_value("Secret", self.target.secret.reveal(), secret=True),
             events=self._events, loop=loop, ping_delay=3600,
             forgetable_actions=("login", "ping"),
             on_connect=lambda _m: None, on_login=lambda _m: None,
@@ -207,6 +212,10 @@ class AmiConnection:
             loop.create_connection(self._protocol_factory, self.target.host, self.target.port),
             CONNECT_TIMEOUT,
         )
+        if isinstance(protocol, TrunkAmiProtocol) and self._on_message is not None:
+            # Every message in wire order, list items included: a list reply reaches its
+            # awaiting coroutine only after later events were dispatched.
+            protocol.listener = self._on_message
         connected: asyncio.Future[tuple[Any, Any]] = loop.create_future()
         connected.set_result((transport, protocol))
         self._manager = manager

@@ -1,0 +1,99 @@
+"""One AMI message as trunkconsole reads it: lower-case keys, repeated headers as lists.
+
+Independent of panoramisk so the model (and its benchmark) never imports the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Headers Asterisk may repeat in one message: always read as a list, even when they occur
+# once (panoramisk gives a str for one and a list for several; reference §7.4).
+REPEATABLE: frozenset[str] = frozenset(
+    {"output", "contacts", "chanvariable", "variable", "state"}
+)
+
+# Headers that carry secrets: AuthDetail/AuthList print Password and Md5Cred in clear,
+# TransportDetail the TLS key Password (reference §1.1). Dropped at the parser.
+SECRET_KEYS: frozenset[str] = frozenset({"password", "secret", "md5cred", "privkeypassword"})
+
+
+def is_secret_key(key: str) -> bool:
+    """True for header names that may carry a password (lower-case key)."""
+    return key in SECRET_KEYS or key.endswith(("password", "secret"))
+
+
+@dataclass(slots=True)
+class AmiMessage:
+    """An event or a response: `fields` has the first value of every header."""
+
+    fields: dict[str, str]
+    lists: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def event(self) -> str:
+        return self.fields.get("event", "")
+
+    @property
+    def response(self) -> str:
+        return self.fields.get("response", "")
+
+    @property
+    def action_id(self) -> str:
+        return self.fields.get("actionid", "")
+
+    def get(self, key: str, default: str = "") -> str:
+        """First value of a header (key in lower case)."""
+        return self.fields.get(key, default)
+
+    def values(self, key: str) -> list[str]:
+        """Every value of a header, in order ([] when absent)."""
+        found = self.lists.get(key)
+        if found is not None:
+            return found
+        value = self.fields.get(key)
+        return [] if value is None else [value]
+
+
+def parse_block(block: str) -> AmiMessage | None:
+    """Parse one message (the text between blank lines) into an AmiMessage.
+
+    Unlike panoramisk 1.4 the block is not stripped first, so `Key: ` on the last line
+    keeps its empty value; exactly one space after the colon is removed, so the
+    leading spaces of CLI `Output:` lines survive. Secret headers are dropped here.
+    """
+    fields: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    for line in block.split("\r\n"):
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        if not key or is_secret_key(key):
+            continue
+        if value.startswith(" "):
+            value = value[1:]
+        if key in fields:
+            if key in lists:
+                lists[key].append(value)
+            else:
+                lists[key] = [fields[key], value]
+        else:
+            fields[key] = value
+            if key in REPEATABLE:
+                lists[key] = [value]
+    if not fields:
+        return None
+    return AmiMessage(fields, lists)
+
+
+def parse_stream(data: bytes) -> list[AmiMessage]:
+    """Parse a recorded AMI byte stream (tests and benchmarks); skips the greeting."""
+    if data.startswith(b"Asterisk Call Manager/"):
+        data = data.partition(b"\r\n")[2]
+    out = []
+    for raw in data.split(b"\r\n\r\n"):
+        message = parse_block(raw.strip(b"\r\n").decode("utf-8", "replace"))
+        if message is not None:
+            out.append(message)
+    return out

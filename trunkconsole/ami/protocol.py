@@ -1,0 +1,110 @@
+"""panoramisk's AMIProtocol with trunkconsole's framing and parser.
+
+panoramisk 1.4 decodes each TCP read with errors='ignore' before joining them, so a UTF-8
+character split across reads is dropped; it strips each message, losing an empty last
+header; it gives a str or a list for the same header depending on how often it occurs;
+and an exception in an event handler escapes data_received and drops the connection
+(reference asterisk-ami-pjsip.md §7.4). Here bytes are buffered and each whole message is
+decoded once, parsed by `parse_block` (repeatable headers always lists, secrets dropped),
+and handed first to a stream listener in wire order, then to panoramisk's action/event
+machinery inside a guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
+
+from trunkconsole.ami.message import AmiMessage, parse_block
+
+log = logging.getLogger(__name__)
+
+GREETING = b"Asterisk Call Manager/"
+TERMINATOR = b"\r\n\r\n"
+# One AMI message larger than this is not something Asterisk sends (a huge CLI output is
+# a few MB): treat it as a broken peer rather than growing without bound.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+Listener = Callable[[AmiMessage], None]
+
+
+class WireMessage(Message):  # type: ignore[misc]  # panoramisk is untyped
+    """panoramisk's Message built straight from an AmiMessage (no per-key update calls)."""
+
+    ami: AmiMessage
+
+    @classmethod
+    def from_ami(cls, ami: AmiMessage) -> WireMessage:
+        message: WireMessage = cls.__new__(cls)
+        store: dict[str, tuple[str, Any]] = {}
+        for key, value in ami.fields.items():
+            listed = ami.lists.get(key)
+            store[key] = (key, list(listed) if listed is not None else value)
+        message._store = store
+        message.manager = None
+        message.ami = ami
+        return message
+
+
+class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
+    """Byte-buffered framing, one decode per whole message, guarded dispatch."""
+
+    listener: Listener | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._buffer = bytearray()
+        self._scan_from = 0
+        self._greeted = False
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        if not self._greeted:
+            if len(buffer) < len(GREETING) and GREETING.startswith(bytes(buffer)):
+                return
+            if buffer.startswith(GREETING):
+                end = buffer.find(b"\r\n")
+                if end < 0:
+                    return
+                self.version = buffer[len(GREETING):end].decode("ascii", "replace").strip()
+                del buffer[: end + 2]
+            self._greeted = True
+        start = 0
+        while True:
+            end = buffer.find(TERMINATOR, max(start, self._scan_from))
+            if end < 0:
+                break
+            block = bytes(buffer[start:end])
+            start = end + len(TERMINATOR)
+            self._scan_from = start
+            self._deliver(block)
+            if self.closed:
+                break
+        if start:
+            del buffer[:start]
+        # Resume the search where it stopped (minus a partial terminator), not at 0.
+        self._scan_from = max(0, len(buffer) - len(TERMINATOR) + 1)
+        if len(buffer) > MAX_MESSAGE_BYTES:
+            log.error("AMI message over %d bytes: dropping the connection", MAX_MESSAGE_BYTES)
+            self.transport.close()
+
+    def _deliver(self, block: bytes) -> None:
+        parsed = parse_block(block.decode("utf-8", "replace"))
+        if parsed is None:
+            return
+        listener = self.listener
+        if listener is not None:
+            try:
+                listener(parsed)
+            except Exception:
+                log.exception("AMI stream listener failed on %s", parsed.event or "a response")
+        try:
+            self.handle_message(WireMessage.from_ami(parsed))
+        except Exception:
+            # An event handler raised: keep the connection (panoramisk would drop it).
+            log.exception("AMI handler failed on %s", parsed.event or "a response")

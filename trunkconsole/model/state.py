@@ -1,0 +1,468 @@
+"""PbxState: the live PBX as AMI tells it, event-fed and pure (no I/O, no Textual).
+
+`apply(message)` takes every AMI message in wire order (events and the items of list
+replies alike) and returns the keys it changed; the front end pulls `take_changes()` on
+its own timer. A resync is `begin_sync(kind)`, the list action's items, `end_sync(kind)`:
+whatever the listing did not mention (and no event touched since) is dropped, so nothing
+stale survives an Asterisk restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Set
+from typing import Final
+
+from trunkconsole.ami.message import AmiMessage
+from trunkconsole.model import normalise as norm
+from trunkconsole.model.records import (
+    Channel,
+    Contact,
+    Endpoint,
+    Hangup,
+    Identify,
+    Registration,
+)
+from trunkconsole.model.senders import SECURITY_EVENTS, SenderLog
+
+Key = tuple[str, str]
+ENDPOINT: Final = "endpoint"
+CONTACT: Final = "contact"
+REGISTRATION: Final = "registration"
+CHANNEL: Final = "channel"
+SENDER: Final = "sender"
+HANGUPS: Final = ("hangups", "")
+CORE: Final = ("core", "")
+
+SYNC_KINDS = ("endpoints", "channels", "registrations", "contacts")
+HANGUP_RING = 500
+_NOTHING: Final[frozenset[Key]] = frozenset()
+Fields = dict[str, str]
+Handler = Callable[[Fields, AmiMessage], Set[Key]]
+
+
+class PbxState:
+    """Endpoints, contacts, registrations, channels, recent hangups, unknown senders."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.endpoints: dict[str, Endpoint] = {}
+        self.contacts: dict[str, Contact] = {}  # "aor/uri" -> Contact
+        self.aor_contacts: dict[str, set[str]] = {}
+        self.registrations: dict[str, Registration] = {}
+        self.channels: dict[str, Channel] = {}  # uniqueid -> Channel
+        self.hangups: deque[Hangup] = deque(maxlen=HANGUP_RING)
+        self.senders = SenderLog()
+        self.booted = False
+        self.dirty: set[Key] = set()
+        self._gen = dict.fromkeys(SYNC_KINDS, 0)
+        self._detail: str = ""
+        self._detail_seen: set[str] = set()
+        self._handlers: dict[str, Handler] = {
+            "EndpointList": self._endpoint_list,
+            "EndpointDetail": self._endpoint_detail,
+            "IdentifyDetail": self._identify_detail,
+            "ContactStatusDetail": self._contact_detail,
+            "EndpointDetailComplete": self._endpoint_detail_complete,
+            "ContactList": self._contact_list,
+            "ContactStatus": self._contact_status,
+            "PeerStatus": self._peer_status,
+            "DeviceStateChange": self._device_state,
+            "OutboundRegistrationDetail": self._registration_detail,
+            "Registry": self._registry,
+            "Newchannel": self._channel_snapshot,
+            "Newstate": self._channel_snapshot,
+            "NewCallerid": self._channel_snapshot,
+            "NewConnectedLine": self._channel_snapshot,
+            "CoreShowChannel": self._channel_snapshot,
+            "Newexten": self._newexten,
+            "HangupRequest": self._hangup_request,
+            "SoftHangupRequest": self._hangup_request,
+            "Hangup": self._hangup,
+            "FullyBooted": self._core,
+            "Shutdown": self._core,
+        }
+        for name in SECURITY_EVENTS:
+            self._handlers[name] = self._security
+
+    # -- feeding -----------------------------------------------------------------------
+    def apply(self, message: AmiMessage) -> Set[Key]:
+        """Apply one AMI message; the keys it changed (empty for anything irrelevant)."""
+        handler = self._handlers.get(message.fields.get("event", ""))
+        if handler is None:
+            return _NOTHING
+        changed = handler(message.fields, message)
+        if changed:
+            self.dirty.update(changed)
+        return changed
+
+    def take_changes(self) -> set[Key]:
+        """Keys changed since the last call (the front end's pull)."""
+        dirty, self.dirty = self.dirty, set()
+        return dirty
+
+    def begin_sync(self, kind: str) -> None:
+        """A listing of `kind` is about to be requested."""
+        self._gen[kind] += 1
+
+    def end_sync(self, kind: str) -> Set[Key]:
+        """The listing is complete: drop what neither it nor a later event mentioned."""
+        gen = self._gen[kind]
+        changed: set[Key] = set()
+        if kind == "endpoints":
+            for name in [n for n, e in self.endpoints.items() if e.gen < gen]:
+                del self.endpoints[name]
+                changed.add((ENDPOINT, name))
+            referenced = {aor for e in self.endpoints.values() for aor in e.aors}
+            for aor in [a for a in self.aor_contacts if a not in referenced]:
+                for key in self.aor_contacts.pop(aor):
+                    self.contacts.pop(key, None)
+                    changed.add((CONTACT, key))
+        elif kind == "channels":
+            for uid in [u for u, c in self.channels.items() if c.gen < gen]:
+                changed |= self._drop_channel(uid)
+        elif kind == "registrations":
+            for name in [n for n, r in self.registrations.items() if r.gen < gen]:
+                registration = self.registrations.pop(name)
+                owner = self.endpoints.get(registration.endpoint)
+                if owner is not None:
+                    owner.registrations.discard(name)
+                    changed.add((ENDPOINT, owner.name))
+                changed.add((REGISTRATION, name))
+        elif kind == "contacts":
+            for key in [k for k, c in self.contacts.items() if c.gen < gen and not c.static]:
+                changed |= self._drop_contact(key)
+        self.dirty |= changed
+        return changed
+
+    # -- queries -----------------------------------------------------------------------
+    def trunks(self) -> list[Endpoint]:
+        return [e for e in self.endpoints.values() if e.is_trunk]
+
+    def contacts_of(self, endpoint: Endpoint) -> list[Contact]:
+        out: list[Contact] = []
+        for aor in endpoint.aors:
+            out.extend(self.contacts[k] for k in sorted(self.aor_contacts.get(aor, ())))
+        return out
+
+    def channels_of(self, endpoint: Endpoint) -> list[Channel]:
+        return [self.channels[u] for u in endpoint.channels if u in self.channels]
+
+    def hangups_of(self, name: str) -> list[Hangup]:
+        return [h for h in self.hangups if h.endpoint == name]
+
+    # -- endpoints ---------------------------------------------------------------------
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            endpoint = self.endpoints[name] = Endpoint(name=name)
+        endpoint.gen = self._gen["endpoints"]
+        return endpoint
+
+    def _endpoint_list(self, f: Fields, message: AmiMessage) -> Set[Key]:
+        name = f.get("objectname", "")
+        if not name:
+            return _NOTHING
+        endpoint = self._endpoint(name)
+        endpoint.transport = f.get("transport", "")
+        endpoint.aors = norm.split_list(f.get("aor", ""))
+        endpoint.auths = norm.split_list(f.get("auths", ""))
+        endpoint.outbound_auths = norm.split_list(f.get("outboundauths", ""))
+        endpoint.device_state = norm.device_state(f.get("devicestate", ""))
+        changed: set[Key] = {(ENDPOINT, name)}
+        listed: set[str] = set()
+        for line in message.values("contacts"):
+            for item in line.split(","):
+                aor, sep, uri = item.strip().partition("/")
+                if sep and uri:
+                    listed.add(f"{aor}/{uri}")
+                    changed |= self._touch_contact(aor, uri, name)
+        endpoint.has_contacts = bool(listed)
+        if "contacts" in f:  # absent when the endpoint has no existing AOR
+            for aor in endpoint.aors:
+                for key in [k for k in self.aor_contacts.get(aor, ()) if k not in listed]:
+                    changed |= self._drop_contact(key)
+        return changed
+
+    def _endpoint_detail(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        name = f.get("objectname", "")
+        if not name:
+            return _NOTHING
+        endpoint = self._endpoint(name)
+        endpoint.context = f.get("context", "")
+        endpoint.transport = f.get("transport", "")
+        endpoint.aors = norm.split_list(f.get("aors", ""))
+        endpoint.auths = norm.split_list(f.get("auth", ""))
+        endpoint.outbound_auths = norm.split_list(f.get("outboundauth", ""))
+        endpoint.device_state = norm.device_state(f.get("devicestate", ""))
+        endpoint.identifies = {}
+        self._detail = name
+        self._detail_seen = set()
+        return {(ENDPOINT, name)}
+
+    def _identify_detail(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        owner = f.get("endpoint", "") or f.get("endpointname", "")
+        endpoint = self.endpoints.get(owner)
+        if endpoint is None:
+            return _NOTHING
+        name = f.get("objectname", "")
+        endpoint.identifies[name] = Identify(
+            name=name, endpoint=owner, matches=norm.split_matches(f.get("match", "")),
+            match_header=f.get("matchheader", ""),
+            match_request_uri=f.get("matchrequesturi", ""),
+        )
+        return {(ENDPOINT, owner)}
+
+    def _endpoint_detail_complete(self, _f: Fields, _m: AmiMessage) -> Set[Key]:
+        endpoint = self.endpoints.get(self._detail)
+        self._detail = ""
+        if endpoint is None:
+            return _NOTHING
+        endpoint.detail_loaded = True
+        changed: set[Key] = {(ENDPOINT, endpoint.name)}
+        for aor in endpoint.aors:
+            for key in [k for k in self.aor_contacts.get(aor, ()) if k not in self._detail_seen]:
+                changed |= self._drop_contact(key)
+        return changed
+
+    def _peer_status(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        name = f.get("peer", "").removeprefix("PJSIP/")
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            return _NOTHING
+        endpoint.peer_status = f.get("peerstatus", "")
+        return {(ENDPOINT, name)}
+
+    def _device_state(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        device = f.get("device", "")
+        if not device.startswith("PJSIP/"):
+            return _NOTHING
+        endpoint = self.endpoints.get(device[6:])
+        if endpoint is None:
+            return _NOTHING
+        endpoint.device_state = norm.device_state(f.get("state", ""))
+        return {(ENDPOINT, endpoint.name)}
+
+    # -- contacts ----------------------------------------------------------------------
+    def _touch_contact(self, aor: str, uri: str, endpoint: str) -> set[Key]:
+        key = f"{aor}/{uri}"
+        contact = self.contacts.get(key)
+        if contact is None:
+            contact = self.contacts[key] = Contact(aor=aor, uri=uri, endpoint=endpoint)
+            self.aor_contacts.setdefault(aor, set()).add(key)
+        elif endpoint and not contact.endpoint:
+            contact.endpoint = endpoint
+        contact.gen = self._gen["contacts"]
+        changed: set[Key] = {(CONTACT, key)}
+        for owner in self._owners(aor, endpoint):
+            changed.add((ENDPOINT, owner))
+        return changed
+
+    def _owners(self, aor: str, hint: str) -> list[str]:
+        if hint:
+            return [hint]
+        return [e.name for e in self.endpoints.values() if aor in e.aors]
+
+    def _set_status(self, contact: Contact, status: str, rtt: str) -> None:
+        contact.status = status
+        usec = norm.to_int(rtt, -1) if status == "Reachable" else -1
+        if usec > 0:
+            contact.rtt_usec = usec
+            contact.rtt_history.append(usec / 1000.0)
+        elif status != "Reachable":
+            contact.rtt_usec = None
+
+    def _contact_status(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        aor, uri = f.get("aor", ""), f.get("uri", "")
+        key = f"{aor}/{uri}"
+        status = f.get("contactstatus", "")
+        if status == "Removed":
+            return self._drop_contact(key)
+        changed = self._touch_contact(aor, uri, f.get("endpointname", ""))
+        self._set_status(self.contacts[key], status, f.get("roundtripusec", ""))
+        return changed
+
+    def _contact_detail(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        aor, uri = f.get("aor", ""), f.get("uri", "")
+        changed = self._touch_contact(aor, uri, f.get("endpointname", ""))
+        key = f"{aor}/{uri}"
+        contact = self.contacts[key]
+        contact.user_agent = f.get("useragent", "")
+        contact.via = f.get("viaaddress", "")
+        contact.reg_expire = norm.to_int(f.get("regexpire", "0"))
+        self._set_status(contact, f.get("status", ""), f.get("roundtripusec", ""))
+        self._detail_seen.add(key)
+        return changed
+
+    def _contact_list(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        aor = f.get("objectname", "").partition(";@")[0]
+        uri = f.get("uri", "")
+        if not aor or not uri:
+            return _NOTHING
+        changed = self._touch_contact(aor, uri, f.get("endpoint", ""))
+        contact = self.contacts[f"{aor}/{uri}"]
+        contact.user_agent = f.get("useragent", "")
+        contact.reg_expire = norm.to_int(f.get("expirationtime", "0"))
+        via, port = f.get("viaaddr", ""), f.get("viaport", "")
+        contact.via = f"{via}:{port}" if via and port and port != "0" else via
+        self._set_status(contact, f.get("status", ""), f.get("roundtripusec", ""))
+        return changed
+
+    def _drop_contact(self, key: str) -> set[Key]:
+        contact = self.contacts.pop(key, None)
+        if contact is None:
+            return set()
+        keys = self.aor_contacts.get(contact.aor)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self.aor_contacts[contact.aor]
+        changed: set[Key] = {(CONTACT, key)}
+        for owner in self._owners(contact.aor, contact.endpoint):
+            changed.add((ENDPOINT, owner))
+        return changed
+
+    # -- registrations -----------------------------------------------------------------
+    def _registration_detail(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        name = f.get("objectname", "")
+        if not name:
+            return _NOTHING
+        registration = self.registrations.get(name)
+        if registration is None:
+            registration = self.registrations[name] = Registration(name=name)
+        registration.gen = self._gen["registrations"]
+        registration.server_uri = f.get("serveruri", "")
+        registration.client_uri = f.get("clienturi", "")
+        registration.endpoint = f.get("endpoint", "")
+        status = f.get("status", "Unknown")
+        if status != registration.status:
+            registration.changed_at = self.clock()
+        registration.status = status
+        registration.next_reg = norm.to_int(f.get("nextreg", "0"))
+        changed: set[Key] = {(REGISTRATION, name)}
+        owner = self.endpoints.get(registration.endpoint)
+        if owner is not None:
+            owner.registrations.add(name)
+            changed.add((ENDPOINT, owner.name))
+        return changed
+
+    def _registry(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        if f.get("channeltype") != "PJSIP":
+            return _NOTHING
+        client, server = f.get("username", ""), f.get("domain", "")
+        for registration in self.registrations.values():
+            if registration.client_uri == client and registration.server_uri == server:
+                status = f.get("status", "")
+                if status != registration.status:
+                    registration.changed_at = self.clock()
+                registration.status = status
+                changed: set[Key] = {(REGISTRATION, registration.name)}
+                if registration.endpoint in self.endpoints:
+                    changed.add((ENDPOINT, registration.endpoint))
+                return changed
+        return _NOTHING
+
+    # -- channels ----------------------------------------------------------------------
+    def _channel_snapshot(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        uid = f.get("uniqueid", "")
+        if not uid:
+            return _NOTHING
+        channel = self.channels.get(uid)
+        changed: set[Key] = {(CHANNEL, uid)}
+        if channel is None:
+            name = f.get("channel", "")
+            endpoint_name = norm.endpoint_of_channel(name)
+            started = norm.started_from_uniqueid(uid)
+            now = self.clock()
+            state_code = norm.to_int(f.get("channelstate", "0"))
+            channel = self.channels[uid] = Channel(
+                uniqueid=uid, name=name, endpoint=endpoint_name,
+                started_at=now if started is None else started,
+                inbound=state_code == 4 and f.get("event") == "Newchannel",
+            )
+            if endpoint_name:
+                endpoint = self._endpoint(endpoint_name) if (
+                    endpoint_name not in self.endpoints) else self.endpoints[endpoint_name]
+                endpoint.channels.add(uid)
+                endpoint.calls_started.append(channel.started_at)
+                changed.add((ENDPOINT, endpoint_name))
+        channel.gen = self._gen["channels"]
+        channel.state = f.get("channelstatedesc", channel.state)
+        channel.state_code = norm.to_int(f.get("channelstate", ""), channel.state_code)
+        channel.caller_num = f.get("calleridnum", channel.caller_num)
+        channel.caller_name = f.get("calleridname", channel.caller_name)
+        channel.connected_num = f.get("connectedlinenum", channel.connected_num)
+        channel.connected_name = f.get("connectedlinename", channel.connected_name)
+        channel.context = f.get("context", channel.context)
+        exten = f.get("exten", channel.exten)
+        channel.exten = exten
+        if not channel.did and exten and exten != "s":
+            channel.did = exten
+        channel.linkedid = f.get("linkedid", channel.linkedid)
+        channel.application = f.get("application", channel.application)
+        channel.bridge_id = f.get("bridgeid", channel.bridge_id)
+        return changed
+
+    def _newexten(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        channel = self.channels.get(f.get("uniqueid", ""))
+        if channel is None:
+            return _NOTHING
+        channel.context = f.get("context", channel.context)
+        channel.exten = f.get("exten", channel.exten)
+        channel.application = f.get("application", channel.application)
+        return {(CHANNEL, channel.uniqueid)}
+
+    def _hangup_request(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        channel = self.channels.get(f.get("uniqueid", ""))
+        tech = f.get("techcause")
+        if channel is None or not tech:
+            return _NOTHING
+        channel.tech_cause = norm.to_int(tech) or channel.tech_cause
+        return _NOTHING
+
+    def _hangup(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        uid = f.get("uniqueid", "")
+        channel = self.channels.get(uid)
+        now = self.clock()
+        name = f.get("channel", "")
+        tech = norm.to_int(f.get("techcause", "0")) or None
+        if channel is not None and tech is None:
+            tech = channel.tech_cause
+        started = channel.started_at if channel is not None else (
+            norm.started_from_uniqueid(uid) or now)
+        record = Hangup(
+            at=now, uniqueid=uid, channel=name, endpoint=norm.endpoint_of_channel(name),
+            cause=norm.to_int(f.get("cause", "0")), cause_txt=f.get("cause-txt", ""),
+            tech_cause=tech, caller_num=f.get("calleridnum", ""),
+            caller_name=f.get("calleridname", ""),
+            did=channel.did if channel is not None else f.get("exten", ""),
+            duration=max(0.0, now - started),
+        )
+        self.hangups.append(record)
+        changed = self._drop_channel(uid)
+        changed.add(HANGUPS)
+        endpoint = self.endpoints.get(record.endpoint)
+        if endpoint is not None:
+            endpoint.last_hangup = record
+            changed.add((ENDPOINT, endpoint.name))
+        return changed
+
+    def _drop_channel(self, uid: str) -> set[Key]:
+        channel = self.channels.pop(uid, None)
+        changed: set[Key] = {(CHANNEL, uid)}
+        if channel is not None and channel.endpoint:
+            endpoint = self.endpoints.get(channel.endpoint)
+            if endpoint is not None:
+                endpoint.channels.discard(uid)
+                changed.add((ENDPOINT, endpoint.name))
+        return changed
+
+    # -- security and core ---------------------------------------------------------------
+    def _security(self, _f: Fields, message: AmiMessage) -> Set[Key]:
+        address = self.senders.record(message, self.clock())
+        return _NOTHING if address is None else {(SENDER, address)}
+
+    def _core(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        self.booted = f.get("event") == "FullyBooted"
+        return {CORE}
