@@ -1,0 +1,104 @@
+"""A config file as a lossless list of lines: render() gives back the input byte for byte.
+
+Bytes are decoded as UTF-8 with surrogateescape, so any byte sequence (Latin-1 comments,
+binary junk) survives a round trip. Edits live in `edit.py` and touch only the lines
+they must.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trunkconsole.conf.lines import Kind, Line, scan, split_lines
+
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"
+# Bigger files are reported, not parsed: a 130,000-line pjsip.conf is about 3 MB.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read as a config file (missing, not regular, too big, no access)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass
+class ConfigFile:
+    """One file: its lines and the block-comment depth left open at its end."""
+
+    name: str  # as the operator knows it: relative to the config dir when inside it
+    lines: list[Line] = field(default_factory=list)
+    path: Path | None = None
+    open_depth: int = 0  # > 0: an unterminated ';--' block comment
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "<text>", path: Path | None = None) -> ConfigFile:
+        """Parse text (str, surrogate-escaped if it came from bytes)."""
+        doc = cls(name=name, lines=[Line(raw) for raw in split_lines(text)], path=path)
+        doc.rescan()
+        return doc
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "<bytes>",
+                   path: Path | None = None) -> ConfigFile:
+        """Parse raw bytes, keeping every byte."""
+        return cls.from_text(data.decode(ENCODING, ERRORS), name=name, path=path)
+
+    @classmethod
+    def read(cls, path: Path, name: str | None = None) -> ConfigFile:
+        """Read a file; UnreadableFile when it is missing, not a regular file or too big.
+
+        Asterisk skips non-regular files ("is not a regular file, ignoring"); we never
+        open one either, so a FIFO or /dev/zero cannot hang us.
+        """
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(path, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise UnreadableFile(
+                path, f"{info.st_size} bytes, more than the {MAX_FILE_BYTES} we parse")
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        return cls.from_bytes(data, name=name or str(path), path=path)
+
+    def rescan(self) -> None:
+        """Classify all lines again (after an edit)."""
+        self.open_depth = scan(self.lines)
+
+    def render(self) -> bytes:
+        """The file's bytes."""
+        return self.render_text().encode(ENCODING, ERRORS)
+
+    def render_text(self) -> str:
+        """The file's text (surrogate-escaped where the bytes were not UTF-8)."""
+        return "".join(line.raw for line in self.lines)
+
+    def newline(self) -> str:
+        """The dominant line ending, used for new lines."""
+        crlf = sum(1 for line in self.lines if line.raw.endswith("\r\n"))
+        return "\r\n" if crlf * 2 > len(self.lines) else "\n"
+
+    def sections(self) -> list[tuple[int, Line]]:
+        """(index, line) of every section header in this file."""
+        return [(i, line) for i, line in enumerate(self.lines) if line.kind == Kind.SECTION]
+
+    def section_end(self, header: int) -> int:
+        """Index just past the last line belonging to the section starting at header."""
+        lines = self.lines
+        for i in range(header + 1, len(lines)):
+            if lines[i].kind in (Kind.SECTION, Kind.BAD_SECTION):
+                return i
+        return len(lines)

@@ -1,0 +1,376 @@
+"""Load a config file with its #includes into categories, as ast_config_load() does.
+
+Facts from main/config.c that this module reproduces (see reference section 5.1):
+- `[name](a,b)` copies the variables of the first category named a, then b (template or
+  not, case-insensitive), in front of the section's own; bases must come earlier.
+- `[name](+)` appends to the first non-template category of that name; the filter form
+  `[name](+type=aor&x=y)` needs every unanchored POSIX regex pair to match a variable.
+- Lines at the top of an included file attach to the config's current category; after
+  the #include the including file carries on with its own current category.
+- A hard error drops the rest of that file; in the top-level file it invalidates the
+  whole load (CONFIG_STATUS_FILEINVALID). Includes nest at most 10 levels.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from trunkconsole.conf.document import ConfigFile, UnreadableFile
+from trunkconsole.conf.includes import display_name, resolve
+from trunkconsole.conf.lines import BLANKS, Kind, Line, scan
+from trunkconsole.conf.tree import (
+    Category,
+    Include,
+    IssueLevel,
+    LoadedConfig,
+    LoadIssue,
+    Origin,
+    Variable,
+)
+
+MAX_INCLUDE_LEVEL = 10
+_MISSING, _OK, _INVALID = 0, 1, 2
+
+
+class Documents:
+    """Parsed files by path, shared by every load of one config directory."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.by_path: dict[Path, ConfigFile] = {}
+        self.errors: dict[Path, UnreadableFile] = {}
+
+    def get(self, path: Path) -> ConfigFile:
+        """The parsed file; UnreadableFile when it cannot be read."""
+        doc = self.by_path.get(path)
+        if doc is not None:
+            return doc
+        if path in self.errors:
+            raise self.errors[path]
+        try:
+            doc = ConfigFile.read(path, display_name(path, self.config_dir))
+        except UnreadableFile as exc:
+            self.errors[path] = exc
+            raise
+        self.by_path[path] = doc
+        return doc
+
+    def by_name(self, name: str) -> ConfigFile | None:
+        """A file already read, by its display name."""
+        for doc in self.by_path.values():
+            if doc.name == name:
+                return doc
+        return None
+
+
+class Loader:
+    """One load of one top-level file: the state config_text_file_load() keeps."""
+
+    def __init__(self, documents: Documents, exec_includes: bool = False) -> None:
+        self.documents = documents
+        self.exec_includes = exec_includes
+        self.config = LoadedConfig(filename="")
+        self.index: dict[str, list[Category]] = {}
+        self.current: Category | None = None
+        self.level = 0
+        self.stack: list[Path] = []
+
+    def load(self, filename: str) -> LoadedConfig:
+        """Load filename (relative to the config dir, or absolute) and everything it includes."""
+        self.config = LoadedConfig(filename=filename)
+        status = self._load(filename, None)
+        self.config.found = status != _MISSING
+        self.config.valid = status != _INVALID
+        return self.config
+
+    def _issue(self, level: IssueLevel, code: str, message: str, file: str,
+               line: int | None = None) -> None:
+        self.config.issues.append(LoadIssue(level, code, message, file, line))
+
+    def _load(self, argument: str, origin: tuple[str, int] | None) -> int:
+        if self.level == MAX_INCLUDE_LEVEL:
+            file, line = origin if origin else (argument, None)
+            self._issue(IssueLevel.WARNING, "include-depth",
+                        f"Maximum Include level ({MAX_INCLUDE_LEVEL}) exceeded", file, line)
+            return _MISSING
+        self.level += 1
+        status = self._load_glob(argument, origin)
+        if status != _INVALID:
+            # main/config.c does not decrement the level after an invalid include.
+            self.level -= 1
+        return status
+
+    def _load_glob(self, argument: str, origin: tuple[str, int] | None) -> int:
+        count = 0
+        cat = self.current  # shared by every file of one glob, like the C local
+        depth = 0  # so is the block-comment depth
+        for path in resolve(argument, self.documents.config_dir):
+            try:
+                doc = self.documents.get(path)
+            except UnreadableFile as exc:
+                if exc.reason not in ("No such file or directory", "Not a directory"):
+                    self._issue(IssueLevel.WARNING, "unreadable",
+                                f"cannot read {exc.path}: {exc.reason}",
+                                display_name(path, self.documents.config_dir))
+                continue
+            count += 1
+            if path in self.stack:
+                file, line = origin if origin else (doc.name, None)
+                self._issue(IssueLevel.WARNING, "include-loop",
+                            f"{doc.name} includes itself (through {len(self.stack)} files); "
+                            f"Asterisk repeats its contents until {MAX_INCLUDE_LEVEL} levels",
+                            file, line)
+            self.config.files.append(doc.name)
+            lines = doc.lines
+            if depth:
+                lines = [Line(line.raw) for line in doc.lines]
+                scan(lines, depth)
+            self.stack.append(path)
+            try:
+                ok, cat = self._process(doc, lines, cat)
+            finally:
+                self.stack.pop()
+            depth = lines[-1].depth_after if lines else depth
+            if depth:
+                self._unterminated(doc, lines)
+            if not ok:
+                return _INVALID
+        return _OK if count else _MISSING
+
+    def _unterminated(self, doc: ConfigFile, lines: list[Line]) -> None:
+        begin = 1
+        previous = 0
+        for number, line in enumerate(lines, 1):
+            if line.depth_after and not previous:
+                begin = number
+            previous = line.depth_after
+        self._issue(IssueLevel.WARNING, "unterminated-comment",
+                    f"Unterminated comment detected beginning on line {begin}: "
+                    "everything after it is ignored", doc.name, begin)
+
+    def _process(self, doc: ConfigFile, lines: list[Line],
+                 cat: Category | None) -> tuple[bool, Category | None]:
+        """Feed every line to process_text_line(); False on a hard error."""
+        file = doc.name
+        SETTING = Kind.SETTING
+        EMPTY = Kind.EMPTY
+        for number, line in enumerate(lines, 1):
+            kind = line.kind
+            if kind == EMPTY:
+                if line.stray_end:
+                    self._issue(IssueLevel.WARNING, "stray-comment-end",
+                                "'--;' outside a block comment: Asterisk now treats the "
+                                "following lines as comments", file, number)
+                continue
+            if kind == SETTING and cat is not None and line.op != "+=":
+                cat.variables.append(Variable(line.name, line.value, file, number, cat.name,
+                                              line.op == "=>"))
+                continue
+            if kind == Kind.SECTION:
+                cat = self._section(line, file, number)
+                if cat is None:
+                    return False, None
+            elif kind == SETTING:
+                if cat is None:
+                    self._issue(IssueLevel.FATAL, "no-section",
+                                f"parse error: No category context for line {number} of "
+                                f"{file}", file, number)
+                    return False, None
+                self._append(cat, line, file, number)
+            elif kind == Kind.DIRECTIVE:
+                if not self._directive(line, file, number):
+                    return False, None
+            elif not self._oddity(line, file, number):
+                return False, None
+        return True, cat
+
+    def _oddity(self, line: Line, file: str, number: int) -> bool:
+        kind = line.kind
+        if kind == Kind.TOO_LONG:
+            self._issue(IssueLevel.WARNING, "line-too-long",
+                        f"Line {number} too long, skipping (8191 bytes or more)", file, number)
+        elif kind == Kind.NO_EQUALS:
+            self._issue(IssueLevel.WARNING, "no-equals",
+                        f"No '=' (equal sign) in line {number} of {file}", file, number)
+        elif kind == Kind.NO_NAME:
+            self._issue(IssueLevel.WARNING, "no-name",
+                        f"No variable name in line {number} of {file}", file, number)
+        elif kind == Kind.BAD_ESCAPE:
+            self._issue(IssueLevel.FATAL, "bad-escape",
+                        f"Invalid escape in line {number} of {file}", file, number)
+            return False
+        elif kind == Kind.BAD_SECTION:
+            self._issue(IssueLevel.FATAL, "bad-section",
+                        f"parse error: {line.value}, line {number} of {file}", file, number)
+            return False
+        return True
+
+    def _append(self, cat: Category, line: Line, file: str, number: int) -> None:
+        """`key += more`: concatenate onto the last earlier `key` (no separator added)."""
+        key = line.name
+        replace = None
+        for var in cat.variables:
+            if var.name == key:
+                replace = var
+        if replace is None:
+            cat.variables.append(Variable(key, line.value.strip(BLANKS), file, number,
+                                          cat.name))
+            return
+        combined = (replace.value + line.value).rstrip(BLANKS).lstrip(BLANKS)
+        # ast_variable_update(): the last variable with that name and old value.
+        low, old = replace.name.lower(), replace.value.lower()
+        target = -1
+        for i, var in enumerate(cat.variables):
+            if var.name.lower() == low and (not old or var.value.lower() == old):
+                target = i
+        if target < 0:
+            return
+        var = cat.variables[target]
+        cat.variables[target] = Variable(
+            replace.name, combined, var.file, var.line, var.section, var.object,
+            (*var.appended, Origin(file, number, cat.name)))
+
+    def _section(self, line: Line, file: str, number: int) -> Category | None:
+        name = line.name
+        newcat: Category | None = Category(name, file, number)
+        assert newcat is not None
+        cat: Category = newcat
+        for option in line.options or ():
+            if option == "!":
+                cat.template = True
+            elif option.startswith("+"):
+                target = self._find(name, option[1:], base=False)
+                if target is None:
+                    self._issue(IssueLevel.FATAL, "append-missing",
+                                f"Category addition requested, but category '{name}' does "
+                                f"not exist, line {number} of {file}", file, number)
+                    return None
+                if newcat is not None:
+                    self.current = target
+                    target.template = target.template or newcat.template
+                    target.variables.extend(newcat.variables)
+                    target.additions.append(Origin(file, number, target.name))
+                    newcat = None
+                cat = target
+            else:
+                base = self._find(option, "", base=True)
+                if base is None:
+                    self._issue(IssueLevel.FATAL, "base-missing",
+                                f"Inheritance requested, but category '{option}' does not "
+                                f"exist, line {number} of {file}", file, number)
+                    return None
+                cat.bases.append(base.name)
+                cat.variables.extend(list(base.variables))
+        if newcat is not None:
+            self.config.categories.append(newcat)
+            self.index.setdefault(name.lower(), []).append(newcat)
+            self.current = newcat
+        return cat
+
+    def _find(self, name: str, filter_: str, base: bool) -> Category | None:
+        """category_get_sep()/does_category_match(): the first category that qualifies."""
+        candidates = self.index.get(name.lower(), []) if name else self.config.categories
+        for cat in candidates:
+            if base:
+                return cat  # "TEMPLATES=include": templates and normal sections alike
+            if matches_filter(cat, filter_):
+                return cat
+        return None
+
+    def _directive(self, line: Line, file: str, number: int) -> bool:
+        directive = line.name.lower()
+        if directive not in ("include", "tryinclude", "exec"):
+            self._issue(IssueLevel.WARNING, "unknown-directive",
+                        f"Unknown directive '#{line.name}' at line {number} of {file}",
+                        file, number)
+            return True
+        if not line.value:
+            self._issue(IssueLevel.WARNING, "directive-argument",
+                        f"Directive '#{line.name}' needs an argument at line {number} of "
+                        f"{file}", file, number)
+            return True
+        include = Include(directive, line.value, file, number)
+        self.config.includes.append(include)
+        if directive == "exec":
+            if self.exec_includes:
+                text = (f"#exec {line.value}: Asterisk runs it and loads its output; "
+                        "trunkconsole never runs it, so that output is not checked")
+            else:
+                text = ("Cannot perform #exec unless execincludes option is enabled in "
+                        "asterisk.conf (options section): the line is ignored")
+            self._issue(IssueLevel.NOTE, "exec", text, file, number)
+            return True
+        before = len(self.config.files)
+        status = self._load(line.value, (file, number))
+        include.targets = self.config.files[before:]
+        if status == _MISSING and directive == "include":
+            self._issue(IssueLevel.FATAL, "include-missing",
+                        f"The file '{line.value}' was listed as a #include but it does not "
+                        "exist.", file, number)
+            return False
+        return True
+
+
+def split_expressions(text: str, sep: str) -> list[str]:
+    """ast_strsep(..., AST_STRSEP_STRIP): split outside quotes, honouring backslashes."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    escaped = False
+    for ch in text:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            current.append(ch)
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch == sep and not quoted:
+            parts.append("".join(current).strip(BLANKS))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip(BLANKS))
+    return parts
+
+
+def matches_filter(cat: Category, filter_: str) -> bool:
+    """does_category_match() with '&'-joined `name=value` POSIX regex pairs (unanchored)."""
+    if not filter_:
+        return not cat.template
+    expressions = split_expressions(filter_, "&")
+    found = 0
+    template_ok = False
+    for expression in expressions:
+        pair = split_expressions(expression, "=")
+        if len(pair) < 2:
+            break
+        name_rx, value_rx = pair[0], pair[1]
+        if name_rx == "TEMPLATES":
+            if value_rx.lower() == "include":
+                template_ok = template_ok or cat.template
+                found += 1
+            elif value_rx.lower() == "restrict":
+                if not cat.template:
+                    break
+                found += 1
+                template_ok = True
+            continue
+        try:
+            name_re, value_re = re.compile(name_rx), re.compile(value_rx)
+        except re.error:
+            break
+        if any(name_re.search(var.name) and value_re.search(var.value)
+               for var in cat.variables):
+            found += 1
+    return found == len(expressions) and (not cat.template or template_ok)
+
+
+def load_config(config_dir: Path, filename: str, documents: Documents | None = None,
+                exec_includes: bool = False) -> LoadedConfig:
+    """Load one config file from config_dir the way Asterisk would."""
+    docs = documents if documents is not None else Documents(config_dir)
+    return Loader(docs, exec_includes).load(filename)
