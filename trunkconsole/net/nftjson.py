@@ -1,0 +1,285 @@
+"""Read `nft -j list ruleset` output into the IR, tolerating the differences between versions.
+
+Version differences handled (reference §2.3): `{"xt": null}` before 1.0.6; single flags
+printed as a string in 1.1.4 only; set types as `{"typeof": EXPR}` from 1.1.2; `dynamic`
+shown only from 1.0.9; set elements wrapped as `{"elem": {"val": ...}}` when they carry a
+timeout or comment.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from trunkconsole.errors import OperatorError
+from trunkconsole.net.ir import (
+    AnonSet,
+    BinOp,
+    Chain,
+    Concat,
+    ConcatValue,
+    CtHelper,
+    Expr,
+    Field,
+    Flags,
+    HelperObject,
+    Match,
+    NamedSet,
+    Nat,
+    Nop,
+    NoTrack,
+    Opaque,
+    Prefix,
+    Range,
+    Rule,
+    Ruleset,
+    SetMark,
+    SetRef,
+    Statement,
+    Table,
+    Unknown,
+    Value,
+    Verdict,
+    VMap,
+)
+from trunkconsole.net.render import render_expr, render_statement, render_value
+
+VERDICT_KEYS = ("accept", "drop", "continue", "return", "jump", "goto", "queue")
+CONDITIONAL_KEYS = ("limit", "quota", "ct count", "connlimit", "meter")
+NOP_KEYS = ("counter", "log", "last", "dup", "secmark", "flow", "ct timeout",
+            "ct expectation", "synproxy", "tproxy")
+# iptables targets that never end the packet's walk (reference §5.3)
+NONTERMINAL_XT = frozenset({"LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "TCPMSS",
+                            "DSCP", "TOS", "TRACE", "CLASSIFY", "NOTRACK", "CHECKSUM"})
+
+
+def as_list(value: Any) -> list[Any]:
+    """`flags` and `elem` may be a scalar (nft 1.1.4) or a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def parse_value(raw: Any) -> Value:
+    """A right-hand side or set element in IR form."""
+    if isinstance(raw, (bool, int, str)):
+        if isinstance(raw, str) and raw.startswith("@"):
+            return SetRef(raw[1:])
+        return raw
+    if isinstance(raw, list):
+        return Flags(tuple(raw))
+    if isinstance(raw, dict):
+        if "set" in raw:
+            return AnonSet(tuple(parse_value(v) for v in as_list(raw["set"])))
+        if "range" in raw:
+            lo, hi = raw["range"]
+            return Range(lo, hi)
+        if "prefix" in raw:
+            return Prefix(str(raw["prefix"]["addr"]), int(raw["prefix"]["len"]))
+        if "concat" in raw:
+            parts = tuple(parse_value(v) for v in raw["concat"])
+            return ConcatValue(tuple(p for p in parts if not isinstance(
+                p, (ConcatValue, SetRef, AnonSet))))
+        if "elem" in raw:
+            return parse_value(raw["elem"]["val"])
+        if "|" in raw:
+            return Flags(tuple(raw["|"]))
+    raise ValueError(f"unsupported value {json.dumps(raw)[:80]}")
+
+
+def parse_expr(raw: Any) -> Expr:
+    """A left-hand side expression in IR form (Opaque when not understood)."""
+    if isinstance(raw, dict) and len(raw) == 1:
+        key, body = next(iter(raw.items()))
+        if key == "payload" and isinstance(body, dict):
+            if "protocol" in body:
+                return Field("payload", str(body["protocol"]), str(body["field"]))
+            return Opaque(f"@{body.get('base')},{body.get('offset')},{body.get('len')}")
+        if key == "meta":
+            return Field("meta", "", str(body["key"]))
+        if key == "ct" and "dir" not in body:
+            return Field("ct", "", str(body["key"]))
+        if key == "fib":
+            return Field("fib", ".".join(as_list(body.get("flags"))), str(body["result"]))
+        if key == "exthdr":
+            return Field("exthdr", str(body.get("name", "")), str(body.get("field", "")))
+        if key == "concat":
+            return Concat(tuple(parse_expr(part) for part in body))
+        if key in ("&", "|", "^", "<<", ">>"):
+            left, right = body
+            return BinOp(key, parse_expr(left), parse_value(right))
+    return Opaque(render_expr(raw))
+
+
+def parse_verdict(raw: dict[str, Any]) -> Verdict:
+    key, body = next(iter(raw.items()))
+    if key in ("jump", "goto"):
+        return Verdict(key, str(body["target"]))
+    if key == "reject":
+        return Verdict("reject")
+    return Verdict(key)
+
+
+def parse_statement(raw: Any) -> Statement:
+    """One rule statement in IR form; anything conditional and unknown becomes Unknown."""
+    if not isinstance(raw, dict) or not raw:
+        return Unknown(render_statement(raw))
+    key, body = next(iter(raw.items()))
+    text = render_statement(raw)
+    if key == "match":
+        try:
+            return Match(str(body["op"]), parse_expr(body["left"]), parse_value(body["right"]))
+        except (ValueError, KeyError, TypeError):
+            return Unknown(text)
+    if key in VERDICT_KEYS or key == "reject":
+        return parse_verdict(raw)
+    if key == "vmap":
+        data = body["data"]
+        if isinstance(data, str) and data.startswith("@"):
+            return VMap(parse_expr(body["key"]), SetRef(data[1:]))
+        pairs = tuple((parse_value(k), parse_verdict(v)) for k, v in data["set"])
+        return VMap(parse_expr(body["key"]), pairs)
+    if key in CONDITIONAL_KEYS:
+        return Unknown(text)
+    if key in ("set", "map"):
+        # dynset: `update @banned { ip saddr limit rate over 20/second }` is conditional
+        return Unknown(text) if body.get("stmt") else Nop(text)
+    if key in NOP_KEYS:
+        return Nop(text)
+    if key == "mangle":
+        target = body.get("key", {})
+        if isinstance(target, dict) and ("meta" in target or "ct" in target):
+            sub = "meta" if "meta" in target else "ct"
+            if target[sub].get("key") == "mark":
+                value = body.get("value")
+                return SetMark(sub, value if isinstance(value, int) else None)
+        return Nop(text)
+    if key in ("dnat", "snat", "masquerade", "redirect"):
+        body = body or {}
+        addr = body.get("addr")
+        port = body.get("port")
+        return Nat(key, addr if isinstance(addr, str) else None,
+                   port if isinstance(port, int) else None)
+    if key == "ct helper":
+        return CtHelper(str(body))
+    if key == "notrack":
+        return NoTrack()
+    if key == "xt":
+        if body is None:
+            return Unknown("xt (unnamed: nft older than 1.0.6)")
+        name = str(body.get("name", "?"))
+        if body.get("type") == "target":
+            if name in NONTERMINAL_XT:
+                return Nop(text)
+            return Verdict("unknown", f"xt target {name}")
+        if name == "comment":
+            return Nop(text)
+        return Unknown(text)
+    if key == "fwd":
+        return Verdict("unknown", text)
+    return Unknown(text)
+
+
+def _set_types(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, dict) and "typeof" in raw:
+        return ("typeof",)
+    return tuple(str(t) for t in as_list(raw))
+
+
+def _named_set(body: dict[str, Any], is_map: bool) -> NamedSet:
+    elements: list[Value] = []
+    data: list[Value | Verdict] = []
+    map_type = str(body.get("map", "")) if is_map else ""
+    for raw in as_list(body.get("elem")):
+        if is_map and isinstance(raw, list):
+            key, value = raw
+            elements.append(parse_value(key))
+            if map_type == "verdict" and isinstance(value, dict):
+                data.append(parse_verdict(value))
+            else:
+                data.append(parse_value(value))
+        else:
+            elements.append(parse_value(raw))
+    return NamedSet(
+        family=str(body["family"]), table=str(body["table"]), name=str(body["name"]),
+        key_types=_set_types(body.get("type")), flags=frozenset(as_list(body.get("flags"))),
+        elements=tuple(elements), map_type=map_type, data=tuple(data),
+    )
+
+
+def parse_ruleset(document: dict[str, Any] | str) -> Ruleset:
+    """The IR for one `nft -j list ruleset` document."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise OperatorError("the ruleset is not valid JSON",
+                                evidence=str(exc),
+                                fix="produce it with: nft -j list ruleset > FILE.json") from exc
+    items = document.get("nftables") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise OperatorError("the ruleset JSON has no 'nftables' list",
+                            fix="produce it with: nft -j list ruleset > FILE.json")
+    ruleset = Ruleset()
+    tables: dict[tuple[str, str], Table] = {}
+    positions: dict[tuple[str, str, str], int] = {}
+
+    def table_of(family: str, name: str) -> Table:
+        key = (family, name)
+        if key not in tables:
+            tables[key] = Table(family, name)
+            ruleset.tables.append(tables[key])
+        return tables[key]
+
+    for item in items:
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        kind, body = next(iter(item.items()))
+        if kind == "metainfo":
+            ruleset.nft_version = str(body.get("version", ""))
+        elif kind == "table":
+            table_of(body["family"], body["name"]).handle = body.get("handle")
+        elif kind == "chain":
+            table = table_of(body["family"], body["table"])
+            chain = table.chains.setdefault(body["name"], Chain(
+                body["family"], body["table"], body["name"]))
+            chain.handle = body.get("handle")
+            if "hook" in body:
+                chain.hook = str(body["hook"])
+                prio = body.get("prio", 0)
+                chain.prio = int(prio) if isinstance(prio, int) else 0
+                chain.policy = str(body.get("policy", "accept"))
+                chain.type = str(body.get("type", "filter"))
+                chain.devices = tuple(as_list(body.get("dev")))
+        elif kind in ("set", "map"):
+            table = table_of(body["family"], body["table"])
+            table.sets[body["name"]] = _named_set(body, kind == "map")
+        elif kind == "ct helper":
+            table = table_of(body["family"], body["table"])
+            table.helpers[body["name"]] = HelperObject(
+                body["family"], body["table"], body["name"], str(body.get("type", "")),
+                str(body.get("protocol", "")))
+        elif kind == "rule":
+            table = table_of(body["family"], body["table"])
+            chain = table.chains.setdefault(body["chain"], Chain(
+                body["family"], body["table"], body["chain"]))
+            key = (body["family"], body["table"], body["chain"])
+            positions[key] = positions.get(key, 0) + 1
+            raw_exprs = as_list(body.get("expr"))
+            if any(isinstance(e, dict) and "xt" in e for e in raw_exprs):
+                table.has_xt = True
+            statements = tuple(parse_statement(e) for e in raw_exprs)
+            comment = str(body.get("comment", ""))
+            text = " ".join(render_statement(e) for e in raw_exprs)
+            if comment:
+                text += f' comment "{comment}"'
+            chain.rules.append(Rule(
+                family=body["family"], table=body["table"], chain=body["chain"],
+                handle=body.get("handle"), position=positions[key], statements=statements,
+                text=text, comment=comment,
+            ))
+    return ruleset
+
+
+__all__ = ["as_list", "parse_expr", "parse_ruleset", "parse_statement", "parse_value",
+           "render_value"]
