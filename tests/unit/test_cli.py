@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,25 @@ def test_secret_is_not_accepted_on_argv() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
                     reason="needs root to drop to nobody with setpriv")
-def test_lab_refuses_without_root(tmp_path: Path) -> None:
-    # A real unprivileged user, not a patched geteuid.
-    src = str(Path(trunkconsole.__file__).parent.parent)
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": src, "HOME": str(tmp_path)}
-    tmp_path.chmod(0o777)
-    out = run("lab", "up", "--name", "nobody", env=env,
-              prefix=["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+def test_lab_refuses_without_root() -> None:
+    # A real unprivileged user, not a patched geteuid. The checkout and the venv may sit
+    # in directories nobody cannot read: give it a world-readable copy of the package
+    # (the lab commands need nothing outside the standard library before the root check).
+    work = Path(tempfile.mkdtemp(prefix="tc-nobody-"))
+    try:
+        shutil.copytree(Path(trunkconsole.__file__).parent, work / "trunkconsole",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for path in [work, *work.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(work), "HOME": str(work),
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        out = subprocess.run(
+            ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+             os.path.realpath(sys.executable), "-m", "trunkconsole", "lab", "up",
+             "--name", "nobody"],
+            capture_output=True, text=True, env=env, timeout=60, cwd=work)
+    finally:
+        shutil.rmtree(work)
     assert out.returncode == 3, out.stderr
     assert "needs root" in out.stderr
     assert "Traceback" not in out.stderr
