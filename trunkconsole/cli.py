@@ -19,7 +19,7 @@ from trunkconsole.errors import OperatorError
 
 # Modules that add subcommands: each defines register(subparsers) and imports its
 # heavy dependencies only inside the handler.
-COMMAND_MODULES: tuple[str, ...] = ("trunkconsole.lab.commands",)
+COMMAND_MODULES: tuple[str, ...] = ("trunkconsole.lab.commands", "trunkconsole.ami.commands")
 
 Handler = Callable[[argparse.Namespace], int]
 

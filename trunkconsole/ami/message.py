@@ -61,10 +61,13 @@ def parse_block(block: str) -> AmiMessage | None:
     Unlike panoramisk 1.4 the block is not stripped first, so `Key: ` on the last line
     keeps its empty value; exactly one space after the colon is removed, so the
     leading spaces of CLI `Output:` lines survive. Secret headers are dropped here.
+    A stray CR is dropped rather than kept inside a value.
     """
     fields: dict[str, str] = {}
     lists: dict[str, list[str]] = {}
-    for line in block.split("\r\n"):
+    # Lines end in CRLF, but some texts carry their own LF ("Message: No Contacts
+    # found\n\r\n" in 22.x): split on LF and drop the CR.
+    for line in block.replace("\r\n", "\n").split("\n"):
         key, sep, value = line.partition(":")
         if not sep:
             continue

@@ -1,0 +1,114 @@
+"""`trunkconsole status [--json] [--listen SECONDS]`: one snapshot of the live model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from trunkconsole.findings import EXIT_UNKNOWN, exit_status
+
+
+def register(subparsers: Any) -> None:
+    """Add the `status` command."""
+    status = subparsers.add_parser(
+        "status", help="trunks, contacts, calls and unknown senders, live from AMI",
+        description="Connect to AMI, take one full snapshot of the PBX (the same model the "
+        "console shows) and print it. --listen keeps listening to collect events such as "
+        "unknown senders. Exit status: 0 fine, 1 warnings, 2 critical, 3 not connected.")
+    from trunkconsole.cli import add_ami_arguments
+
+    add_ami_arguments(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--listen", type=float, default=0.0, metavar="SECONDS",
+                        help="keep listening this long after the snapshot")
+    status.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="give up connecting after this long (default 10)")
+    status.set_defaults(handler=_status)
+
+
+def _target(args: argparse.Namespace) -> Any:
+    """Flags/env/config.yaml first; without a secret, discover a user in manager.conf."""
+    from trunkconsole.ami.credentials import discover
+    from trunkconsole.settings import resolve_settings
+
+    settings = resolve_settings(host=args.host, port=args.port, username=args.username,
+                                secret_file=args.secret_file, asterisk_dir=args.config_dir)
+    if settings.ami.secret:
+        return settings.ami
+    found = discover(Path(settings.asterisk_dir), prefer=args.username or "trunkconsole")
+    return found
+
+
+async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]:
+    """Connect, resync, listen; the session (closed) and a failure reason or ''."""
+    from trunkconsole.ami.live import LiveSession
+
+    session = LiveSession(target)
+    session.start()
+    try:
+        if not await session.wait_synced(timeout):
+            return session, session.status.reason or "AMI did not answer in time"
+        if listen > 0:
+            await asyncio.sleep(listen)
+        return session, ""
+    finally:
+        await session.close()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from trunkconsole.model.findings import live_findings
+    from trunkconsole.model.snapshot import snapshot
+
+    target = _target(args)
+    session, failure = asyncio.run(collect(target, args.listen, args.timeout))
+    now = time.time()
+    if failure:
+        if args.json:
+            print(json.dumps({"connected": False, "ami": target.address, "error": failure}))
+        else:
+            print(f"trunkconsole: AMI {target.address}: {failure}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    findings = live_findings(session.state, now)
+    if args.json:
+        data = snapshot(session.state, now)
+        data["connected"] = True
+        data["ami"] = target.address
+        info = session.server_info
+        data["asterisk_version"] = info.asterisk_version if info else ""
+        data["problems"] = session.problems
+        data["findings"] = [f.to_json() for f in findings]
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        _print_text(session, findings, now)
+    return exit_status(findings)
+
+
+def _print_text(session: Any, findings: list[Any], now: float) -> None:
+    from trunkconsole.model.views import trunk_summaries
+
+    state = session.state
+    print(f"{'TRUNK':20} {'STATUS':12} {'RTT':>8} {'CALLS':>5} {'1H':>4}  MATCHES")
+    for t in trunk_summaries(state, now):
+        rtt = f"{t.rtt_ms:.1f}ms" if t.rtt_ms is not None else "-"
+        print(f"{t.name:20} {t.status:12} {rtt:>8} {t.calls_now:>5} {t.calls_last_hour:>4}  "
+              f"{','.join(t.matches) or '-'}")
+    phones = len(state.endpoints) - len(state.trunks())
+    print(f"\n{len(state.channels)} channel(s), {phones} other endpoint(s)")
+    for channel in sorted(state.channels.values(), key=lambda c: c.started_at):
+        print(f"  {channel.name:28} {channel.state:8} {channel.caller_num!r:>18} "
+              f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s")
+    senders = sorted(state.senders.by_address.values(), key=lambda s: -s.last_seen)
+    if senders:
+        print("\nunknown senders:")
+        for s in senders:
+            seen = time.strftime("%H:%M:%S", time.localtime(s.last_seen))
+            print(f"  {s.address:16} {s.count:>5} req  last {seen}  From {s.account!r}")
+    for problem in session.problems:
+        print(f"\nwarning: {problem}")
+    for finding in findings:
+        print(f"{finding.severity.name.lower()}: {finding.title}")

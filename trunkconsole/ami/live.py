@@ -1,0 +1,185 @@
+"""LiveSession: one AMI connection feeding one PbxState, kept true across reconnects.
+
+On every login: server info, then a full resync (list actions; an empty list may come
+back as `Response: Error`, e.g. "No Contacts found"), then PJSIPShowEndpoint for each
+trunk candidate (identifies and static contact status are only there). A poller re-reads
+the trunks' contacts because ContactStatus fires only when the status *changes*, never for
+a new RTT (pjsip_options.c; reference §1.7-1.8). A `Reload` of res_pjsip triggers a resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from panoramisk.message import Message
+
+from trunkconsole.ami.connection import AmiConnection, State, Status
+from trunkconsole.ami.message import AmiMessage
+from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
+from trunkconsole.errors import OperatorError
+from trunkconsole.model.state import PbxState
+from trunkconsole.settings import AmiTarget
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 10.0
+LIST_TIMEOUT = 30.0  # 10,000 endpoints take about 1.3 s; a loaded PBX more
+# (sync kind, action) in resync order: endpoints first, channels refer to them.
+LISTINGS: tuple[tuple[str, str], ...] = (
+    ("endpoints", "PJSIPShowEndpoints"),
+    ("registrations", "PJSIPShowRegistrationsOutbound"),
+    ("contacts", "PJSIPShowContacts"),
+    ("channels", "CoreShowChannels"),
+)
+# `Response: Error` texts that mean "the list is empty", not "you may not".
+EMPTY_LIST_MESSAGES = ("no endpoints found", "no contacts found", "no aors found")
+
+
+class LiveSession:
+    """Connection + state + resync + trunk poller; the TUI and `status` share it."""
+
+    def __init__(
+        self,
+        target: AmiTarget,
+        *,
+        state: PbxState | None = None,
+        on_status: Callable[[Status], None] = lambda _s: None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.target = target
+        self.state = state if state is not None else PbxState()
+        self.server_info: ServerInfo | None = None
+        self.problems: list[str] = []  # permission gaps etc., in the operator's words
+        self.syncs = 0  # completed resyncs
+        self.synced_at = 0.0  # time.monotonic() of the last completed resync
+        self._on_status = on_status
+        self._poll_seconds = poll_seconds
+        self._poller: asyncio.Task[None] | None = None
+        self._pending_resync: asyncio.Task[None] | None = None
+        self._saw_own_login = False
+        self._saw_fully_booted = False
+        self.connection = AmiConnection(
+            target, on_status=self._status, on_login=self._login, on_message=self._message)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        self.connection.start()
+
+    async def close(self) -> None:
+        for task in (self._poller, self._pending_resync):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._poller = self._pending_resync = None
+        await self.connection.close()
+
+    @property
+    def status(self) -> Status:
+        return self.connection.status
+
+    async def wait_synced(self, timeout: float) -> bool:
+        """Wait for a first resync (or a final failure); True once synced."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.syncs:
+                return True
+            if self.status.state in (State.FAILED, State.CLOSED):
+                return False
+            await asyncio.sleep(0.02)
+        return bool(self.syncs)
+
+    # -- connection callbacks ------------------------------------------------------------
+    def _status(self, status: Status) -> None:
+        if status.state is not State.CONNECTED:
+            self.server_info = None
+            # Login's own events arrive before on_login runs: reset before, not in it.
+            self._saw_own_login = self._saw_fully_booted = False
+        self._on_status(status)
+
+    def _message(self, message: AmiMessage) -> None:
+        self.state.apply(message)
+        event = message.fields.get("event")
+        if event == "SuccessfulAuth":
+            if (message.fields.get("service") == "AMI"
+                    and message.fields.get("accountid") == self.target.username):
+                self._saw_own_login = True
+        elif event == "FullyBooted":
+            self._saw_fully_booted = True
+        elif event == "Reload" and "pjsip" in message.fields.get("module", "").lower():
+            self._schedule_resync()
+
+    async def _login(self) -> None:
+        self.server_info = await fetch_server_info(self.connection)
+        await self.resync()
+        self._check_classes()
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll(), name="ami-poll")
+
+    def _check_classes(self) -> None:
+        """Login raises SuccessfulAuth (class security) and FullyBooted (class system) at
+        our own session: their absence means the user lacks that read class."""
+        user = self.target.username
+        problems = []
+        if not self._saw_fully_booted:
+            problems.append(f"AMI user '{user}' lacks read=system: contact status and "
+                            "registrations will not update (add system to read= in "
+                            "manager.conf, then `manager reload`)")
+        if not self._saw_own_login:
+            problems.append(f"AMI user '{user}' lacks read=security: unknown senders "
+                            "cannot be shown (add security to read= in manager.conf, then "
+                            "`manager reload`)")
+        self.problems = problems
+
+    # -- resync and polling --------------------------------------------------------------
+    async def resync(self) -> None:
+        """Every listing, then the trunk candidates' details."""
+        for kind, action in LISTINGS:
+            self.state.begin_sync(kind)
+            reply = await self.connection.action({"Action": action}, timeout=LIST_TIMEOUT)
+            if isinstance(reply, Message) and not reply.success:
+                text = str(reply.get("Message") or "")
+                if text.lower() not in EMPTY_LIST_MESSAGES:
+                    log.warning("%s refused: %s", action, text)
+                    continue  # keep what we have rather than empty it
+            self.state.end_sync(kind)
+        await self.refresh_details(
+            [e.name for e in self.state.endpoints.values() if e.trunk_candidate])
+        self.syncs += 1
+        self.synced_at = time.monotonic()
+
+    async def refresh_details(self, names: list[str]) -> None:
+        """PJSIPShowEndpoint for each name: identifies, contact status and RTT."""
+        for name in names:
+            if name not in self.state.endpoints:
+                continue
+            try:
+                await self.connection.action({"Action": "PJSIPShowEndpoint", "Endpoint": name})
+            except OperatorError as exc:
+                log.warning("PJSIPShowEndpoint %s: %s", name, exc.what)
+                if not self.connection.connected:
+                    return
+
+    def _schedule_resync(self) -> None:
+        if self._pending_resync is not None and not self._pending_resync.done():
+            return
+
+        async def run() -> None:
+            with contextlib.suppress(OperatorError):
+                await self.resync()
+
+        self._pending_resync = asyncio.get_running_loop().create_task(run(), name="ami-resync")
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            if not self.connection.connected:
+                continue
+            try:
+                await self.refresh_details([e.name for e in self.state.trunks()])
+            except OperatorError as exc:
+                log.info("trunk poll: %s", exc.what)
