@@ -1,0 +1,1 @@
+"""Guided changes: the only code that writes (config files, reloads, the SIP logger)."""

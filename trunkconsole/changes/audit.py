@@ -1,0 +1,101 @@
+"""Backups of every file replaced, and the append-only audit log of what was applied.
+
+The audit log records who, when, what and the diff, with secrets (password, secret,
+md5_cred values) masked: the log is read by more people than pjsip.conf is.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trunkconsole.changes.files import FileSnapshot, fsync_directory
+from trunkconsole.errors import OperatorError
+
+DEFAULT_STATE_DIR = Path("/var/lib/trunkconsole")
+STATE_ENV = "TRUNKCONSOLE_STATE_DIR"
+_SECRET_LINE = re.compile(
+    r"^(?P<head>[+\- ]?\s*(?:password|secret|md5_cred|outbound_auth/password|"
+    r"inbound_auth/password)\s*=>?\s*)(?P<value>[^;\r\n]*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def state_dir(override: Path | None = None) -> Path:
+    """Where backups and the audit log go (--state-dir, $TRUNKCONSOLE_STATE_DIR)."""
+    if override is not None:
+        return override
+    env = os.environ.get(STATE_ENV)
+    return Path(env) if env else DEFAULT_STATE_DIR
+
+
+def mask_secrets(text: str) -> str:
+    """Replace the values of secret options in config text or a diff."""
+    return _SECRET_LINE.sub(lambda m: m.group("head") + "********", text)
+
+
+def operator_name() -> str:
+    """The human behind the change: sudo's user when run through sudo."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class Backup:
+    original: Path
+    copy: Path
+    existed: bool
+
+
+def backup_files(snapshots: list[FileSnapshot], root: Path) -> list[Backup]:
+    """Copy each original (bytes as read, mode kept) into a timestamped backup folder."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    folder = root / "backups" / stamp
+    try:
+        (root / "backups").mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=root / "backups"))
+        backups = []
+        for snap in snapshots:
+            copy = folder / str(snap.path).lstrip("/").replace("/", "__")
+            if snap.exists:
+                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, snap.mode or 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(snap.content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            backups.append(Backup(snap.path, copy, snap.exists))
+        fsync_directory(folder)
+    except OSError as exc:
+        raise OperatorError(f"could not back up into {folder}",
+                            evidence=exc.strerror or str(exc),
+                            fix="nothing was changed; free space or choose --state-dir") from exc
+    return backups
+
+
+def append_audit(root: Path, record: dict[str, Any]) -> Path:
+    """Append one JSON line (O_APPEND, fsync); diffs in it are secret-masked."""
+    path = root / "audit.log"
+    entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "user": operator_name(),
+             "host": socket.gethostname(), **record}
+    if "diff" in entry:
+        entry["diff"] = mask_secrets(str(entry["diff"]))
+    line = json.dumps(entry, sort_keys=True) + "\n"
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise OperatorError(f"could not write the audit log {path}",
+                            evidence=exc.strerror or str(exc)) from exc
+    return path

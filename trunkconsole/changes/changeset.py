@@ -1,0 +1,90 @@
+"""A ChangeSet: staged file contents, the unified diff a person reviews, what to reload
+and how to tell that Asterisk took it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from trunkconsole.changes.files import FileSnapshot, snapshot
+
+
+class AmiActions(Protocol):
+    """What the change engine needs of an AMI session (AmiConnection fits)."""
+
+    async def action(self, fields: dict[str, str]) -> object: ...
+
+    async def command(self, cli: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Did live Asterisk do what the change intended?"""
+
+    ok: bool
+    detail: str
+
+
+Verifier = Callable[[AmiActions], Awaitable[Verdict]]
+
+# What reloads what (module names as AMI Reload takes them). PJSIP: `module reload
+# res_pjsip.so` reloads every pjsip.conf object type through the shared sorcery instance;
+# there is no `pjsip reload` (reference §4.3).
+RELOAD_PJSIP = "res_pjsip.so"
+RELOAD_DIALPLAN = "pbx_config.so"
+RELOAD_RTP = "res_rtp_asterisk.so"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file: the snapshot it was computed from and its new bytes."""
+
+    before: FileSnapshot
+    after: bytes
+
+    @property
+    def path(self) -> Path:
+        return self.before.path
+
+    def diff(self) -> str:
+        """Unified diff, as `diff -u` prints it."""
+        old = self.before.content.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        new = self.after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        lines = difflib.unified_diff(
+            old, new,
+            fromfile=str(self.path) if self.before.exists else "/dev/null",
+            tofile=str(self.path),
+        )
+        out = []
+        for line in lines:
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        return "".join(out)
+
+
+@dataclass
+class ChangeSet:
+    """Everything one guided change will do, reviewed as one diff."""
+
+    title: str
+    changes: list[FileChange] = field(default_factory=list)
+    reloads: list[str] = field(default_factory=list)
+    verify: Verifier | None = None
+    verify_restored: Verifier | None = None  # after a rollback: is live state as before?
+    notes: list[str] = field(default_factory=list)  # warnings shown beside the diff
+
+    def add(self, path: Path, new_content: bytes, before: FileSnapshot | None = None) -> None:
+        """Stage new content for path (read now unless the caller already read it)."""
+        snap = before if before is not None else snapshot(path)
+        if snap.exists and snap.content == new_content:
+            return
+        self.changes.append(FileChange(snap, new_content))
+
+    def diff(self) -> str:
+        return "".join(change.diff() for change in self.changes)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
