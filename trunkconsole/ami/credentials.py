@@ -14,14 +14,9 @@ from pathlib import Path
 
 from trunkconsole.conf.loader import load_config
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.manager import manager_config
 from trunkconsole.settings import AmiTarget, Secret
 
-# main/manager.c perms[] (20/22). "all" grants every class.
-CLASSES: tuple[str, ...] = (
-    "system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf",
-    "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc", "test", "security",
-    "message", "all",
-)
 # What the live dashboard needs, and why (said when one is missing).
 REQUIRED_READ: dict[str, str] = {
     "system": "contact status, registrations, reloads and FullyBooted",
@@ -35,24 +30,6 @@ OPTIONAL_WRITE: dict[str, str] = {
     "command": "CLI commands (uptime, SIP logger)",
     "config": "reloads after a reviewed change",
 }
-
-
-def instring(classes: str, label: str) -> bool:
-    """ast_instring(classes, label, ','): prefix for inner tokens, exact for the last."""
-    tokens = classes.split(",")
-    for token in tokens[:-1]:
-        if label.startswith(token):
-            return True
-    return tokens[-1] == label
-
-
-def granted(classes: str | None) -> frozenset[str]:
-    """The classes a `read=`/`write=` value grants, as Asterisk computes them."""
-    if classes is None:
-        return frozenset()
-    if instring(classes, "all"):
-        return frozenset(CLASSES)
-    return frozenset(label for label in CLASSES if instring(classes, label))
 
 
 @dataclass(frozen=True)
@@ -91,40 +68,35 @@ class ManagerConfig:
 
 
 def read_manager_conf(config_dir: Path) -> ManagerConfig:
-    """Load manager.conf with its #includes (trunkconsole.conf follows main/config.c)."""
+    """manager.conf with its #includes: trunkconsole.conf loads it as main/config.c does,
+    trunkconsole.pjsip.manager grants classes as get_perm() does; secrets are read here."""
     path = config_dir / "manager.conf"
     loaded = load_config(config_dir, "manager.conf")
     if not loaded.found:
         raise OperatorError(f"{path} does not exist",
                             fix="pass --username and --secret-file, or run on the PBX")
-    general = loaded.first("general")
-
-    def setting(key: str, default: str) -> str:
-        var = general.get(key) if general is not None else None
-        return var.value.strip() if var is not None else default
-
-    enabled = setting("enabled", "no").lower() in ("yes", "true", "y", "t", "1", "on")
-    try:
-        port = int(setting("port", "5038"))
-    except ValueError:
-        port = 5038
+    if not loaded.valid:
+        fatal = [i for i in loaded.issues if i.level.value == "fatal"]
+        raise OperatorError(
+            f"{path} cannot be used: Asterisk would reject it too",
+            evidence="; ".join(f"{i.location()}: {i.message}" for i in fatal[:3]),
+            fix="correct manager.conf, or pass --username and --secret-file")
+    conf = manager_config(loaded)
     users: list[ManagerUser] = []
-    for cat in loaded.sections():
-        if cat.name.lower() == "general":
-            continue
-        secret = cat.get("secret")
-        read, write = cat.get("read"), cat.get("write")
+    for conf_user in conf.users.values():
+        cat = loaded.first(conf_user.name)
+        secret = cat.get("secret") if cat is not None else None
         users.append(ManagerUser(
-            name=cat.name,
+            name=conf_user.name,
             secret=Secret(secret.value if secret is not None else ""),
-            read=granted(read.value if read is not None else None),
-            write=granted(write.value if write is not None else None),
-            read_text=read.value if read is not None else "",
-            write_text=write.value if write is not None else "",
-            location=f"{cat.file}:{cat.line}",
+            read=conf_user.read,
+            write=conf_user.write,
+            read_text=conf_user.read_line.value if conf_user.read_line else "",
+            write_text=conf_user.write_line.value if conf_user.write_line else "",
+            location=f"{conf_user.file}:{conf_user.line}",
         ))
-    return ManagerConfig(path=path, enabled=enabled, bindaddr=setting("bindaddr", "0.0.0.0"),
-                         port=port, users=tuple(users))
+    return ManagerConfig(path=path, enabled=conf.enabled, bindaddr=conf.bindaddr,
+                         port=conf.port, users=tuple(users))
 
 
 def explain_missing(user: ManagerUser) -> str:
