@@ -19,7 +19,11 @@ from trunkconsole.errors import OperatorError
 
 # Modules that add subcommands: each defines register(subparsers) and imports its
 # heavy dependencies only inside the handler.
-COMMAND_MODULES: tuple[str, ...] = ("trunkconsole.lab.commands", "trunkconsole.ami.commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "trunkconsole.lab.commands",
+    "trunkconsole.ami.commands",
+    "trunkconsole.pjsip.commands",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -1,0 +1,104 @@
+"""CLI twins: `trunkconsole config show` and `trunkconsole check`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_DIR = Path("/etc/asterisk")
+
+
+def register(subparsers: Any) -> None:
+    """Add `config show` and `check`."""
+    config = subparsers.add_parser("config", help="the Asterisk configuration as Asterisk reads it")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = config_sub.add_parser("show", help="resolved PJSIP objects with the origin of "
+                                 "every value")
+    _common(show)
+    show.add_argument("--type", dest="object_type", help="only objects of this type")
+    show.set_defaults(handler=config_show)
+
+    check = subparsers.add_parser(
+        "check", help="all findings; exit 0 fine, 1 warnings, 2 critical, 3 could not check")
+    _common(check)
+    check.set_defaults(handler=check_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    # SUPPRESS keeps the top-level --config-dir when this one is not given.
+    parser.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
+                        help="Asterisk configuration directory (default /etc/asterisk)")
+
+
+def config_dir(args: argparse.Namespace) -> Path:
+    """--config-dir after the subcommand, else before it, else /etc/asterisk."""
+    value = getattr(args, "config_dir", None)
+    return Path(value) if value else DEFAULT_CONFIG_DIR
+
+
+def config_show(args: argparse.Namespace) -> int:
+    """Print the resolved PJSIP objects."""
+    from trunkconsole.pjsip.system import load_asterisk
+
+    directory = config_dir(args)
+    if not directory.is_dir():
+        print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
+        return 3
+    system = load_asterisk(directory)
+    objects = [obj for obj in system.pjsip.objects
+               if not args.object_type or obj.type == args.object_type]
+    if args.json:
+        data = {
+            "config_dir": str(directory),
+            "objects": [obj.to_json() for obj in objects],
+            "rtp": system.rtp.to_json(),
+            "contexts": sorted(system.dialplan.contexts),
+            "manager_users": [user.to_json() for user in system.manager.users.values()],
+            "files": {name: {"found": conf.found, "valid": conf.valid, "files": conf.files}
+                      for name, conf in system.loaded.items()},
+        }
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for obj in objects:
+        state = "" if obj.loaded else "  (REJECTED: " + "; ".join(obj.rejected) + ")"
+        origin = f"wizard {obj.wizard}, " if obj.wizard else ""
+        print(f"{obj.type} {obj.id}  ({origin}{obj.file}:{obj.line}){state}")
+        for option in obj.options:
+            if option.name.lower() == "type":
+                continue
+            print(f"    {option.name} = {option.value}    ; {option.describe()}")
+        print()
+    rtp = system.rtp
+    print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Print every finding; the exit status says how bad it is."""
+    from trunkconsole.findings import Severity
+    from trunkconsole.pjsip.check import CheckContext, run_checks
+
+    result = run_checks(CheckContext(config_dir=config_dir(args), args=args))
+    if args.json:
+        json.dump({"status": result.status, "unavailable": result.unavailable,
+                   "findings": [finding.to_json() for finding in result.findings]},
+                  sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return result.status
+    ordered = sorted(result.findings, key=lambda f: -f.severity)
+    for finding in ordered:
+        print(f"{finding.severity.name:8} {finding.code}: {finding.title}")
+        for evidence in finding.evidence:
+            where = evidence.location()
+            print(f"         {where + ': ' if where else ''}{evidence.text}")
+        if finding.fix:
+            print(f"         fix: {finding.fix}")
+    counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in Severity}
+    print(f"{counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warnings, "
+          f"{counts[Severity.INFO]} notes")
+    return result.status
