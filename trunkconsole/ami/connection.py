@@ -29,7 +29,9 @@ from trunkconsole.settings import AmiTarget
 
 log = logging.getLogger(__name__)
 
-BACKOFF_SECONDS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+# Capped at 2 s: AMI is on the same host, and after an Asterisk restart the console must be
+# back within a few seconds of FullyBooted (issue 3); a refused local connect is cheap.
+BACKOFF_SECONDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 CONNECT_TIMEOUT = 5.0
 ACTION_TIMEOUT = 10.0
 PING_INTERVAL = 10.0

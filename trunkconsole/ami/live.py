@@ -62,6 +62,7 @@ class LiveSession:
         self._pending_resync: asyncio.Task[None] | None = None
         self._saw_own_login = False
         self._saw_fully_booted = False
+        self._session_synced = False
         self.connection = AmiConnection(
             target, on_status=self._status, on_login=self._login, on_message=self._message)
 
@@ -96,9 +97,10 @@ class LiveSession:
     # -- connection callbacks ------------------------------------------------------------
     def _status(self, status: Status) -> None:
         if status.state is not State.CONNECTED:
-            self.server_info = None
+            if status.state is not State.CLOSED:  # keep it for a report after close()
+                self.server_info = None
             # Login's own events arrive before on_login runs: reset before, not in it.
-            self._saw_own_login = self._saw_fully_booted = False
+            self._saw_own_login = self._saw_fully_booted = self._session_synced = False
         self._on_status(status)
 
     def _message(self, message: AmiMessage) -> None:
@@ -110,12 +112,16 @@ class LiveSession:
                 self._saw_own_login = True
         elif event == "FullyBooted":
             self._saw_fully_booted = True
+            if self._session_synced:
+                # Connected while Asterisk was still starting: its modules are loaded now.
+                self._schedule_resync()
         elif event == "Reload" and "pjsip" in message.fields.get("module", "").lower():
             self._schedule_resync()
 
     async def _login(self) -> None:
         self.server_info = await fetch_server_info(self.connection)
         await self.resync()
+        self._session_synced = True
         self._check_classes()
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll(), name="ami-poll")

@@ -191,6 +191,19 @@ class Lab:
             raise OperatorError("the lab PBX refused the outbound call",
                                 evidence=reply.get("message", [""])[0])
 
+    def restart_asterisk(self) -> float:
+        """Stop the lab's Asterisk (SIGTERM, as `core stop now`) and start it again with the
+        same configs and AMI secret; return time.time() when it reported FullyBooted."""
+        state = self._running_state()
+        pbx.stop_process(state.asterisk_pid)
+        state.asterisk_pid = pbx.start(Path(state.rootfs), self.dir, self.pbx_ns)
+        self._save(state)
+        state.asterisk_version = pbx.wait_fully_booted(
+            state.asterisk_pid, self.pbx_ns, self.secret(), self.dir)
+        booted = time.time()
+        self._save(state)
+        return booted
+
     def _running_state(self) -> LabState:
         state = self.state()
         if state is None or not pbx.alive(state.asterisk_pid):

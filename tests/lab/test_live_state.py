@@ -1,0 +1,88 @@
+"""The live model against the real lab PBX: trunk, calls, unknown senders, CLI twin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+from tests.lab.live_helpers import eventually, live
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+from trunkconsole.model.views import trunk_summary
+
+UNKNOWN_SOURCE = "203.0.113.11"
+
+
+async def test_provider_trunk_with_identify_and_qualify(in_pbx_netns: Lab) -> None:
+    async with live(in_pbx_netns) as session:
+        carrier = session.state.endpoints["carrier"]
+        assert carrier.is_trunk
+        assert carrier.matches == ("203.0.113.10/32",)
+        await eventually(lambda: trunk_summary(session.state, carrier, time.time()).status
+                         == "Reachable", what="qualify Reachable")
+        summary = trunk_summary(session.state, carrier, time.time())
+        assert summary.rtt_ms is not None
+        assert 0 < summary.rtt_ms < 1000
+        # ContactStatus fires only on change: the poller must still bring new RTT readings.
+        readings = len(session.state.contacts_of(carrier)[0].rtt_history)
+        await eventually(lambda: len(session.state.contacts_of(carrier)[0].rtt_history)
+                         > readings, timeout=5, what="a re-polled RTT")
+        assert session.problems == []
+
+
+async def test_call_from_the_carrier_appears_and_disappears(in_pbx_netns: Lab) -> None:
+    lab = in_pbx_netns
+    async with live(lab) as session:
+        carrier = session.state.endpoints["carrier"]
+        spec = CallSpec(did="15551230001", duration=3.0, caller_name="Live Test")
+        call = asyncio.create_task(asyncio.to_thread(lab.call, spec))
+        await eventually(lambda: bool(carrier.channels), what="the call on the trunk")
+        channel = session.state.channels_of(carrier)[0]
+        assert channel.did == "15551230001"
+        assert channel.caller_name == "Live Test"
+        assert channel.inbound
+        assert trunk_summary(session.state, carrier, time.time()).calls_now == 1
+        report = await call
+        assert report.answered == 1
+        await eventually(lambda: not carrier.channels, what="the hangup")
+        assert channel.uniqueid not in session.state.channels
+        assert carrier.last_hangup is not None
+        assert carrier.last_hangup.uniqueid == channel.uniqueid
+        assert trunk_summary(session.state, carrier, time.time()).calls_last_hour >= 1
+
+
+async def test_calls_from_an_unknown_address_show_as_unknown_sender(in_pbx_netns: Lab) -> None:
+    lab = in_pbx_netns
+    async with live(lab) as session:
+        before = time.time()
+        spec = CallSpec(did="15551230002", source=UNKNOWN_SOURCE, count=3, rate=5,
+                        from_user="4471")
+        report = await asyncio.to_thread(lab.call, spec)
+        assert report.rejected == {"401": 3}  # Asterisk challenges what it cannot identify
+        senders = session.state.senders.by_address
+        await eventually(lambda: UNKNOWN_SOURCE in senders
+                         and senders[UNKNOWN_SOURCE].count >= 3, what="the unknown sender")
+        sender = senders[UNKNOWN_SOURCE]
+        assert sender.count == 3
+        assert sender.account == "4471"
+        assert sender.transport == "UDP"
+        assert before <= sender.last_seen <= time.time()
+        assert "203.0.113.10" not in senders  # the real carrier is identified
+
+
+def test_status_cli_twin_prints_the_same_model(lab: Lab) -> None:
+    proc = subprocess.run(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "status",
+         "--json", "--config-dir", str(lab.config_dir)],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["connected"] is True
+    [carrier] = [e for e in data["endpoints"] if e["name"] == "carrier"]
+    assert carrier["trunk"] is True
+    assert carrier["identify_matches"] == ["203.0.113.10/32"]
+    assert data["asterisk_version"].startswith("22.")
+    assert lab.secret() not in proc.stdout + proc.stderr
