@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.lab.commands",
     "trunkconsole.ami.commands",
     "trunkconsole.pjsip.commands",
+    "trunkconsole.changes.logger_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -7,15 +7,16 @@ import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from trunkconsole.ami.action import Value
 from trunkconsole.changes.files import FileSnapshot, snapshot
 
 
 class AmiActions(Protocol):
     """What the change engine needs of an AMI session (AmiConnection fits)."""
 
-    async def action(self, fields: dict[str, str]) -> object: ...
+    async def action(self, fields: dict[str, Value]) -> Any: ...
 
     async def command(self, cli: str) -> list[str]: ...
 

@@ -1,0 +1,125 @@
+"""`trunkconsole logger on|off|show`: the pjsip logger for one provider, time-boxed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    logger = subparsers.add_parser(
+        "logger", help="SIP logger for one provider, switched off by itself",
+        description="Switch the pjsip logger on for a provider's addresses for a while, and "
+        "show that provider's SIP messages (from PJSIP's history buffer, over AMI).")
+    sub = logger.add_subparsers(dest="logger_command", metavar="ACTION", required=True)
+    on = sub.add_parser("on", help="logger on for a trunk's or host's addresses")
+    on.add_argument("--trunk", action="append", default=[],
+                    help="endpoint whose identify matches and contacts to log")
+    on.add_argument("--host", action="append", default=[], help="IP or CIDR (repeatable)")
+    on.add_argument("--method", action="append", default=[], help="SIP method (repeatable)")
+    on.add_argument("--for", dest="seconds", type=float, default=300.0,
+                    help="time box in seconds (default 300)")
+    on.set_defaults(handler=_on)
+    off = sub.add_parser("off", help="logger and history off now")
+    off.set_defaults(handler=_off)
+    show = sub.add_parser("show", help="print the logged provider's SIP messages")
+    show.add_argument("--follow", action="store_true", help="keep printing until the time box ends")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+    guard = sub.add_parser("guard", help=argparse.SUPPRESS)
+    guard.set_defaults(handler=lambda _a: _guard())
+
+
+def _guard() -> int:
+    from trunkconsole.changes.logger_guard import run_guard
+
+    return run_guard(sys.stdin.read())
+
+
+def _on(args: argparse.Namespace) -> int:
+    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.errors import OperatorError
+
+    if settings_from_args(args).readonly:
+        raise OperatorError("read-only mode: refusing to switch the SIP logger on")
+    target = ami_target(args)
+
+    async def run() -> str:
+        from trunkconsole.ami.oneshot import ami_session
+        from trunkconsole.changes.logger_guard import start_guard
+        from trunkconsole.changes.provider_addresses import trunk_hosts
+        from trunkconsole.changes.sip_logger import SipLogger, state_file_for
+
+        async with ami_session(target) as ami:
+            hosts = list(args.host)
+            for trunk in args.trunk:
+                hosts += await trunk_hosts(ami, trunk)
+            logger = SipLogger(ami, state_file_for(target.address))
+            state = await logger.on(hosts, args.method, args.seconds)
+            state.guard_pid = start_guard(target, logger.state_file, state.session, None)
+            logger._save(state)
+            return (f"SIP logger on for {', '.join(state.hosts)}"
+                    + (f" ({', '.join(state.methods)})" if state.methods else "")
+                    + f" until {time.strftime('%H:%M:%S', time.localtime(state.until))}; "
+                    "switched off by itself then")
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _off(args: argparse.Namespace) -> int:
+    from trunkconsole.cli_support import ami_target
+
+    target = ami_target(args)
+
+    async def run() -> bool:
+        from trunkconsole.ami.oneshot import ami_session
+        from trunkconsole.changes.sip_logger import SipLogger, state_file_for
+
+        async with ami_session(target) as ami:
+            return await SipLogger(ami, state_file_for(target.address)).off()
+
+    had = asyncio.run(run())
+    print("SIP logger off" + ("" if had else " (it was not on from trunkconsole)"))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from trunkconsole.cli_support import ami_target
+
+    target = ami_target(args)
+
+    async def run() -> int:
+        from trunkconsole.ami.oneshot import ami_session
+        from trunkconsole.changes.sip_logger import SipLogger, state_file_for
+
+        async with ami_session(target) as ami:
+            logger = SipLogger(ami, state_file_for(target.address))
+            state = logger.state()
+            if state is None:
+                print("the SIP logger is not on (trunkconsole logger on --trunk NAME)",
+                      file=sys.stderr)
+                return 1
+            logger.last_seen = state.baseline
+            while True:
+                for message in await logger.poll():
+                    if args.json:
+                        print(json.dumps({"number": message.number, "time": message.timestamp,
+                                          "received": message.received,
+                                          "address": message.address,
+                                          "method": message.method, "text": message.text}))
+                    else:
+                        arrow = "<==" if message.received else "==>"
+                        print(f"--- {arrow} {message.address} at {message.timestamp}\n"
+                              f"{message.text}\n")
+                    sys.stdout.flush()
+                current = logger.state()
+                if not args.follow or current is None or current.expired():
+                    return 0
+                await asyncio.sleep(1.0)
+
+    return asyncio.run(run())

@@ -1,0 +1,237 @@
+"""The pjsip logger for one provider, time-boxed, and its SIP messages shown live.
+
+Asterisk offers no way to read the logger's state and prints SIP packets only to verbose
+log channels, never to AMI (res_pjsip_logger.c; reference §4.2). So:
+- trunkconsole remembers what it set (a state file) and always starts from
+  `pjsip set logger off`, the only known state;
+- the messages come from PJSIP's history buffer (`pjsip set history on`, read with
+  `pjsip show history` over AMI): it works wherever AMI works (a chrooted or containerised
+  Asterisk, another host), needs no access to Asterisk's log files, and is cleared when we
+  are done because it grows without bound;
+- `pjsip set logger host ...` is set too, so `asterisk -rvvv` users see the same trace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.errors import OperatorError
+
+SIP_METHODS = ("INVITE", "CANCEL", "ACK", "BYE", "REGISTER", "OPTIONS", "SUBSCRIBE",
+               "NOTIFY", "PUBLISH", "INFO", "MESSAGE")
+MAX_SECONDS = 3600
+_LIST_LINE = re.compile(
+    r"^(?P<number>\d{5,})\s+(?P<ts>\d+)\s+\*\s+(?P<dir><==|==>)\s+(?P<addr>\S+)\s+(?P<first>.*)$")
+_ENTRY_HEADER = re.compile(r"^<--- History Entry (\d+) (Received from|Sent to) (\S+) at (\d+)")
+MAX_FETCH_PER_POLL = 50
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_host(value: str) -> Network:
+    """An IP or CIDR the logger can filter on; anything else is refused."""
+    if not value or any(ch in value for ch in "\r\n \t\x00;\"'"):
+        raise OperatorError(f"logger host {value!r} is not an IP address or CIDR")
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise OperatorError(f"logger host {value!r} is not an IP address or CIDR",
+                            fix="give an address like 203.0.113.10 or 198.51.100.0/24") from exc
+
+
+def parse_method(value: str) -> str:
+    method = value.upper()
+    if method not in SIP_METHODS:
+        raise OperatorError(f"unknown SIP method {value!r}",
+                            fix="one of " + ", ".join(SIP_METHODS))
+    return method
+
+
+@dataclass
+class LoggerState:
+    """What we switched on, so it can be re-asserted and switched off."""
+
+    session: str
+    hosts: list[str]
+    methods: list[str]
+    until: float  # time.time()
+    baseline: int  # history entries up to this number predate us
+    guard_pid: int = 0
+
+    def expired(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.until
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    """One SIP message from the history buffer."""
+
+    number: int
+    timestamp: int
+    received: bool  # True: from the peer to Asterisk
+    address: str  # ip:port of the peer
+    first_line: str
+    text: str = ""
+
+    @property
+    def method(self) -> str:
+        """Request method, or the method of the CSeq for responses."""
+        if not self.first_line.startswith("SIP/2.0"):
+            return self.first_line.split(" ", 1)[0]
+        for line in self.text.splitlines():
+            if line.lower().startswith("cseq:"):
+                return line.split()[-1].upper()
+        return ""
+
+    @property
+    def call_id(self) -> str:
+        for line in self.text.splitlines():
+            if line.lower().startswith(("call-id:", "i:")):
+                return line.split(":", 1)[1].strip()
+        return ""
+
+    @property
+    def host(self) -> str:
+        host, _, _port = self.address.rpartition(":")
+        return host.strip("[]") or self.address
+
+
+def parse_history_list(lines: list[str]) -> list[SipMessage]:
+    """Summary lines of `pjsip show history` (number, time, direction, address, line)."""
+    out = []
+    for line in lines:
+        match = _LIST_LINE.match(line.strip())
+        if match:
+            out.append(SipMessage(int(match["number"]), int(match["ts"]),
+                                  match["dir"] == "<==", match["addr"], match["first"]))
+    return out
+
+
+def parse_entry(lines: list[str]) -> str:
+    """The SIP message of `pjsip show history entry N`, without Asterisk's header line."""
+    body = [line for line in lines if not _ENTRY_HEADER.match(line)]
+    return "\n".join(body).strip("\n")
+
+
+def state_file_for(ami_address: str) -> Path:
+    """Where the logger state of one PBX lives: /run/trunkconsole (root) or the user's."""
+    base = Path("/run/trunkconsole") if os.geteuid() == 0 else Path(
+        os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "trunkconsole"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base / f"sip-logger-{re.sub(r'[^A-Za-z0-9_.-]', '_', ami_address)}.json"
+
+
+@dataclass
+class SipLogger:
+    """Switch the logger on and off for a PBX and read its SIP messages."""
+
+    ami: AmiActions
+    state_file: Path
+    last_seen: int = -1
+
+    def state(self) -> LoggerState | None:
+        try:
+            return LoggerState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _save(self, state: LoggerState) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(state)))
+        tmp.replace(self.state_file)
+
+    async def on(self, hosts: list[str], methods: list[str], seconds: float) -> LoggerState:
+        """Logger on for these hosts (and methods) for a while; history on for the screen."""
+        networks = [parse_host(h) for h in hosts]
+        if not networks:
+            raise OperatorError("say which provider: at least one --host or --trunk")
+        chosen = [parse_method(m) for m in methods]
+        if not 0 < seconds <= MAX_SECONDS:
+            raise OperatorError(f"the time box must be 1..{MAX_SECONDS} seconds")
+        baseline = await self._last_number()
+        state = LoggerState(session=uuid.uuid4().hex, hosts=[str(n) for n in networks],
+                            methods=chosen, until=time.time() + seconds, baseline=baseline)
+        await self._assert(state)
+        self._save(state)
+        self.last_seen = baseline
+        return state
+
+    async def reassert(self) -> bool:
+        """After a reload we triggered: put the logger back as we set it, if still due."""
+        state = self.state()
+        if state is None or state.expired():
+            return False
+        await self._assert(state)
+        return True
+
+    async def off(self) -> bool:
+        """Logger and history off, history cleared; True if we had it on."""
+        had = self.state() is not None
+        await self._cli("pjsip set logger off")
+        await self._cli("pjsip set history off")
+        await self._cli("pjsip set history clear")
+        self.state_file.unlink(missing_ok=True)
+        return had
+
+    async def poll(self) -> list[SipMessage]:
+        """New SIP messages to or from the logged hosts since the last poll."""
+        state = self.state()
+        if state is None:
+            return []
+        start = max(self.last_seen, state.baseline)
+        lines = await self._cli(f"pjsip show history where number > {start}")
+        summaries = parse_history_list(lines)
+        if not summaries and len(lines) > 3:
+            # Exactly one match: Asterisk prints the entry itself instead of a list.
+            header = next((_ENTRY_HEADER.match(line) for line in lines
+                           if _ENTRY_HEADER.match(line)), None)
+            if header:
+                summaries = [SipMessage(int(header[1]), int(header[4]),
+                                        header[2] == "Received from", header[3], "")]
+        networks = [ipaddress.ip_network(h) for h in state.hosts]
+        wanted = []
+        for message in summaries:
+            self.last_seen = max(self.last_seen, message.number)
+            try:
+                address = ipaddress.ip_address(message.host)
+            except ValueError:
+                continue
+            if any(address in net for net in networks):
+                wanted.append(message)
+        out = []
+        for message in wanted[-MAX_FETCH_PER_POLL:]:
+            text = parse_entry(await self._cli(f"pjsip show history entry {message.number}"))
+            first = text.splitlines()[0] if text else message.first_line
+            full = SipMessage(message.number, message.timestamp, message.received,
+                              message.address, first, text)
+            if state.methods and full.method not in state.methods:
+                continue
+            out.append(full)
+        return out
+
+    async def _assert(self, state: LoggerState) -> None:
+        await self._cli("pjsip set logger off")  # the only state we can know
+        first, *rest = state.hosts
+        await self._cli(f"pjsip set logger host {first}")
+        for host in rest:
+            await self._cli(f"pjsip set logger add {host}")
+        if state.methods:
+            await self._cli(f"pjsip set logger method {state.methods[0]}")
+            for method in state.methods[1:]:
+                await self._cli(f"pjsip set logger methodadd {method}")
+        await self._cli("pjsip set history on")
+
+    async def _last_number(self) -> int:
+        numbers = [m.number for m in parse_history_list(await self._cli("pjsip show history"))]
+        return max(numbers, default=-1)
+
+    async def _cli(self, command: str) -> list[str]:
+        return await self.ami.command(command)
