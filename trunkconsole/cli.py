@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.ami.commands",
     "trunkconsole.pjsip.commands",
     "trunkconsole.changes.logger_commands",
+    "trunkconsole.changes.identify_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,158 @@
+"""'The provider changed its IP', end to end against the lab, and the rollback paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trunkconsole.changes.addresses import parse_provider_address
+from trunkconsole.changes.apply import Applier, Step
+from trunkconsole.changes.identify import live_matches, plan_identify_add
+from trunkconsole.lab.ami_probe import AmiProbe, first
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+
+NEW_IP = "203.0.113.12"
+
+
+@pytest.fixture
+def lab_config(lab: Lab) -> Iterator[Lab]:
+    """Give the lab back its original pjsip.conf (and reload) after the test."""
+    path = lab.config_dir / "pjsip.conf"
+    original = path.read_bytes()
+    yield lab
+    if path.read_bytes() != original:
+        path.write_bytes(original)
+        with lab.ami() as ami:
+            ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
+
+
+def cli(lab: Lab, *args: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """The real CLI inside the PBX namespace, as an operator runs it."""
+    return subprocess.run(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir), *args,
+         "--state-dir", str(state)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[2])
+
+
+def test_provider_ip_changed_story(lab_config: Lab, lab_ami: AmiProbe, tmp_path: Path) -> None:
+    lab = lab_config
+    # 1. The carrier moved: its calls from the new address are refused, Asterisk says 401.
+    before = lab.call(CallSpec(did="15551230001", source=NEW_IP))
+    assert before.rejected == {"401": 1}
+    event = lab_ami.wait_event(lambda e: first(e, "event") == "InvalidAccountID", timeout=5)
+    assert NEW_IP in first(event, "remoteaddress")
+    # 2. The operator adds the new address through the flow.
+    out = cli(lab, "identify", "add", "carrier", NEW_IP, "--yes", state=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"+match = {NEW_IP}" in out.stdout
+    assert "applied and verified" in out.stdout
+    # 3. The next call from the new address is routed on the trunk.
+    after = lab.call(CallSpec(did="15551230001", source=NEW_IP))
+    assert after.answered == 1, after.summary()
+    channel = lab_ami.wait_event(lambda e: first(e, "event") == "Newchannel"
+                                 and first(e, "channel").startswith("PJSIP/carrier-"),
+                                 timeout=5)
+    assert first(channel, "exten") == "15551230001"
+    # 4. The audit log and the backup exist; the backup holds the original.
+    record = json.loads((tmp_path / "audit.log").read_text().splitlines()[-1])
+    assert record["result"] == "applied and verified"
+    backup_dir = Path(record["backup"])
+    [backup] = list(backup_dir.iterdir())
+    assert NEW_IP.encode() not in backup.read_bytes()
+    assert NEW_IP.encode() in (lab.config_dir / "pjsip.conf").read_bytes()
+    assert oct((lab.config_dir / "pjsip.conf").stat().st_mode & 0o777) == oct(0o640)
+
+
+async def test_reload_asterisk_rejects_is_rolled_back(in_pbx_netns: Lab, lab_config: Lab,
+                                                     tmp_path: Path) -> None:
+    """An identify with an unknown option: "Module Reloaded", yet Asterisk keeps the old one."""
+    from trunkconsole.ami.oneshot import ami_session
+    from trunkconsole.settings import AmiTarget, Secret
+
+    lab = in_pbx_netns
+    path = lab.config_dir / "pjsip.conf"
+    original = path.read_bytes()
+    plan = plan_identify_add(lab.config_dir, "carrier", parse_provider_address(NEW_IP))
+    change = plan.changeset.changes[0]
+    broken = change.after.replace(f"match = {NEW_IP}\n".encode(),
+                                  f"match = {NEW_IP}\nmatch_everything = yes\n".encode())
+    assert broken != change.after
+    plan.changeset.changes[0] = type(change)(change.before, broken)
+    async with ami_session(AmiTarget(secret=Secret(lab.secret()))) as ami:
+        result = await Applier(ami, tmp_path).apply(plan.changeset)
+        live = await live_matches(ami, "carrier")
+    assert result.rolled_back, result.summary()
+    assert "does not match 203.0.113.12" in result.reason
+    assert path.read_bytes() == original  # byte for byte
+    assert live == ["203.0.113.10/255.255.255.255"]  # live state restored too
+    steps = [(p.step, p.ok) for p in result.progress]
+    assert (Step.RELOAD, True) in steps
+    assert (Step.VERIFY, False) in steps
+    assert steps[-1] == (Step.ROLLBACK, True)
+
+
+def _ami_logins(lab: Lab) -> int:
+    log = (lab.log_dir / "security.log").read_text()
+    return log.count('SecurityEvent="SuccessfulAuth"') + log.count(
+        'SecurityEvent="InvalidPassword"')
+
+
+@pytest.mark.parametrize(("trunk", "address", "message"), [
+    ("carrier", "203.0.113.12\r\nAction: Command", "not a provider address"),
+    ("carrier", "0.0.0.0/0", "covers 4294967296 addresses"),
+    ("carrier", "203.0.113.12 203.0.113.13", "not a provider address"),
+    ("carrier", "[red]x[/red]", "not a provider address"),
+    ("carrier", "999.1.1.1", "neither an IP address"),
+    ("carrier", "203.0.113.10", "already matches trunk carrier"),
+    ("nosuchtrunk", "203.0.113.12", "no endpoint named 'nosuchtrunk'"),
+])
+def test_bad_input_touches_nothing(lab_config: Lab, tmp_path: Path, trunk: str, address: str,
+                                   message: str) -> None:
+    lab = lab_config
+    path = lab.config_dir / "pjsip.conf"
+    original = path.read_bytes()
+    logins = _ami_logins(lab)
+    out = cli(lab, "identify", "add", trunk, address, "--yes", state=tmp_path)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert path.read_bytes() == original
+    assert not (tmp_path / "audit.log").exists()
+    assert _ami_logins(lab) == logins  # nothing was sent to AMI
+
+
+def test_dry_run_and_remove(lab_config: Lab, tmp_path: Path) -> None:
+    lab = lab_config
+    path = lab.config_dir / "pjsip.conf"
+    original = path.read_bytes()
+    out = cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--dry-run", state=tmp_path)
+    assert out.returncode == 0
+    assert "+match = 198.51.100.0/24" in out.stdout
+    assert path.read_bytes() == original
+    out = cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = cli(lab, "identify", "remove", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "no longer matches" in out.stdout
+    assert path.read_bytes() == original
+
+
+def test_readonly_refuses(lab_config: Lab, tmp_path: Path) -> None:
+    lab = lab_config
+    out = subprocess.run(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "--readonly",
+         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir),
+         "identify", "add", "carrier", NEW_IP, "--yes", "--state-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ})
+    assert out.returncode == 3
+    assert "read-only" in out.stderr
