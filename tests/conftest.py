@@ -7,7 +7,7 @@ tools missing), except under TRUNKCONSOLE_REQUIRE_LAB=1 (CI), where such a skip 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -40,7 +40,7 @@ def skip_or_fail(reason: str) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Under REQUIRE_LAB, a skipped lab or netns test counts as a failure."""
     report = yield
     if REQUIRE_LAB and report.skipped and (

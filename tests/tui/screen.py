@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 from textual.app import App
 
 
-def visible_text(app: App[object]) -> str:
+def visible_text(app: App[Any]) -> str:
     """The screen's text, one line per terminal row, markup-free."""
     svg = app.export_screenshot()
     rows: dict[str, list[tuple[float, str]]] = {}

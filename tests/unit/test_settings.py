@@ -31,9 +31,11 @@ def test_config_file_then_env_then_flags(config_file: Path, tmp_path: Path) -> N
         "ami:\n  host: 10.9.9.9\n  port: 5039\n  username: ops\n  secret: from-config\n"
         "theme: trunk-light\nreadonly: true\n")
     settings = resolve_settings(environ={})
-    assert (settings.ami.host, settings.ami.port, settings.ami.username) == ("10.9.9.9", 5039, "ops")
+    ami = settings.ami
+    assert (ami.host, ami.port, ami.username) == ("10.9.9.9", 5039, "ops")
     assert settings.ami.secret.reveal() == "from-config"
-    assert settings.readonly and settings.theme == "trunk-light"
+    assert settings.readonly
+    assert settings.theme == "trunk-light"
 
     settings = resolve_settings(environ={SECRET_ENV: "from-env"})
     assert settings.ami.secret.reveal() == "from-env"
