@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.pjsip.commands",
     "trunkconsole.changes.logger_commands",
     "trunkconsole.changes.identify_commands",
+    "trunkconsole.changes.trunk_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

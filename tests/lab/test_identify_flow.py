@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,6 @@ from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
 NEW_IP = "203.0.113.12"
-
-
-@pytest.fixture
-def lab_config(lab: Lab) -> Iterator[Lab]:
-    """Give the lab back its original pjsip.conf (and reload) after the test."""
-    path = lab.config_dir / "pjsip.conf"
-    original = path.read_bytes()
-    yield lab
-    if path.read_bytes() != original:
-        path.write_bytes(original)
-        with lab.ami() as ami:
-            ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
 
 
 def cli(lab: Lab, *args: str, state: Path) -> subprocess.CompletedProcess[str]:

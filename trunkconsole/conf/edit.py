@@ -173,7 +173,7 @@ def remove_line(doc: ConfigFile, index: int) -> list[Line]:
 
 
 def add_section(doc: ConfigFile, name: str, settings: list[tuple[str, str]],
-                options: str = "", at: int | None = None) -> list[Line]:
+                options: str = "", at: int | None = None, op: str = "=") -> list[Line]:
     """Add `[name](options)` with settings, at index at (default: end of file).
 
     A blank line separates it from what comes before, as in every shipped sample file.
@@ -190,7 +190,9 @@ def add_section(doc: ConfigFile, name: str, settings: list[tuple[str, str]],
         if line.kind == Kind.SETTING:
             style = style_of(line)
             break
-    texts = [header] + [style.format(key, "=", escape_value(value)) for key, value in settings]
+    if op not in ("=", "=>"):
+        raise EditError(f"unknown operator {op!r}")
+    texts = [header] + [style.format(key, op, escape_value(value)) for key, value in settings]
     index = len(doc.lines) if at is None else at
     if index > 0 and doc.lines[index - 1].content.strip(BLANKS):
         texts.insert(0, "")
