@@ -74,7 +74,8 @@ def render(version: str, table: dict[str, dict[str, list[str]]]) -> str:
 
 
 def main() -> None:
-    rootfs = Path(sys.argv[1] if len(sys.argv) > 1 else "/var/cache/trunkconsole/rootfs-sid-asterisk")
+    default = "/var/cache/trunkconsole/rootfs-sid-asterisk"
+    rootfs = Path(sys.argv[1] if len(sys.argv) > 1 else default)
     if not (rootfs / XML).is_file():
         sys.exit(f"{rootfs / XML} not found: build the lab first (trunkconsole lab up)")
     TARGET.write_text(render(asterisk_version(rootfs), collect(rootfs)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from trunkconsole.conf.lines import Kind, Line, scan, split_lines
@@ -29,21 +28,40 @@ class UnreadableFile(Exception):
         self.reason = reason
 
 
-@dataclass
 class ConfigFile:
-    """One file: its lines and the block-comment depth left open at its end."""
+    """One file: its raw lines, classified on first use of `lines`.
 
-    name: str  # as the operator knows it: relative to the config dir when inside it
-    lines: list[Line] = field(default_factory=list)
-    path: Path | None = None
-    open_depth: int = 0  # > 0: an unterminated ';--' block comment
+    The loader reads `raws` directly (its own inlined scanner); `lines` builds the Line
+    objects that edits and the TUI work with. After an edit, rescan() brings `raws` back
+    in step.
+    """
+
+    def __init__(self, name: str, raws: list[str] | None = None,
+                 path: Path | None = None) -> None:
+        self.name = name  # as the operator knows it: relative to the config dir if inside
+        self.raws: list[str] = raws if raws is not None else []
+        self.path = path
+        self._lines: list[Line] | None = None
+        self._open_depth = 0
+
+    @property
+    def lines(self) -> list[Line]:
+        """The classified lines (built once)."""
+        if self._lines is None:
+            self._lines = [Line(raw) for raw in self.raws]
+            self._open_depth = scan(self._lines)
+        return self._lines
+
+    @property
+    def open_depth(self) -> int:
+        """Block-comment depth left at the end of the file (non-zero: unterminated)."""
+        _ = self.lines
+        return self._open_depth
 
     @classmethod
     def from_text(cls, text: str, name: str = "<text>", path: Path | None = None) -> ConfigFile:
         """Parse text (str, surrogate-escaped if it came from bytes)."""
-        doc = cls(name=name, lines=[Line(raw) for raw in split_lines(text)], path=path)
-        doc.rescan()
-        return doc
+        return cls(name=name, raws=split_lines(text), path=path)
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "<bytes>",
@@ -76,7 +94,11 @@ class ConfigFile:
 
     def rescan(self) -> None:
         """Classify all lines again (after an edit)."""
-        self.open_depth = scan(self.lines)
+        lines = self.lines
+        for line in lines:
+            line.reset()
+        self._open_depth = scan(lines)
+        self.raws = [line.raw for line in lines]
 
     def render(self) -> bytes:
         """The file's bytes."""
@@ -84,12 +106,14 @@ class ConfigFile:
 
     def render_text(self) -> str:
         """The file's text (surrogate-escaped where the bytes were not UTF-8)."""
-        return "".join(line.raw for line in self.lines)
+        if self._lines is None:
+            return "".join(self.raws)
+        return "".join(line.raw for line in self._lines)
 
     def newline(self) -> str:
         """The dominant line ending, used for new lines."""
-        crlf = sum(1 for line in self.lines if line.raw.endswith("\r\n"))
-        return "\r\n" if crlf * 2 > len(self.lines) else "\n"
+        crlf = sum(1 for raw in self.raws if raw.endswith("\r\n"))
+        return "\r\n" if crlf * 2 > len(self.raws) else "\n"
 
     def sections(self) -> list[tuple[int, Line]]:
         """(index, line) of every section header in this file."""

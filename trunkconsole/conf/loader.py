@@ -18,7 +18,7 @@ from pathlib import Path
 
 from trunkconsole.conf.document import ConfigFile, UnreadableFile
 from trunkconsole.conf.includes import display_name, resolve
-from trunkconsole.conf.lines import BLANKS, Kind, Line, scan
+from trunkconsole.conf.lines import BLANKS, BOM, MAX_LINE_BYTES, Kind, Line, classify_line
 from trunkconsole.conf.tree import (
     Category,
     Include,
@@ -75,6 +75,7 @@ class Loader:
         self.current: Category | None = None
         self.level = 0
         self.stack: list[Path] = []
+        self._last_section: Category | None = None
 
     def load(self, filename: str) -> LoadedConfig:
         """Load filename (relative to the config dir, or absolute) and everything it includes."""
@@ -122,68 +123,104 @@ class Loader:
                             f"Asterisk repeats its contents until {MAX_INCLUDE_LEVEL} levels",
                             file, line)
             self.config.files.append(doc.name)
-            lines = doc.lines
-            if depth:
-                lines = [Line(line.raw) for line in doc.lines]
-                scan(lines, depth)
             self.stack.append(path)
             try:
-                ok, cat = self._process(doc, lines, cat)
+                ok, cat, depth = self._process(doc, cat, depth)
             finally:
                 self.stack.pop()
-            depth = lines[-1].depth_after if lines else depth
-            if depth:
-                self._unterminated(doc, lines)
             if not ok:
                 return _INVALID
         return _OK if count else _MISSING
 
-    def _unterminated(self, doc: ConfigFile, lines: list[Line]) -> None:
-        begin = 1
-        previous = 0
-        for number, line in enumerate(lines, 1):
-            if line.depth_after and not previous:
-                begin = number
-            previous = line.depth_after
-        self._issue(IssueLevel.WARNING, "unterminated-comment",
-                    f"Unterminated comment detected beginning on line {begin}: "
-                    "everything after it is ignored", doc.name, begin)
+    def _process(self, doc: ConfigFile, cat: Category | None,
+                 depth: int) -> tuple[bool, Category | None, int]:
+        """Feed every line to process_text_line(); False on a hard error.
 
-    def _process(self, doc: ConfigFile, lines: list[Line],
-                 cat: Category | None) -> tuple[bool, Category | None]:
-        """Feed every line to process_text_line(); False on a hard error."""
+        The plain `key = value` line at depth 0 without ';' is handled inline (that is
+        nearly every line of a big pjsip.conf); everything else goes through
+        classify_line(), the scanner the document uses too.
+        """
         file = doc.name
-        SETTING = Kind.SETTING
-        EMPTY = Kind.EMPTY
-        for number, line in enumerate(lines, 1):
-            kind = line.kind
-            if kind == EMPTY:
-                if line.stray_end:
-                    self._issue(IssueLevel.WARNING, "stray-comment-end",
-                                "'--;' outside a block comment: Asterisk now treats the "
-                                "following lines as comments", file, number)
-                continue
-            if kind == SETTING and cat is not None and line.op != "+=":
+        blanks = BLANKS
+        limit = MAX_LINE_BYTES // 4
+        begin = 0  # line where the open block comment started
+        for number, raw in enumerate(doc.raws, 1):
+            if not depth and ";" not in raw and len(raw) < limit and "\0" not in raw:
+                text = raw.strip(blanks)
+                if not text:
+                    continue
+                lead = text[0]
+                if lead == "[":
+                    close = text.find("]")
+                    paren = text[close + 1:close + 2] == "("
+                    end = text.find(")", close + 2) if paren else 0
+                    if close > 0 and end >= 0:
+                        options = text[close + 2:end].split(",") if paren else None
+                        found = self._section(text[1:close], options, file, number)
+                        if found is None:
+                            return False, None, depth
+                        cat = found
+                        continue
+                elif (cat is not None and lead != "[" and lead != "#" and lead != "\\"
+                        and lead != BOM):
+                    eq = text.find("=")
+                    if eq > 0 and text[eq - 1] != "+":
+                        rest = text[eq + 1:]
+                        if rest[:1] == ">":
+                            cat.variables.append(Variable(
+                                text[:eq].rstrip(blanks), rest[1:].strip(blanks), file, number,
+                                cat.name, True))
+                        else:
+                            cat.variables.append(Variable(
+                                text[:eq].rstrip(blanks), rest.strip(blanks), file, number,
+                                cat.name))
+                        continue
+            line = Line(raw)
+            before = depth
+            depth = classify_line(line, raw[1:] if number == 1 and raw.startswith(BOM)
+                                  else raw, depth)
+            if depth and not before:
+                begin = number
+            if not self._line(line, file, number, cat):
+                return False, None, depth
+            if line.kind == Kind.SECTION:
+                cat = self._last_section
+        if depth:
+            self._issue(IssueLevel.WARNING, "unterminated-comment",
+                        f"Unterminated comment detected beginning on line {begin}: "
+                        "everything after it is ignored", file, begin)
+        return True, cat, depth
+
+    def _line(self, line: Line, file: str, number: int, cat: Category | None) -> bool:
+        """One classified line that the inline path did not take."""
+        kind = line.kind
+        if kind == Kind.EMPTY:
+            if line.stray_end:
+                self._issue(IssueLevel.WARNING, "stray-comment-end",
+                            "'--;' outside a block comment: Asterisk now treats the "
+                            "following lines as comments", file, number)
+            return True
+        if kind == Kind.SECTION:
+            found = self._section(line.name, line.options, file, number)
+            if found is None:
+                return False
+            self._last_section = found
+            return True
+        if kind == Kind.SETTING:
+            if cat is None:
+                self._issue(IssueLevel.FATAL, "no-section",
+                            f"parse error: No category context for line {number} of {file}",
+                            file, number)
+                return False
+            if line.op == "+=":
+                self._append(cat, line, file, number)
+            else:
                 cat.variables.append(Variable(line.name, line.value, file, number, cat.name,
                                               line.op == "=>"))
-                continue
-            if kind == Kind.SECTION:
-                cat = self._section(line, file, number)
-                if cat is None:
-                    return False, None
-            elif kind == SETTING:
-                if cat is None:
-                    self._issue(IssueLevel.FATAL, "no-section",
-                                f"parse error: No category context for line {number} of "
-                                f"{file}", file, number)
-                    return False, None
-                self._append(cat, line, file, number)
-            elif kind == Kind.DIRECTIVE:
-                if not self._directive(line, file, number):
-                    return False, None
-            elif not self._oddity(line, file, number):
-                return False, None
-        return True, cat
+            return True
+        if kind == Kind.DIRECTIVE:
+            return self._directive(line, file, number)
+        return self._oddity(line, file, number)
 
     def _oddity(self, line: Line, file: str, number: int) -> bool:
         kind = line.kind
@@ -231,12 +268,12 @@ class Loader:
             replace.name, combined, var.file, var.line, var.section, var.object,
             (*var.appended, Origin(file, number, cat.name)))
 
-    def _section(self, line: Line, file: str, number: int) -> Category | None:
-        name = line.name
+    def _section(self, name: str, options: list[str] | None, file: str,
+                 number: int) -> Category | None:
         newcat: Category | None = Category(name, file, number)
         assert newcat is not None
         cat: Category = newcat
-        for option in line.options or ():
+        for option in options or ():
             if option == "!":
                 cat.template = True
             elif option.startswith("+"):

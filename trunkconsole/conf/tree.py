@@ -34,11 +34,12 @@ class Origin:
 class Variable:
     """One key=value in a category. Immutable, so inherited copies share the object."""
 
-    __slots__ = ("appended", "file", "line", "name", "object", "section", "value")
+    __slots__ = ("appended", "file", "key", "line", "name", "object", "section", "value")
 
     def __init__(self, name: str, value: str, file: str, line: int, section: str,
                  object_: bool = False, appended: tuple[Origin, ...] = ()) -> None:
         self.name = name
+        self.key = name.lower()  # option names are case-insensitive; computed once
         self.value = value
         self.file = file
         self.line = line

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trunkconsole.findings import EXIT_CRITICAL, EXIT_UNKNOWN, Evidence, Finding, Severity, exit_status
+from trunkconsole.findings import (
+    EXIT_CRITICAL,
+    EXIT_UNKNOWN,
+    Evidence,
+    Finding,
+    Severity,
+    exit_status,
+)
 
 PROVIDERS: tuple[str, ...] = (
     "trunkconsole.pjsip.check:config_provider",

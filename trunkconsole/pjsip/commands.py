@@ -71,7 +71,7 @@ def config_show(args: argparse.Namespace) -> int:
         for option in obj.options:
             if option.name.lower() == "type":
                 continue
-            print(f"    {option.name} = {option.value}    ; {option.describe()}")
+            print(f"    {option.name} = {option.value}    ; {obj.describe(option)}")
         print()
     rtp = system.rtp
     print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))

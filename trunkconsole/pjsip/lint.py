@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.findings import Evidence, Finding, Severity
 from trunkconsole.pjsip.lint_files import file_findings
 from trunkconsole.pjsip.lint_objects import object_findings
@@ -56,6 +57,11 @@ def manager_findings(system: AsteriskConfig) -> Iterator[Finding]:
 
 def config_findings(system: AsteriskConfig) -> list[Finding]:
     """Files, objects, trunks, NAT, RTP range and AMI users, in that order."""
+    with gc_paused():
+        return _config_findings(system)
+
+
+def _config_findings(system: AsteriskConfig) -> list[Finding]:
     return [
         *file_findings(system),
         *object_findings(system),

@@ -67,7 +67,7 @@ def load_findings(config: LoadedConfig) -> Iterator[Finding]:
 def freepbx_findings(system: AsteriskConfig) -> Iterator[Finding]:
     """Files FreePBX generates: edits there are lost on the next Apply Config."""
     for doc in system.documents.by_path.values():
-        head = "".join(line.raw for line in doc.lines[:12]).lower()
+        head = "".join(doc.raws[:12]).lower()
         if not any(marker in head for marker in FREEPBX_MARKERS):
             continue
         stem = doc.name.rsplit(".conf", 1)[0]

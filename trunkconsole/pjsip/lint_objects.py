@@ -53,7 +53,7 @@ def rejection_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
                 title=f"{obj.label} has unknown option '{option.name}': Asterisk rejects "
                       "the whole object",
                 subject=obj.id,
-                evidence=(Evidence(f"{option.name}={option.value} ({option.describe()})",
+                evidence=(Evidence(f"{option.name}={option.value} ({obj.describe(option)})",
                                    option.file, option.line),),
                 fix=fix)
         for option, why in obj.invalid:
@@ -114,9 +114,13 @@ def reference_findings(system: AsteriskConfig) -> Iterator[Finding]:
         ("registration", "transport", "transport", "registration-missing-transport",
          Severity.CRITICAL),
     )
+    usable = {kind: pjsip.usable_ids(kind) for kind in ("endpoint", "aor", "auth", "transport")}
     for kind, option_name, target_kind, code, severity in checks:
+        good = usable[target_kind]
         for obj in pjsip.of_type(kind):
             for name, option in obj.items(option_name):
+                if name in good:
+                    continue
                 why = _usable(pjsip, target_kind, name)
                 if why is None:
                     continue
@@ -124,7 +128,7 @@ def reference_findings(system: AsteriskConfig) -> Iterator[Finding]:
                     code=code, severity=severity,
                     title=f"{obj.label} refers to {target_kind} '{name}', but {why}",
                     subject=obj.id,
-                    evidence=(Evidence(f"{option.name}={option.value} ({option.describe()})",
+                    evidence=(Evidence(f"{option.name}={option.value} ({obj.describe(option)})",
                                        option.file, option.line),),
                     fix=f"define [{name}] with type={target_kind}, or fix the name")
     yield from context_findings(system)
@@ -143,7 +147,7 @@ def context_findings(system: AsteriskConfig) -> Iterator[Finding]:
         similar = plan.similar(name)
         fix = (f"context names are case-sensitive: did you mean {similar}?" if similar
                else f"add [{name}] to extensions.conf or fix context=")
-        evidence = (Evidence(f"context={name} ({option.describe()})", option.file, option.line)
+        evidence = (Evidence(f"context={name} ({obj.describe(option)})", option.file, option.line)
                     if option is not None else Evidence("context unset: 'default'",
                                                         obj.file, obj.line))
         yield Finding(

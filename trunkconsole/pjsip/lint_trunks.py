@@ -33,7 +33,7 @@ CHECKLIST = (
 def _evidence(obj: PjsipObject, option: Option | None, text: str) -> Evidence:
     if option is None:
         return Evidence(f"{text} (default)", obj.file, obj.line)
-    return Evidence(f"{option.name}={option.value} ({option.describe()})", option.file,
+    return Evidence(f"{option.name}={option.value} ({obj.describe(option)})", option.file,
                     option.line)
 
 
@@ -53,14 +53,14 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
 
 def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
     """disallow/allow, direct_media, rtp_symmetric, force_rport, rewrite_contact, identify_by."""
-    codecs = [o for o in endpoint.options if o.name.lower() in ("allow", "disallow")]
-    if not any(o.name.lower() == "allow" for o in codecs):
+    codecs = [o for o in endpoint.options if o.key == "allow" or o.key == "disallow"]
+    if not any(o.key == "allow" for o in codecs):
         yield Finding(
             code="trunk-no-codecs", severity=Severity.CRITICAL,
             title=f"trunk {endpoint.id} allows no codec: calls fail with 488",
             subject=endpoint.id, evidence=(_evidence(endpoint, None, "allow unset"),),
             fix="add disallow=all then allow=alaw,ulaw (the codecs the provider uses)")
-    elif not (codecs[0].name.lower() == "disallow" and "all" in codecs[0].value.lower()):
+    elif not (codecs[0].key == "disallow" and "all" in codecs[0].value.lower()):
         yield Finding(
             code="trunk-codecs-order", severity=Severity.WARNING,
             title=f"trunk {endpoint.id}: allow= comes without a disallow=all before it",
@@ -101,11 +101,11 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                       "it only at (re)load, so a DNS change or failure silently unmatches "
                       f"trunk {endpoint.id}",
                 subject=endpoint.id,
-                evidence=(Evidence(f"match={option.value} ({option.describe()})", option.file,
-                                   option.line),),
+                evidence=(Evidence(f"match={option.value} ({identify.describe(option)})",
+                                   option.file, option.line),),
                 fix="match the provider's IP addresses or networks instead",
                 details={"host": host, "port": port})
-        elif match.address is not None:
+        elif match.is_address:
             ones = bin(match.mask).count("1")
             limit = 8 if match.version == 4 else 32
             warn = 16 if match.version == 4 else 48
@@ -117,7 +117,7 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                           f"({match.size} addresses): anyone there can call in as trunk "
                           f"{endpoint.id}",
                     subject=endpoint.id,
-                    evidence=(Evidence(f"match={option.value} ({option.describe()})",
+                    evidence=(Evidence(f"match={option.value} ({identify.describe(option)})",
                                        option.file, option.line),),
                     fix="match only the provider's documented addresses")
 
@@ -131,11 +131,8 @@ def overlap_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
     entries: list[tuple[int, int, int, Match, Option, PjsipObject]] = []
     for identify in pjsip.of_type("identify"):
         for match, option in pjsip.matches(identify):
-            if match.address is None:
-                continue
-            start = int(match.address) & match.mask
-            end = start | (((1 << match.bits) - 1) ^ match.mask)
-            entries.append((match.version, start, end, match, option, identify))
+            if match.version:
+                entries.append((match.version, match.start, match.end, match, option, identify))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     active: list[tuple[int, int, int, Match, Option, PjsipObject]] = []
     reported: set[tuple[str, str]] = set()
@@ -183,7 +180,7 @@ def nat_findings(pjsip: PjsipConfig) -> list[Finding]:
         nets = [(item, option, parse_match(item)) for item, option in transport.items("local_net")]
         ev = Evidence(f"[{transport.id}] type=transport", transport.file, transport.line)
         for item, option, net in nets:
-            if net.address is None or net.port is not None:
+            if not net.is_address or net.port is not None:
                 findings.append(Finding(
                     code="nat-local-net-invalid", severity=Severity.CRITICAL,
                     title=f"transport {transport.id}: local_net={item} is not a network; "
@@ -222,10 +219,11 @@ def nat_findings(pjsip: PjsipConfig) -> list[Finding]:
         for option in external:
             parsed = parse_match(option.value.split(":")[0] if option.value.count(":") == 1
                                  else option.value)
-            if parsed.address is None:
+            address = parsed.address
+            if address is None:
                 continue
             for item, net_option, net in nets:
-                if net.address is not None and net.contains(parsed.address):
+                if net.contains(address):
                     findings.append(Finding(
                         code="nat-external-is-local", severity=Severity.WARNING,
                         title=f"transport {transport.id}: {option.name}={option.value} lies "

@@ -9,17 +9,20 @@ hostname, resolved once when the config loads and never again.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
+from functools import lru_cache
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
 class Match:
-    """One parsed match entry."""
+    """One parsed match entry; addresses are integers (version 4 or 6, 0 for none)."""
 
     raw: str
-    address: IPAddress | None = None  # network address (host bits kept as written)
+    version: int = 0
+    value: int = 0  # the address as written (host bits kept)
     mask: int = 0  # netmask as an integer; may be non-contiguous (dotted form)
     port: int | None = None
     host: str | None = None  # hostname entry
@@ -30,61 +33,94 @@ class Match:
         return self.host is not None
 
     @property
-    def version(self) -> int:
-        return self.address.version if self.address is not None else 0
+    def is_address(self) -> bool:
+        return self.version != 0
+
+    @property
+    def address(self) -> IPAddress | None:
+        """The address as an ipaddress object (None for hostnames and errors)."""
+        if not self.version:
+            return None
+        if self.version == 4:
+            return ipaddress.IPv4Address(self.value)
+        return ipaddress.IPv6Address(self.value)
 
     @property
     def bits(self) -> int:
         return 32 if self.version == 4 else 128
 
     @property
+    def start(self) -> int:
+        """First address covered."""
+        return self.value & self.mask
+
+    @property
+    def end(self) -> int:
+        """Last address covered (for a contiguous mask)."""
+        return self.start | (((1 << self.bits) - 1) ^ self.mask)
+
+    @property
     def prefix_length(self) -> int | None:
         """The prefix length when the mask is contiguous."""
-        if self.address is None:
+        if not self.version:
             return None
         ones = bin(self.mask).count("1")
         full = (1 << self.bits) - 1
-        contiguous = self.mask == (full ^ ((1 << (self.bits - ones)) - 1)) & full
-        return ones if contiguous else None
+        return ones if self.mask == full ^ ((1 << (self.bits - ones)) - 1) else None
 
     @property
     def size(self) -> int:
         """How many addresses the entry covers."""
-        if self.address is None:
-            return 0
-        return 1 << (self.bits - bin(self.mask).count("1"))
+        return 1 << (self.bits - bin(self.mask).count("1")) if self.version else 0
 
     def network_text(self) -> str:
-        """The entry as Asterisk shows it: network/prefix (port appended if any)."""
-        if self.address is None:
+        """The entry as network/prefix (port appended if any)."""
+        if not self.version:
             return self.raw
-        net = int(self.address) & self.mask
-        addr = ipaddress.ip_address(net) if self.version == 4 else ipaddress.IPv6Address(net)
+        net = ipaddress.IPv4Address(self.start) if self.version == 4 else ipaddress.IPv6Address(
+            self.start)
         length = self.prefix_length
-        mask_text = str(length) if length is not None else str(
-            ipaddress.ip_address(self.mask) if self.version == 4 else self.mask)
-        text = f"{addr}/{mask_text}"
+        if length is not None:
+            text = f"{net}/{length}"
+        else:
+            text = f"{net}/{ipaddress.IPv4Address(self.mask) if self.version == 4 else self.mask}"
         return f"{text}:{self.port}" if self.port is not None else text
 
     def overlaps(self, other: Match) -> bool:
         """True when some source address (and port) matches both entries."""
-        if self.address is None or other.address is None or self.version != other.version:
+        if not self.version or self.version != other.version:
             return False
         if self.port is not None and other.port is not None and self.port != other.port:
             return False
-        common = self.mask & other.mask
-        return (int(self.address) ^ int(other.address)) & common == 0
+        return (self.value ^ other.value) & self.mask & other.mask == 0
+
+    def covers(self, other: Match) -> bool:
+        """True when every address of `other` matches this entry (ports ignored)."""
+        if not self.version or self.version != other.version:
+            return False
+        return (self.value ^ other.value) & self.mask == 0 and (
+            self.mask & ~other.mask) == 0
 
     def contains(self, address: IPAddress, port: int | None = None) -> bool:
         """True when a packet from address (and port) matches this entry."""
-        if self.address is None or address.version != self.version:
+        if not self.version or address.version != self.version:
             return False
         if self.port is not None and port is not None and port != self.port:
             return False
-        return (int(self.address) ^ int(address)) & self.mask == 0
+        return (self.value ^ int(address)) & self.mask == 0
 
 
-def _parse_address(text: str) -> tuple[IPAddress, int | None] | None:
+def _ip(text: str) -> tuple[int, int] | None:
+    """(version, integer) of a numeric address; inet_pton() is faster than ipaddress."""
+    try:
+        if ":" in text:
+            return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        return None
+
+
+def _parse_address(text: str) -> tuple[int, int, int | None] | None:
     """ast_sockaddr_parse(): 'a.b.c.d', 'a.b.c.d:port', '[v6]', '[v6]:port' or bare v6."""
     port: int | None = None
     host = text
@@ -102,13 +138,10 @@ def _parse_address(text: str) -> tuple[IPAddress, int | None] | None:
         if not port_text.isdigit():
             return None
         port = int(port_text)
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    parsed = _ip(host)
+    if parsed is None or (port is not None and port > 65535):
         return None
-    if port is not None and not 0 <= port <= 65535:
-        return None
-    return address, port
+    return parsed[0], parsed[1], port
 
 
 def _parse_mask(text: str, version: int) -> int | None:
@@ -117,35 +150,32 @@ def _parse_mask(text: str, version: int) -> int | None:
         length = int(text)
         if length > bits:
             return None
-        full = (1 << bits) - 1
-        return full ^ ((1 << (bits - length)) - 1)
-    try:
-        mask = ipaddress.ip_address(text)
-    except ValueError:
+        return ((1 << bits) - 1) ^ ((1 << (bits - length)) - 1)
+    parsed = _ip(text)
+    if parsed is None or parsed[0] != version:
         return None
-    if mask.version != version:
-        return None
-    return int(mask)
+    return parsed[1]
 
 
+@lru_cache(maxsize=1 << 17)
 def parse_match(entry: str) -> Match:
-    """Parse one element of a match= list (already stripped)."""
+    """Parse one element of a match= list (already stripped); cached by text."""
     slash = entry.rfind("/")
     if slash < 0:
         parsed = _parse_address(entry)
         if parsed is None:
             return Match(raw=entry, host=entry)
-        address, port = parsed
-        return Match(raw=entry, address=address, mask=(1 << address.max_prefixlen) - 1,
-                     port=port)
+        version, value, port = parsed
+        return Match(raw=entry, version=version, value=value,
+                     mask=(1 << (32 if version == 4 else 128)) - 1, port=port)
     parsed = _parse_address(entry[:slash])
     if parsed is None:
         return Match(raw=entry, error=f"'{entry[:slash]}' is not an IP address")
-    address, port = parsed
-    mask = _parse_mask(entry[slash + 1:], address.version)
+    version, value, port = parsed
+    mask = _parse_mask(entry[slash + 1:], version)
     if mask is None:
         return Match(raw=entry, error=f"'{entry[slash + 1:]}' is not a netmask")
-    return Match(raw=entry, address=address, mask=mask, port=port)
+    return Match(raw=entry, version=version, value=value, mask=mask, port=port)
 
 
 def split_host_port(entry: str) -> tuple[str, int | None]:

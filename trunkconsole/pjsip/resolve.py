@@ -22,8 +22,21 @@ _LOWER_OPTIONS = {kind: frozenset(name.lower() for name in names)
                   for kind, names in PJSIP_OPTIONS.items()}
 
 
+_KNOWN: dict[str, dict[str, bool]] = {}
+
+
 def known_option(kind: str, name: str) -> bool:
-    """True when Asterisk accepts option name for objects of type kind."""
+    """True when Asterisk accepts option name for objects of type kind (cached)."""
+    cache = _KNOWN.get(kind)
+    if cache is None:
+        cache = _KNOWN[kind] = {}
+    known = cache.get(name)
+    if known is None:
+        known = cache[name] = _known_option(kind, name)
+    return known
+
+
+def _known_option(kind: str, name: str) -> bool:
     options = _LOWER_OPTIONS.get(kind)
     if options is None:
         return True
@@ -52,14 +65,38 @@ class PjsipConfig:
 
     def __post_init__(self) -> None:
         self._index: dict[str, dict[str, PjsipObject]] = {}
+        self._by_type: dict[str, list[PjsipObject]] = {}
 
     def add(self, obj: PjsipObject) -> None:
+        """Add an object; a second pjsip.conf object with the same type and id is a duplicate."""
         self.objects.append(obj)
-        self._index.setdefault(obj.type, {}).setdefault(obj.id, obj)
+        kind = obj.type
+        index = self._index.get(kind)
+        if index is None:
+            index = self._index[kind] = {}
+            self._by_type[kind] = []
+        self._by_type[kind].append(obj)
+        first = index.get(obj.id)
+        if first is None:
+            index[obj.id] = obj
+        elif obj.wizard is None and first.wizard is None:
+            groups = self.duplicates.setdefault(kind, [])
+            for group in groups:
+                if group[0] is first:
+                    group.append(obj)
+                    break
+            else:
+                groups.append([first, obj])
 
     def of_type(self, kind: str) -> list[PjsipObject]:
-        """Objects of one type, in file order."""
-        return [obj for obj in self.objects if obj.type == kind]
+        """Objects of one type, in file order (do not modify the list)."""
+        return self._by_type.get(kind, [])
+
+    def usable_ids(self, kind: str) -> frozenset[str]:
+        """Ids of objects of this type that Asterisk actually loads."""
+        if self.type_failed(kind):
+            return frozenset()
+        return frozenset(obj.id for obj in self.of_type(kind) if not obj.rejected)
 
     def get(self, kind: str, object_id: str) -> PjsipObject | None:
         """The (first) object of that type and id."""
@@ -73,9 +110,16 @@ class PjsipConfig:
         """Identify objects pointing at an endpoint."""
         return [obj for obj in self.of_type("identify") if obj.value("endpoint") == endpoint_id]
 
+    def endpoints_with_identifies(self) -> dict[str, list[PjsipObject]]:
+        """Endpoint id -> the identifies that point at it (any match kind)."""
+        out: dict[str, list[PjsipObject]] = {}
+        for identify in self.of_type("identify"):
+            out.setdefault(identify.value("endpoint"), []).append(identify)
+        return out
+
     def matches(self, identify: PjsipObject) -> list[tuple[Match, Option]]:
-        """Parsed match entries of an identify, with the line each came from."""
-        return [(parse_match(item), option) for item, option in identify.items("match")]
+        """Parsed match entries of an identify, with the line each came from (cached)."""
+        return identify_matches(identify)
 
 
 def object_type(cat: Category) -> str | None:
@@ -87,19 +131,23 @@ def object_type(cat: Category) -> str | None:
 
 
 def category_object(cat: Category, kind: str) -> PjsipObject:
-    """A PjsipObject from a category, each option remembering its template."""
-    obj = PjsipObject(type=kind, id=cat.name, file=cat.file, line=cat.line, bases=cat.bases)
-    low = cat.name.lower()
-    options = obj.options
-    for var in cat.variables:
-        template = var.section if var.section.lower() != low else None
-        options.append(Option(var.name, var.value, var.file, var.line, template))
-    return obj
+    """A PjsipObject from a category; its options are the category's own Variables."""
+    return PjsipObject(type=kind, id=cat.name, file=cat.file, line=cat.line, bases=cat.bases,
+                       options=cat.variables)
 
 
 def validate(obj: PjsipObject) -> None:
     """Mark unknown options and what Asterisk rejects."""
-    unknown = [option for option in obj.options if not known_option(obj.type, option.name)]
+    cache = _KNOWN.get(obj.type)
+    if cache is None:
+        cache = _KNOWN[obj.type] = {}
+    unknown = []
+    for option in obj.options:
+        known = cache.get(option.name)
+        if known is None:
+            known = cache[option.name] = _known_option(obj.type, option.name)
+        if not known:
+            unknown.append(option)
     if unknown:
         obj.unknown = unknown
         obj.rejected.append("unknown option " + ", ".join(sorted({o.name for o in unknown})))
@@ -107,17 +155,24 @@ def validate(obj: PjsipObject) -> None:
         _validate_identify(obj)
 
 
+def identify_matches(identify: PjsipObject) -> list[tuple[Match, Option]]:
+    """Parsed match entries of an identify, computed once per object."""
+    if identify.matches is None:
+        identify.matches = [(parse_match(item), option) for item, option in identify.items("match")]
+    return identify.matches
+
+
 def _validate_identify(obj: PjsipObject) -> None:
     """res_pjsip_endpoint_identifier_ip.c: bad addresses, no endpoint, nothing to match."""
-    for item, option in obj.items("match"):
-        error = parse_match(item).error
-        if error:
-            obj.invalid.append((option, error))
+    matches = identify_matches(obj)
+    for match, option in matches:
+        if match.error:
+            obj.invalid.append((option, match.error))
     if obj.invalid:
         obj.rejected.append("invalid match " + ", ".join(o.value for o, _ in obj.invalid))
     if not obj.value("endpoint"):
         obj.rejected.append(f"Identify '{obj.id}' missing required endpoint name.")
-    if not (obj.names("match") or obj.all("match_header") or obj.all("match_request_uri")):
+    if not (matches or obj.last("match_header") or obj.last("match_request_uri")):
         obj.rejected.append(f"Identify '{obj.id}' is not configured to match anything.")
 
 
@@ -140,15 +195,4 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
         for obj in expand_wizards(wizard):
             validate(obj)
             config.add(obj)
-    _find_duplicates(config)
     return config
-
-
-def _find_duplicates(config: PjsipConfig) -> None:
-    seen: dict[tuple[str, str], list[PjsipObject]] = {}
-    for obj in config.objects:
-        if obj.wizard is None:
-            seen.setdefault((obj.type, obj.id), []).append(obj)
-    for (kind, _), group in seen.items():
-        if len(group) > 1:
-            config.duplicates.setdefault(kind, []).append(group)

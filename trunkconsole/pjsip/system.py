@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.conf.loader import Documents, load_config
 from trunkconsole.conf.tree import LoadedConfig
 from trunkconsole.pjsip.dialplan import Dialplan, dialplan
@@ -36,6 +37,11 @@ def load_asterisk(config_dir: Path) -> AsteriskConfig:
     `#exec` runs only with execincludes=yes in asterisk.conf [options]
     (main/config.c); we note it either way and never run it.
     """
+    with gc_paused():
+        return _load_asterisk(config_dir)
+
+
+def _load_asterisk(config_dir: Path) -> AsteriskConfig:
     documents = Documents(config_dir)
     asterisk = load_config(config_dir, "asterisk.conf", documents)
     exec_var = asterisk.retrieve("options", "execincludes") if asterisk.found else None

@@ -25,10 +25,6 @@ def _last(variables: list[Variable], name: str) -> Variable | None:
     return found
 
 
-def _option(var: Variable, name: str, value: str, wizard: str, template: str | None) -> Option:
-    return Option(name, value, var.file, var.line, template=template, wizard=wizard)
-
-
 class _Wizard:
     """One wizard section and the helpers to derive options from its lines."""
 
@@ -41,28 +37,25 @@ class _Wizard:
         if self.remote is not None and self.remote.value:
             self.hosts = [host.strip() for host in self.remote.value.split(",")]
 
-    def template(self, var: Variable) -> str | None:
-        return var.section if var.section.lower() != self.id.lower() else None
-
     def true(self, name: str) -> bool:
         var = _last(self.vars, name)
         return var is not None and is_true(var.value)
 
     def prefixed(self, prefix: str) -> list[Option]:
         """get_object_variables(): lines starting with prefix, prefix removed."""
-        return [_option(var, var.name[len(prefix):], var.value, self.id, self.template(var))
+        return [Variable(var.name[len(prefix):], var.value, var.file, var.line, var.section)
                 for var in self.vars if var.name.startswith(prefix)]
 
     def derived(self, name: str, value: str, var: Variable | None = None) -> Option:
         """An option the wizard adds, attributed to the line that causes it (or the header)."""
         if var is None:
-            return Option(name, value, self.cat.file, self.cat.line, wizard=self.id)
-        return _option(var, name, value, self.id, self.template(var))
+            return Variable(name, value, self.cat.file, self.cat.line, self.id)
+        return Variable(name, value, var.file, var.line, var.section)
 
     def new(self, kind: str, object_id: str, options: list[Option]) -> PjsipObject:
         return PjsipObject(type=kind, id=object_id, file=self.cat.file, line=self.cat.line,
-                           options=[Option("type", kind, self.cat.file, self.cat.line,
-                                           wizard=self.id), *options],
+                           options=[Variable("type", kind, self.cat.file, self.cat.line,
+                                             self.id), *options],
                            bases=self.cat.bases, wizard=self.id)
 
 
