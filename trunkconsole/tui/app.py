@@ -107,6 +107,11 @@ class TrunkConsoleApp(App[int]):
         assert self.connection is not None
         self.server_info = await fetch_server_info(self.connection)
 
+    def ami_actions(self) -> AmiConnection | None:
+        """The AMI session for changes and the logger, when it is logged in."""
+        connection = self.connection
+        return connection if connection is not None and connection.connected else None
+
     async def action_reconnect(self) -> None:
         """Start over after a final failure (e.g. the secret was fixed meanwhile)."""
         if self.connection is not None:
