@@ -53,7 +53,7 @@ def rejection_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
                 title=f"{obj.label} has unknown option '{option.name}': Asterisk rejects "
                       "the whole object",
                 subject=obj.id,
-                evidence=(Evidence(f"{option.name}={option.value} ({obj.describe(option)})",
+                evidence=(Evidence(f"{option.name}={option.value}{obj.provenance(option)}",
                                    option.file, option.line),),
                 fix=fix)
         for option, why in obj.invalid:
@@ -128,7 +128,7 @@ def reference_findings(system: AsteriskConfig) -> Iterator[Finding]:
                     code=code, severity=severity,
                     title=f"{obj.label} refers to {target_kind} '{name}', but {why}",
                     subject=obj.id,
-                    evidence=(Evidence(f"{option.name}={option.value} ({obj.describe(option)})",
+                    evidence=(Evidence(f"{option.name}={option.value}{obj.provenance(option)}",
                                        option.file, option.line),),
                     fix=f"define [{name}] with type={target_kind}, or fix the name")
     yield from context_findings(system)
@@ -147,7 +147,7 @@ def context_findings(system: AsteriskConfig) -> Iterator[Finding]:
         similar = plan.similar(name)
         fix = (f"context names are case-sensitive: did you mean {similar}?" if similar
                else f"add [{name}] to extensions.conf or fix context=")
-        evidence = (Evidence(f"context={name} ({obj.describe(option)})", option.file, option.line)
+        evidence = (Evidence(f"context={name}{obj.provenance(option)}", option.file, option.line)
                     if option is not None else Evidence("context unset: 'default'",
                                                         obj.file, obj.line))
         yield Finding(

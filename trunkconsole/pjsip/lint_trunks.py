@@ -33,7 +33,7 @@ CHECKLIST = (
 def _evidence(obj: PjsipObject, option: Option | None, text: str) -> Evidence:
     if option is None:
         return Evidence(f"{text} (default)", obj.file, obj.line)
-    return Evidence(f"{option.name}={option.value} ({obj.describe(option)})", option.file,
+    return Evidence(f"{option.name}={option.value}{obj.provenance(option)}", option.file,
                     option.line)
 
 
@@ -101,7 +101,7 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                       "it only at (re)load, so a DNS change or failure silently unmatches "
                       f"trunk {endpoint.id}",
                 subject=endpoint.id,
-                evidence=(Evidence(f"match={option.value} ({identify.describe(option)})",
+                evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
                                    option.file, option.line),),
                 fix="match the provider's IP addresses or networks instead",
                 details={"host": host, "port": port})
@@ -117,7 +117,7 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                           f"({match.size} addresses): anyone there can call in as trunk "
                           f"{endpoint.id}",
                     subject=endpoint.id,
-                    evidence=(Evidence(f"match={option.value} ({identify.describe(option)})",
+                    evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
                                        option.file, option.line),),
                     fix="match only the provider's documented addresses")
 

@@ -95,6 +95,13 @@ class PjsipObject:
             return f"from template {template}, {where}"
         return where
 
+    def provenance(self, option: Option) -> str:
+        """" (from template T)" / " (from wizard W)" when the value is not the section's own."""
+        template = self.template_of(option)
+        if self.wizard:
+            return f" (from wizard {self.wizard}" + (f", template {template})" if template else ")")
+        return f" (from template {template})" if template else ""
+
     def option_json(self, option: Option) -> dict[str, Any]:
         """One option line with its origin."""
         data: dict[str, Any] = {"value": option.value, "file": option.file,
