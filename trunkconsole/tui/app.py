@@ -19,6 +19,7 @@ from textual.screen import Screen
 from trunkconsole.ami.connection import AmiConnection, State, Status
 from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.themes import VARIABLE_DEFAULTS, load_themes
 from trunkconsole.tui.widgets.status_bar import StatusBar
@@ -27,6 +28,7 @@ REFRESH_HZ = 3.0
 # Screens by mode name, imported when first shown: "module:Class".
 SCREENS_BY_MODE: dict[str, str] = {
     "connection": "trunkconsole.tui.screens.connection:ConnectionScreen",
+    "logger": "trunkconsole.tui.screens.sip_logger:SipLoggerScreen",
 }
 DEFAULT_MODE = "connection"
 
@@ -48,6 +50,9 @@ class TrunkConsoleApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection"),
+        Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger"),
+        Binding("i", "add_identify", "Add provider IP", id="add-identify"),
+        Binding("t", "add_trunk", "New trunk", id="add-trunk"),
     ]
 
     def __init__(self, settings: Settings, *, connect: bool = True) -> None:
@@ -132,7 +137,43 @@ class TrunkConsoleApp(App[int]):
         if callable(refresh):
             refresh()
 
+    # -- guided changes -----------------------------------------------------------------
+    def asterisk_config(self) -> AsteriskConfig | None:
+        """The config directory, loaded fresh (edits elsewhere show up); None if unreadable."""
+        from trunkconsole.pjsip.system import load_asterisk
+
+        try:
+            return load_asterisk(self.settings.asterisk_dir)
+        except (OSError, OperatorError):
+            return None
+
+    def trunk_names(self) -> list[str]:
+        """Endpoints that look like trunks: identified by IP or registering out."""
+        config = self.asterisk_config()
+        if config is None:
+            return []
+        names = {i.value("endpoint") for i in config.pjsip.of_type("identify")}
+        names |= {r.value("endpoint") for r in config.pjsip.of_type("registration")}
+        return sorted(n for n in names if n and config.pjsip.get("endpoint", n) is not None)
+
+    def action_add_identify(self, trunk: str = "", address: str = "", why: str = "") -> None:
+        from trunkconsole.tui.dialogs.identify_add import IdentifyAddDialog
+
+        self.push_screen(IdentifyAddDialog(self.trunk_names(), trunk=trunk or None,
+                                           address=address, why=why))
+
+    def action_add_trunk(self) -> None:
+        from trunkconsole.tui.dialogs.trunk_add import TrunkAddDialog
+
+        config = self.asterisk_config()
+        contexts = sorted(config.dialplan.contexts) if config is not None else []
+        self.push_screen(TrunkAddDialog(contexts))
+
     async def on_unmount(self) -> None:
+        for screen in self.screen_stack:
+            switch_off = getattr(screen, "switch_off", None)
+            if callable(switch_off):
+                await switch_off()
         if self.connection is not None:
             await self.connection.close()
 

@@ -1,0 +1,209 @@
+"""The SIP logger screen: one provider's SIP messages, live, time-boxed.
+
+Messages come from PJSIP's history buffer over AMI (see changes/sip_logger.py for why);
+a guard process switches the logger off when the time box ends or this console exits or
+crashes, so no logger is left running that the operator did not ask for.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+
+from trunkconsole.changes.logger_guard import start_guard
+from trunkconsole.changes.provider_addresses import trunk_hosts
+from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
+from trunkconsole.errors import OperatorError
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from trunkconsole.tui.app import TrunkConsoleApp
+
+POLL_SECONDS = 1.0
+MAX_ROWS = 2000
+
+
+class SipLoggerScreen(Screen[None]):
+    """Logger on/off for a trunk, the messages, and the selected message in full."""
+
+    DEFAULT_CSS = """
+    SipLoggerScreen #logger-controls { height: auto; padding: 0 1; }
+    SipLoggerScreen #logger-controls > * { margin-right: 1; }
+    SipLoggerScreen #logger-trunk { width: 28; }
+    SipLoggerScreen #logger-methods { width: 22; }
+    SipLoggerScreen #logger-seconds { width: 10; }
+    SipLoggerScreen #logger-filter { width: 1fr; }
+    SipLoggerScreen #logger-state { height: auto; padding: 0 1; }
+    SipLoggerScreen #logger-body { height: 1fr; }
+    SipLoggerScreen #logger-messages { width: 1fr; }
+    SipLoggerScreen #logger-detail { width: 1fr; border-left: solid $primary; padding: 0 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+o", "start", "Logger on", id="logger-on"),
+        Binding("ctrl+x", "stop", "Logger off", id="logger-off"),
+        Binding("slash", "focus_filter", "Filter", id="logger-filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logger: SipLogger | None = None
+        self.messages: dict[int, SipMessage] = {}
+        self.until = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Horizontal(id="logger-controls"):
+            yield Select([], prompt="trunk", id="logger-trunk")
+            yield Input(placeholder="methods e.g. INVITE,BYE", id="logger-methods")
+            yield Input("300", placeholder="seconds", id="logger-seconds")
+            yield Button("On", variant="success", id="logger-start")
+            yield Button("Off", variant="error", id="logger-stop")
+            yield Input(placeholder="/ filter: method or Call-ID", id="logger-filter")
+        yield Static(Text("SIP logger is off"), id="logger-state", markup=False)
+        with Horizontal(id="logger-body"):
+            table: DataTable[Text] = DataTable(id="logger-messages", cursor_type="row")
+            yield table
+            with VerticalScroll(id="logger-detail"):
+                yield Static(id="logger-text", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#logger-messages", DataTable)
+        for label, width in (("time", 8), ("dir", 3), ("peer", 21), ("message", 40)):
+            table.add_column(label, width=width, key=label)
+        self.query_one("#logger-trunk", Select).set_options(
+            [(t, t) for t in self._app.trunk_names()])
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    @property
+    def _app(self) -> TrunkConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def refresh_live(self) -> None:
+        state = self.logger.state() if self.logger else None
+        label = self.query_one("#logger-state", Static)
+        if state is None:
+            label.update(Text("SIP logger is off"))
+            return
+        left = max(0, int(state.until - time.time()))
+        label.update(Text(f"SIP logger on for {', '.join(state.hosts)}"
+                          + (f" ({', '.join(state.methods)})" if state.methods else "")
+                          + f": {left} s left, {len(self.messages)} messages",
+                          style="bold green"))
+
+    # -- actions ----------------------------------------------------------------------
+    def action_focus_filter(self) -> None:
+        self.query_one("#logger-filter", Input).focus()
+
+    @on(Button.Pressed, "#logger-start")
+    def action_start(self) -> None:
+        self._start()
+
+    @on(Button.Pressed, "#logger-stop")
+    def action_stop(self) -> None:
+        self._stop()
+
+    @work(exclusive=True, group="logger", exit_on_error=False)
+    async def _start(self) -> None:
+        app = self._app
+        label = self.query_one("#logger-state", Static)
+        ami = app.ami_actions()
+        try:
+            if app.settings.readonly:
+                raise OperatorError("read-only mode: the SIP logger stays off")
+            if ami is None:
+                raise OperatorError("AMI is not connected")
+            trunk = self.query_one("#logger-trunk", Select).value
+            if not isinstance(trunk, str):
+                raise OperatorError("choose the trunk to log")
+            methods = [m.strip() for m in
+                       self.query_one("#logger-methods", Input).value.split(",") if m.strip()]
+            try:
+                seconds = float(self.query_one("#logger-seconds", Input).value)
+            except ValueError:
+                raise OperatorError("the time box must be a number of seconds") from None
+            hosts = await trunk_hosts(ami, trunk)
+            target = app.settings.ami
+            self.logger = SipLogger(ami, state_file_for(target.address))
+            state = await self.logger.on(hosts, methods, seconds)
+            state.guard_pid = start_guard(target, self.logger.state_file, state.session,
+                                          os.getpid())
+            self.logger._save(state)
+        except OperatorError as exc:
+            label.update(Text(exc.render(), style="bold red"))
+            return
+        self.refresh_live()
+
+    @work(exclusive=True, group="logger", exit_on_error=False)
+    async def _stop(self) -> None:
+        if self.logger is not None:
+            try:
+                await self.logger.off()
+            except OperatorError as exc:
+                self.query_one("#logger-state", Static).update(Text(exc.render(),
+                                                                    style="bold red"))
+                return
+        self.refresh_live()
+
+    @work(exclusive=True, group="logger-poll", exit_on_error=False)
+    async def _poll(self) -> None:
+        if self.logger is None or self.logger.state() is None:
+            return
+        try:
+            new = await self.logger.poll()
+        except OperatorError:
+            return
+        table = self.query_one("#logger-messages", DataTable)
+        wanted = self.query_one("#logger-filter", Input).value.strip().lower()
+        for message in new:
+            if message.number in self.messages:
+                continue
+            self.messages[message.number] = message
+            if wanted and not self._wanted(message, wanted):
+                continue
+            self._add_row(table, message)
+
+    def _wanted(self, message: SipMessage, wanted: str) -> bool:
+        return wanted in message.method.lower() or wanted in message.call_id.lower()
+
+    def _add_row(self, table: DataTable[Text], message: SipMessage) -> None:
+        if table.row_count >= MAX_ROWS:
+            return
+        stamp = time.strftime("%H:%M:%S", time.localtime(message.timestamp))
+        table.add_row(Text(stamp), Text("<==" if message.received else "==>"),
+                      Text(message.address), Text(message.first_line),
+                      key=str(message.number))
+
+    @on(Input.Changed, "#logger-filter")
+    def _refilter(self, event: Input.Changed) -> None:
+        table = self.query_one("#logger-messages", DataTable)
+        table.clear()
+        wanted = event.value.strip().lower()
+        for message in self.messages.values():
+            if not wanted or self._wanted(message, wanted):
+                self._add_row(table, message)
+
+    @on(DataTable.RowHighlighted, "#logger-messages")
+    def _show(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is None:
+            return
+        message = self.messages.get(int(event.row_key.value))
+        if message is not None:
+            arrow = "received from" if message.received else "sent to"
+            self.query_one("#logger-text", Static).update(
+                Text(f"#{message.number} {arrow} {message.address}\n\n{message.text}"))
+
+    async def switch_off(self) -> None:
+        """On console exit: leave no logger running."""
+        if self.logger is not None and self.logger.state() is not None:
+            await self.logger.off()
