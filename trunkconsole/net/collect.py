@@ -1,0 +1,191 @@
+"""Read the firewall of this host (or of a named network namespace).
+
+Reading needs CAP_NET_ADMIN: as an ordinary user `nft list ruleset` fails with
+"Operation not permitted", and so do iptables-save and /proc/net/ip_tables_names
+(reference §2.1). The `nftables` Python module is used when importable (Debian's
+python3-nftables; it is not on PyPI), else `nft -j list ruleset` as a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trunkconsole.errors import MissingToolError, OperatorError
+from trunkconsole.net.ir import Ruleset
+from trunkconsole.net.nftjson import parse_ruleset
+from trunkconsole.net.ruleset import assemble
+
+Runner = Callable[[list[str]], tuple[int, str, str]]
+TIMEOUT = 10.0
+WHAT_STILL_WORKS = ("without it, `trunkconsole firewall report` still checks addresses, routes "
+                    "and listening sockets; or copy the rules from the box "
+                    "(nft -j list ruleset > rules.json) and use --ruleset rules.json")
+
+
+class FirewallUnreadable(OperatorError):  # noqa: N818 - reads as the operator's situation
+    """The rules cannot be read (no CAP_NET_ADMIN); host facts can still be checked."""
+
+
+def subprocess_runner(netns: str | None = None, timeout: float = TIMEOUT) -> Runner:
+    """Run commands on this host, or inside `ip netns exec NETNS` when netns is given."""
+
+    def run(cmd: list[str]) -> tuple[int, str, str]:
+        full = ["ip", "netns", "exec", netns, *cmd] if netns else cmd
+        try:
+            proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            return 127, "", f"{full[0]}: not found"
+        except subprocess.TimeoutExpired:
+            return 124, "", f"timed out after {timeout:.0f} s"
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
+
+
+@dataclass
+class Capture:
+    """The raw material: nft JSON, -save dumps, and what could not be read."""
+
+    nft_json: str | None = None
+    saves: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def ruleset(self) -> Ruleset:
+        nft = parse_ruleset(self.nft_json) if self.nft_json is not None else None
+        ruleset = assemble(nft, self.saves)
+        ruleset.notes[:0] = self.notes
+        return ruleset
+
+
+def _denied(stderr: str) -> bool:
+    text = stderr.lower()
+    return "operation not permitted" in text or "permission denied" in text
+
+
+def nft_listing(run: Runner, *, use_module: bool = True) -> str:
+    """`nft -j list ruleset` (with handles), via libnftables when the module imports."""
+    if use_module:
+        try:
+            import nftables
+
+            ctx = nftables.Nftables()
+            ctx.set_json_output(True)
+            ctx.set_handle_output(True)
+            rc, out, err = ctx.cmd("list ruleset")
+            if rc == 0:
+                return str(out) or '{"nftables": []}'
+            if _denied(str(err)):
+                raise _unreadable(str(err))
+        except ImportError:
+            pass
+        except OSError:
+            pass  # libnftables.so.1 missing: try the binary
+    rc, out, err = run(["nft", "-j", "list", "ruleset"])
+    if rc == 127:
+        raise MissingToolError("nft", "nftables")
+    if rc != 0:
+        if _denied(err):
+            raise _unreadable(err)
+        raise OperatorError("nft -j list ruleset failed", evidence=err.strip()[-300:],
+                            fix="run `nft -j list ruleset` by hand to see why")
+    return out or '{"nftables": []}'
+
+
+def _unreadable(err: str) -> FirewallUnreadable:
+    return FirewallUnreadable(
+        "reading the firewall needs CAP_NET_ADMIN (root)",
+        evidence=err.strip().splitlines()[-1] if err.strip() else "permission denied",
+        fix=f"run as root (sudo), or grant CAP_NET_ADMIN; {WHAT_STILL_WORKS}",
+    )
+
+
+def _save_tool(run: Runner, family: str) -> str | None:
+    base = "ip6tables" if family == "ip6" else "iptables"
+    for name in (f"{base}-nft-save", f"{base}-save"):
+        if shutil.which(name) is None:
+            continue
+        if name.endswith("-nft-save"):
+            return name
+        rc, out, err = run([name, "--version"])
+        if "nf_tables" in out + err:
+            return name
+    return None
+
+
+def _legacy_tables(read_proc: Callable[[str], str | None], family: str) -> list[str]:
+    path = "/proc/net/ip6_tables_names" if family == "ip6" else "/proc/net/ip_tables_names"
+    text = read_proc(path)
+    return [] if text is None else text.split()
+
+
+def capture(netns: str | None = None, run: Runner | None = None,
+            read_proc: Callable[[str], str | None] | None = None) -> Capture:
+    """Everything the kernel runs for inbound packets, read the way reference §8 says."""
+    run = run or subprocess_runner(netns)
+    if read_proc is None:
+        read_proc = _proc_reader(netns, run)
+    result = Capture(nft_json=nft_listing(run, use_module=netns is None))
+    document = json.loads(result.nft_json or "{}")
+    xt_families = {
+        item["rule"]["family"] for item in document.get("nftables", [])
+        if "rule" in item and any(isinstance(e, dict) and "xt" in e
+                                  for e in item["rule"].get("expr", []))
+    }
+    for family in sorted(xt_families & {"ip", "ip6"}):
+        tool = _save_tool(run, family)
+        if tool is None:
+            result.notes.append(f"{family} tables hold iptables-nft rules but no nf_tables "
+                                "iptables-save is installed (apt-get install iptables)")
+            continue
+        rc, out, err = run([tool])
+        if rc == 0:
+            result.saves.append(out)
+        else:
+            result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
+    for family in ("ip", "ip6"):
+        if not _legacy_tables(read_proc, family):
+            continue
+        tool = "ip6tables-legacy-save" if family == "ip6" else "iptables-legacy-save"
+        rc, out, err = run([tool])
+        if rc == 127:
+            result.notes.append(f"legacy {family} tables are present but {tool} is missing "
+                                "(apt-get install iptables): their drops are not evaluated")
+        elif rc != 0:
+            result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
+        elif "-A " in out or ":INPUT DROP" in out or ":PREROUTING DROP" in out:
+            result.saves.append(out)
+    return result
+
+
+def _proc_reader(netns: str | None, run: Runner) -> Callable[[str], str | None]:
+    def read(path: str) -> str | None:
+        if netns is None:
+            try:
+                return Path(path).read_text()
+            except (FileNotFoundError, PermissionError):
+                return None
+        rc, out, _ = run(["cat", path])
+        return out if rc == 0 else None
+
+    return read
+
+
+def read_ruleset(netns: str | None = None) -> Ruleset:
+    """The live ruleset of this host or of `netns` (needs CAP_NET_ADMIN)."""
+    return capture(netns).ruleset()
+
+
+def load_files(ruleset_json: Path | None, save_files: list[Path]) -> Ruleset:
+    """A ruleset from copies taken on another box (`--ruleset`, `--iptables-save`)."""
+    try:
+        nft_text = ruleset_json.read_text() if ruleset_json is not None else None
+        saves = [p.read_text() for p in save_files]
+    except OSError as exc:
+        raise OperatorError(f"cannot read {exc.filename}", evidence=exc.strerror or "",
+                            fix="check the path") from exc
+    return Capture(nft_json=nft_text, saves=saves).ruleset()

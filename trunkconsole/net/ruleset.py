@@ -1,0 +1,51 @@
+"""Assemble what the kernel runs: nft JSON, with iptables-save standing in for xt tables,
+plus legacy iptables tables that nft cannot see.
+
+For every (family, table) whose JSON rules contain `xt`, the rules come from
+`iptables-save -t TABLE` while hooks, priorities and policies stay from JSON
+(reference §3.1). Legacy tables join as separate tables: the kernel runs legacy hooks and
+nftables base chains alike, and a drop in either wins (§3.3).
+"""
+
+from __future__ import annotations
+
+from trunkconsole.net.iptsave import detect, parse_save
+from trunkconsole.net.ir import Ruleset, Table
+
+
+def assemble(nft: Ruleset | None, saves: list[str]) -> Ruleset:
+    """One Ruleset from an nft listing (or none) and any number of -save dumps."""
+    ruleset = nft if nft is not None else Ruleset()
+    replaced: set[tuple[str, str]] = set()
+    for text in saves:
+        family, source = detect(text)
+        for table in parse_save(text, family, source):
+            if source == "iptables-legacy":
+                ruleset.tables.append(table)
+                continue
+            existing = ruleset.table(table.family, table.name, "nft")
+            if existing is None:
+                if nft is None or not nft.tables:
+                    ruleset.tables.append(table)
+                continue
+            if not existing.has_xt:
+                continue  # JSON already holds every match, with handles
+            _substitute(ruleset, existing, table)
+            replaced.add((table.family, table.name))
+    for table in list(ruleset.tables):
+        if table.source == "nft" and table.has_xt and (table.family, table.name) not in replaced:
+            ruleset.notes.append(
+                f"table {table.label()} holds iptables-nft matches that nft's JSON does not "
+                f"show (multiport, conntrack...): rules with them are undecided; give "
+                f"{'ip6tables' if table.family == 'ip6' else 'iptables'}-save output too")
+    return ruleset
+
+
+def _substitute(ruleset: Ruleset, existing: Table, table: Table) -> None:
+    for name, chain in table.chains.items():
+        original = existing.chains.get(name)
+        if original is not None and original.hook is not None:
+            chain.hook, chain.prio, chain.policy = original.hook, original.prio, original.policy
+            chain.type, chain.devices = original.type, original.devices
+    table.handle = existing.handle
+    ruleset.tables[ruleset.tables.index(existing)] = table
