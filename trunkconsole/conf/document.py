@@ -22,10 +22,12 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 class UnreadableFile(Exception):
     """The file cannot be read as a config file (missing, not regular, too big, no access)."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path, reason: str, exists_for_asterisk: bool = False) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        # True when Asterisk itself would read the file (we only refuse its size).
+        self.exists_for_asterisk = exists_for_asterisk
 
 
 class ConfigFile:
@@ -84,7 +86,8 @@ class ConfigFile:
             raise UnreadableFile(path, "not a regular file")
         if info.st_size > MAX_FILE_BYTES:
             raise UnreadableFile(
-                path, f"{info.st_size} bytes, more than the {MAX_FILE_BYTES} we parse")
+                path, f"{info.st_size} bytes, more than the {MAX_FILE_BYTES} we parse",
+                exists_for_asterisk=True)
         try:
             with open(path, "rb") as handle:
                 data = handle.read(MAX_FILE_BYTES + 1)

@@ -67,6 +67,8 @@ class Documents:
 class Loader:
     """One load of one top-level file: the state config_text_file_load() keeps."""
 
+    inline = True  # False: every line through classify_line() (tests compare both paths)
+
     def __init__(self, documents: Documents, exec_includes: bool = False) -> None:
         self.documents = documents
         self.exec_includes = exec_includes
@@ -114,6 +116,8 @@ class Loader:
                     self._issue(IssueLevel.WARNING, "unreadable",
                                 f"cannot read {exc.path}: {exc.reason}",
                                 display_name(path, self.documents.config_dir))
+                if exc.exists_for_asterisk:
+                    count += 1
                 continue
             count += 1
             if path in self.stack:
@@ -143,9 +147,11 @@ class Loader:
         file = doc.name
         blanks = BLANKS
         limit = MAX_LINE_BYTES // 4
+        inline = self.inline
         begin = 0  # line where the open block comment started
         for number, raw in enumerate(doc.raws, 1):
-            if not depth and ";" not in raw and len(raw) < limit and "\0" not in raw:
+            if (inline and not depth and ";" not in raw and len(raw) < limit
+                    and "\0" not in raw):
                 text = raw.strip(blanks)
                 if not text:
                     continue
