@@ -10,6 +10,7 @@ import importlib
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -43,7 +44,7 @@ class TrunkConsoleApp(App[int]):
     """trunkconsole's console."""
 
     TITLE = "trunkconsole"
-    CSS_PATH = "trunkconsole.tcss"
+    CSS_PATH = Path(__file__).parent / "trunkconsole.tcss"  # subclasses elsewhere too
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         name: partial(_screen_factory, spec) for name, spec in SCREENS_BY_MODE.items()
     }
