@@ -109,7 +109,8 @@ def test_edits_touch_only_their_lines(base: list[str], newline: str, final_newli
         if action == "set":
             # the setting now reads back exactly what was asked
             target = changed[0]
-            assert target.kind == Kind.SETTING and target.value == value
+            assert target.kind == Kind.SETTING
+            assert target.value == value
     survivors = [(line, raw) for line, raw in originals if id(line) not in touched]
     present = [line for line in doc.lines if any(line is s for s, _ in survivors)]
     assert [id(line) for line in present] == [id(line) for line, _ in survivors]  # order kept
