@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.changes.logger_commands",
     "trunkconsole.changes.identify_commands",
     "trunkconsole.changes.trunk_commands",
+    "trunkconsole.net.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

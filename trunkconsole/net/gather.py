@@ -1,0 +1,42 @@
+"""Gather everything for the network report: config inputs, rules, host facts, helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trunkconsole.findings import Finding
+from trunkconsole.net.collect import FirewallUnreadable, load_files, read_ruleset
+from trunkconsole.net.helper import helper_state
+from trunkconsole.net.host import read_host
+from trunkconsole.net.inputs import NetworkInputs
+from trunkconsole.net.ir import Ruleset
+from trunkconsole.net.report import NetworkReport, build_report
+from trunkconsole.net.sockets import asterisk_pid, listening_sockets
+
+
+def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | None = None,
+                  netns: str | None = None, inputs: NetworkInputs | None = None) -> NetworkReport:
+    """The full report for this host (or netns); rules from files when given."""
+    if inputs is None:
+        from trunkconsole.net.pjsip_inputs import load_inputs
+
+        inputs = load_inputs(config_dir)
+    ruleset: Ruleset | None = None
+    error = ""
+    try:
+        ruleset = load_files(*files) if files is not None else read_ruleset(netns)
+    except FirewallUnreadable as exc:
+        error = exc.render()
+    sources = [s for p in inputs.providers if (s := p.probe_address()) is not None]
+    host = read_host(sources, netns)
+    pid = asterisk_pid()
+    host.sockets = listening_sockets(pid) if pid is not None or netns is None else None
+    helper = helper_state(ruleset)
+    return build_report(inputs, ruleset, host if files is None else None, helper,
+                        firewall_error=error)
+
+
+def network_provider(context: object) -> list[Finding]:
+    """`trunkconsole check` provider (trunkconsole.pjsip.check.PROVIDERS)."""
+    config_dir = Path(getattr(context, "config_dir", "/etc/asterisk"))
+    return gather_report(config_dir).findings
