@@ -27,8 +27,8 @@ from trunkconsole.net.engine import Engine
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.sandbox import FW_IF, FW_V4, FW_V6, PROBE_TABLE, Sandbox, sandbox
-from trunkconsole.net.verdict import Decision
 from trunkconsole.net.values import PortSpan  # noqa: F401  (documents the RTP class probes)
+from trunkconsole.net.verdict import Decision
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "net"
 SOURCES_V4 = ["203.0.113.10", "203.0.113.15", "203.0.113.16", "203.0.113.66", "198.51.100.7",
@@ -337,7 +337,8 @@ def test_random_rulesets_agree_with_kernel(box: Sandbox, tally: Tally, text: str
     try:
         box.load_nft(text)
     except OperatorError as exc:  # e.g. "conflicting protocols specified: udp vs. tcp"
-        assert "Error:" in exc.evidence, exc.render()
+        if "Error:" not in exc.evidence:
+            raise
         reject()
     tally.rulesets += 1
     batch = [replace(p, sport=None) for p in probes(RANDOM_SOURCES, RANDOM_PORTS)]

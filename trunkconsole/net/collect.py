@@ -27,7 +27,7 @@ WHAT_STILL_WORKS = ("without it, `trunkconsole firewall report` still checks add
                     "(nft -j list ruleset > rules.json) and use --ruleset rules.json")
 
 
-class FirewallUnreadable(OperatorError):  # noqa: N818 - reads as the operator's situation
+class FirewallUnreadable(OperatorError):
     """The rules cannot be read (no CAP_NET_ADMIN); host facts can still be checked."""
 
 
@@ -111,7 +111,7 @@ def _save_tool(run: Runner, family: str) -> str | None:
             continue
         if name.endswith("-nft-save"):
             return name
-        rc, out, err = run([name, "--version"])
+        _, out, err = run([name, "--version"])
         if "nf_tables" in out + err:
             return name
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 from trunkconsole.net.ir import (
@@ -21,8 +22,8 @@ from trunkconsole.net.ir import (
     CtHelper,
     Match,
     Nat,
-    NoTrack,
     Nop,
+    NoTrack,
     Rule,
     Ruleset,
     SetMark,
@@ -45,6 +46,7 @@ from trunkconsole.net.match import (
     key_reader,
 )
 from trunkconsole.net.packet import Packet, Probe
+from trunkconsole.net.values import ValueError_
 from trunkconsole.net.verdict import (
     Decision,
     Outcome,
@@ -54,14 +56,13 @@ from trunkconsole.net.verdict import (
     RuleRef,
     Step,
 )
-from trunkconsole.net.values import ValueError_
 
 MAX_PATHS = 256
 PRE_HOOKS = ("prerouting",)
 FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 
 
-class TooManyPaths(Exception):  # noqa: N818
+class TooManyPaths(Exception):
     pass
 
 
@@ -214,7 +215,7 @@ class Engine:
             except PortSplit as split:
                 edges = sorted({p for p in split.points if lo < p <= hi})
                 bounds = [lo, *edges, hi + 1]
-                pending.extend((a, b - 1) for a, b in zip(bounds, bounds[1:], strict=False))
+                pending.extend((a, b - 1) for a, b in pairwise(bounds))
                 continue
             done.append(PortClass(lo, hi, verdict))
         done.sort(key=lambda c: c.lo)

@@ -9,6 +9,7 @@ timeout, and with NAT nf_nat_sip rewrites SIP headers and SDP.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +62,7 @@ def helper_state(ruleset: Ruleset | None, sys_dir: Path = MODULE_DIR,
                 state.parameters[item.name] = item.read_text().strip()
             except OSError:
                 continue
-    try:
+    with contextlib.suppress(OSError):
         state.expectations = sum(1 for line in expect_path.read_text().splitlines()
                                  if "sip/" in line)
-    except OSError:
-        pass
     return state

@@ -31,7 +31,9 @@ class ProviderAddress:
             return None
         if net.num_addresses == 1:
             return str(net.network_address)
-        return str(next(net.hosts(), net.network_address))
+        for host in net.hosts():
+            return str(host)
+        return str(net.network_address)
 
 
 @dataclass(frozen=True)

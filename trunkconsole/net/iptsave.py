@@ -99,7 +99,7 @@ def parse_save(text: str, family: str, source: Source) -> list[Table]:
             table = None
             continue
         if line.startswith(":"):
-            name, policy = (line[1:].split() + ["-"])[:2]
+            name, policy = [*line[1:].split(), "-"][:2]
             chain = Chain(family, table.name, name, source=source)
             hook = BUILTIN.get(table.name, {}).get(name)
             if hook is not None:
@@ -236,10 +236,10 @@ class _RuleParser:
             pass  # fib ... iif: same answer for addresses of the receiving host
         elif opt == "--mark" and module in ("mark", "connmark"):
             base = "meta" if module == "mark" else "ct"
-            value, _, mask = args[0].partition("/")
+            value, _, mark_mask = args[0].partition("/")
             left: Field | BinOp = Field(base, "", "mark")
-            if mask:
-                left = BinOp("&", left, int(mask, 0))
+            if mark_mask:
+                left = BinOp("&", left, int(mark_mask, 0))
             self._match(left, int(value, 0), negate)
         elif opt == "--pkt-type" and module == "pkttype":
             self._match(Field("meta", "", "pkttype"), args[0].lower(), negate)

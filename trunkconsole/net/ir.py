@@ -8,7 +8,7 @@ decides verdicts for all of them. The shape follows nft's JSON (reference §8.2:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Source = Literal["nft", "iptables-nft", "iptables-legacy"]
 
@@ -52,7 +52,7 @@ class Opaque:
     text: str
 
 
-Expr = Union[Field, Concat, BinOp, Opaque]
+Expr = Field | Concat | BinOp | Opaque
 
 
 # --- values (right-hand sides, set elements) ----------------------------------------------
@@ -94,8 +94,8 @@ class AnonSet:
     elements: tuple[Value, ...]
 
 
-Atom = Union[int, str, bool, Prefix, Range, Flags]
-Value = Union[int, str, bool, Prefix, Range, Flags, ConcatValue, SetRef, AnonSet]
+Atom = int | str | bool | Prefix | Range | Flags
+Value = int | str | bool | Prefix | Range | Flags | ConcatValue | SetRef | AnonSet
 
 
 # --- statements ----------------------------------------------------------------------------
@@ -173,7 +173,7 @@ class Nop:
     text: str
 
 
-Statement = Union[Match, Verdict, VMap, Nat, SetMark, CtHelper, NoTrack, Unknown, Nop]
+Statement = Match | Verdict | VMap | Nat | SetMark | CtHelper | NoTrack | Unknown | Nop
 
 
 # --- containers -----------------------------------------------------------------------------

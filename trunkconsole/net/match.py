@@ -22,8 +22,6 @@ from trunkconsole.net.ir import (
     Match,
     NamedSet,
     Opaque,
-    Prefix,
-    Range,
     SetRef,
     Table,
     Value,
@@ -63,7 +61,7 @@ TRANSPORT = frozenset({6, 17, 132, 33, 136})
 L4_BY_NAME = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136}
 
 
-class Unsupported(Exception):  # noqa: N818 - signals "treat as unknown"
+class Unsupported(Exception):
     """The expression is outside what the evaluator decides; the match becomes unknown."""
 
 
@@ -238,10 +236,11 @@ def find(lookup: Any, value: Any) -> tuple[bool, Any]:
         return lookup.find(value)
     if isinstance(lookup, StrMap):
         return lookup.find(value) if isinstance(value, str) else (False, None)
+    imap: IntervalMap[Any] = lookup
     if isinstance(value, PortSpan):
-        return lookup.find_span(value.lo, value.hi)
+        return imap.find_span(value.lo, value.hi)
     if isinstance(value, int):
-        return lookup.find(value)
+        return imap.find(value)
     return False, None
 
 

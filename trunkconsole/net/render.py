@@ -14,7 +14,7 @@ def render_value(raw: Any) -> str:
         return "exists" if raw else "missing"
     if isinstance(raw, (int, str)):
         if isinstance(raw, str) and not raw.startswith("@") and (
-            not raw or any(ch in raw for ch in ' "*') or raw.isalpha() and len(raw) > 12
+            not raw or any(ch in raw for ch in ' "*') or (raw.isalpha() and len(raw) > 12)
         ):
             return json.dumps(raw)
         return str(raw)
@@ -80,7 +80,7 @@ def render_verdict(raw: Any) -> str:
         key, body = next(iter(raw.items()))
         if key in ("jump", "goto"):
             return f"{key} {body['target']}"
-        return key
+        return str(key)
     return str(raw)
 
 
@@ -94,7 +94,7 @@ def render_statement(raw: Any) -> str:
         left, right = render_expr(body["left"]), render_value(body["right"])
         return f"{left} {right}" if op in _OPS_SILENT else f"{left} {op} {right}"
     if key in ("accept", "drop", "continue", "return", "notrack"):
-        return key
+        return str(key)
     if key in ("jump", "goto"):
         return f"{key} {body['target']}"
     if key == "reject":
@@ -130,9 +130,8 @@ def render_statement(raw: Any) -> str:
             target = render_value(target)
         port = f":{body['port']}" if body.get("port") is not None else ""
         if key in ("masquerade",) or not (target or port):
-            return key
-        sep = "to " if key != "redirect" else "to "
-        return f"{key} {sep}{target}{port}"
+            return str(key)
+        return f"{key} to {target}{port}"
     if key == "xt":
         if body is None:
             return "xt ?"

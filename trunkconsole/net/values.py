@@ -66,7 +66,7 @@ class PortSpan:
     hi: int
 
 
-class PortSplit(Exception):  # noqa: N818 - a control-flow signal, not an error
+class PortSplit(Exception):
     """The port span straddles a rule boundary: split it at these points and re-evaluate."""
 
     def __init__(self, points: list[int]) -> None:
@@ -119,7 +119,8 @@ def interval(atom: int | str | bool | Prefix | Range | Flags, space: str) -> tup
         return int(net.network_address), int(net.broadcast_address)
     if isinstance(atom, Range):
         lo, hi = scalar(atom.lo, space), scalar(atom.hi, space)
-        assert isinstance(lo, int) and isinstance(hi, int)
+        if not isinstance(lo, int) or not isinstance(hi, int):
+            raise ValueError_(f"range {atom.lo}-{atom.hi} is not numeric in {space}")
         return lo, hi
     if isinstance(atom, Flags):
         bits = 0
@@ -245,7 +246,7 @@ class ConcatMap(Generic[T]):
         self._exact: dict[tuple[int | str, ...], T] = {}
         self._ranged: list[tuple[tuple[Part, ...], T]] = []
         for parts, payload in items:
-            if all(isinstance(p, str) and not p.endswith(("*", "+")) or
+            if all((isinstance(p, str) and not p.endswith(("*", "+"))) or
                    (isinstance(p, tuple) and p[0] == p[1]) for p in parts):
                 key = tuple(p if isinstance(p, str) else p[0] for p in parts)
                 self._exact.setdefault(key, payload)
