@@ -16,6 +16,7 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
 from trunkconsole.resources import sample_configs_dir
 
+MEDIA_PCAP = "/usr/share/sip-tester/g711a.pcap"  # shipped by Debian's sip-tester
 UAS_SCENARIOS = {"answer": "uas_answer.xml", "reject": "uas_reject.xml"}
 CARRIER_ADDRESSES = (CARRIER_ADDRESS, *SPARE_ADDRESSES)
 # What sipp may carry into a SIP header: printable, no CR/LF, no quote (it is quoted).
@@ -28,15 +29,15 @@ def scenario(name: str) -> Path:
     return sample_configs_dir() / "lab" / "sipp" / name
 
 
-def start_uas(netns: str, mode: str, log_dir: Path) -> int:
-    """Start the carrier UAS ("answer" or "reject"); return its pid."""
+def start_uas(netns: str, mode: str, log_dir: Path, address: str = CARRIER_ADDRESS) -> int:
+    """Start the carrier UAS ("answer" or "reject") on address:5060; return its pid."""
     if mode not in UAS_SCENARIOS:
         raise OperatorError(f"unknown carrier mode '{mode}'", fix="use answer or reject")
     out = open(log_dir / f"sipp-uas-{mode}.out", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
             ["ip", "netns", "exec", netns, "sipp", "-sf", str(scenario(UAS_SCENARIOS[mode])),
-             "-i", CARRIER_ADDRESS, "-p", "5060", "-aa", "-nostdin", "-nd",
+             "-i", address, "-p", "5060", "-aa", "-nostdin", "-nd",
              "-trace_err", "-error_file", str(log_dir / f"sipp-uas-{mode}.errors")],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -85,6 +86,7 @@ class CallSpec:
     duration: float = 2.0  # seconds from answer to BYE
     caller_name: str = "Carrier Test"
     from_user: str = "15557770000"
+    media: bool = False  # send RTP (PCMA from sipp's g711a.pcap) after the answer
 
     def validate(self) -> None:
         if self.source not in CARRIER_ADDRESSES:
@@ -102,22 +104,42 @@ class CallSpec:
             raise OperatorError("call count, rate or duration out of range")
 
 
-def place_calls(netns: str, spec: CallSpec, log_dir: Path, timeout: float = 600) -> CallReport:
-    """Run the UAC until every call ended; count answered and rejected calls."""
+def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[str]:
     spec.validate()
-    log_file = log_dir / "sipp-uac.log"
+    if spec.media and not Path(MEDIA_PCAP).is_file():
+        raise OperatorError(f"{MEDIA_PCAP} is missing", fix="apt-get install sip-tester")
+    log_file = log_dir / f"sipp-{tag}.log"
     log_file.unlink(missing_ok=True)
-    cmd = [
+    return [
         "ip", "netns", "exec", netns, "sipp", f"{PBX_ADDRESS}:5060",
-        "-sf", str(scenario("uac.xml")), "-i", spec.source, "-p", "0", "-mi", spec.source,
+        "-sf", str(scenario("uac_media.xml" if spec.media else "uac.xml")),
+        "-i", spec.source, "-p", "0", "-mi", spec.source,
         "-s", spec.did, "-m", str(spec.count), "-r", str(spec.rate), "-rp", "1000",
         "-l", str(max(1, min(spec.count, int(spec.rate * (spec.duration + 5)) + 10))),
         "-d", str(int(spec.duration * 1000)),
         "-key", "caller_name", spec.caller_name, "-key", "from_user", spec.from_user,
         "-recv_timeout", "15000", "-nostdin", "-nd",
         "-trace_logs", "-log_file", str(log_file),
-        "-trace_err", "-error_file", str(log_dir / "sipp-uac.errors"),
+        "-trace_err", "-error_file", str(log_dir / f"sipp-{tag}.errors"),
     ]
+
+
+def start_calls(netns: str, spec: CallSpec, log_dir: Path) -> int:
+    """Place calls in the background (a held call for a scenario); returns the sipp pid."""
+    cmd = _uac_command(netns, spec, log_dir, "uac-background")
+    out = open(log_dir / "sipp-uac-background.out", "ab")  # noqa: SIM115 - for the child
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        out.close()
+    return proc.pid
+
+
+def place_calls(netns: str, spec: CallSpec, log_dir: Path, timeout: float = 600) -> CallReport:
+    """Run the UAC until every call ended; count answered and rejected calls."""
+    cmd = _uac_command(netns, spec, log_dir, "uac")
+    log_file = log_dir / "sipp-uac.log"
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=timeout)

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trunkconsole.lab.addresses import CARRIER_ADDRESS
-
 
 def register(subparsers: Any) -> None:
     """Add the `lab` command group."""
@@ -47,13 +45,16 @@ def register(subparsers: Any) -> None:
     call = sub.add_parser("call", parents=[common],
                           help="inbound calls from the carrier to a DID")
     call.add_argument("did", nargs="?", default="15551230001")
-    call.add_argument("--from", dest="source", default=CARRIER_ADDRESS,
-                      help="carrier source address (203.0.113.10-20)")
+    call.add_argument("--from", dest="source", default=None,
+                      help="carrier source address (203.0.113.10-20; default: where the "
+                      "carrier is now)")
     call.add_argument("--count", type=int, default=1)
     call.add_argument("--rate", type=float, default=1.0, help="calls per second")
     call.add_argument("--duration", type=float, default=2.0, help="seconds per call")
     call.add_argument("--caller-name", default="Carrier Test")
     call.add_argument("--from-user", default="15557770000")
+    call.add_argument("--media", action="store_true",
+                      help="the carrier sends RTP after the answer (about 8 s)")
     call.add_argument("--outbound", metavar="NUMBER",
                       help="instead: one outbound call from the PBX to NUMBER at the carrier")
     call.set_defaults(handler=_call)
@@ -62,6 +63,12 @@ def register(subparsers: Any) -> None:
                              help="answer (200) | reject (403) | stop")
     carrier.add_argument("mode", choices=("answer", "reject", "stop"))
     carrier.set_defaults(handler=_carrier)
+
+    scenario = sub.add_parser("scenario", parents=[common],
+                              help="break the lab the way production breaks")
+    scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
+                                               "callerid-rejected", "trunk-down", "reset"))
+    scenario.set_defaults(handler=_scenario)
 
     console = sub.add_parser("console", parents=[common],
                              help="open the console on this lab's PBX")
@@ -113,12 +120,20 @@ def _call(args: argparse.Namespace) -> int:
         _lab(args).originate(args.outbound)
         print(f"outbound call to {args.outbound} queued through the trunk")
         return 0
-    spec = CallSpec(did=args.did, source=args.source, count=args.count, rate=args.rate,
+    source = args.source or _lab(args).carrier_address()
+    spec = CallSpec(did=args.did, source=source, count=args.count, rate=args.rate,
                     duration=args.duration, caller_name=args.caller_name,
-                    from_user=args.from_user)
+                    from_user=args.from_user, media=args.media)
     report = _lab(args).call(spec)
     print(f"calls from {spec.source} to {spec.did}: {report.summary()}")
     return 0 if report.answered == report.placed else 1
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from trunkconsole.lab import scenarios
+
+    scenarios.apply(_lab(args), args.scenario)
+    return 0
 
 
 def _carrier(args: argparse.Namespace) -> int:

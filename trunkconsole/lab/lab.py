@@ -39,6 +39,9 @@ class LabState:
     uas_mode: str = ""
     asterisk_version: str = ""
     started_at: float = field(default_factory=time.time)
+    carrier_address: str = CARRIER_ADDRESS  # where the carrier lives now (scenarios move it)
+    scenario: str = ""
+    call_pids: list[int] = field(default_factory=list)  # background call bursts
 
 
 def check_name(name: str) -> str:
@@ -152,28 +155,57 @@ class Lab:
         """Stop what the lab started, remove its namespaces and state."""
         state = self.state()
         if state is not None:
-            for pid in (state.uas_pid, state.asterisk_pid):
+            for pid in (*state.call_pids, state.uas_pid, state.asterisk_pid):
                 if pid:
                     pbx.stop_process(pid)
         self.network.destroy()
         shutil.rmtree(self.dir, ignore_errors=True)
         log(f"lab '{self.name}' down")
 
-    def set_carrier(self, mode: str) -> None:
-        """Switch the carrier UAS: answer (200), reject (403) or stop (no OPTIONS replies)."""
+    def set_carrier(self, mode: str, address: str | None = None) -> None:
+        """Switch the carrier UAS: answer (200), reject (403) or stop (no OPTIONS replies);
+        optionally move it to another carrier address."""
         state = self._running_state()
         if state.uas_pid:
             pbx.stop_process(state.uas_pid)
         state.uas_pid, state.uas_mode = 0, "stopped"
+        if address is not None:
+            state.carrier_address = address
         if mode != "stop":
-            state.uas_pid = carrier.start_uas(self.carrier_ns, mode, self.log_dir)
+            state.uas_pid = carrier.start_uas(self.carrier_ns, mode, self.log_dir,
+                                              state.carrier_address)
             state.uas_mode = mode
         self._save(state)
+
+    def set_scenario(self, name: str) -> None:
+        state = self._running_state()
+        state.scenario = name
+        self._save(state)
+
+    def carrier_address(self) -> str:
+        """Where the carrier sends from now (a scenario may have moved it)."""
+        state = self.state()
+        return state.carrier_address if state is not None else CARRIER_ADDRESS
 
     def call(self, spec: carrier.CallSpec) -> carrier.CallReport:
         """Place inbound calls from the carrier to the PBX."""
         self._running_state()
         return carrier.place_calls(self.carrier_ns, spec, self.log_dir)
+
+    def call_in_background(self, spec: carrier.CallSpec) -> int:
+        """Place calls without waiting (stopped by `down` or stop_background_calls)."""
+        state = self._running_state()
+        pid = carrier.start_calls(self.carrier_ns, spec, self.log_dir)
+        state.call_pids = [p for p in state.call_pids if pbx.alive(p)] + [pid]
+        self._save(state)
+        return pid
+
+    def stop_background_calls(self) -> None:
+        state = self._running_state()
+        for pid in state.call_pids:
+            pbx.stop_process(pid)
+        state.call_pids = []
+        self._save(state)
 
     def originate(self, number: str, caller_id: str = "15551239999",
                   hold: float = 5.0) -> None:
@@ -220,6 +252,8 @@ class Lab:
             "asterisk_pid": state.asterisk_pid if state else None,
             "asterisk_version": state.asterisk_version if state else None,
             "carrier": state.uas_mode if state and pbx.alive(state.uas_pid) else "stopped",
+            "carrier_address": state.carrier_address if state else None,
+            "scenario": (state.scenario or "none") if state else None,
             "rootfs": str(rootfs.rootfs_path(self.cache)),
             "rootfs_ready": rootfs.is_ready(rootfs.rootfs_path(self.cache)),
             "config_dir": str(self.config_dir),

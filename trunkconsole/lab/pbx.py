@@ -26,11 +26,12 @@ CONFIG_FILES = ("asterisk.conf", "modules.conf", "logger.conf", "manager.conf",
 STATE_DIRS = ("etc", "log", "run", "spool", "db", "cache")
 
 
-def render_configs(lab_dir: Path) -> str:
-    """Write the lab's Asterisk configs under lab_dir/etc; return the new AMI secret."""
+def render_configs(lab_dir: Path, secret: str | None = None) -> str:
+    """Write the lab's Asterisk configs under lab_dir/etc; return the AMI secret (new
+    unless given)."""
     for sub in STATE_DIRS:
         (lab_dir / sub).mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(16)
+    secret = secret or secrets.token_hex(16)
     source = sample_configs_dir() / "lab"
     for name in CONFIG_FILES:
         text = (source / name).read_text().replace("@AMI_SECRET@", secret)

@@ -1,0 +1,107 @@
+"""Break the lab the way production breaks, and make the traffic that shows it.
+
+- provider-ip-changed: the carrier moves from 203.0.113.10 to 203.0.113.12; its calls
+  now come from an address no identify matches (Asterisk answers 401, stays silent), and
+  the old address stops answering qualify.
+- rtp-blocked: an nftables rule in the PBX namespace drops the RTP range; a call with
+  media is placed and stays up without audio reaching Asterisk.
+- callerid-rejected: the carrier answers the PBX's outbound calls with 403 Forbidden.
+- trunk-down: the carrier stops answering anything, qualify included.
+- reset: everything back as `lab up` made it, configs included.
+
+The rtp-blocked rule drops the range whatever the conntrack state: with a usual
+`ct state established accept` first, symmetric RTP that Asterisk sends first would open
+the way back (the conntrack trap in README), so a real "no audio" firewall is one that
+drops before that rule, or a NAT in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trunkconsole.errors import OperatorError
+from trunkconsole.lab import pbx
+from trunkconsole.lab.addresses import CARRIER_ADDRESS
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+from trunkconsole.lab.system import require_tools, run
+
+NEW_CARRIER_ADDRESS = "203.0.113.12"
+NFT_TABLE = "trunkconsole_lab_scenario"
+RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
+SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down", "reset")
+Log = Callable[[str], None]
+
+
+def _nft(lab: Lab, script: str) -> None:
+    require_tools("nft")
+    run(["ip", "netns", "exec", lab.pbx_ns, "nft", "-f", "-"], what="nft in the lab PBX",
+        input_text=script)
+
+
+def _unblock_rtp(lab: Lab) -> None:
+    listing = run(["ip", "netns", "exec", lab.pbx_ns, "nft", "list", "tables"],
+                  what="nft list tables", check=False).stdout
+    if NFT_TABLE in listing:
+        _nft(lab, f"delete table inet {NFT_TABLE}\n")
+
+
+def provider_ip_changed(lab: Lab, log: Log) -> None:
+    lab.set_carrier("answer", NEW_CARRIER_ADDRESS)
+    report = lab.call(CallSpec(did="15551230001", source=NEW_CARRIER_ADDRESS, count=3, rate=2))
+    log(f"carrier now at {NEW_CARRIER_ADDRESS}; its calls: {report.summary()}")
+
+
+def rtp_blocked(lab: Lab, log: Log, hold: float = 30.0) -> CallSpec:
+    low, high = RTP_RANGE
+    _unblock_rtp(lab)
+    _nft(lab, f"""table inet {NFT_TABLE} {{
+  chain input {{
+    type filter hook input priority -10; policy accept;
+    udp dport {low}-{high} counter drop comment "lab scenario rtp-blocked"
+  }}
+}}
+""")
+    spec = CallSpec(did="15551230002", source=lab.carrier_address(), duration=hold, media=True)
+    lab.call_in_background(spec)
+    log(f"RTP {low}-{high}/udp dropped in {lab.pbx_ns} (table inet {NFT_TABLE}); "
+        f"a {hold:.0f} s call with media is up on DID {spec.did}")
+    return spec
+
+
+def callerid_rejected(lab: Lab, log: Log) -> None:
+    lab.set_carrier("reject")
+    lab.originate("15550001111")
+    log("the carrier now answers the PBX's outbound calls with 403 Forbidden; "
+        "one outbound call was placed")
+
+
+def trunk_down(lab: Lab, log: Log) -> None:
+    lab.set_carrier("stop")
+    log("the carrier answers nothing now: qualify turns Unreachable within about 12 s")
+
+
+def reset(lab: Lab, log: Log) -> None:
+    lab.stop_background_calls()
+    _unblock_rtp(lab)
+    lab.set_carrier("answer", CARRIER_ADDRESS)
+    secret = lab.secret()
+    pbx.render_configs(lab.dir, secret=secret)
+    with lab.ami() as ami:
+        for module in ("res_pjsip.so", "pbx_config.so"):
+            ami.action({"Action": "Reload", "Module": module})
+    log("lab reset: carrier answering at 203.0.113.10, no scenario rule, configs as shipped")
+
+
+def apply(lab: Lab, name: str, log: Log = print) -> None:
+    """Run one scenario by name."""
+    actions: dict[str, Callable[[Lab, Log], object]] = {
+        "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,
+        "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
+    }
+    if name not in actions:
+        raise OperatorError(f"unknown scenario {name!r}", fix="one of " + ", ".join(SCENARIOS))
+    if name != "reset":
+        reset(lab, lambda _m: None)
+    actions[name](lab, log)
+    lab.set_scenario("" if name == "reset" else name)
