@@ -109,7 +109,7 @@ def test_wizard_expansion_names_and_values(tmp_path: Path) -> None:
     assert endpoint.describe(context) == "from wizard mytrunk via template wt, pjsip_wizard.conf:3"
     identify = pjsip.get("identify", "mytrunk-identify")
     assert identify is not None
-    assert identify.names("match") == ["sip1.itsp.example",
+    assert identify.names("match") == ["sip1.itsp.example:5060",
                                                                 "203.0.113.7"]
     aor = pjsip.get("aor", "mytrunk")
     assert aor is not None

@@ -129,20 +129,24 @@ class Loader:
             self.config.files.append(doc.name)
             self.stack.append(path)
             try:
-                ok, cat, depth = self._process(doc, cat, depth)
+                ok, cat, depth = self._process(doc, cat, depth, first_of_glob=count == 1)
             finally:
                 self.stack.pop()
             if not ok:
                 return _INVALID
         return _OK if count else _MISSING
 
-    def _process(self, doc: ConfigFile, cat: Category | None,
-                 depth: int) -> tuple[bool, Category | None, int]:
+    def _process(self, doc: ConfigFile, cat: Category | None, depth: int,
+                 first_of_glob: bool = True) -> tuple[bool, Category | None, int]:
         """Feed every line to process_text_line(); False on a hard error.
 
         The plain `key = value` line at depth 0 without ';' is handled inline (that is
         nearly every line of a big pjsip.conf); everything else goes through
         classify_line(), the scanner the document uses too.
+
+        A UTF-8 BOM is skipped only when Asterisk's line counter is 1, and that counter
+        runs on across the files of one glob: a BOM at the top of the second file of
+        `#include pjsip.d/*.conf` stays, and breaks that line (seen in the lab, 22.10).
         """
         file = doc.name
         blanks = BLANKS
@@ -183,8 +187,8 @@ class Loader:
                         continue
             line = Line(raw)
             before = depth
-            depth = classify_line(line, raw[1:] if number == 1 and raw.startswith(BOM)
-                                  else raw, depth)
+            skip_bom = number == 1 and first_of_glob and raw.startswith(BOM)
+            depth = classify_line(line, raw[1:] if skip_bom else raw, depth)
             if depth and not before:
                 begin = number
             if not self._line(line, file, number, cat):

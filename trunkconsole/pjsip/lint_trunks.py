@@ -98,8 +98,9 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
             yield Finding(
                 code="match-hostname", severity=Severity.WARNING,
                 title=f"identify {identify.id} matches hostname {host}: Asterisk resolves "
-                      "it only at (re)load, so a DNS change or failure silently unmatches "
-                      f"trunk {endpoint.id}",
+                      "it only at (re)load; a DNS change silently unmatches trunk "
+                      f"{endpoint.id}, and a lookup failure at reload rejects the whole "
+                      "identify",
                 subject=endpoint.id,
                 evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
                                    option.file, option.line),),

@@ -3,9 +3,9 @@
 Names: endpoint and aor `id`, auths `id-oauth`/`id-iauth`, identify `id-identify`,
 registrations `id-reg-N` (one per remote host), phoneprov `id-phoneprov`. Options pass
 through with prefixes (`endpoint/context=...`). The identify gets one match per remote
-host with its :port cut off, unless the wizard accepts registrations or sets
-identify/match itself; the aor gets `contact=sip:${REMOTE_HOST}` per host unless
-aor/contact is set.
+host, port included (22.10 keeps `host:port`, seen in the lab's IdentifyDetail; older
+releases cut it off), unless the wizard accepts registrations or sets identify/match.
+The aor gets `contact=sip:${REMOTE_HOST}` per host unless aor/contact is set.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def expand(wiz: _Wizard) -> list[PjsipObject]:
         identify.append(wiz.derived("endpoint", wiz.id))
         if not _has(identify, "match"):
             for host in wiz.hosts:
-                identify.append(wiz.derived("match", host.split(":", 1)[0], wiz.remote))
+                identify.append(wiz.derived("match", host, wiz.remote))
         out.append(wiz.new("identify", f"{wiz.id}-identify", identify))
 
     if wiz.true("sends_registrations") and wiz.hosts:
