@@ -119,3 +119,35 @@ async def test_bad_input_changes_nothing(in_pbx_netns: Lab, lab_ami: AmiProbe, t
     with pytest.raises(OperatorError, match="not known"):
         async with ami_session(target(in_pbx_netns)) as ami:
             await trunk_hosts(ami, "no-such-trunk")
+
+
+async def test_logger_survives_reloads_we_trigger(in_pbx_netns: Lab, lab_config: Lab,
+                                                  tmp_path: Path) -> None:
+    from trunkconsole.changes.addresses import parse_provider_address
+    from trunkconsole.changes.apply import Applier
+    from trunkconsole.changes.identify import plan_identify_add
+    from trunkconsole.changes.sip_logger import reasserter, state_file_for
+
+    lab = in_pbx_netns
+    tgt = target(lab)
+    async with ami_session(tgt) as ami:
+        logger = SipLogger(ami, state_file_for(tgt.address))
+        await logger.on(["203.0.113.10"], [], seconds=60)
+        try:
+            plan = plan_identify_add(lab.config_dir, "carrier",
+                                     parse_provider_address("203.0.113.18"))
+            result = await Applier(ami, tmp_path, after_reload=reasserter(tgt.address)).apply(
+                plan.changeset)
+            assert result.applied
+            assert any(p.detail == "SIP logger put back after the reload"
+                       for p in result.progress)
+            await place_call(lab)
+            messages = []
+            for _ in range(20):
+                messages += await logger.poll()
+                if any(m.method == "BYE" for m in messages):
+                    break
+                await asyncio.sleep(0.2)
+            assert any(m.method == "INVITE" for m in messages)
+        finally:
+            await logger.off()

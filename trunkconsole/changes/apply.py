@@ -62,11 +62,14 @@ class Applier:
     """Runs ChangeSets; the one place that writes configs and triggers reloads."""
 
     def __init__(self, ami: AmiActions | None, state_root: Path, *, readonly: bool = False,
-                 on_progress: Callable[[Progress], None] = lambda _p: None) -> None:
+                 on_progress: Callable[[Progress], None] = lambda _p: None,
+                 after_reload: Callable[[AmiActions], Awaitable[object]] | None = None) -> None:
         self.ami = ami
         self.state_root = state_root
         self.readonly = readonly
         self._on_progress = on_progress
+        # e.g. put the SIP logger back: a reload may re-apply [global] debug= from pjsip.conf
+        self._after_reload = after_reload
 
     async def apply(self, changeset: ChangeSet, *, confirm: Confirm | None = None,
                     confirm_within: float | None = None) -> ApplyResult:
@@ -137,11 +140,15 @@ class Applier:
             except OperatorError as exc:
                 self._report(result, Step.RELOAD, False, f"{module}: {exc.what}")
                 raise _Undo(f"reload of {module} failed: {exc.what}") from exc
-            message = str(getattr(reply, "get", lambda _k, _d=None: "")("Message", "") or "")
+            message = str(reply.get("Message", "") if hasattr(reply, "get") else "")
             ok = message == "Module Reloaded"
             self._report(result, Step.RELOAD, ok, f"{module}: {message or 'no answer'}")
             if not ok:
                 raise _Undo(f"reload of {module} refused: {message}")
+        if changeset.reloads and self._after_reload is not None:
+            assert self.ami is not None
+            if await self._after_reload(self.ami):
+                self._report(result, Step.RELOAD, True, "SIP logger put back after the reload")
 
     async def _dead_man(self, confirm: Confirm | None, within: float,
                         result: ApplyResult) -> None:

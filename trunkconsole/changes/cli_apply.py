@@ -10,6 +10,7 @@ from pathlib import Path
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress
 from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
+from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
 from trunkconsole.settings import AmiTarget
 
@@ -73,7 +74,8 @@ async def _apply(changeset: ChangeSet, args: argparse.Namespace, target: AmiTarg
         return await Applier(None, root, readonly=readonly,
                              on_progress=_print_progress).apply(changeset)
     async with ami_session(target) as ami:
-        applier = Applier(ami, root, readonly=readonly, on_progress=_print_progress)
+        applier = Applier(ami, root, readonly=readonly, on_progress=_print_progress,
+                          after_reload=reasserter(target.address))
         return await applier.apply(
             changeset, confirm=confirm if args.confirm_within else None,
             confirm_within=args.confirm_within)

@@ -19,6 +19,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -235,3 +236,10 @@ class SipLogger:
 
     async def _cli(self, command: str) -> list[str]:
         return await self.ami.command(command)
+
+
+def reasserter(ami_address: str) -> Callable[[AmiActions], Awaitable[bool]]:
+    """An Applier after_reload hook: put back the logger we switched on for this PBX."""
+    async def reassert(ami: AmiActions) -> bool:
+        return await SipLogger(ami, state_file_for(ami_address)).reassert()
+    return reassert

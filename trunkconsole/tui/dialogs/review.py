@@ -20,6 +20,7 @@ from textual.widgets import Footer, Label, Static
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress
 from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
+from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.widgets.diff_view import DiffView
 
@@ -136,7 +137,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
                 self.refresh_bindings()
 
         applier = Applier(app.ami_actions(), state_dir(), readonly=app.settings.readonly,
-                          on_progress=self._show_progress)
+                          on_progress=self._show_progress,
+                          after_reload=reasserter(app.settings.ami.address))
         try:
             self.result = await applier.apply(
                 self.changeset, confirm=confirm if dead_man else None,
