@@ -1,0 +1,122 @@
+"""The config screen: trunks with every value and where it came from, findings beside them.
+
+Left: trunks (endpoint + aor + auth + identify + registration). Right: each object's
+options with file:line and the template they were inherited from, then the lint's
+findings for that trunk. Data comes from the core (pjsip.trunks, pjsip.lint); this
+screen only renders it, as rich Text (values are operator-written, never markup).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from trunkconsole.findings import Severity
+from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from trunkconsole.tui.app import TrunkConsoleApp
+
+SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
+                  Severity.INFO: "dim"}
+
+
+def render_group(group: TrunkGroup) -> Group:
+    """The detail pane for one trunk."""
+    parts: list[Table | Text] = []
+    for obj in group.objects():
+        title = Text(f"{obj.type} {obj.id}", style="bold")
+        title.append(f"  {obj.file}:{obj.line}", style="dim")
+        if obj.wizard:
+            title.append(f"  (wizard {obj.wizard})", style="dim")
+        if not obj.loaded:
+            title.append("  REJECTED: " + "; ".join(obj.rejected), style="bold red")
+        table = Table(title=title, title_justify="left", show_header=False, box=None,
+                      padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column()
+        table.add_column(style="dim", no_wrap=True)
+        for option in obj.options:
+            if option.key == "type":
+                continue
+            template = obj.template_of(option)
+            origin = f"{option.file}:{option.line}" + (f" ({template})" if template else "")
+            table.add_row(Text(option.name), Text(option.value), Text(origin))
+        parts.append(table)
+    if group.findings:
+        parts.append(Text("Findings", style="bold"))
+        for finding in sorted(group.findings, key=lambda f: -f.severity):
+            line = Text(f"{finding.severity.name:8} ", style=SEVERITY_STYLE[finding.severity])
+            line.append(finding.title)
+            for evidence in finding.evidence:
+                if evidence.file:
+                    line.append(f"\n         {evidence.location()}", style="dim")
+            if finding.fix:
+                line.append(f"\n         fix: {finding.fix}", style="green")
+            parts.append(line)
+    return Group(*parts)
+
+
+class ConfigScreen(Screen[None]):
+    """Trunks from the config files, values with origins, lint findings beside them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload_config", "Re-read files", id="config-reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list[TrunkGroup] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with Horizontal():
+            yield OptionList(id="config-trunks")
+            with VerticalScroll(id="config-detail-scroll"):
+                yield Static(id="config-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload_config()
+
+    def action_reload_config(self) -> None:
+        """Read the config directory again and rebuild the list."""
+        from trunkconsole.pjsip.lint import config_findings
+
+        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
+        system = app.asterisk_config()
+        options = self.query_one("#config-trunks", OptionList)
+        options.clear_options()
+        if system is None:
+            self.groups = []
+            self.query_one("#config-detail", Static).update(
+                Text(f"cannot read {app.settings.asterisk_dir}", style="bold red"))
+            return
+        groups = trunk_groups(system.pjsip, config_findings(system))
+        self.groups = sorted(groups, key=lambda g: (not g.is_trunk, g.name))
+        for group in self.groups:
+            label = Text(group.name)
+            worst = max((f.severity for f in group.findings), default=None)
+            if worst is not None:
+                label.append(" !", style=SEVERITY_STYLE[worst])
+            options.add_option(Option(label, id=group.name))
+        if self.groups:
+            options.highlighted = 0
+            self.show(0)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show(event.option_index)
+
+    def show(self, index: int) -> None:
+        if 0 <= index < len(self.groups):
+            self.query_one("#config-detail", Static).update(render_group(self.groups[index]))
