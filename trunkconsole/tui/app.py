@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 
 from trunkconsole.ami.connection import AmiConnection, State, Status
@@ -22,6 +23,7 @@ from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
+from trunkconsole.tui.commands import TrunkCommands
 from trunkconsole.tui.themes import VARIABLE_DEFAULTS, load_themes
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -54,7 +56,20 @@ class TrunkConsoleApp(App[int]):
         Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger"),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
     ]
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
+        App.COMMANDS | {TrunkCommands})
+
+    # Palette entries for screens and actions: (title, help, action string).
+    PALETTE: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("AMI connection", "which AMI, its state and the PBX version", "switch_mode('connection')"),
+        ("SIP logger", "one provider's SIP messages, live, time-boxed", "switch_mode('logger')"),
+        ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
+        ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
+        ("Reconnect AMI", "start over after a failure", "reconnect"),
+        ("Help", "the keys of this screen", "help"),
+    )
 
     def __init__(self, settings: Settings, *, connect: bool = True) -> None:
         super().__init__()
@@ -65,6 +80,24 @@ class TrunkConsoleApp(App[int]):
         self.connection: AmiConnection | None = None
         # Monotonic clock for live durations; tests freeze it for stable snapshots.
         self.clock: Callable[[], float] = time.monotonic
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in self.PALETTE:
+            yield SystemCommand(title, help_text, partial(self.run_action, action))
+
+    def action_help(self) -> None:
+        from trunkconsole.tui.dialogs.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def open_logger_for(self, trunk: str) -> None:
+        """The SIP logger screen with this trunk chosen and the logger switched on."""
+        self.switch_mode("logger")
+        start = getattr(self.screen, "start_for", None)
+        if callable(start):
+            start(trunk)
 
     # -- start-up ---------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:

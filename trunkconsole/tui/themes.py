@@ -19,9 +19,10 @@ from textual.theme import Theme
 from trunkconsole.resources import themes_dir
 
 THEME_KEYS = {"name", "primary", "secondary", "warning", "error", "success", "accent",
-              "foreground", "background", "surface", "panel", "boost", "dark",
+              "foreground", "background", "surface", "panel", "boost", "dark", "ansi",
               "luminosity_spread", "text_alpha", "variables"}
-COLOR_KEYS = THEME_KEYS - {"name", "dark", "luminosity_spread", "text_alpha", "variables"}
+COLOR_KEYS = THEME_KEYS - {"name", "dark", "ansi", "luminosity_spread", "text_alpha",
+                           "variables"}
 # Our own CSS variables: fallbacks so Textual's built-in themes work too.
 VARIABLE_DEFAULTS = {"trunk-up": "green", "trunk-down": "red", "trunk-unknown": "yellow"}
 

@@ -101,6 +101,13 @@ class SipLoggerScreen(Screen[None]):
                           + f": {left} s left, {len(self.messages)} messages",
                           style="bold green"))
 
+    def start_for(self, trunk: str) -> None:
+        """Choose a trunk and switch the logger on (from the command palette)."""
+        select = self.query_one("#logger-trunk", Select)
+        if trunk in self._app.trunk_names():
+            select.value = trunk
+            self._start()
+
     # -- actions ----------------------------------------------------------------------
     def action_focus_filter(self) -> None:
         self.query_one("#logger-filter", Input).focus()
