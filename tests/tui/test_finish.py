@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import pty
 import select
+import signal
 import sys
 import time
 from pathlib import Path
@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from trunkconsole.resources import themes_dir
 from trunkconsole.settings import AmiTarget, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.help import HelpScreen
 from trunkconsole.tui.themes import load_themes, parse_theme, user_themes_dir
-from trunkconsole.resources import themes_dir
 
 from .screen import visible_text
 
@@ -46,8 +46,8 @@ def test_user_theme_overrides_and_bad_file_reported(tmp_path: Path) -> None:
     assert len(loaded.errors) == 3
     assert any("badcolor.yaml" in e and "not a colour" in e for e in loaded.errors)
     assert any("unknown keys: sparkle" in e for e in loaded.errors)
+    (tmp_path / "x.yaml").write_text("dark: true\n")
     with pytest.raises(ValueError, match="'primary' is required"):
-        (tmp_path / "x.yaml").write_text("dark: true\n")
         parse_theme(tmp_path / "x.yaml")
 
 

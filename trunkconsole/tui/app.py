@@ -32,6 +32,7 @@ REFRESH_HZ = 3.0
 SCREENS_BY_MODE: dict[str, str] = {
     "connection": "trunkconsole.tui.screens.connection:ConnectionScreen",
     "logger": "trunkconsole.tui.screens.sip_logger:SipLoggerScreen",
+    "config": "trunkconsole.tui.screens.config:ConfigScreen",
 }
 DEFAULT_MODE = "connection"
 
@@ -53,6 +54,7 @@ class TrunkConsoleApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection"),
+        Binding("f3", "switch_mode('config')", "Config", id="screen-config"),
         Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger"),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
@@ -65,6 +67,7 @@ class TrunkConsoleApp(App[int]):
     PALETTE: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("AMI connection", "which AMI, its state and the PBX version", "switch_mode('connection')"),
         ("SIP logger", "one provider's SIP messages, live, time-boxed", "switch_mode('logger')"),
+        ("Config", "trunks as configured, values with origins, lint", "switch_mode('config')"),
         ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
         ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
         ("Reconnect AMI", "start over after a failure", "reconnect"),
