@@ -14,7 +14,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.errors import MissingToolError, OperatorError
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.nftjson import parse_ruleset
@@ -54,10 +56,13 @@ class Capture:
     nft_json: str | None = None
     saves: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    document: dict[str, Any] | None = None  # nft_json, already decoded
 
     def ruleset(self) -> Ruleset:
-        nft = parse_ruleset(self.nft_json) if self.nft_json is not None else None
-        ruleset = assemble(nft, self.saves)
+        source = self.document if self.document is not None else self.nft_json
+        with gc_paused():
+            nft = parse_ruleset(source) if source is not None else None
+            ruleset = assemble(nft, self.saves)
         ruleset.notes[:0] = self.notes
         return ruleset
 
@@ -130,12 +135,15 @@ def capture(netns: str | None = None, run: Runner | None = None,
     if read_proc is None:
         read_proc = _proc_reader(netns, run)
     result = Capture(nft_json=nft_listing(run, use_module=netns is None))
-    document = json.loads(result.nft_json or "{}")
-    xt_families = {
-        item["rule"]["family"] for item in document.get("nftables", [])
-        if "rule" in item and any(isinstance(e, dict) and "xt" in e
-                                  for e in item["rule"].get("expr", []))
-    }
+    with gc_paused():
+        result.document = json.loads(result.nft_json or "{}")
+    xt_families: set[str] = set()
+    if '"xt"' in (result.nft_json or ""):  # cheap test before walking 5,000 rules
+        xt_families = {
+            item["rule"]["family"] for item in result.document.get("nftables", [])
+            if "rule" in item and any(isinstance(e, dict) and "xt" in e
+                                      for e in item["rule"].get("expr", []))
+        }
     for family in sorted(xt_families & {"ip", "ip6"}):
         tool = _save_tool(run, family)
         if tool is None:

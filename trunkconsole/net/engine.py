@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
+from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.net.ir import (
     Chain,
     CtHelper,
@@ -95,7 +96,14 @@ class CRule:
     rule: Rule
     ops: list[tuple[Any, ...]]
     decisive_after: list[bool]
-    ref: RuleRef
+    owner: str
+    cached_ref: RuleRef | None = None
+
+    @property
+    def ref(self) -> RuleRef:
+        if self.cached_ref is None:
+            self.cached_ref = RuleRef.of_rule(self.rule, self.owner)
+        return self.cached_ref
 
 
 @dataclass(slots=True)
@@ -118,12 +126,18 @@ class Engine:
         self.max_paths = max_paths
         self.local = None if local_addresses is None else {
             int(ipaddress.ip_address(a)) for a in local_addresses}
+        with gc_paused():  # 50,000 set elements: generation scans would double the time
+            self._compile(ruleset)
+
+    def _compile(self, ruleset: Ruleset) -> None:
         self._sets = SetCache()
+        self._preds: dict[tuple[Match, int], Any] = {}
         self._chains: dict[tuple[str, str, str, str], CChain] = {}
         for table in ruleset.tables:
+            owner = table.owner
             for chain in table.chains.values():
                 self._chains[(table.source, table.family, table.name, chain.name)] = \
-                    self._compile_chain(table, chain)
+                    self._compile_chain(table, chain, owner)
         self._hooks: dict[tuple[int, str], list[CChain]] = {}
         for family in (4, 6):
             for hook in ("ingress", "prerouting", "input", "forward"):
@@ -141,12 +155,12 @@ class Engine:
 
     # --- compilation ---------------------------------------------------------------------
 
-    def _compile_chain(self, table: Table, chain: Chain) -> CChain:
-        compiled = CChain(chain, owner=table.owner)
+    def _compile_chain(self, table: Table, chain: Chain, owner: str) -> CChain:
+        compiled = CChain(chain, owner=owner)
         for rule in chain.rules:
             ops = [op for s in rule.statements if (op := self._compile_op(s, table)) is not None]
             decisive = [any(_is_decisive(o) for o in ops[i + 1:]) for i in range(len(ops))]
-            compiled.rules.append(CRule(rule, ops, decisive, RuleRef.of_rule(rule, table.owner)))
+            compiled.rules.append(CRule(rule, ops, decisive, owner))
         return compiled
 
     def _compile_op(self, stmt: Statement, table: Table) -> tuple[Any, ...] | None:
@@ -158,7 +172,11 @@ class Engine:
                     volatile = (f"set @{named.name} in {table.label()} is filled at run time "
                                 "(fail2ban, meters): the verdict holds for its current elements")
             try:
-                return ("m", compile_match(stmt, table, self._sets), _match_text(stmt), volatile)
+                key = (stmt, id(table))
+                pred = self._preds.get(key)
+                if pred is None:  # rulesets repeat matches (ct state, ports): compile once
+                    pred = self._preds[key] = compile_match(stmt, table, self._sets)
+                return ("m", pred, stmt, volatile)
             except (Unsupported, ValueError_) as exc:
                 return ("u", f"{_match_text(stmt)} ({exc})")
         if isinstance(stmt, Unknown):
@@ -340,14 +358,14 @@ class Engine:
             return br, stack
         where = crule.ref.label
         if action in ("accept", "drop"):
-            br.step(Step(where, action, crule.rule.text))
+            br.step(Step(where, action, crule.rule.rendered()))
             results.append((action, br, crule.ref))
             stack.clear()
             return br, stack
         if action in ("jump", "goto"):
             cchain = self._chains.get((crule.rule.source, crule.rule.family, crule.rule.table,
                                        target))
-            br.step(Step(where, f"{action} {target}", crule.rule.text))
+            br.step(Step(where, f"{action} {target}", crule.rule.rendered()))
             if cchain is None:
                 br.note(f"{where}: chain {target} is missing; the rule was skipped")
                 return br, stack
@@ -357,7 +375,7 @@ class Engine:
                 stack.append((cchain, 0))
             return br, stack
         if action == "return":
-            br.step(Step(where, "return", crule.rule.text))
+            br.step(Step(where, "return", crule.rule.rendered()))
             stack.pop()
             if not stack:
                 ref = RuleRef.of_policy(base.chain, base.owner)
@@ -380,7 +398,7 @@ class Engine:
                     continue
                 if hit is False:
                     return [("next", "", br)]
-                return self._fork(crule, i, br, op[2])
+                return self._fork(crule, i, br, _match_text(op[2]))
             if kind == "u":
                 return self._fork(crule, i, br, op[1])
             if kind == "v":
@@ -409,13 +427,13 @@ class Engine:
             elif kind == "helper":
                 br.packet.helper = op[2]
                 br.step(Step(crule.ref.label, f"ct helper {op[1]} (type {op[2]})",
-                             crule.rule.text))
+                             crule.rule.rendered()))
                 br.note(f"conntrack helper '{op[1]}' (type {op[2]}) assigned by "
                         f"{crule.ref.label}")
             elif kind == "notrack":
                 br.packet.state = 64
                 br.packet.status = 0
-                br.step(Step(crule.ref.label, "notrack", crule.rule.text))
+                br.step(Step(crule.ref.label, "notrack", crule.rule.rendered()))
         return [("next", "", br)]
 
     def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[tuple[str, str, Branch]]:
@@ -460,10 +478,10 @@ class Engine:
                         else new in self.local
             else:
                 pkt.daddr_local = True
-            br.note(f"{crule.ref.label} rewrites the destination ({crule.rule.text})")
+            br.note(f"{crule.ref.label} rewrites the destination ({crule.rule.rendered()})")
         else:
             pkt.status |= 16
-        br.step(Step(crule.ref.label, nat.kind, crule.rule.text))
+        br.step(Step(crule.ref.label, nat.kind, crule.rule.rendered()))
         return [("accept", "", br)]
 
     @staticmethod

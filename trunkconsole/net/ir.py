@@ -8,7 +8,7 @@ decides verdicts for all of them. The shape follows nft's JSON (reference §8.2:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Source = Literal["nft", "iptables-nft", "iptables-legacy"]
 
@@ -189,9 +189,20 @@ class Rule:
     handle: int | None
     position: int  # 1-based, as `iptables -L --line-numbers` counts
     statements: tuple[Statement, ...]
-    text: str
+    text: str  # "" until rendered() renders `raw` (5,000 rules: render on demand)
     comment: str = ""
     source: Source = "nft"
+    raw: list[Any] | None = None  # the nft JSON expressions, for rendering
+
+    def rendered(self) -> str:
+        """The rule as `nft list ruleset` (or iptables-save) shows it."""
+        if not self.text and self.raw is not None:
+            from trunkconsole.net.render import render_statement
+
+            self.text = " ".join(render_statement(e) for e in self.raw)
+            if self.comment:
+                self.text += f' comment "{self.comment}"'
+        return self.text
 
     def label(self) -> str:
         """`inet filter input #12` (nft handle) or `ip filter INPUT rule 3 (iptables-nft)`."""

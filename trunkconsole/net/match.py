@@ -8,6 +8,7 @@ nft inserts a separate `meta l4proto`/`meta nfproto` check before the comparison
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from trunkconsole.net.ir import (
     Match,
     NamedSet,
     Opaque,
+    Prefix,
+    Range,
     SetRef,
     Table,
     Value,
@@ -35,6 +38,7 @@ from trunkconsole.net.values import (
     IntervalMap,
     Part,
     PortSpan,
+    PortSplit,
     StrMap,
     ValueError_,
     interval,
@@ -210,7 +214,19 @@ def atoms_map(atoms: list[tuple[Value, Any]], space: str, *, merge: bool) -> Any
     if space in STRING_SPACES:
         return StrMap([(str(a), payload) for a, payload in atoms])
     items = []
+    family = socket.AF_INET6 if space == "ipv6" else socket.AF_INET
+    addresses = space in ("ipv4", "ipv6")
     for atom, payload in atoms:
+        if isinstance(atom, str) and addresses:
+            try:  # fast path: 40,000 banned addresses must compile in milliseconds
+                value = int.from_bytes(socket.inet_pton(family, atom), "big")
+                items.append((value, value, payload))
+                continue
+            except OSError:
+                pass
+        elif isinstance(atom, int) and not isinstance(atom, bool):
+            items.append((atom, atom, payload))
+            continue
         if isinstance(atom, (ConcatValue, AnonSet, SetRef)):
             raise Unsupported("nested set")
         lo, hi = interval(atom, space)
@@ -324,6 +340,13 @@ def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
         return _membership(read, member, negate=False)
     if op not in ("==", "!=", "in"):
         raise Unsupported(f"operator {op}")
+    if len(spaces) == 1 and space not in STRING_SPACES and isinstance(
+            right, (int, str, Prefix, Range)) and not isinstance(right, bool):
+        try:
+            lo, hi = interval(right, space)
+        except ValueError_ as exc:
+            raise Unsupported(str(exc)) from exc
+        return _membership(read, _between(lo, hi), negate=op == "!=")
     try:
         lookup = compile_lookup(right, spaces, table, cache, is_map=False)
     except ValueError_ as exc:
@@ -337,6 +360,23 @@ def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
         return find(lookup, value)[0]
 
     return _membership(read, member_of, negate=op == "!=")
+
+
+def _between(lo: int, hi: int) -> Membership:
+    """Membership in one interval (one value, prefix or range): no map needed."""
+
+    def member(value: Any) -> bool | None:
+        if isinstance(value, int):
+            return lo <= value <= hi
+        if isinstance(value, PortSpan):
+            if lo <= value.lo and value.hi <= hi:
+                return True
+            if value.hi < lo or value.lo > hi:
+                return False
+            raise PortSplit([p for p in (lo, hi + 1) if value.lo < p <= value.hi])
+        return False
+
+    return member
 
 
 def _membership(read: Getter, member: Membership, *, negate: bool) -> Predicate:

@@ -120,17 +120,20 @@ def parse_verdict(raw: dict[str, Any]) -> Verdict:
     return Verdict(key)
 
 
-def parse_statement(raw: Any) -> Statement:
+def parse_statement(raw: Any, text: str | None = None) -> Statement:
     """One rule statement in IR form; anything conditional and unknown becomes Unknown."""
     if not isinstance(raw, dict) or not raw:
-        return Unknown(render_statement(raw))
+        return Unknown(text or render_statement(raw))
     key, body = next(iter(raw.items()))
-    text = render_statement(raw)
+    if key in ("match", "accept", "drop", "jump", "goto", "return", "continue", "counter"):
+        text = ""  # rendered on demand (Rule.rendered)
+    elif text is None:
+        text = render_statement(raw)
     if key == "match":
         try:
             return Match(str(body["op"]), parse_expr(body["left"]), parse_value(body["right"]))
         except (ValueError, KeyError, TypeError):
-            return Unknown(text)
+            return Unknown(render_statement(raw))
     if key in VERDICT_KEYS or key == "reject":
         return parse_verdict(raw)
     if key == "vmap":
@@ -141,6 +144,8 @@ def parse_statement(raw: Any) -> Statement:
         return VMap(parse_expr(body["key"]), pairs)
     if key in CONDITIONAL_KEYS:
         return Unknown(text)
+    if key == "counter":
+        return Nop("counter")
     if key in ("set", "map"):
         # dynset: `update @banned { ip saddr limit rate over 20/second }` is conditional
         return Unknown(text) if body.get("stmt") else Nop(text)
@@ -198,6 +203,8 @@ def _named_set(body: dict[str, Any], is_map: bool) -> NamedSet:
                 data.append(parse_verdict(value))
             else:
                 data.append(parse_value(value))
+        elif isinstance(raw, (str, int)) and not (isinstance(raw, str) and raw.startswith("@")):
+            elements.append(raw)  # the common case, already in IR form
         else:
             elements.append(parse_value(raw))
     return NamedSet(
@@ -269,14 +276,10 @@ def parse_ruleset(document: dict[str, Any] | str) -> Ruleset:
             if any(isinstance(e, dict) and "xt" in e for e in raw_exprs):
                 table.has_xt = True
             statements = tuple(parse_statement(e) for e in raw_exprs)
-            comment = str(body.get("comment", ""))
-            text = " ".join(render_statement(e) for e in raw_exprs)
-            if comment:
-                text += f' comment "{comment}"'
             chain.rules.append(Rule(
                 family=body["family"], table=body["table"], chain=body["chain"],
                 handle=body.get("handle"), position=positions[key], statements=statements,
-                text=text, comment=comment,
+                text="", comment=str(body.get("comment", "")), raw=raw_exprs,
             ))
     return ruleset
 

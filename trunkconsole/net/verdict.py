@@ -29,7 +29,7 @@ class RuleRef:
 
     @classmethod
     def of_rule(cls, rule: Rule, owner: str = "") -> RuleRef:
-        return cls(rule.label(), rule.text, f"{rule.family} {rule.table}", rule.chain,
+        return cls(rule.label(), rule.rendered(), f"{rule.family} {rule.table}", rule.chain,
                    rule.handle, owner)
 
     @classmethod
