@@ -439,6 +439,13 @@ class Engine:
     def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[tuple[str, str, Branch]]:
         if not crule.decisive_after[i]:
             return [("next", "", br)]
+        # Matches are pure: if a later one is surely false the rule cannot match whatever
+        # the unknown one says (`--sport 67 --dport 68` for a packet to 5060).
+        for op in crule.ops[i + 1:]:
+            if op[0] != "m":
+                break
+            if op[1](br.packet) is False:
+                return [("next", "", br)]
         label = crule.ref.label
         yes = br.fork(f"{label}: '{text}' matches")
         no = br.fork(f"{label}: '{text}' does not match")
