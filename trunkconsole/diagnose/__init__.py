@@ -1,0 +1,1 @@
+"""Diagnoses: the production failures named, with their evidence and the fix."""

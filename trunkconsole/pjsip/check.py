@@ -26,6 +26,8 @@ from trunkconsole.findings import (
 
 PROVIDERS: tuple[str, ...] = (
     "trunkconsole.pjsip.check:config_provider",
+    "trunkconsole.diagnose.check:network_provider",
+    "trunkconsole.diagnose.check:live_provider",
 )
 
 

@@ -24,6 +24,10 @@ def register(subparsers: Any) -> None:
     check = subparsers.add_parser(
         "check", help="all findings; exit 0 fine, 1 warnings, 2 critical, 3 could not check")
     _common(check)
+    check.add_argument("--listen", type=float, default=0.0, metavar="SECONDS",
+                       help="watch live events this long first (unknown senders, hangups)")
+    check.add_argument("--no-live", action="store_true",
+                       help="config and network only: do not connect to AMI")
     check.set_defaults(handler=check_command)
 
 

@@ -1,0 +1,70 @@
+"""Gather Evidence: config from files, live state over AMI, RTP counters, the firewall."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.errors import OperatorError
+from trunkconsole.settings import AmiTarget
+
+
+def network_evidence(ev: Evidence, config_dir: Path) -> None:
+    """The firewall report and a compiled engine, or a gap saying why not."""
+    from trunkconsole.net.collect import FirewallUnreadable, read_ruleset
+    from trunkconsole.net.engine import Engine
+    from trunkconsole.net.helper import helper_state
+    from trunkconsole.net.host import read_host
+    from trunkconsole.net.pjsip_inputs import from_system, load_inputs
+    from trunkconsole.net.report import build_report
+
+    try:
+        inputs = from_system(ev.config) if ev.config is not None else load_inputs(config_dir)
+    except OperatorError as exc:
+        ev.gaps.append(f"network: {exc.what}")
+        return
+    sources = [s for p in inputs.providers if (s := p.probe_address()) is not None]
+    host = read_host(sources)
+    try:
+        ruleset = read_ruleset()
+    except (FirewallUnreadable, OperatorError) as exc:
+        ev.gaps.append(f"firewall: {exc.what}")
+        ev.network = build_report(inputs, None, host, None, firewall_error=exc.render())
+        return
+    ev.engine = Engine(ruleset, local_addresses=sorted(host.local()))
+    ev.network = build_report(inputs, ruleset, host, helper_state(ruleset), engine=ev.engine)
+
+
+async def live_evidence(ev: Evidence, target: AmiTarget, *, listen: float = 0.0,
+                        timeout: float = 10.0) -> None:
+    """Resync the live state over AMI, listen a while, read the RTP counters."""
+    from trunkconsole.ami.live import LiveSession
+
+    session = LiveSession(target)
+    session.start()
+    try:
+        if not await session.wait_synced(timeout):
+            ev.gaps.append(f"live: {session.status.reason or 'AMI did not answer in time'}")
+            return
+        if listen > 0:
+            await asyncio.sleep(listen)
+        try:
+            ev.rtp = parse_channelstats(
+                await session.connection.command("pjsip show channelstats"))
+        except OperatorError as exc:
+            ev.gaps.append(f"RTP counters: {exc.what}")
+        ev.state = session.state
+        ev.gaps.extend(session.problems)
+    finally:
+        await session.close()
+
+
+def config_evidence(ev: Evidence, config_dir: Path) -> None:
+    from trunkconsole.pjsip.system import load_asterisk
+
+    if not config_dir.is_dir():
+        ev.gaps.append(f"config: {config_dir} is not a directory")
+        return
+    ev.config = load_asterisk(config_dir)
