@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -345,3 +346,40 @@ def test_random_rulesets_agree_with_kernel(box: Sandbox, tally: Tally, text: str
     problems = judge(box, tally, "random", batch)
     problems += judge_rtp_classes(box, tally, "random", RANDOM_SOURCES[:3])
     assert not problems, text + "\n" + "\n".join(problems[:10])
+
+
+LAB_CONFIG = Path(__file__).parent.parent.parent / "sample-configs" / "lab"
+
+
+@pytest.mark.netns
+def test_lab_report_accepts_the_carrier_then_names_the_rule_that_drops_rtp(box: Sandbox) -> None:
+    """The lab's pjsip.conf/rtp.conf against a PBX-like namespace (203.0.113.1)."""
+    from trunkconsole.net.gather import gather_report
+
+    box.reset()
+    box.load_nft("table inet pbx {\n chain input {\n  type filter hook input priority 0; "
+                 "policy drop;\n  ct state established,related accept\n"
+                 "  ip saddr 203.0.113.10 udp dport 5060 accept\n"
+                 "  udp dport 10000-10099 accept\n }\n}\n")
+    report = gather_report(LAB_CONFIG, netns=box.fw)
+    (row,) = [r for r in report.rows if r.address.address == "203.0.113.10"]
+    assert row.iif == FW_IF
+    assert row.sip["transport-udp"].decision is Decision.ACCEPT
+    assert row.rtp is not None
+    assert row.rtp.decision is Decision.ACCEPT
+    box_nft(box, "insert", "rule", "inet", "pbx", "input", "udp", "dport", "10050-10099",
+            "drop")
+    report = gather_report(LAB_CONFIG, netns=box.fw)
+    (row,) = [r for r in report.rows if r.address.address == "203.0.113.10"]
+    assert row.rtp is not None
+    assert row.rtp.summary().startswith("10000-10049 accepted by inet pbx input #")
+    assert "10050-10099 dropped by inet pbx input #" in row.rtp.summary()
+    titles = [f.title for f in report.findings if f.code == "network-rtp-blocked"]
+    assert titles
+    assert "udp dport 10050-10099 drop" in str(
+        [f.evidence for f in report.findings if f.code == "network-rtp-blocked"])
+
+
+def box_nft(box: Sandbox, *args: str) -> str:
+    return subprocess.run(["ip", "netns", "exec", box.fw, "nft", *args], check=True,
+                          capture_output=True, text=True).stdout
