@@ -179,7 +179,8 @@ def _row_findings(row: ProviderRow, inputs: NetworkInputs) -> list[Finding]:
     rtp = row.rtp
     if rtp is not None and rtp.decision is not Decision.ACCEPT:
         dropped = [c for c in rtp.classes if c.verdict.decision is Decision.DROP]
-        severity = Severity.CRITICAL if rtp.decision is Decision.DROP else Severity.WARNING
+        # part of the range dropped = calls without audio whenever Asterisk picks those ports
+        severity = Severity.CRITICAL if dropped else Severity.WARNING
         first = dropped[0] if dropped else rtp.classes[0]
         findings.append(Finding(
             code="network-rtp-blocked" if dropped else "network-rtp-depends",

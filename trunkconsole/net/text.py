@@ -22,7 +22,10 @@ def render_report(report: NetworkReport) -> str:
         for name, verdict in row.sip.items():
             lines.append(f"  SIP {name:<16} {MARK[verdict.decision]:<8} {verdict.summary()}")
         if row.rtp is not None:
-            lines.append(f"  RTP {'':<16} {MARK[row.rtp.decision]:<8} {row.rtp.summary()}")
+            decisions = {c.verdict.decision for c in row.rtp.classes}
+            mark = "PARTLY" if decisions == {Decision.ACCEPT, Decision.DROP} else \
+                MARK[row.rtp.decision]
+            lines.append(f"  RTP {'':<16} {mark:<8} {row.rtp.summary()}")
     if report.helper is not None and report.helper.active:
         lines += ["", f"SIP helper: {report.helper.explain()}"]
     if report.host is not None:
