@@ -24,7 +24,11 @@ def lab_target(lab: Lab, username: str = "trunkconsole", secret: str | None = No
 async def live(lab: Lab, target: AmiTarget | None = None, poll: float = 1.0,
                wait: bool = True) -> AsyncIterator[LiveSession]:
     """A started LiveSession on the lab (the test must run inside the PBX namespace)."""
-    session = LiveSession(target or discover(Path(lab.config_dir)), poll_seconds=poll)
+    statuses: list[str] = []
+    session = LiveSession(target or discover(Path(lab.config_dir)), poll_seconds=poll,
+                          on_status=lambda st: statuses.append(
+                              f"{time.time():.3f} {st.state.value} {st.reason}"))
+    session.statuses = statuses  # type: ignore[attr-defined]  # diagnostics for asserts
     session.start()
     try:
         if wait:

@@ -35,6 +35,7 @@ BACKOFF_SECONDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
 CONNECT_TIMEOUT = 5.0
 ACTION_TIMEOUT = 10.0
 PING_INTERVAL = 10.0
+AUTH_RETRIES = 4
 
 
 class State(enum.Enum):
@@ -56,6 +57,10 @@ class Status:
     attempt: int = 0
     retry_in: float = 0.0
     since: float = 0.0
+
+
+class ConnectionLost(OperatorError):
+    """The connection ended while an action waited for its answer."""
 
 
 class AuthenticationFailed(OperatorError):
@@ -123,6 +128,7 @@ class AmiConnection:
         self._login_future: asyncio.Future[Message] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._accepted_before = False
         self.status = Status(State.CONNECTING, since=time.time())
 
     # -- public -----------------------------------------------------------------------
@@ -135,6 +141,7 @@ class AmiConnection:
     async def run(self) -> None:
         """Connect, stay connected, reconnect with backoff; return when closed or failed."""
         attempt = 0
+        auth_retries = 0
         reason = ""
         while not self._closing:
             self._set(State.CONNECTING if attempt == 0 else State.RECONNECTING,
@@ -143,9 +150,16 @@ class AmiConnection:
                 await self._session()
                 reason = "connection lost"
                 attempt = 0
+                auth_retries = 0
             except AuthenticationFailed as exc:
-                self._set(State.FAILED, exc.what)
-                return
+                # Final, unless these credentials worked on this connection before: an
+                # Asterisk that is shutting down or starting answers "Authentication
+                # failed" for a moment (seen in the lab's restart test).
+                if not self._accepted_before or auth_retries >= AUTH_RETRIES:
+                    self._set(State.FAILED, exc.what)
+                    return
+                auth_retries += 1
+                reason = f"{exc.what} (Asterisk restarting? retry {auth_retries}/{AUTH_RETRIES})"
             except (OSError, TimeoutError, OperatorError) as exc:
                 reason = self._explain(exc)
             if self._closing:
@@ -178,12 +192,25 @@ class AmiConnection:
         if manager is None or not manager.authenticated:
             raise OperatorError(f"AMI at {self.target.address} is not connected "
                                 f"({self.status.state.value})")
+        lost = self._lost_future
+        if lost is not None and lost.done():
+            raise ConnectionLost(f"AMI at {self.target.address}: connection lost")
         future = manager.send_action(checked, as_list=as_list)
-        try:
-            result: Message | list[Message] = await asyncio.wait_for(future, timeout)
-        except TimeoutError as exc:
+        # Wait for the answer or the end of the connection, whichever comes first: an action
+        # sent to an Asterisk that is going away would otherwise wait out its timeout.
+        waiting: set[asyncio.Future[Any]] = {future} if lost is None else {future, lost}
+        done, _ = await asyncio.wait(waiting, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if future in done:
+            result: Message | list[Message] = future.result()
+        elif lost is not None and lost in done:
+            future.cancel()
+            raise ConnectionLost(f"AMI at {self.target.address}: connection lost while "
+                                 f"waiting for {checked['Action']}")
+        else:
+            future.cancel()
             raise OperatorError(f"AMI action {checked['Action']} got no answer within "
-                                f"{timeout:.0f} s") from exc
+                                f"{timeout:.0f} s")
         return result
 
     async def command(self, cli: str, timeout: float = ACTION_TIMEOUT) -> list[str]:
@@ -232,6 +259,7 @@ class AmiConnection:
                     fix=f"check the secret ({self.target.secret_source}) against "
                     f"[{self.target.username}] in manager.conf",
                 )
+            self._accepted_before = True
             if self._on_login is not None:
                 await self._on_login()
             self._set(State.CONNECTED)

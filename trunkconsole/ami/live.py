@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from panoramisk.message import Message
 
-from trunkconsole.ami.connection import AmiConnection, State, Status
+from trunkconsole.ami.connection import AmiConnection, ConnectionLost, State, Status
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
 from trunkconsole.errors import OperatorError
@@ -27,6 +27,10 @@ from trunkconsole.settings import AmiTarget
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
+BOOT_GRACE_SECONDS = 10.0
+DETAIL_TIMEOUT = 3.0
+RESYNC_ATTEMPTS = 3
+EARLY_TIMEOUT = 1.0  # per listing while Asterisk has not reported FullyBooted
 LIST_TIMEOUT = 30.0  # 10,000 endpoints take about 1.3 s; a loaded PBX more
 # (sync kind, action) in resync order: endpoints first, channels refer to them.
 LISTINGS: tuple[tuple[str, str], ...] = (
@@ -120,9 +124,18 @@ class LiveSession:
 
     async def _login(self) -> None:
         self.server_info = await fetch_server_info(self.connection)
+        booted_at_login = self._saw_fully_booted
         await self.resync()
+        if not booted_at_login and self._saw_fully_booted:
+            await self.resync()  # it finished booting while we were listing
         self._session_synced = True
-        self._check_classes()
+        if self._saw_fully_booted:
+            self._check_classes()
+        else:
+            # Logged in while Asterisk boots: FullyBooted (and a resync) comes later; only
+            # if it never does is read=system missing.
+            loop = asyncio.get_running_loop()
+            loop.call_later(BOOT_GRACE_SECONDS, self._check_classes)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.get_running_loop().create_task(self._poll(), name="ami-poll")
 
@@ -144,9 +157,19 @@ class LiveSession:
     # -- resync and polling --------------------------------------------------------------
     async def resync(self) -> None:
         """Every listing, then the trunk candidates' details."""
+        booted = self._saw_fully_booted
         for kind, action in LISTINGS:
             self.state.begin_sync(kind)
-            reply = await self.connection.action({"Action": action}, timeout=LIST_TIMEOUT)
+            try:
+                reply = await self.connection.action(
+                    {"Action": action}, timeout=LIST_TIMEOUT if booted else EARLY_TIMEOUT)
+            except OperatorError as exc:
+                if booted or isinstance(exc, ConnectionLost):
+                    raise
+                # While Asterisk boots, a module's action may never answer: the resync
+                # after FullyBooted will list it.
+                log.info("%s during start-up: %s", action, exc.what)
+                continue
             if isinstance(reply, Message) and not reply.success:
                 text = str(reply.get("Message") or "")
                 if text.lower() not in EMPTY_LIST_MESSAGES:
@@ -155,8 +178,10 @@ class LiveSession:
             self.state.end_sync(kind)
         await self.refresh_details(
             [e.name for e in self.state.endpoints.values() if e.trunk_candidate])
-        self.syncs += 1
-        self.synced_at = time.monotonic()
+        if booted:
+            # Before FullyBooted the PJSIP modules may still be loading: not a true listing.
+            self.syncs += 1
+            self.synced_at = time.monotonic()
 
     async def refresh_details(self, names: list[str]) -> None:
         """PJSIPShowEndpoint for each name: identifies, contact status and RTT."""
@@ -164,19 +189,27 @@ class LiveSession:
             if name not in self.state.endpoints:
                 continue
             try:
-                await self.connection.action({"Action": "PJSIPShowEndpoint", "Endpoint": name})
+                await self.connection.action({"Action": "PJSIPShowEndpoint", "Endpoint": name},
+                                             timeout=DETAIL_TIMEOUT)
+            except ConnectionLost:
+                raise
             except OperatorError as exc:
                 log.warning("PJSIPShowEndpoint %s: %s", name, exc.what)
-                if not self.connection.connected:
-                    return
 
     def _schedule_resync(self) -> None:
         if self._pending_resync is not None and not self._pending_resync.done():
             return
 
         async def run() -> None:
-            with contextlib.suppress(OperatorError):
-                await self.resync()
+            for attempt in range(RESYNC_ATTEMPTS):
+                try:
+                    await self.resync()
+                except OperatorError as exc:
+                    log.warning("resync attempt %d: %s", attempt + 1, exc.what)
+                    await asyncio.sleep(0.2)
+                    continue
+                self._check_classes()
+                return
 
         self._pending_resync = asyncio.get_running_loop().create_task(run(), name="ami-resync")
 

@@ -1,0 +1,60 @@
+"""Asterisk restarts under calls: the console is back within 3 s of FullyBooted, no ghosts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+
+from tests.lab.live_helpers import eventually, fresh_listing, live, model_listing
+from trunkconsole.errors import OperatorError
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+
+RESTARTS = 5
+RECONNECT_BUDGET = 3.0
+
+
+def _keep_calling(lab: Lab, stop: threading.Event) -> None:
+    """Calls from the carrier until told to stop (sipp runs fail while Asterisk is down)."""
+    while not stop.is_set():
+        with contextlib.suppress(OperatorError):
+            lab.call(CallSpec(did="15551230001", count=4, rate=4, duration=3))
+
+
+async def test_restart_five_times_during_calls(in_pbx_netns: Lab) -> None:
+    lab = in_pbx_netns
+    stop = threading.Event()
+    caller = threading.Thread(target=_keep_calling, args=(lab, stop), daemon=True)
+    caller.start()
+    delays: list[float] = []
+    try:
+        async with live(lab, poll=2.0) as session:
+            for _ in range(RESTARTS):
+                carrier = session.state.endpoints["carrier"]
+                await eventually(lambda c=carrier: bool(c.channels), timeout=40,  # type: ignore[misc]
+                                 what="calls on the trunk before the restart")
+                before = set(session.state.channels)
+                syncs = session.syncs
+                booted = await asyncio.to_thread(lab.restart_asterisk)
+                await eventually(lambda s=syncs: session.syncs > s, timeout=15,  # type: ignore[misc]
+                                 what=f"a resync after the restart at {booted:.3f}: "
+                                 f"{session.statuses[-6:]}")  # type: ignore[attr-defined]
+                delays.append(max(0.0, time.time() - booted))
+                # Channels of the old Asterisk are gone from the model...
+                assert not before & set(session.state.channels)
+                # ...and the model equals a fresh listing (retry: calls keep changing it).
+                deadline = time.monotonic() + 5
+                while True:
+                    truth = await asyncio.to_thread(fresh_listing, lab)
+                    if model_listing(session) == truth or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.1)
+                assert model_listing(session) == truth
+                assert session.state.endpoints["carrier"].matches == ("203.0.113.10/32",)
+    finally:
+        stop.set()
+        await asyncio.to_thread(caller.join, 60)
+    assert len(delays) == RESTARTS
+    assert max(delays) < RECONNECT_BUDGET, delays
