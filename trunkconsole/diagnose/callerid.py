@@ -38,9 +38,10 @@ def callerid_rejected(ev: Evidence) -> list[Finding]:
                   "often the caller ID is not one it accepts",
             subject=trunk, evidence=tuple(lines),
             fix=(f"send a caller ID the provider has assigned to you: set CALLERID(num) in "
-                 f"the outbound route, or from_user on endpoint {trunk} if the provider "
-                 f"wants its account there; `trunkconsole logger on --trunk {trunk} "
-                 "--method INVITE` shows the From and P-Asserted-Identity sent"),
+                 f"the outbound route, or put it in From for every call with `trunkconsole "
+                 f"config set endpoint {trunk} from_user NUMBER`; `trunkconsole logger on "
+                 f"--trunk {trunk} --method INVITE` shows the From and P-Asserted-Identity "
+                 "sent"),
             details={"trunk": trunk, "caller_id": last.caller_num, "calls": len(rejected)}))
     return findings
 

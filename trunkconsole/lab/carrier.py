@@ -17,7 +17,9 @@ from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRE
 from trunkconsole.resources import sample_configs_dir
 
 MEDIA_PCAP = "/usr/share/sip-tester/g711a.pcap"  # shipped by Debian's sip-tester
-UAS_SCENARIOS = {"answer": "uas_answer.xml", "reject": "uas_reject.xml"}
+UAS_SCENARIOS = {"answer": "uas_answer.xml", "reject": "uas_reject.xml",
+                 "callerid": "uas_callerid.xml"}
+ASSIGNED_CALLER_ID = "15551230000"  # the only caller ID the "callerid" carrier accepts
 CARRIER_ADDRESSES = (CARRIER_ADDRESS, *SPARE_ADDRESSES)
 # What sipp may carry into a SIP header: printable, no CR/LF, no quote (it is quoted).
 _SAFE_FIELD = re.compile(r'^[^\r\n"\x00-\x1f\x7f]{0,64}$')
@@ -114,7 +116,7 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
         "ip", "netns", "exec", netns, "sipp", f"{PBX_ADDRESS}:5060",
         "-sf", str(scenario("uac_media.xml" if spec.media else "uac.xml")),
         "-i", spec.source, "-p", "0", "-mi", spec.source,
-        "-s", spec.did, "-m", str(spec.count), "-r", str(spec.rate), "-rp", "1000",
+        "-s", spec.did, "-m", str(spec.count), *_rate_args(spec.rate),
         "-l", str(max(1, min(spec.count, int(spec.rate * (spec.duration + 5)) + 10))),
         "-d", str(int(spec.duration * 1000)),
         "-key", "caller_name", spec.caller_name, "-key", "from_user", spec.from_user,
@@ -122,6 +124,13 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
         "-trace_logs", "-log_file", str(log_file),
         "-trace_err", "-error_file", str(log_dir / f"sipp-{tag}.errors"),
     ]
+
+
+def _rate_args(rate: float) -> list[str]:
+    """sipp's -r takes whole calls per -rp milliseconds: 0.1/s is one call per 10 s."""
+    if rate >= 1:
+        return ["-r", str(int(rate)), "-rp", "1000"]
+    return ["-r", "1", "-rp", str(int(1000 / rate))]
 
 
 def start_calls(netns: str, spec: CallSpec, log_dir: Path) -> int:

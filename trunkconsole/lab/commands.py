@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -60,8 +61,9 @@ def register(subparsers: Any) -> None:
     call.set_defaults(handler=_call)
 
     carrier = sub.add_parser("carrier", parents=[common],
-                             help="answer (200) | reject (403) | stop")
-    carrier.add_argument("mode", choices=("answer", "reject", "stop"))
+                             help="answer (200) | reject (403) | callerid (403 unless "
+                             "From is 15551230000) | stop")
+    carrier.add_argument("mode", choices=("answer", "reject", "callerid", "stop"))
     carrier.set_defaults(handler=_carrier)
 
     scenario = sub.add_parser("scenario", parents=[common],
@@ -69,6 +71,12 @@ def register(subparsers: Any) -> None:
     scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
                                                "callerid-rejected", "trunk-down", "reset"))
     scenario.set_defaults(handler=_scenario)
+
+    dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)
+    dialer.add_argument("number")
+    dialer.add_argument("--every", type=float, default=5.0)
+    dialer.add_argument("--for", dest="seconds", type=float, default=600.0)
+    dialer.set_defaults(handler=_dialer)
 
     console = sub.add_parser("console", parents=[common],
                              help="open the console on this lab's PBX")
@@ -133,6 +141,19 @@ def _scenario(args: argparse.Namespace) -> int:
     from trunkconsole.lab import scenarios
 
     scenarios.apply(_lab(args), args.scenario)
+    return 0
+
+
+def _dialer(args: argparse.Namespace) -> int:
+    """Originate an outbound call every few seconds (scenario traffic)."""
+    from trunkconsole.errors import OperatorError
+
+    lab = _lab(args)
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OperatorError):  # Asterisk restarting: next round
+            lab.originate(args.number, hold=2)
+        time.sleep(args.every)
     return 0
 
 

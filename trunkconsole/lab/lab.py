@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -199,6 +201,19 @@ class Lab:
         state.call_pids = [p for p in state.call_pids if pbx.alive(p)] + [pid]
         self._save(state)
         return pid
+
+    def start_dialer(self, number: str, every: float, seconds: float) -> int:
+        """Outbound calls from the PBX every few seconds (a background process we track)."""
+        state = self._running_state()
+        carrier.check_dialable(number)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trunkconsole", "lab", "dialer", "--name", self.name,
+             number, "--every", str(every), "--for", str(seconds)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        state.call_pids = [p for p in state.call_pids if pbx.alive(p)] + [proc.pid]
+        self._save(state)
+        return proc.pid
 
     def stop_background_calls(self) -> None:
         state = self._running_state()

@@ -5,7 +5,8 @@
   the old address stops answering qualify.
 - rtp-blocked: an nftables rule in the PBX namespace drops the RTP range; a call with
   media is placed and stays up without audio reaching Asterisk.
-- callerid-rejected: the carrier answers the PBX's outbound calls with 403 Forbidden.
+- callerid-rejected: the carrier answers the PBX's outbound calls with 403 Forbidden unless
+  the caller ID (From user) is the number it assigned, 15551230000.
 - trunk-down: the carrier stops answering anything, qualify included.
 - reset: everything back as `lab up` made it, configs included.
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab import pbx
 from trunkconsole.lab.addresses import CARRIER_ADDRESS
-from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.system import require_tools, run
 
@@ -49,7 +50,11 @@ def _unblock_rtp(lab: Lab) -> None:
 def provider_ip_changed(lab: Lab, log: Log) -> None:
     lab.set_carrier("answer", NEW_CARRIER_ADDRESS)
     report = lab.call(CallSpec(did="15551230001", source=NEW_CARRIER_ADDRESS, count=3, rate=2))
-    log(f"carrier now at {NEW_CARRIER_ADDRESS}; its calls: {report.summary()}")
+    # Callers keep trying: one call every 5 s for 10 minutes, as long as nobody fixes it.
+    lab.call_in_background(CallSpec(did="15551230001", source=NEW_CARRIER_ADDRESS,
+                                    count=120, rate=0.2, duration=1))
+    log(f"carrier now at {NEW_CARRIER_ADDRESS}; its calls: {report.summary()}; "
+        "it keeps calling every 5 s")
 
 
 def rtp_blocked(lab: Lab, log: Log, hold: float = 30.0) -> CallSpec:
@@ -70,10 +75,11 @@ def rtp_blocked(lab: Lab, log: Log, hold: float = 30.0) -> CallSpec:
 
 
 def callerid_rejected(lab: Lab, log: Log) -> None:
-    lab.set_carrier("reject")
+    lab.set_carrier("callerid")
     lab.originate("15550001111")
-    log("the carrier now answers the PBX's outbound calls with 403 Forbidden; "
-        "one outbound call was placed")
+    lab.start_dialer("15550001111", every=5, seconds=600)
+    log("the carrier now rejects outbound calls with 403 Forbidden unless the caller ID is "
+        f"{ASSIGNED_CALLER_ID}; the PBX calls out every 5 s with 15551239999")
 
 
 def trunk_down(lab: Lab, log: Log) -> None:
@@ -83,6 +89,8 @@ def trunk_down(lab: Lab, log: Log) -> None:
 
 def reset(lab: Lab, log: Log) -> None:
     lab.stop_background_calls()
+    with lab.ami() as ami:
+        ami.command("channel request hangup all")
     _unblock_rtp(lab)
     lab.set_carrier("answer", CARRIER_ADDRESS)
     secret = lab.secret()

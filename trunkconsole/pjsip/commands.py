@@ -21,6 +21,20 @@ def register(subparsers: Any) -> None:
     show.add_argument("--type", dest="object_type", help="only objects of this type")
     show.set_defaults(handler=config_show)
 
+    from trunkconsole.changes.cli_apply import add_apply_arguments
+
+    set_ = config_sub.add_parser("set", help="set one option on one PJSIP object, reviewed",
+                                 description="Any config edit as a reviewed diff with backup, "
+                                 "reload, verification and rollback.")
+    set_.add_argument("object_type", metavar="TYPE", help="endpoint, aor, identify, ...")
+    set_.add_argument("name", help="the object's name")
+    set_.add_argument("option", help="option name, e.g. from_user")
+    set_.add_argument("value", help="new value")
+    set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
+                      help="Asterisk configuration directory (default /etc/asterisk)")
+    add_apply_arguments(set_)
+    set_.set_defaults(handler=config_set)
+
     check = subparsers.add_parser(
         "check", help="all findings; exit 0 fine, 1 warnings, 2 critical, 3 could not check")
     _common(check)
@@ -80,6 +94,18 @@ def config_show(args: argparse.Namespace) -> int:
     rtp = system.rtp
     print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
     return 0
+
+
+def config_set(args: argparse.Namespace) -> int:
+    """`config set TYPE NAME OPTION VALUE`."""
+    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.option import plan_option_set
+    from trunkconsole.cli_support import ami_target, settings_from_args
+
+    changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
+                                args.value)
+    target = None if args.dry_run else ami_target(args)
+    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
 
 
 def check_command(args: argparse.Namespace) -> int:
