@@ -27,12 +27,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     ("check-clean", 0), ("check-warnings", 1), ("check-critical", 2), ("lab", 0),
 ])
 def test_check_exit_status(sample: str, status: int) -> None:
-    result = run_cli("check", "--config-dir", str(SAMPLES / sample))
+    # The config lint alone: this host's firewall and AMI are not the sample's.
+    result = run_cli("check", "--no-live", "--no-network", "--config-dir", str(SAMPLES / sample))
     assert result.returncode == status, result.stdout + result.stderr
 
 
 def test_check_json_and_global_config_dir_flag() -> None:
-    result = run_cli("--config-dir", str(SAMPLES / "check-critical"), "check", "--json")
+    result = run_cli("--config-dir", str(SAMPLES / "check-critical"), "check", "--json",
+                     "--no-live", "--no-network")
     assert result.returncode == 2
     data = json.loads(result.stdout)
     assert data["status"] == 2
@@ -130,3 +132,14 @@ def test_core_never_imports_textual() -> None:
             "trunkconsole.conf.edit, trunkconsole.pjsip.check; "
             "sys.exit('textual' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_dead_ami_means_could_not_check(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("x\n")
+    result = run_cli("--port", "1", "--secret-file", str(secret), "check", "--json",
+                     "--no-network", "--config-dir", str(SAMPLES / "lab"))
+    assert result.returncode == 3, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    [gap] = [f for f in data["findings"] if f["code"] == "check-unavailable"]
+    assert "nothing listens on 127.0.0.1:1" in gap["title"]

@@ -21,7 +21,8 @@ def _evidence(context: Any) -> Evidence:
     if "evidence" not in cache:
         ev = Evidence()
         config_evidence(ev, context.config_dir)
-        network_evidence(ev, context.config_dir)
+        if not getattr(context.args, "no_network", False):
+            network_evidence(ev, context.config_dir)
         cache["evidence"] = ev
     evidence: Evidence = cache["evidence"]
     return evidence

@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
     check.add_argument("--listen", type=float, default=0.0, metavar="SECONDS",
                        help="watch live events this long first (unknown senders, hangups)")
     check.add_argument("--no-live", action="store_true",
-                       help="config and network only: do not connect to AMI")
+                       help="do not connect to AMI (config and network only)")
+    check.add_argument("--no-network", action="store_true",
+                       help="do not read the firewall and interfaces of this host")
     check.set_defaults(handler=check_command)
 
 
