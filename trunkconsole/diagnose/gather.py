@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.settings import AmiTarget
+
+if TYPE_CHECKING:
+    from trunkconsole.ami.live import LiveSession
 
 
 def network_evidence(ev: Evidence, config_dir: Path) -> None:
@@ -45,7 +49,7 @@ async def live_evidence(ev: Evidence, target: AmiTarget, *, listen: float = 0.0,
     session = LiveSession(target)
     session.start()
     try:
-        if not await session.wait_synced(timeout):
+        if not await _synced_or_failed(session, timeout):
             ev.gaps.append(f"live: {session.status.reason or 'AMI did not answer in time'}")
             return
         if listen > 0:
@@ -59,6 +63,22 @@ async def live_evidence(ev: Evidence, target: AmiTarget, *, listen: float = 0.0,
         ev.gaps.extend(session.problems)
     finally:
         await session.close()
+
+
+async def _synced_or_failed(session: LiveSession, timeout: float) -> bool:
+    """Like wait_synced, but a one-shot check gives up at the first failed attempt."""
+    from trunkconsole.ami.connection import State
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if session.syncs:
+            return True
+        status = session.status
+        if status.state in (State.FAILED, State.CLOSED) or (
+                status.state is State.RECONNECTING and status.reason):
+            return False
+        await asyncio.sleep(0.02)
+    return bool(session.syncs)
 
 
 def config_evidence(ev: Evidence, config_dir: Path) -> None:
