@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from trunkconsole.net.packet import Probe
 from trunkconsole.net.report import NetworkReport
-from trunkconsole.net.verdict import Decision
+from trunkconsole.net.verdict import Decision, RangeVerdict
 
 MARK = {Decision.ACCEPT: "ok", Decision.DROP: "BLOCKED", Decision.DEPENDS: "depends"}
+PARTLY = "PARTLY"
+
+
+def rtp_mark(rtp: RangeVerdict) -> str:
+    """`PARTLY` when part of the range is accepted and part dropped, else the decision."""
+    decisions = {c.verdict.decision for c in rtp.classes}
+    return PARTLY if decisions == {Decision.ACCEPT, Decision.DROP} else MARK[rtp.decision]
+
+
+def verdict_command(probe: Probe) -> str:
+    """The `trunkconsole firewall verdict` line that asks the same question again."""
+    parts = ["trunkconsole firewall verdict", f"--src {probe.src}",
+             f"--dport {probe.ports_text()}", f"--proto {probe.proto}"]
+    if probe.dst:
+        parts.append(f"--dst {probe.dst}")
+    if probe.iif:
+        parts.append(f"--iif {probe.iif}")
+    if probe.state != "new":
+        parts.append(f"--state {probe.state}")
+    return " ".join(parts)
 
 
 def render_report(report: NetworkReport) -> str:
@@ -22,10 +43,7 @@ def render_report(report: NetworkReport) -> str:
         for name, verdict in row.sip.items():
             lines.append(f"  SIP {name:<16} {MARK[verdict.decision]:<8} {verdict.summary()}")
         if row.rtp is not None:
-            decisions = {c.verdict.decision for c in row.rtp.classes}
-            mark = "PARTLY" if decisions == {Decision.ACCEPT, Decision.DROP} else \
-                MARK[row.rtp.decision]
-            lines.append(f"  RTP {'':<16} {mark:<8} {row.rtp.summary()}")
+            lines.append(f"  RTP {'':<16} {rtp_mark(row.rtp):<8} {row.rtp.summary()}")
     if report.helper is not None and report.helper.active:
         lines += ["", f"SIP helper: {report.helper.explain()}"]
     if report.host is not None:
