@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.changes.identify_commands",
     "trunkconsole.changes.trunk_commands",
     "trunkconsole.net.commands",
+    "trunkconsole.diagnose.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

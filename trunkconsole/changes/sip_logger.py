@@ -182,8 +182,12 @@ class SipLogger:
         self.state_file.unlink(missing_ok=True)
         return had
 
-    async def poll(self) -> list[SipMessage]:
-        """New SIP messages to or from the logged hosts since the last poll."""
+    async def poll(self, *, any_source: bool = False) -> list[SipMessage]:
+        """New SIP messages to or from the logged hosts (or anyone) since the last poll.
+
+        The history buffer records every message whatever the logger's host filter, so
+        any_source shows an INVITE from an address nobody knew yet.
+        """
         state = self.state()
         if state is None:
             return []
@@ -205,7 +209,7 @@ class SipLogger:
                 address = ipaddress.ip_address(message.host)
             except ValueError:
                 continue
-            if any(address in net for net in networks):
+            if any_source or any(address in net for net in networks):
                 wanted.append(message)
         out = []
         for message in wanted[-MAX_FETCH_PER_POLL:]:

@@ -1,0 +1,245 @@
+"""The inbound troubleshooting workflow, as checked steps, each saying what it saw.
+
+1. SIP logger on (PJSIP history over AMI; see changes/sip_logger.py).
+2. Wait for an inbound INVITE: from where, to which number, and Asterisk's answer.
+3. Which identify matched the source, or none (then Asterisk answered 401).
+4. RTP: the call's counters from `pjsip show channelstats`, sampled twice.
+5. A capture command to copy, for the provider's ticket.
+The next step follows from what the previous one saw: no INVITE stops at step 2 with the
+firewall's verdict; an unmatched source proposes the trunk; a 404 names the missing route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.changes.propose import propose_trunks
+from trunkconsole.changes.provider_addresses import trunk_hosts
+from trunkconsole.changes.sip_logger import SipLogger, SipMessage
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.errors import OperatorError
+from trunkconsole.net.engine import Engine
+from trunkconsole.net.packet import Probe
+from trunkconsole.pjsip.system import AsteriskConfig
+
+POLL = 0.5
+
+
+class StepState(Enum):
+    RUNNING = "running"
+    OK = "ok"
+    PROBLEM = "problem"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class Step:
+    title: str
+    state: StepState = StepState.RUNNING
+    saw: list[str] = field(default_factory=list)
+    fix: str = ""
+    flow: dict[str, str] = field(default_factory=dict)  # e.g. identify-add prefilled
+
+
+@dataclass
+class WorkflowInput:
+    trunk: str
+    config: AsteriskConfig | None
+    engine: Engine | None  # compiled firewall, when readable
+    rtp_range: tuple[int, int] = (10000, 20000)
+    wait: float = 60.0
+    logger_state_file: Path | None = None
+
+
+Report = Callable[[Step], None]
+
+
+def _final_response(messages: list[SipMessage], call_id: str) -> SipMessage | None:
+    finals = [m for m in messages if not m.received and m.call_id == call_id
+              and m.first_line.startswith("SIP/2.0 ") and not m.first_line.startswith(
+                  "SIP/2.0 1")]
+    return finals[0] if finals else None
+
+
+def _matching_identify(config: AsteriskConfig | None, address: str) -> tuple[str, str] | None:
+    if config is None:
+        return None
+    ip = ipaddress.ip_address(address)
+    for identify in config.pjsip.of_type("identify"):
+        for match, option in config.pjsip.matches(identify):
+            if match.address is not None and match.version == ip.version and \
+                    match.contains(ip):
+                return identify.value("endpoint"), f"identify {identify.id} " \
+                    f"(match={option.value}, {option.location()})"
+    return None
+
+
+async def run_workflow(ami: AmiActions, spec: WorkflowInput, report: Report,
+                       sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> list[Step]:
+    """Run the steps; report() is called on every change of a step."""
+    steps: list[Step] = []
+
+    def begin(title: str) -> Step:
+        step = Step(title)
+        steps.append(step)
+        report(step)
+        return step
+
+    def end(step: Step, state: StepState) -> None:
+        step.state = state
+        report(step)
+
+    # 1. logger
+    step = begin(f"SIP logger on for trunk {spec.trunk}")
+    try:
+        hosts = await trunk_hosts(ami, spec.trunk)
+    except OperatorError as exc:
+        step.saw.append(exc.what)
+        end(step, StepState.PROBLEM)
+        return steps
+    state_file = spec.logger_state_file or Path(f"/tmp/trunkconsole-workflow-{spec.trunk}.json")
+    logger = SipLogger(ami, state_file)
+    await logger.on(hosts, [], seconds=max(spec.wait + 30, 60))
+    # The history keeps every source: an INVITE from an address nobody knew yet counts.
+    step.saw.append(f"trunk {spec.trunk} is {', '.join(hosts)}; watching INVITEs from any "
+                    "address")
+    end(step, StepState.OK)
+    try:
+        await _after_logger(ami, spec, logger, hosts, begin, end, sleep)
+    finally:
+        await logger.off()
+    return steps
+
+
+async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
+                        hosts: list[str], begin: Callable[[str], Step],
+                        end: Callable[[Step, StepState], None],
+                        sleep: Callable[[float], Awaitable[None]]) -> None:
+    # 2. INVITE
+    step = begin(f"waiting up to {spec.wait:.0f} s for an inbound INVITE: call a DID now")
+    messages: list[SipMessage] = []
+    invite: SipMessage | None = None
+    deadline = time.monotonic() + spec.wait
+    while invite is None and time.monotonic() < deadline:
+        messages += await logger.poll(any_source=True)
+        invite = next((m for m in messages if m.received and m.method == "INVITE"), None)
+        if invite is None:
+            await sleep(POLL)
+    if invite is None:
+        step.saw.append(f"no INVITE reached Asterisk in {spec.wait:.0f} s")
+        for host in hosts:
+            verdict = _sip_verdict(spec.engine, host)
+            if verdict:
+                step.saw.append(f"firewall, SIP from {host}: {verdict}")
+        step.fix = ("the call never arrived: check the provider's side (which address it "
+                    "sends to), DNS for your domain, and the firewall verdicts above")
+        end(step, StepState.PROBLEM)
+        return
+    request_uri = invite.first_line.split(" ")[1] if " " in invite.first_line else "?"
+    step.saw.append(f"INVITE from {invite.address} to {request_uri} (Call-ID {invite.call_id})")
+    for _ in range(20):  # the final answer follows within a second or two
+        final = _final_response(messages, invite.call_id)
+        if final is not None:
+            break
+        await sleep(POLL)
+        messages += await logger.poll(any_source=True)
+    final = _final_response(messages, invite.call_id)
+    if final is not None:
+        step.saw.append(f"Asterisk answered {final.first_line.removeprefix('SIP/2.0 ')}")
+    end(step, StepState.OK)
+
+    # 3. identify
+    step = begin("which identify matches the source")
+    matched = _matching_identify(spec.config, invite.host)
+    code = final.first_line.split(" ")[1] if final is not None else ""
+    if matched is None:
+        step.saw.append(f"no identify matches {invite.host}"
+                        + (": Asterisk answered 401, the provider sees a failed call"
+                           if code == "401" else ""))
+        if spec.config is not None:
+            best = propose_trunks(spec.config, invite.host)
+            if best:
+                step.saw.append(f"most likely trunk {best[0].trunk}: "
+                                + "; ".join(best[0].reasons))
+                step.fix = f"trunkconsole identify add {best[0].trunk} {invite.host}"
+                step.flow = {"flow": "identify-add", "trunk": best[0].trunk,
+                             "address": invite.host}
+        end(step, StepState.PROBLEM)
+        return
+    trunk, how = matched
+    step.saw.append(f"{invite.host} is trunk {trunk}: {how}")
+    if code == "404":
+        step.saw.append(f"but the number is not routed: {request_uri} is not in the "
+                        f"dialplan context of {trunk} (Asterisk answered 404)")
+        step.fix = f"add the DID to the context of endpoint {trunk} in extensions.conf"
+        end(step, StepState.PROBLEM)
+        return
+    if code == "488":
+        step.saw.append("no common codec (488 Not Acceptable Here)")
+        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+        end(step, StepState.PROBLEM)
+        return
+    end(step, StepState.OK)
+
+    # 4. RTP
+    step = begin("RTP from the provider")
+    if code != "200":
+        step.saw.append("the call was not answered: no media to check")
+        end(step, StepState.SKIPPED)
+    else:
+        await _rtp_step(ami, spec, trunk, invite, step, sleep)
+        end(step, StepState.PROBLEM if step.fix else StepState.OK)
+
+    # 5. capture
+    step = begin("capture for the provider's ticket")
+    low, high = spec.rtp_range
+    step.saw.append(f"tcpdump -ni any -w /tmp/{trunk}.pcap host {invite.host} and "
+                    f"(port 5060 or portrange {low}-{high})")
+    step.saw.append("or in Asterisk: pjsip set logger pcap /tmp/sip.pcap (SIP only)")
+    end(step, StepState.OK)
+
+
+async def _rtp_step(ami: AmiActions, spec: WorkflowInput, trunk: str, invite: SipMessage,
+                    step: Step, sleep: Callable[[float], Awaitable[None]]) -> None:
+    samples = []
+    for _ in range(2):
+        stats = parse_channelstats(await ami.command("pjsip show channelstats"))
+        mine = [s for s in stats.values() if s.endpoint == trunk]
+        samples.append(mine[-1] if mine else None)
+        await sleep(2)
+    first, last = samples
+    if last is None or first is None:
+        step.saw.append("the call ended before its RTP could be counted")
+        return
+    step.saw.append(f"{last.channel}: {last.rx_packets} RTP packets received, "
+                    f"{last.tx_packets} sent ({last.codec})")
+    if last.rx_packets > first.rx_packets:
+        step.saw.append("audio from the provider is arriving")
+        return
+    low, high = spec.rtp_range
+    verdict = _rtp_verdict(spec.engine, invite.host, low, high)
+    if verdict:
+        step.saw.append(f"firewall, RTP from {invite.host}: {verdict}")
+    step.fix = ("no RTP arrives: open UDP " f"{low}-{high} from the provider in the firewall, "
+                "and check that the SDP advertises your public address "
+                "(external_media_address)")
+
+
+def _sip_verdict(engine: Engine | None, host: str) -> str:
+    if engine is None:
+        return ""
+    address = host.split("/")[0]
+    return engine.evaluate(Probe(address, 5060, None, proto="udp")).summary()
+
+
+def _rtp_verdict(engine: Engine | None, host: str, low: int, high: int) -> str:
+    if engine is None:
+        return ""
+    return engine.evaluate_range(Probe(host, low, high, proto="udp")).summary()
