@@ -33,6 +33,8 @@ SCREENS_BY_MODE: dict[str, str] = {
     "connection": "trunkconsole.tui.screens.connection:ConnectionScreen",
     "logger": "trunkconsole.tui.screens.sip_logger:SipLoggerScreen",
     "config": "trunkconsole.tui.screens.config:ConfigScreen",
+    "diagnoses": "trunkconsole.tui.screens.diagnoses:DiagnosesScreen",
+    "workflow": "trunkconsole.tui.screens.workflow:WorkflowScreen",
 }
 DEFAULT_MODE = "connection"
 
@@ -56,6 +58,8 @@ class TrunkConsoleApp(App[int]):
         Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection"),
         Binding("f3", "switch_mode('config')", "Config", id="screen-config"),
         Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger"),
+        Binding("f6", "switch_mode('diagnoses')", "Diagnoses", id="screen-diagnoses"),
+        Binding("f7", "switch_mode('workflow')", "Walk a call", id="screen-workflow"),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
         Binding("question_mark,f1", "help", "Help", id="help"),
@@ -68,6 +72,9 @@ class TrunkConsoleApp(App[int]):
         ("AMI connection", "which AMI, its state and the PBX version", "switch_mode('connection')"),
         ("SIP logger", "one provider's SIP messages, live, time-boxed", "switch_mode('logger')"),
         ("Config", "trunks as configured, values with origins, lint", "switch_mode('config')"),
+        ("Diagnoses", "what is wrong now, the evidence and the fix",
+         "switch_mode('diagnoses')"),
+        ("Walk a call", "logger, INVITE, identify, RTP: step by step", "switch_mode('workflow')"),
         ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
         ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
         ("Reconnect AMI", "start over after a failure", "reconnect"),
@@ -94,6 +101,18 @@ class TrunkConsoleApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def open_workflow(self, trunk: str = "") -> None:
+        """The workflow screen, with this trunk chosen."""
+        self.switch_mode("workflow")
+        screen = self.screen
+        select = screen.query("#wf-trunk")
+        if trunk and select:
+            from textual.widgets import Select
+
+            widget = select.first(Select)
+            if trunk in self.trunk_names():
+                widget.value = trunk
 
     def open_logger_for(self, trunk: str) -> None:
         """The SIP logger screen with this trunk chosen and the logger switched on."""

@@ -1,0 +1,174 @@
+"""Diagnoses: what is wrong now, the evidence, and the fix (with the flow where one exists).
+
+The live part comes from the app's LiveSession state, RTP counters are read over AMI each
+refresh, the firewall is read on demand (r): it runs nft and iptables-save.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from trunkconsole.diagnose.engine import diagnose
+from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.diagnose.gather import network_evidence
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.errors import OperatorError
+from trunkconsole.findings import Finding, Severity
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from trunkconsole.tui.app import TrunkConsoleApp
+
+REFRESH_SECONDS = 2.0
+SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
+                  Severity.INFO: "dim"}
+
+
+def finding_text(finding: Finding) -> Text:
+    """The whole finding for the detail pane, as plain text (untrusted values inside)."""
+    text = Text()
+    text.append(finding.title + "\n\n", style="bold")
+    for line in finding.evidence:
+        where = line.location()
+        text.append("  • ")
+        text.append(f"{where}: " if where else "", style="dim")
+        text.append(line.text + "\n")
+    if finding.fix:
+        text.append("\nfix: ", style="bold")
+        text.append(finding.fix + "\n")
+    if finding.details.get("flow") == "identify-add":
+        text.append("\npress a to review this change", style="bold green")
+    return text
+
+
+class DiagnosesScreen(Screen[None]):
+    """The three production failures and the usual suspects, diagnosed live."""
+
+    TITLE = "Diagnoses"
+    DEFAULT_CSS = """
+    DiagnosesScreen #diag-gaps { height: auto; padding: 0 1; color: $text-muted; }
+    DiagnosesScreen #diag-body { height: 1fr; }
+    DiagnosesScreen #diag-table { width: 2fr; }
+    DiagnosesScreen #diag-detail { width: 3fr; border-left: solid $primary; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "read_network", "Re-read firewall", id="diag-network"),
+        Binding("a", "apply_fix", "Apply fix", id="diag-fix"),
+        Binding("w", "workflow", "Walk a call", id="diag-workflow"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.evidence = Evidence()
+        self.findings: list[Finding] = []
+        self._since = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Static(id="diag-gaps", markup=False)
+        with Horizontal(id="diag-body"):
+            table: DataTable[Text] = DataTable(id="diag-table", cursor_type="row")
+            yield table
+            with VerticalScroll(id="diag-detail"):
+                yield Static(Text("Nothing diagnosed yet."), id="diag-text", markup=False)
+        yield Footer()
+
+    @property
+    def _app(self) -> TrunkConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        table = self.query_one("#diag-table", DataTable)
+        table.add_column("", width=8, key="severity")
+        table.add_column("trunk", width=12, key="subject")
+        table.add_column("what", width=48, key="title")
+        self.action_read_network()
+        self.set_interval(REFRESH_SECONDS, self._refresh)
+
+    def action_read_network(self) -> None:
+        self._network()
+
+    @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
+    def _network(self) -> None:
+        ev = Evidence()
+        network_evidence(ev, self._app.settings.asterisk_dir)
+        self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.gaps = ev.gaps
+        self.app.call_from_thread(self._refresh)
+
+    @work(exclusive=True, group="diag-refresh", exit_on_error=False)
+    async def _refresh(self) -> None:
+        app = self._app
+        ev = self.evidence
+        ev.config = app.asterisk_config()
+        live: Any = getattr(app, "live", None)
+        ev.state = live.state if live is not None else None
+        ami = app.ami_actions()
+        if ami is not None:
+            try:
+                ev.rtp = parse_channelstats(await ami.command("pjsip show channelstats"))
+            except OperatorError:
+                ev.rtp = {}
+        ev.now = time.time()
+        self.findings = diagnose(ev)
+        self._show()
+
+    def _show(self) -> None:
+        gaps = list(self.evidence.gaps)
+        if self.evidence.state is None:
+            gaps.insert(0, "live state: not connected to AMI")
+        self.query_one("#diag-gaps", Static).update(Text("; ".join(gaps)))
+        table = self.query_one("#diag-table", DataTable)
+        selected = table.cursor_row
+        table.clear()
+        for index, finding in enumerate(self.findings):
+            table.add_row(Text(finding.severity.name.lower(),
+                               style=SEVERITY_STYLE[finding.severity]),
+                          Text(finding.subject), Text(finding.title), key=str(index))
+        if not self.findings and self.evidence.state is None:
+            self.query_one("#diag-text", Static).update(
+                Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "
+                     "rejected calls and missing audio need it.", style="yellow"))
+        elif not self.findings:
+            self.query_one("#diag-text", Static).update(
+                Text("No failure diagnosed: trunks reachable, no unknown senders, no "
+                     "rejected calls, audio arriving.", style="green"))
+        elif 0 <= selected < len(self.findings):
+            table.move_cursor(row=selected)
+            self._detail(selected)
+
+    @on(DataTable.RowHighlighted, "#diag-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail(event.cursor_row)
+
+    def _detail(self, row: int) -> None:
+        if 0 <= row < len(self.findings):
+            self.query_one("#diag-text", Static).update(finding_text(self.findings[row]))
+
+    def _current(self) -> Finding | None:
+        row = self.query_one("#diag-table", DataTable).cursor_row
+        return self.findings[row] if 0 <= row < len(self.findings) else None
+
+    def action_apply_fix(self) -> None:
+        finding = self._current()
+        if finding is None or finding.details.get("flow") != "identify-add":
+            self.notify("this finding has no guided change: its fix is text to follow",
+                        severity="warning")
+            return
+        self._app.action_add_identify(str(finding.details.get("trunk", "")),
+                                      str(finding.details.get("address", "")),
+                                      why=finding.title)
+
+    def action_workflow(self) -> None:
+        finding = self._current()
+        trunk = str(finding.details.get("trunk", "")) if finding is not None else ""
+        self._app.open_workflow(trunk)
