@@ -1,0 +1,79 @@
+"""One channel in detail; after it hangs up, how it ended."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from trunkconsole.model.state import PbxState
+from trunkconsole.tui.rows import clock_text
+from trunkconsole.tui.screens.dashboard import live_source, wall_clock
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+
+def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
+    """Field/value grid of a live channel, or its hangup record once it ended."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    channel = state.channels.get(uniqueid)
+    if channel is not None:
+        rows = [
+            ("Channel", channel.name), ("Endpoint", channel.endpoint or "-"),
+            ("Direction", "inbound" if channel.inbound else "outbound / internal"),
+            ("State", channel.state), ("Caller number", channel.caller_num),
+            ("Caller name", channel.caller_name),
+            ("Connected line", f"{channel.connected_num} {channel.connected_name}".strip()),
+            ("DID", channel.did or "-"), ("Context", channel.context),
+            ("Extension", channel.exten), ("Application", channel.application or "-"),
+            ("Duration", clock_text(channel.duration(now))), ("Uniqueid", channel.uniqueid),
+            ("Linkedid", channel.linkedid), ("Bridge", channel.bridge_id or "-"),
+        ]
+    else:
+        ended = next((h for h in reversed(state.hangups) if h.uniqueid == uniqueid), None)
+        if ended is None:
+            return Text(f"Channel {uniqueid} is gone.", style="bold red")
+        rows = [
+            ("Channel", ended.channel), ("Endpoint", ended.endpoint or "-"),
+            ("State", "hung up"), ("Cause", ended.describe()),
+            ("Caller number", ended.caller_num), ("Caller name", ended.caller_name),
+            ("DID", ended.did or "-"), ("Lasted", clock_text(ended.duration)),
+            ("Uniqueid", ended.uniqueid),
+        ]
+    for label, value in rows:
+        grid.add_row(Text(label), Text(value))  # caller IDs are attacker-controlled text
+    return grid
+
+
+class ChannelDetailScreen(Screen[None]):
+    """Opened with Enter on a channel row; Escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
+    ]
+
+    def __init__(self, uniqueid: str) -> None:
+        super().__init__()
+        self.uniqueid = uniqueid
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with VerticalScroll():
+            yield Static(id="channel-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_live()
+
+    def refresh_live(self) -> None:
+        live = live_source(self.app)
+        if live is not None:
+            self.query_one("#channel-detail", Static).update(
+                channel_report(live.state, self.uniqueid, wall_clock(self.app)))

@@ -1,0 +1,193 @@
+"""The dashboard: trunks, live channels and unknown senders, refreshed at the app's tick.
+
+AMI callbacks only feed PbxState; this screen pulls on the app's 3 Hz tick (never per
+event) and hands each LiveTable the full picture, which then touches only changed cells.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar, Protocol
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from trunkconsole.model.state import SENDER, PbxState
+from trunkconsole.model.views import trunk_summaries
+from trunkconsole.tui.rows import (
+    CHANNEL_COLUMNS,
+    SENDER_COLUMNS,
+    TRUNK_COLUMNS,
+    channel_cells,
+    matches,
+    sender_cells,
+    trunk_cells,
+)
+from trunkconsole.tui.widgets.live_table import Cells, LiveTable
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+
+class LiveSource(Protocol):
+    """What the dashboard reads: trunkconsole.ami.live.LiveSession, or a test double."""
+
+    state: PbxState
+    problems: list[str]
+
+
+def live_source(app: Any) -> LiveSource | None:
+    return getattr(app, "live", None)
+
+
+def wall_clock(app: Any) -> float:
+    """Wall time for call durations (Uniqueid carries wall time); tests freeze it."""
+    clock = getattr(app, "wall_clock", None)
+    return float(clock()) if callable(clock) else time.time()
+
+
+class DashboardScreen(Screen[None]):
+    """Every trunk's health, every call, and who knocks without an identify match."""
+
+    DEFAULT_CSS = """
+    DashboardScreen #trunks { height: 2fr; }
+    DashboardScreen #channels { height: 2fr; }
+    DashboardScreen #senders { height: 1fr; }
+    DashboardScreen .caption { height: 1; color: $text-muted; padding: 0 1; }
+    DashboardScreen #problems { color: $text-warning; padding: 0 1; height: auto; }
+    DashboardScreen #filter { dock: bottom; display: none; }
+    DashboardScreen #filter.shown { display: block; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="dashboard-filter"),
+        Binding("s", "sort", "Sort", id="dashboard-sort"),
+        Binding("r", "reverse", "Reverse", id="dashboard-reverse"),
+        Binding("enter", "details", "Details", show=True, id="dashboard-details"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard-clear"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self._senders_dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        yield Static(id="problems", markup=False)
+        with Vertical():
+            yield Static("Trunks", classes="caption")
+            yield LiveTable(TRUNK_COLUMNS, id="trunks")
+            yield Static("Channels", classes="caption", id="channels-caption")
+            yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=5, sort_reverse=True)
+            yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
+                         classes="caption", id="senders-caption")
+            yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
+        yield Input(placeholder="filter: part of a name, address, caller, DID",
+                    id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#trunks", LiveTable).focus()
+        self.refresh_live()
+
+    def on_screen_resume(self) -> None:
+        self._senders_dirty = True
+        self.refresh_live()
+
+    # -- pulling the model ---------------------------------------------------------------
+    def refresh_live(self) -> None:
+        """Called by the app's tick: diff the model into the tables."""
+        live = live_source(self.app)
+        if live is None:
+            return
+        state = live.state
+        changes = state.take_changes()
+        if any(kind == SENDER for kind, _ in changes):
+            self._senders_dirty = True
+        now = wall_clock(self.app)
+        needle = self.filter_text
+        trunk_rows = {t.name: cells for t in trunk_summaries(state, now)
+                      if matches(cells := trunk_cells(t), needle)}
+        channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
+                                                          key=lambda c: c.started_at)
+                        if matches(cells := channel_cells(c, now), needle)}
+        with self.app.batch_update():
+            self.query_one("#trunks", LiveTable).sync(trunk_rows)
+            self.query_one("#channels", LiveTable).sync(channel_rows)
+            if self._senders_dirty:
+                sender_rows: dict[str, Cells] = {
+                    s.address: cells for s in state.senders.by_address.values()
+                    if matches(cells := sender_cells(s), needle)}
+                self.query_one("#senders", LiveTable).sync(sender_rows)
+                self._senders_dirty = False
+            self.query_one("#channels-caption", Static).update(
+                Text(f"Channels ({len(state.channels)})"))
+            problems = self.query_one("#problems", Static)
+            problems.update(Text("\n".join(live.problems)))
+            problems.display = bool(live.problems)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _focused_table(self) -> LiveTable:
+        focused = self.focused
+        if isinstance(focused, LiveTable):
+            return focused
+        return self.query_one("#trunks", LiveTable)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self._apply_filter("")
+        self.query_one("#trunks", LiveTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._apply_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event: Input.Submitted) -> None:
+        if not self.filter_text:
+            self.query_one("#filter", Input).remove_class("shown")
+        self.query_one("#trunks", LiveTable).focus()
+
+    def _apply_filter(self, value: str) -> None:
+        self.filter_text = value.strip().casefold()
+        self._senders_dirty = True
+        self.refresh_live()
+
+    def action_sort(self) -> None:
+        table = self._focused_table()
+        self.notify(f"{table.id}: sorted {table.cycle_sort()}", markup=False, timeout=2)
+
+    def action_reverse(self) -> None:
+        table = self._focused_table()
+        self.notify(f"{table.id}: sorted {table.reverse_sort()}", markup=False, timeout=2)
+
+    def action_details(self) -> None:
+        self._open(self._focused_table())
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, LiveTable):
+            self._open(event.data_table)
+
+    def _open(self, table: LiveTable) -> None:
+        key = table.selected_key()
+        if key is None:
+            return
+        if table.id == "trunks":
+            from trunkconsole.tui.screens.trunk_detail import TrunkDetailScreen
+
+            self.app.push_screen(TrunkDetailScreen(key))
+        elif table.id == "channels":
+            from trunkconsole.tui.screens.channel_detail import ChannelDetailScreen
+
+            self.app.push_screen(ChannelDetailScreen(key))

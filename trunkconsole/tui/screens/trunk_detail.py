@@ -1,0 +1,105 @@
+"""One trunk in detail: contacts with RTT, identifies, registrations, calls, recent hangups."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from trunkconsole.model.state import PbxState
+from trunkconsole.model.views import trunk_summary
+from trunkconsole.tui.rows import STATUS_STYLE, caller_text, clock_text
+from trunkconsole.tui.screens.dashboard import live_source, wall_clock
+from trunkconsole.tui.widgets.sparkline import sparkline
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+
+def _table(title: str, *headers: str) -> Table:
+    table = Table(title=Text(title, style="bold"), title_justify="left", expand=True,
+                  show_edge=False, pad_edge=False)
+    for header in headers:
+        table.add_column(Text(header))
+    return table
+
+
+def trunk_report(state: PbxState, name: str, now: float) -> Group | Text:
+    """The detail as Rich renderables; every AMI value goes in as Text."""
+    endpoint = state.endpoints.get(name)
+    if endpoint is None:
+        return Text(f"Endpoint {name} is gone (removed by a reload or a restart).",
+                    style="bold red")
+    summary = trunk_summary(state, endpoint, now)
+    head = Text()
+    head.append(endpoint.name, style="bold")
+    head.append("  ")
+    head.append(summary.status, style=STATUS_STYLE.get(summary.status, ""))
+    head.append(f"  context {endpoint.context or '?'}  transport {endpoint.transport or '-'}"
+                f"  aors {', '.join(endpoint.aors) or '-'}  device {endpoint.device_state}")
+    contacts = _table("Contacts", "URI", "Status", "RTT", "History", "User agent")
+    for contact in state.contacts_of(endpoint):
+        rtt = f"{contact.rtt_ms:.1f}ms" if contact.rtt_ms is not None else "-"
+        contacts.add_row(Text(contact.uri),
+                         Text(contact.status, style=STATUS_STYLE.get(contact.status, "")),
+                         Text(rtt), Text(sparkline(contact.rtt_history, 24), style="cyan"),
+                         Text(contact.user_agent or ("static" if contact.static else "")))
+    identifies = _table("Identifies (who may send calls in)", "Identify", "Matches",
+                        "Header / Request-URI")
+    for identify in endpoint.identifies.values():
+        identifies.add_row(Text(identify.name), Text(", ".join(identify.matches) or "-"),
+                           Text(identify.match_header or identify.match_request_uri or ""))
+    registrations = _table("Outbound registrations", "Name", "Status", "Server", "Client")
+    for reg_name in sorted(endpoint.registrations):
+        reg = state.registrations.get(reg_name)
+        if reg is not None:
+            registrations.add_row(Text(reg.name), Text(reg.status), Text(reg.server_uri),
+                                  Text(reg.client_uri))
+    calls = _table("Calls now", "Channel", "State", "Caller", "DID", "Time")
+    for channel in sorted(state.channels_of(endpoint), key=lambda c: c.started_at):
+        calls.add_row(Text(channel.name), Text(channel.state), caller_text(channel),
+                      Text(channel.did or channel.exten),
+                      Text(clock_text(channel.duration(now))))
+    hangups = _table("Recent hangups", "Ended", "Channel", "Cause", "DID", "Caller", "Lasted")
+    for hangup in reversed(state.hangups_of(name)[-15:]):
+        hangups.add_row(Text(time.strftime("%H:%M:%S", time.localtime(hangup.at))),
+                        Text(hangup.channel), Text(hangup.describe()), Text(hangup.did),
+                        Text(hangup.caller_num), Text(clock_text(hangup.duration)))
+    parts: list[Table | Text] = [head, Text(), contacts, Text(), identifies]
+    if endpoint.registrations:
+        parts += [Text(), registrations]
+    parts += [Text(), calls, Text(), hangups]
+    return Group(*parts)
+
+
+class TrunkDetailScreen(Screen[None]):
+    """Opened with Enter on a trunk row; Escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.trunk = name
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with VerticalScroll():
+            yield Static(id="trunk-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_live()
+
+    def refresh_live(self) -> None:
+        live = live_source(self.app)
+        if live is not None:
+            self.query_one("#trunk-detail", Static).update(
+                trunk_report(live.state, self.trunk, wall_clock(self.app)))

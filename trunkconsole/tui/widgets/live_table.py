@@ -1,0 +1,161 @@
+"""LiveTable: a DataTable fed by diffs, with fixed widths and a cursor that follows its row.
+
+Measured costs (reference textual-practice.md §2.2) drive the rules here: never
+update_width on a live table, touch only cells whose text changed, clear and re-add when
+many rows go (remove_row is O(rows)), and re-select the cursor's row *key* after a sort or
+removal (the DataTable cursor is index based). Cells are rich Text, never markup: AMI
+values are attacker-controlled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+Cells = tuple[Text, ...]
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+CLEAR_RATIO = 0.3  # above this share of stale rows, clear() and re-add
+
+
+def text_key(plain: str) -> Any:
+    return plain.casefold()
+
+
+def clock_key(plain: str) -> Any:
+    """`1:02:03` / `2:03` as seconds."""
+    total = 0
+    for part in plain.split(":"):
+        if not part.isdigit():
+            return 0
+        total = total * 60 + int(part)
+    return total
+
+
+def number_key(plain: str) -> Any:
+    """Numbers first in numeric order; blanks and dashes last."""
+    match = _NUMBER.search(plain)
+    return (0, float(match.group())) if match else (1, 0.0)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: key, header, fixed width, and how its text sorts."""
+
+    key: str
+    label: str
+    width: int
+    sort_key: Callable[[str], Any] = text_key
+
+
+class LiveTable(DataTable[Text]):
+    """Rows by key; `sync()` applies a complete picture, touching only what changed."""
+
+    def __init__(self, columns: Sequence[Column], *, sort_index: int | None = 0,
+                 sort_reverse: bool = False, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.spec = tuple(columns)
+        self._values: dict[str, Cells] = {}
+        self.sort_index = sort_index
+        self.sort_reverse = sort_reverse
+
+    def on_mount(self) -> None:
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        # The screen's first refresh can run before this widget's Mount.
+        if not self.columns:
+            for column in self.spec:
+                self.add_column(Text(column.label), width=column.width, key=column.key)
+
+    @property
+    def keys(self) -> list[str]:
+        """Row keys in display order."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, if any."""
+        if not self.row_count:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:  # cursor outside the table while it is being rebuilt
+            return None
+        return None if row_key.value is None else str(row_key.value)
+
+    def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
+        """Make the table show exactly `rows`; `only` limits the compare to those keys
+        (plus additions and removals). Returns True when anything changed."""
+        self._ensure_columns()
+        selected = self.selected_key()
+        cursor_row = self.cursor_row
+        stale = [key for key in self._values if key not in rows]
+        changed = bool(stale)
+        if stale and len(stale) > CLEAR_RATIO * max(1, len(self._values)):
+            self.clear()
+            self._values.clear()
+        else:
+            for key in stale:
+                self.remove_row(key)
+                del self._values[key]
+        columns = [c.key for c in self.spec]
+        for key in (rows if only is None else [k for k in rows if k in only
+                                                 or k not in self._values]):
+            cells = rows[key]
+            old = self._values.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                changed = True
+            else:
+                for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                    if before.plain != after.plain or before.style != after.style:
+                        self.update_cell(key, columns[index], after)
+                        changed = True
+            self._values[key] = cells
+        if changed:
+            self.apply_sort()
+            self._restore_cursor(selected, cursor_row)
+        return changed
+
+    def apply_sort(self) -> None:
+        if self.sort_index is None or not self.row_count:
+            return
+        column = self.spec[self.sort_index]
+        self.sort(column.key, key=lambda cell: column.sort_key(cell.plain),
+                  reverse=self.sort_reverse)
+
+    def cycle_sort(self) -> str:
+        """Sort by the next column (then none); returns a description."""
+        self.sort_index = 0 if self.sort_index is None else self.sort_index + 1
+        if self.sort_index >= len(self.spec):
+            self.sort_index = None
+        selected, row = self.selected_key(), self.cursor_row
+        self.apply_sort()
+        self._restore_cursor(selected, row)
+        return self.sort_label()
+
+    def reverse_sort(self) -> str:
+        self.sort_reverse = not self.sort_reverse
+        selected, row = self.selected_key(), self.cursor_row
+        self.apply_sort()
+        self._restore_cursor(selected, row)
+        return self.sort_label()
+
+    def sort_label(self) -> str:
+        if self.sort_index is None:
+            return "unsorted"
+        arrow = "descending" if self.sort_reverse else "ascending"
+        return f"by {self.spec[self.sort_index].label} {arrow}"
+
+    def _restore_cursor(self, key: str | None, fallback_row: int) -> None:
+        if not self.row_count:
+            return
+        if key is not None and key in self._values:
+            self.move_cursor(row=self.get_row_index(RowKey(key)), animate=False)
+        else:
+            self.move_cursor(row=min(fallback_row, self.row_count - 1), animate=False)
