@@ -11,9 +11,10 @@ PARTLY = "PARTLY"
 
 
 def rtp_mark(rtp: RangeVerdict) -> str:
-    """`PARTLY` when part of the range is accepted and part dropped, else the decision."""
+    """`PARTLY` when part of the range is surely dropped (calls lose audio on those ports)
+    and the rest accepted or undecided; else the decision."""
     decisions = {c.verdict.decision for c in rtp.classes}
-    return PARTLY if decisions == {Decision.ACCEPT, Decision.DROP} else MARK[rtp.decision]
+    return PARTLY if Decision.DROP in decisions and len(decisions) > 1 else MARK[rtp.decision]
 
 
 def verdict_command(probe: Probe) -> str:
