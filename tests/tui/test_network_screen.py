@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, TextArea
 
@@ -120,7 +122,8 @@ async def test_one_row_per_provider_address_and_a_column_per_transport() -> None
         assert table.virtual_size.width <= table.size.width
         text = visible_text(app)
         assert "5 provider address(es), 3 blocked" in text
-        assert "udp 0.0.0.0:5060" in text and "asterisk (pid 421)" in text
+        assert "udp 0.0.0.0:5060" in text
+        assert "asterisk (pid 421)" in text
 
 
 async def test_cells_take_their_colours_from_the_theme() -> None:
@@ -129,8 +132,8 @@ async def test_cells_take_their_colours_from_the_theme() -> None:
         await settled(app, pilot)
 
         def colour(row: int, column: int) -> str | None:
-            cell = table_of(app).get_cell_at((row, column))
-            assert cell.style and not isinstance(cell.style, str)
+            cell = table_of(app).get_cell_at(Coordinate(row, column))
+            assert isinstance(cell.style, Style)
             return cell.style.color.name if cell.style.color else None
 
         assert colour(0, 2) == "#9ece6a"  # trunk-dark trunk-up
@@ -264,7 +267,8 @@ async def test_markup_in_names_and_rule_comments_shows_literally(tmp_path: Path)
         app.screen.query_one("#verdict-why").scroll_end(animate=False)
         await pilot.pause()
         text = visible_text(app)
-        assert 'comment "[bold red]no audio[/]' in text and '[/oops]" -> drop' in text
+        assert 'comment "[bold red]no audio[/]' in text
+        assert '[/oops]" -> drop' in text
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
