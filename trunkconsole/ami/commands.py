@@ -31,17 +31,19 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=_status)
 
 
-def _target(args: argparse.Namespace) -> Any:
-    """Flags/env/config.yaml first; without a secret, discover a user in manager.conf."""
-    from trunkconsole.ami.credentials import discover
+def _target(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """Flags/env/config.yaml first; without a secret, the user from manager.conf (the one
+    named by --username, else the first whose classes suffice); and its known gaps."""
+    from trunkconsole.ami.credentials import discover, user_target
     from trunkconsole.settings import resolve_settings
 
     settings = resolve_settings(host=args.host, port=args.port, username=args.username,
                                 secret_file=args.secret_file, asterisk_dir=args.config_dir)
     if settings.ami.secret:
-        return settings.ami
-    found = discover(Path(settings.asterisk_dir), prefer=args.username or "trunkconsole")
-    return found
+        return settings.ami, []
+    if args.username:
+        return user_target(Path(settings.asterisk_dir), args.username)
+    return discover(Path(settings.asterisk_dir), prefer="trunkconsole"), []
 
 
 async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]:
@@ -64,8 +66,9 @@ def _status(args: argparse.Namespace) -> int:
     from trunkconsole.model.findings import live_findings
     from trunkconsole.model.snapshot import snapshot
 
-    target = _target(args)
+    target, gaps = _target(args)
     session, failure = asyncio.run(collect(target, args.listen, args.timeout))
+    session.problems = gaps + session.problems  # from manager.conf, then as observed
     now = time.time()
     if failure:
         if args.json:

@@ -153,3 +153,19 @@ def discover(config_dir: Path, prefer: str | None = None) -> AmiTarget:
         fix=f"in [{best.name}] write read = system,call,security,reporting and "
         "write = system,command,reporting,config (no spaces), then `manager reload`",
     )
+
+
+def user_target(config_dir: Path, username: str) -> tuple[AmiTarget, list[str]]:
+    """The named user from manager.conf, even if it lacks classes; and what it lacks."""
+    conf = read_manager_conf(config_dir)
+    for user in conf.users:
+        if user.name == username and user.secret:
+            host = "127.0.0.1" if conf.bindaddr in ("0.0.0.0", "::", "[::]", "") \
+                else conf.bindaddr
+            gaps = [] if user.sufficient() else [
+                f"AMI user '{user.name}' ({user.location}) lacks {explain_missing(user)}"
+                f"{_trap_hint(user.read_text) or _trap_hint(user.write_text)}"]
+            return AmiTarget(host=host, port=conf.port, username=user.name,
+                             secret=user.secret, secret_source=user.location), gaps
+    raise OperatorError(f"no AMI user [{username}] with a secret in {conf.path}",
+                        fix="pass --secret-file, or add the user to manager.conf")
