@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import run_cli, rx_counts
 
 
 @pytest.fixture
@@ -27,25 +25,15 @@ def scenario_lab(lab_config: Lab) -> Iterator[Lab]:
     scenarios.apply(lab_config, "reset", log=lambda _m: None)
 
 
-def trunkconsole(lab: Lab, *args: str, state: Path | None = None) -> \
-        subprocess.CompletedProcess[str]:
-    extra = ["--state-dir", str(state)] if state is not None else []
-    return subprocess.run(
-        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
-         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir),
-         *args, *extra],
-        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=ROOT)
-
-
 def check(lab: Lab, listen: float = 0) -> dict[str, Any]:
-    out = trunkconsole(lab, "check", "--json", "--listen", str(listen))
+    out = run_cli(lab, "check", "--json", "--listen", str(listen))
     assert out.returncode in (0, 1, 2), out.stderr
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
 def finding(result: dict[str, Any], code: str) -> dict[str, Any]:
-    found = [f for f in result["findings"] if f["code"] == code]
+    found: list[dict[str, Any]] = [f for f in result["findings"] if f["code"] == code]
     assert found, f"no {code} in {[f['code'] for f in result['findings']]}"
     return found[0]
 
@@ -60,20 +48,11 @@ def test_provider_ip_changed(scenario_lab: Lab, tmp_path: Path) -> None:
     assert diagnosis["details"]["address"] == scenarios.NEW_CARRIER_ADDRESS
     assert "identify add carrier 203.0.113.12" in diagnosis["fix"]
     # The fix, as the operator would run it, then the next call.
-    fixed = trunkconsole(lab, "identify", "add", "carrier", scenarios.NEW_CARRIER_ADDRESS,
+    fixed = run_cli(lab, "identify", "add", "carrier", scenarios.NEW_CARRIER_ADDRESS,
                          "--yes", state=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     report = lab.call(CallSpec(did="15551230001", source=scenarios.NEW_CARRIER_ADDRESS))
     assert report.answered == 1, report.summary()
-
-
-def rx(ami: AmiProbe) -> list[int]:
-    counts = []
-    for line in ami.command("pjsip show channelstats"):
-        match = re.search(r"carrier-[0-9a-f]{8}\s+\S+\s+\S+\s+(\d+)", line)
-        if match:
-            counts.append(int(match.group(1)))
-    return counts
 
 
 def test_rtp_blocked(scenario_lab: Lab, lab_ami: AmiProbe) -> None:
@@ -91,7 +70,7 @@ def test_rtp_blocked(scenario_lab: Lab, lab_ami: AmiProbe) -> None:
     lab_ami.command("channel request hangup all")
     lab.call_in_background(CallSpec(did="15551230002", duration=6, media=True))
     time.sleep(3)
-    assert rx(lab_ami)[-1] > 50
+    assert rx_counts(lab_ami)[-1] > 50
 
 
 def test_callerid_rejected(scenario_lab: Lab, lab_ami: AmiProbe, tmp_path: Path) -> None:
@@ -103,7 +82,7 @@ def test_callerid_rejected(scenario_lab: Lab, lab_ami: AmiProbe, tmp_path: Path)
     assert diagnosis["details"]["caller_id"] == "15551239999"
     assert "config set endpoint carrier from_user" in diagnosis["fix"]
     lab.stop_background_calls()
-    fixed = trunkconsole(lab, "config", "set", "endpoint", "carrier", "from_user",
+    fixed = run_cli(lab, "config", "set", "endpoint", "carrier", "from_user",
                          ASSIGNED_CALLER_ID, "--yes", state=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "applied and verified" in fixed.stdout

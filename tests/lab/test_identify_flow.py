@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,17 +14,9 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
+from .helpers import run_cli
+
 NEW_IP = "203.0.113.12"
-
-
-def cli(lab: Lab, *args: str, state: Path) -> subprocess.CompletedProcess[str]:
-    """The real CLI inside the PBX namespace, as an operator runs it."""
-    return subprocess.run(
-        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
-         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir), *args,
-         "--state-dir", str(state)],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[2])
 
 
 def test_provider_ip_changed_story(lab_config: Lab, lab_ami: AmiProbe, tmp_path: Path) -> None:
@@ -38,7 +27,7 @@ def test_provider_ip_changed_story(lab_config: Lab, lab_ami: AmiProbe, tmp_path:
     event = lab_ami.wait_event(lambda e: first(e, "event") == "InvalidAccountID", timeout=5)
     assert NEW_IP in first(event, "remoteaddress")
     # 2. The operator adds the new address through the flow.
-    out = cli(lab, "identify", "add", "carrier", NEW_IP, "--yes", state=tmp_path)
+    out = run_cli(lab, "identify", "add", "carrier", NEW_IP, "--yes", state=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"+match = {NEW_IP}" in out.stdout
     assert "applied and verified" in out.stdout
@@ -108,7 +97,7 @@ def test_bad_input_touches_nothing(lab_config: Lab, tmp_path: Path, trunk: str, 
     path = lab.config_dir / "pjsip.conf"
     original = path.read_bytes()
     logins = _ami_logins(lab)
-    out = cli(lab, "identify", "add", trunk, address, "--yes", state=tmp_path)
+    out = run_cli(lab, "identify", "add", trunk, address, "--yes", state=tmp_path)
     assert out.returncode == 3, out.stdout + out.stderr
     assert message in out.stderr
     assert "Traceback" not in out.stderr
@@ -121,13 +110,13 @@ def test_dry_run_and_remove(lab_config: Lab, tmp_path: Path) -> None:
     lab = lab_config
     path = lab.config_dir / "pjsip.conf"
     original = path.read_bytes()
-    out = cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--dry-run", state=tmp_path)
+    out = run_cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--dry-run", state=tmp_path)
     assert out.returncode == 0
     assert "+match = 198.51.100.0/24" in out.stdout
     assert path.read_bytes() == original
-    out = cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
+    out = run_cli(lab, "identify", "add", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
     assert out.returncode == 0, out.stderr
-    out = cli(lab, "identify", "remove", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
+    out = run_cli(lab, "identify", "remove", "carrier", "198.51.100.0/24", "--yes", state=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "no longer matches" in out.stdout
     assert path.read_bytes() == original
@@ -135,11 +124,7 @@ def test_dry_run_and_remove(lab_config: Lab, tmp_path: Path) -> None:
 
 def test_readonly_refuses(lab_config: Lab, tmp_path: Path) -> None:
     lab = lab_config
-    out = subprocess.run(
-        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "--readonly",
-         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir),
-         "identify", "add", "carrier", NEW_IP, "--yes", "--state-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
-        env={**os.environ})
+    out = run_cli(lab, "identify", "add", "carrier", NEW_IP, "--yes", state=tmp_path,
+                  global_args=("--readonly",))
     assert out.returncode == 3
     assert "read-only" in out.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 
@@ -13,21 +12,13 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
+from .helpers import rx_counts
+
 
 @pytest.fixture
 def scenario_lab(lab_config: Lab) -> Iterator[Lab]:
     yield lab_config
     scenarios.apply(lab_config, "reset", log=lambda _m: None)
-
-
-def rx_counts(ami: AmiProbe) -> list[int]:
-    """Received RTP packet counts per channel from `pjsip show channelstats`."""
-    counts = []
-    for line in ami.command("pjsip show channelstats"):
-        match = re.match(r"^\s*(?:\S+\s+)?carrier-\S+\s+\S+\s+\S+\s+(\d+)", line)
-        if match:
-            counts.append(int(match.group(1)))
-    return counts
 
 
 def test_provider_ip_changed(scenario_lab: Lab, lab_ami: AmiProbe) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,21 +13,15 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
-
-def run_cli(lab: Lab, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
-         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir), *args,
-         "--state-dir", str(state)],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-        cwd=Path(__file__).resolve().parents[2])
+from .helpers import run_cli
 
 
 def test_new_trunk_takes_calls(lab_config: Lab, lab_ami: AmiProbe, tmp_path: Path) -> None:
     lab = lab_config
-    out = run_cli(lab, tmp_path, "trunk", "add", "carrier2", "--provider-ip", "203.0.113.14",
+    out = run_cli(lab, "trunk", "add", "carrier2", "--provider-ip", "203.0.113.14",
                   "--provider-ip", "203.0.113.15", "--did", "15551230002",
-                  "--route-to", "inbound-provider", "--from-user", "15551230000", "--yes")
+                  "--route-to", "inbound-provider", "--from-user", "15551230000", "--yes",
+                  state=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "applied and verified" in out.stdout
     for line in ("+type = identify", "+match = 203.0.113.14", "+match = 203.0.113.15",

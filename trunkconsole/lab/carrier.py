@@ -14,6 +14,7 @@ from pathlib import Path
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
+from trunkconsole.lab.system import spawn
 from trunkconsole.resources import sample_configs_dir
 
 MEDIA_PCAP = "/usr/share/sip-tester/g711a.pcap"  # shipped by Debian's sip-tester
@@ -35,18 +36,11 @@ def start_uas(netns: str, mode: str, log_dir: Path, address: str = CARRIER_ADDRE
     """Start the carrier UAS ("answer" or "reject") on address:5060; return its pid."""
     if mode not in UAS_SCENARIOS:
         raise OperatorError(f"unknown carrier mode '{mode}'", fix="use answer or reject")
-    out = open(log_dir / f"sipp-uas-{mode}.out", "ab")  # noqa: SIM115 - handed to the child
-    try:
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, "sipp", "-sf", str(scenario(UAS_SCENARIOS[mode])),
-             "-i", address, "-p", "5060", "-aa", "-nostdin", "-nd",
-             "-trace_err", "-error_file", str(log_dir / f"sipp-uas-{mode}.errors")],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        out.close()
-    return proc.pid
+    return spawn(
+        ["ip", "netns", "exec", netns, "sipp", "-sf", str(scenario(UAS_SCENARIOS[mode])),
+         "-i", address, "-p", "5060", "-aa", "-nostdin", "-nd",
+         "-trace_err", "-error_file", str(log_dir / f"sipp-uas-{mode}.errors")],
+        log_dir / f"sipp-uas-{mode}.out")
 
 
 def check_dialable(number: str) -> str:
@@ -135,14 +129,8 @@ def _rate_args(rate: float) -> list[str]:
 
 def start_calls(netns: str, spec: CallSpec, log_dir: Path) -> int:
     """Place calls in the background (a held call for a scenario); returns the sipp pid."""
-    cmd = _uac_command(netns, spec, log_dir, "uac-background")
-    out = open(log_dir / "sipp-uac-background.out", "ab")  # noqa: SIM115 - for the child
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        out.close()
-    return proc.pid
+    return spawn(_uac_command(netns, spec, log_dir, "uac-background"),
+                 log_dir / "sipp-uac-background.out")
 
 
 def place_calls(netns: str, spec: CallSpec, log_dir: Path, timeout: float = 600) -> CallReport:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from trunkconsole.lab import carrier, pbx, rootfs
 from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.network import LabNetwork
-from trunkconsole.lab.system import require_root, require_tools
+from trunkconsole.lab.system import require_root, require_tools, spawn
 
 RUN_DIR = Path("/run/trunkconsole/labs")
 NAME_RE = re.compile(r"^[a-z0-9]{1,8}$")
@@ -206,14 +205,12 @@ class Lab:
         """Outbound calls from the PBX every few seconds (a background process we track)."""
         state = self._running_state()
         carrier.check_dialable(number)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "trunkconsole", "lab", "dialer", "--name", self.name,
-             number, "--every", str(every), "--for", str(seconds)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        state.call_pids = [p for p in state.call_pids if pbx.alive(p)] + [proc.pid]
+        pid = spawn([sys.executable, "-m", "trunkconsole", "lab", "dialer", "--name", self.name,
+                     number, "--every", str(every), "--for", str(seconds)],
+                    self.log_dir / "dialer.out")
+        state.call_pids = [p for p in state.call_pids if pbx.alive(p)] + [pid]
         self._save(state)
-        return proc.pid
+        return pid
 
     def stop_background_calls(self) -> None:
         state = self._running_state()

@@ -12,12 +12,12 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.ami_probe import AmiProbe, first
+from trunkconsole.lab.system import spawn
 from trunkconsole.resources import sample_configs_dir
 
 AMI_USER = "trunkconsole"
@@ -51,17 +51,8 @@ def start(rootfs: Path, lab_dir: Path, netns: str) -> int:
         f"mount --bind {lab_dir} {rootfs}/lab && mount -t proc proc {rootfs}/proc && "
         f"exec chroot {rootfs} /usr/sbin/asterisk -f -C /lab/etc/asterisk.conf"
     )
-    out = open(lab_dir / "log" / "asterisk.out", "ab")  # noqa: SIM115 - handed to the child
-    try:
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation", "private",
-             "sh", "-c", script],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        out.close()
-    return proc.pid
+    return spawn(["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation",
+                  "private", "sh", "-c", script], lab_dir / "log" / "asterisk.out")
 
 
 def alive(pid: int) -> bool:

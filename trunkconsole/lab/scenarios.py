@@ -18,11 +18,13 @@ drops before that rule, or a NAT in between.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab import pbx
 from trunkconsole.lab.addresses import CARRIER_ADDRESS
+from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.system import require_tools, run
@@ -98,7 +100,20 @@ def reset(lab: Lab, log: Log) -> None:
     with lab.ami() as ami:
         for module in ("res_pjsip.so", "pbx_config.so"):
             ami.action({"Action": "Reload", "Module": module})
+        _wait_reachable(ami)
     log("lab reset: carrier answering at 203.0.113.10, no scenario rule, configs as shipped")
+
+
+def _wait_reachable(ami: AmiProbe, timeout: float = 10.0) -> None:
+    """Qualify now: after trunk-down the contact stays Unreachable until the next OPTIONS,
+    and Asterisk will not dial an endpoint without an available contact."""
+    ami.action({"Action": "PJSIPQualify", "Endpoint": "carrier"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(" Avail " in line for line in ami.command("pjsip show contacts")):
+            return
+        time.sleep(0.2)
+    raise OperatorError("the lab carrier did not answer qualify after the reset")
 
 
 def apply(lab: Lab, name: str, log: Log = print) -> None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from trunkconsole.errors import MissingToolError, NotRootError, OperatorError
 
@@ -40,6 +41,15 @@ def require_tools(*tools: str) -> None:
 def missing_tools(*tools: str) -> list[str]:
     """Names of the missing tools, with their packages, for skip reasons."""
     return [f"{t} (apt-get install {TOOLS.get(t, t)})" for t in tools if shutil.which(t) is None]
+
+
+def spawn(cmd: Sequence[str], output: Path) -> int:
+    """Start a long-running process of the lab in its own session, output appended to a
+    file; returns its pid (stopped later by pid, never by name)."""
+    with open(output, "ab") as out:
+        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    return proc.pid
 
 
 def run(cmd: Sequence[str], *, what: str, timeout: float = 60, check: bool = True,
