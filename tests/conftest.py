@@ -93,19 +93,25 @@ def in_pbx_netns(lab: Lab) -> Iterator[Lab]:
 
 @pytest.fixture
 def lab_config(lab: Lab) -> Iterator[Lab]:
-    """Give the lab back its original config files (and reload) after a test that edits."""
+    """Give the lab back its original config files (and reload) after a test that edits.
+
+    A file the test added is emptied before the reload and removed after it: when
+    pjsip_wizard.conf merely disappears, Asterisk keeps the objects the wizard made
+    (seen on 22.10); an empty file makes it drop them.
+    """
     originals = {p: p.read_bytes() for p in lab.config_dir.glob("*.conf")}
     yield lab
-    changed = False
-    for path in lab.config_dir.glob("*.conf"):
-        if path not in originals:
-            path.unlink()
-            changed = True
+    added = [p for p in lab.config_dir.glob("*.conf") if p not in originals]
+    changed = bool(added)
+    for path in added:
+        path.write_bytes(b"")
     for path, content in originals.items():
         if path.read_bytes() != content:
             path.write_bytes(content)
             changed = True
     if changed:
         with lab.ami() as ami:
-            for module in ("res_pjsip.so", "pbx_config.so"):
+            for module in ("res_pjsip.so", "res_pjsip_config_wizard.so", "pbx_config.so"):
                 ami.action({"Action": "Reload", "Module": module})
+    for path in added:
+        path.unlink()
