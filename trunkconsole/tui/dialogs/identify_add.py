@@ -27,13 +27,12 @@ class IdentifyAddDialog(ModalScreen[None]):
     DEFAULT_CSS = """
     IdentifyAddDialog { align: center middle; }
     IdentifyAddDialog > VerticalGroup {
-        width: 76; height: auto; border: thick $primary; background: $surface;
-        padding: 1 2;
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 2;
     }
-    IdentifyAddDialog Label { margin-top: 1; }
-    IdentifyAddDialog #identify-error { color: $text-error; height: auto; margin-top: 1; }
-    IdentifyAddDialog #identify-why { color: $text-muted; height: auto; }
-    IdentifyAddDialog Horizontal { height: auto; margin-top: 1; }
+    IdentifyAddDialog #identify-error { color: $text-error; height: auto; }
+    IdentifyAddDialog #identify-why { color: $text-muted; height: auto; margin-bottom: 1; }
+    IdentifyAddDialog Horizontal { height: auto; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

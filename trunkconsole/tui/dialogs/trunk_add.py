@@ -42,7 +42,7 @@ class TrunkAddDialog(ModalScreen[None]):
     TrunkAddDialog > VerticalScroll {
         width: 80; height: 90%; border: thick $primary; background: $surface; padding: 0 2;
     }
-    TrunkAddDialog Label { margin-top: 1; }
+    TrunkAddDialog Label { margin-top: 0; }
     TrunkAddDialog #trunk-error { color: $text-error; height: auto; margin-top: 1; }
     TrunkAddDialog Horizontal { height: auto; margin: 1 0; }
     """

@@ -65,6 +65,12 @@ def _verdict(text: Text, verdict: PacketVerdict, styles: VerdictStyles, indent: 
         text.append(f"{note}\n")
 
 
+def _new_section(text: Text, title: str) -> None:
+    """One blank line before a section, however the previous one ended."""
+    text.append("\n" if text.plain.endswith("\n") else "\n\n")
+    text.append(title, style="bold")
+
+
 def explain_row(report: NetworkReport, row: ProviderRow, styles: VerdictStyles) -> Text:
     """Everything the rules say about one provider address."""
     text = Text()
@@ -79,17 +85,18 @@ def explain_row(report: NetworkReport, row: ProviderRow, styles: VerdictStyles) 
         text.append("\nnote: ", style=styles.depends)
         text.append(row.note)
     if report.firewall_error:
-        text.append("\n\nfirewall not checked\n", style=styles.drop)
+        _new_section(text, "")
+        text.append("firewall not checked\n", style=styles.drop)
         text.append(report.firewall_error)
     for name, verdict in row.sip.items():
-        text.append(f"\n\nSIP {name}  ", style="bold")
+        _new_section(text, f"SIP {name}  ")
         text.append(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}",
                     style=styles.of(verdict.decision))
         text.append("\n")
         _verdict(text, verdict, styles, "  ")
     if row.rtp is not None:
         probe = row.rtp.probe
-        text.append(f"\n\nRTP {probe.ports_text()}  ", style="bold")
+        _new_section(text, f"RTP {probe.ports_text()}  ")
         text.append_text(styles.rtp_cell(row.rtp))
         for port_class in row.rtp.classes:
             verdict = port_class.verdict
@@ -142,7 +149,7 @@ class VerdictDetailDialog(ModalScreen[None]):
     }
     VerdictDetailDialog #verdict-why { height: 1fr; }
     VerdictDetailDialog #verdict-fix-title { margin-top: 1; text-style: bold; }
-    VerdictDetailDialog #verdict-fix { height: auto; max-height: 9; }
+    VerdictDetailDialog #verdict-fix { height: auto; max-height: 35%; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -66,11 +66,12 @@ class DiagnosesScreen(Screen[None]):
         Binding("w", "workflow", "Walk a call", id="diag-workflow"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, findings: list[Finding] | None = None) -> None:
+        """findings: show these and gather nothing (snapshots, replaying a saved check)."""
         super().__init__()
         self.evidence = Evidence()
-        self.findings: list[Finding] = []
-        self._since = 0.0
+        self.findings: list[Finding] = findings or []
+        self._static = findings is not None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -91,6 +92,10 @@ class DiagnosesScreen(Screen[None]):
         table.add_column("", width=8, key="severity")
         table.add_column("trunk", width=12, key="subject")
         table.add_column("what", width=48, key="title")
+        if self._static:
+            self.evidence.state = None
+            self._show()
+            return
         self.action_read_network()
         self.set_interval(REFRESH_SECONDS, self._refresh)
 
@@ -124,7 +129,7 @@ class DiagnosesScreen(Screen[None]):
 
     def _show(self) -> None:
         gaps = list(self.evidence.gaps)
-        if self.evidence.state is None:
+        if self.evidence.state is None and not self._static:
             gaps.insert(0, "live state: not connected to AMI")
         self.query_one("#diag-gaps", Static).update(Text("; ".join(gaps)))
         table = self.query_one("#diag-table", DataTable)
@@ -134,7 +139,7 @@ class DiagnosesScreen(Screen[None]):
             table.add_row(Text(finding.severity.name.lower(),
                                style=SEVERITY_STYLE[finding.severity]),
                           Text(finding.subject), Text(finding.title), key=str(index))
-        if not self.findings and self.evidence.state is None:
+        if not self.findings and self.evidence.state is None and not self._static:
             self.query_one("#diag-text", Static).update(
                 Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "
                      "rejected calls and missing audio need it.", style="yellow"))

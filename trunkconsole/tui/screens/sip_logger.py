@@ -38,14 +38,16 @@ class SipLoggerScreen(Screen[None]):
     DEFAULT_CSS = """
     SipLoggerScreen #logger-controls { height: auto; padding: 0 1; }
     SipLoggerScreen #logger-controls > * { margin-right: 1; }
-    SipLoggerScreen #logger-trunk { width: 28; }
-    SipLoggerScreen #logger-methods { width: 22; }
-    SipLoggerScreen #logger-seconds { width: 10; }
-    SipLoggerScreen #logger-filter { width: 1fr; }
-    SipLoggerScreen #logger-state { height: auto; padding: 0 1; }
+    SipLoggerScreen #logger-trunk { width: 26; }
+    SipLoggerScreen #logger-methods { width: 1fr; min-width: 12; }
+    SipLoggerScreen #logger-seconds { width: 9; }
+    SipLoggerScreen #logger-controls Button { min-width: 7; width: 7; }
+    SipLoggerScreen #logger-status { height: auto; padding: 0 1; }
+    SipLoggerScreen #logger-state { width: 1fr; height: auto; }
+    SipLoggerScreen #logger-filter { width: 34; }
     SipLoggerScreen #logger-body { height: 1fr; }
-    SipLoggerScreen #logger-messages { width: 1fr; }
-    SipLoggerScreen #logger-detail { width: 1fr; border-left: solid $primary; padding: 0 1; }
+    SipLoggerScreen #logger-messages { width: 3fr; }
+    SipLoggerScreen #logger-detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,10 +56,11 @@ class SipLoggerScreen(Screen[None]):
         Binding("slash", "focus_filter", "Filter", id="logger-filter"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, messages: list[SipMessage] | None = None) -> None:
+        """messages: show these (snapshots, a saved trace) besides what the logger brings."""
         super().__init__()
         self.logger: SipLogger | None = None
-        self.messages: dict[int, SipMessage] = {}
+        self.messages: dict[int, SipMessage] = {m.number: m for m in messages or []}
         self.until = 0.0
 
     def compose(self) -> ComposeResult:
@@ -68,8 +71,9 @@ class SipLoggerScreen(Screen[None]):
             yield Input("300", placeholder="seconds", id="logger-seconds")
             yield Button("On", variant="success", id="logger-start")
             yield Button("Off", variant="error", id="logger-stop")
+        with Horizontal(id="logger-status"):
+            yield Static(Text("SIP logger is off"), id="logger-state", markup=False)
             yield Input(placeholder="/ filter: method or Call-ID", id="logger-filter")
-        yield Static(Text("SIP logger is off"), id="logger-state", markup=False)
         with Horizontal(id="logger-body"):
             table: DataTable[Text] = DataTable(id="logger-messages", cursor_type="row")
             yield table
@@ -79,10 +83,12 @@ class SipLoggerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#logger-messages", DataTable)
-        for label, width in (("time", 8), ("dir", 3), ("peer", 21), ("message", 40)):
+        for label, width in (("time", 8), ("dir", 3), ("peer", 18), ("message", 44)):
             table.add_column(label, width=width, key=label)
         self.query_one("#logger-trunk", Select).set_options(
             [(t, t) for t in self._app.trunk_names()])
+        for message in self.messages.values():
+            self._add_row(table, message)
         self.set_interval(POLL_SECONDS, self._poll)
 
     @property

@@ -55,10 +55,11 @@ class WorkflowScreen(Screen[None]):
         Binding("a", "apply_fix", "Apply fix", id="wf-fix"),
     ]
 
-    def __init__(self, trunk: str = "") -> None:
+    def __init__(self, trunk: str = "", steps: list[Step] | None = None) -> None:
+        """steps: show these as a finished walk (snapshots)."""
         super().__init__()
         self.trunk = trunk
-        self.steps: list[Step] = []
+        self.steps: list[Step] = steps or []
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -83,6 +84,8 @@ class WorkflowScreen(Screen[None]):
         select.set_options([(t, t) for t in names])
         if self.trunk in names:
             select.value = self.trunk
+        if self.steps:
+            self._render_steps(self.steps[-1])
 
     def _render_steps(self, step: Step) -> None:
         del step
