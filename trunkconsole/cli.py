@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -101,4 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = getattr(exc, "exit_code", 3)
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:  # `trunkconsole ... | head`: the reader left, as with any tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
     sys.exit(code)

@@ -39,5 +39,11 @@ def _run(args: argparse.Namespace) -> int:
     address = parse_provider_address(args.address, force=args.force)
     planner = plan_identify_add if args.identify_action == "add" else plan_identify_remove
     plan = planner(Path(config_dir), args.trunk, address)
+    if args.identify_action == "add":
+        from trunkconsole.changes.firewall_note import sip_firewall_note
+
+        note = sip_firewall_note(address)
+        if note:
+            plan.changeset.notes.append(note)
     target = None if args.dry_run else ami_target(args)
     return review_and_apply(plan.changeset, args, target, settings.readonly)

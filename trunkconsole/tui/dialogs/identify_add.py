@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from trunkconsole.changes.addresses import parse_provider_address
+from trunkconsole.changes.firewall_note import sip_firewall_note
 from trunkconsole.changes.identify import plan_identify_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.dialogs.review import ReviewScreen
@@ -82,6 +83,9 @@ class IdentifyAddDialog(ModalScreen[None]):
                 raise OperatorError("choose a trunk")
             address = parse_provider_address(text, force=force)
             plan = plan_identify_add(app.settings.asterisk_dir, trunk, address)
+            note = sip_firewall_note(address)
+            if note:
+                plan.changeset.notes.append(note)
         except OperatorError as exc:
             error.update(Text(exc.render()))
             return
