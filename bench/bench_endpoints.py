@@ -1,0 +1,178 @@
+"""10,000 endpoints (and 500 live channels) in a real lab: resync time, dashboard, memory.
+
+Brings up its own lab (name l3bench), adds 10,000 phone endpoints (auth + AOR, as a PBX
+with many extensions has) through a pjsip.conf #include and a res_pjsip reload, then
+measures in this process (inside the PBX namespace):
+
+- baseline: the raw AMI PJSIPShowEndpoints round trip (bare socket, bytes until the
+  EndpointListComplete event, no parsing), measured in the same run;
+- LiveSession: connect, login, full resync (all listings + trunk details) to synced;
+- the dashboard (headless Textual app) from start to its tables populated from the model;
+- RSS of this process with the app running, 10,000 endpoints and 500 channels.
+
+Run (root): .venv/bin/python bench/bench_endpoints.py [--endpoints N] [--channels N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import threading
+import time
+from pathlib import Path
+
+from trunkconsole.ami.credentials import discover
+from trunkconsole.ami.live import LiveSession
+from trunkconsole.lab import netns
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+
+LAB = "l3bench"
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def add_endpoints(lab: Lab, count: int) -> None:
+    """Write the include, reload res_pjsip, wait until AMI lists them all."""
+    lines = []
+    for n in range(count):
+        name = f"p{100000 + n}"
+        lines.append(f"[{name}]\ntype=auth\nauth_type=userpass\nusername={name}\n"
+                     f"password=pw{n}\n\n[{name}]\ntype=aor\nmax_contacts=1\n\n"
+                     f"[{name}]\ntype=endpoint\ncontext=inbound-provider\ndisallow=all\n"
+                     f"allow=ulaw\nauth={name}\naors={name}\n")
+    etc = Path(lab.config_dir)
+    (etc / "pjsip_bench.conf").write_text("\n".join(lines))
+    pjsip = etc / "pjsip.conf"
+    if "pjsip_bench.conf" not in pjsip.read_text():
+        pjsip.write_text(pjsip.read_text() + "\n#include pjsip_bench.conf\n")
+    # The lab's RTP range is small (rtp.conf): widen it in this lab for hundreds of calls.
+    (etc / "rtp.conf").write_text("[general]\nrtpstart=10000\nrtpend=30000\n")
+    with lab.ami(timeout=120) as ami:
+        ami.command("module reload res_rtp_asterisk.so")
+        ami.command("module reload res_pjsip.so")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            reply = ami.action({"Action": "PJSIPShowEndpoints"})
+            if len(reply) >= count + 3:
+                return
+            time.sleep(1)
+    raise RuntimeError("the endpoints did not load")
+
+
+def raw_round_trip(lab: Lab) -> tuple[float, int]:
+    """PJSIPShowEndpoints over a bare socket: bytes until EndpointListComplete."""
+    sock = socket.create_connection(("127.0.0.1", 5038))
+    sock.sendall(f"Action: Login\r\nUsername: trunkconsole\r\nSecret: {lab.secret()}\r\n"
+                 "Events: off\r\n\r\n".encode())
+    buffer = b""
+    while b"Authentication accepted" not in buffer:
+        buffer += sock.recv(65536)
+    start = time.perf_counter()
+    sock.sendall(b"Action: PJSIPShowEndpoints\r\nActionID: raw\r\n\r\n")
+    buffer = b""
+    while b"Event: EndpointListComplete" not in buffer or not buffer.endswith(b"\r\n\r\n"):
+        buffer += sock.recv(1 << 20)
+    elapsed = time.perf_counter() - start
+    sock.close()
+    return elapsed, len(buffer)
+
+
+async def session_sync(lab: Lab) -> tuple[float, LiveSession]:
+    start = time.perf_counter()
+    session = LiveSession(discover(Path(lab.config_dir)))
+    session.start()
+    assert await session.wait_synced(60), session.status.reason
+    return time.perf_counter() - start, session
+
+
+async def dashboard(lab: Lab, channels: int) -> dict[str, float]:
+    from tests.tui.dashboard_app import DashboardApp
+    from trunkconsole.tui.screens.dashboard import DashboardScreen
+    from trunkconsole.tui.widgets.live_table import LiveTable
+
+    figures: dict[str, float] = {}
+    start = time.perf_counter()
+    session = LiveSession(discover(Path(lab.config_dir)))
+    app = DashboardApp(session)
+    async with app.run_test(size=(160, 50)) as pilot:
+        session.start()
+        assert await session.wait_synced(60)
+        while not isinstance(app.screen, DashboardScreen):
+            await pilot.pause(0.01)
+        app.refresh_visible()
+        await pilot.pause()
+        trunks = app.screen.query_one("#trunks", LiveTable)
+        assert trunks.keys == ["carrier"], trunks.keys
+        figures["dashboard populated (s)"] = time.perf_counter() - start
+        figures["endpoints in model"] = len(session.state.endpoints)
+        figures["RSS, app + 10k endpoints (MB)"] = rss_mb()
+        if channels:
+            spec = CallSpec(did="15551230001", count=channels, rate=100, duration=30)
+            outcome: list[object] = []
+
+            def place() -> None:
+                try:
+                    outcome.append(lab.call(spec))
+                except Exception as exc:  # reported below, the bench goes on
+                    outcome.append(exc)
+
+            caller = threading.Thread(target=place, daemon=True)
+            caller.start()
+            deadline = time.monotonic() + 60
+            while len(session.state.channels) < channels and time.monotonic() < deadline:
+                await pilot.pause(0.2)
+            figures["channels in model"] = len(session.state.channels)
+            app.refresh_visible()
+            await pilot.pause()
+            figures["RSS, app + 10k endpoints + channels (MB)"] = rss_mb()
+            caller.join(120)
+            print(f"carrier calls: {outcome}")
+        await session.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoints", type=int, default=10_000)
+    parser.add_argument("--channels", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="leave the lab up")
+    args = parser.parse_args()
+    lab = Lab(LAB)
+    lab.up(log=lambda _m: None)
+    try:
+        add_endpoints(lab, args.endpoints)
+        netns.enter(lab.pbx_ns)
+        base_rss = rss_mb()
+        raw = [raw_round_trip(lab) for _ in range(3)]
+        raw_best = min(t for t, _ in raw)
+        print(f"{args.endpoints + 1} endpoints; RSS before connecting: {base_rss:.0f} MB")
+        print(f"baseline raw AMI PJSIPShowEndpoints round trip: {raw_best:.3f} s "
+              f"({raw[0][1] / 1e6:.1f} MB)")
+        syncs = []
+        for _ in range(3):
+            elapsed, session = asyncio.run(session_sync(lab))
+            syncs.append(elapsed)
+            asyncio.run(session.close())
+        best = min(syncs)
+        print(f"LiveSession connect + full resync: {best:.3f} s "
+              f"(ratio {best / raw_best:.2f}x the raw round trip)")
+        figures = asyncio.run(dashboard(lab, args.channels))
+        for name, value in figures.items():
+            print(f"{name}: {value:.3f}" if isinstance(value, float) else f"{name}: {value}")
+        populated = figures["dashboard populated (s)"]
+        print(f"dashboard populated in {populated:.3f} s = {populated / raw_best:.2f}x the raw "
+              f"round trip (target 2.0 s)")
+    finally:
+        if not args.keep:
+            Lab(LAB).down(log=lambda _m: None)
+
+
+if __name__ == "__main__":
+    main()
