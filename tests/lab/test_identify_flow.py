@@ -128,3 +128,31 @@ def test_readonly_refuses(lab_config: Lab, tmp_path: Path) -> None:
                   global_args=("--readonly",))
     assert out.returncode == 3
     assert "read-only" in out.stderr
+
+
+def test_warns_when_the_firewall_drops_the_new_address(lab_config: Lab, tmp_path: Path) -> None:
+    """A fail2ban-style ban on the provider's new address: adding it to the identify is not
+    enough, and the review says which rule drops it."""
+    lab = lab_config
+    ruleset = """table inet tc_test_f2b {
+  set banned { type ipv4_addr; elements = { 203.0.113.15 }; }
+  chain input {
+    type filter hook input priority -5; policy accept;
+    ip saddr @banned udp dport 5060 drop comment "fail2ban asterisk"
+  }
+}
+"""
+    subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "nft", "-f", "-"], input=ruleset,
+                   text=True, check=True)
+    try:
+        out = run_cli(lab, "identify", "add", "carrier", "203.0.113.15", "--dry-run",
+                      state=tmp_path)
+    finally:
+        subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "nft", "delete", "table", "inet",
+                        "tc_test_f2b"], check=True)
+    assert out.returncode == 0, out.stderr
+    assert ("warning: the firewall would drop SIP from 203.0.113.15: dropped by "
+            "inet tc_test_f2b input") in out.stdout
+    clean = run_cli(lab, "identify", "add", "carrier", "203.0.113.16", "--dry-run",
+                    state=tmp_path)
+    assert "firewall" not in clean.stdout
