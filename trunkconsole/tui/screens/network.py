@@ -95,7 +95,8 @@ class NetworkScreen(Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "explain", "Why", id="network-explain"),
+        # priority: the focused table's own (hidden) enter would hide "Why" in the footer
+        Binding("enter", "explain", "Why", id="network-explain", priority=True),
         Binding("r", "reload", "Re-read rules", id="network-reload"),
     ]
 
@@ -187,12 +188,14 @@ class NetworkScreen(Screen[None]):
         for name in transports:
             label = transport_label(name)
             table.add_column(label, width=max(len(label), CELL_WIDTH), key=f"sip:{name}")
+        if not transports:  # nothing evaluated (rules unreadable): say so under "SIP"
+            table.add_column("SIP", width=CELL_WIDTH, key="sip")
         table.add_column("RTP", width=CELL_WIDTH, key="rtp")
         for row in report.rows:
             key = row_key(row)
             self.rows[key] = row
             cells = [Text(row.address.provider), Text(row.address.address)]
-            for name in transports:
+            for name in transports or [""]:
                 verdict = row.sip.get(name)
                 cells.append(self.verdict_styles.sip_cell(verdict) if verdict is not None
                              else self._unchecked(report, row))
@@ -222,7 +225,8 @@ class NetworkScreen(Screen[None]):
             text.append(f"Firewall read {age} s ago: ")
             blocked = sum(1 for r in report.rows if _worst(r) is Decision.DROP)
             depends = sum(1 for r in report.rows if _worst(r) is Decision.DEPENDS)
-            text.append(f"{len(report.rows)} provider address(es), ")
+            count = len(report.rows)
+            text.append(f"{count} address{'' if count == 1 else 'es'}, ")
             text.append(f"{blocked} blocked", style=styles.drop if blocked else styles.muted)
             text.append(", ")
             text.append(f"{depends} undecided", style=styles.depends if depends else styles.muted)
@@ -260,7 +264,8 @@ class NetworkScreen(Screen[None]):
             text.append(f"  arrives on {row.iif}", style=self.verdict_styles.muted)
         text.append("\n")
         worst = _worst(row)
-        text.append(problems(row), style=self.verdict_styles.of(worst) if worst else "")
+        what = problems(row) or "not checked: the firewall was not read"
+        text.append(what, style=self.verdict_styles.of(worst) if worst else "")
         text.append("  (Enter: path and what to change)", style=self.verdict_styles.muted)
         label.update(text)
 

@@ -47,7 +47,7 @@ def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
         for address in host.addresses:
             kind = "private" if address.private else "public"
             line = Text(f"\n  {address.ifname:<10} ")
-            line.append(f"{address.address}/{address.prefixlen:<4} ")
+            line.append(f"{address.address}/{address.prefixlen}".ljust(26) + " ")
             line.append(kind, style=styles.muted if address.private else "")
             if address.tentative or address.dadfailed:
                 line.append("  DAD failed" if address.dadfailed else "  tentative",
@@ -73,7 +73,7 @@ def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
             sockets = sorted(host.sockets, key=lambda s: (s.proto, s.port, s.address))
             for socket in sockets[:MAX_SOCKETS]:
                 where = f"[{socket.address}]" if ":" in socket.address else socket.address
-                line = Text(f"\n  {socket.proto} {where}:{socket.port:<6} ")
+                line = Text(f"\n  {socket.proto} " + f"{where}:{socket.port}".ljust(24) + " ")
                 owner = socket.process + (f" (pid {socket.pid})" if socket.pid else "")
                 line.append(owner or "?", style=styles.muted)
                 text.append_text(line)
