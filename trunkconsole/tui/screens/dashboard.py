@@ -73,6 +73,8 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.filter_text = ""
         self._senders_dirty = True
+        self._caption = ""
+        self._problems = "\0"  # differs from any text: the first refresh sets it
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -123,11 +125,17 @@ class DashboardScreen(Screen[None]):
                     if matches(cells := sender_cells(s), needle)}
                 self.query_one("#senders", LiveTable).sync(sender_rows)
                 self._senders_dirty = False
-            self.query_one("#channels-caption", Static).update(
-                Text(f"Channels ({len(state.channels)})"))
-            problems = self.query_one("#problems", Static)
-            problems.update(Text("\n".join(live.problems)))
-            problems.display = bool(live.problems)
+            # Static.update() re-lays out the screen: only when the text really changed.
+            caption = f"Channels ({len(state.channels)})"
+            if caption != self._caption:
+                self._caption = caption
+                self.query_one("#channels-caption", Static).update(Text(caption))
+            problems_text = "\n".join(live.problems)
+            if problems_text != self._problems:
+                self._problems = problems_text
+                problems = self.query_one("#problems", Static)
+                problems.update(Text(problems_text))
+                problems.display = bool(problems_text)
 
     # -- actions ---------------------------------------------------------------------------
     def _focused_table(self) -> LiveTable:
