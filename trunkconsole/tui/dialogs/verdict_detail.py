@@ -131,7 +131,7 @@ def suggested_change(report: NetworkReport, row: ProviderRow) -> str:
         lines.append(verdict_command(verdict.probe))
     if row.rtp is not None and row.rtp.decision is not Decision.ACCEPT:
         mark = rtp_mark(row.rtp)
-        lines.append(f"# RTP is {mark}: ask again for the whole range with:")
+        lines.append(f"# RTP {mark}: ask again for the whole range with:")
         lines.append(verdict_command(row.rtp.probe))
     if len(lines) == 1 and row.sip:
         lines.append("# nothing to change: SIP and RTP from this address are accepted")
