@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.lab.live_helpers import eventually, live
 from trunkconsole.lab.carrier import CallSpec
@@ -86,3 +87,26 @@ def test_status_cli_twin_prints_the_same_model(lab: Lab) -> None:
     assert carrier["identify_matches"] == ["203.0.113.10/32"]
     assert data["asterisk_version"].startswith("22.")
     assert lab.secret() not in proc.stdout + proc.stderr
+
+
+async def test_a_pjsip_reload_resyncs_trunks(in_pbx_netns: Lab) -> None:
+    """A trunk added (then removed) in pjsip.conf shows up (then goes) without reconnecting."""
+    lab = in_pbx_netns
+    pjsip = Path(lab.config_dir) / "pjsip.conf"
+    original = pjsip.read_text()
+    async with live(lab) as session:
+        try:
+            pjsip.write_text(original + "\n[newprov]\ntype=aor\ncontact=sip:203.0.113.12:5060\n"
+                             "[newprov]\ntype=endpoint\naors=newprov\ncontext=inbound-provider\n"
+                             "[newprov]\ntype=identify\nendpoint=newprov\nmatch=203.0.113.12\n")
+            await session.connection.command("module reload res_pjsip.so")
+            await eventually(lambda: "newprov" in session.state.endpoints
+                             and session.state.endpoints["newprov"].is_trunk,
+                             what="the new trunk after the reload")
+            assert session.state.endpoints["newprov"].matches == ("203.0.113.12/32",)
+        finally:
+            pjsip.write_text(original)
+            await session.connection.command("module reload res_pjsip.so")
+        await eventually(lambda: "newprov" not in session.state.endpoints,
+                         what="the removed trunk gone")
+        assert session.syncs >= 3  # the login resync and one per reload
