@@ -102,7 +102,7 @@ def _print_text(session: Any, findings: list[Any], now: float) -> None:
               f"{','.join(t.matches) or '-'}")
     phones = len(state.endpoints) - len(state.trunks())
     print(f"\n{len(state.channels)} channel(s), {phones} other endpoint(s)")
-    for channel in sorted(state.channels.values(), key=lambda c: c.started_at):
+    for channel in sorted(state.channels.values(), key=lambda c: c.order):
         print(f"  {channel.name:28} {channel.state:8} {channel.caller_num!r:>18} "
               f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s")
     senders = sorted(state.senders.by_address.values(), key=lambda s: -s.last_seen)

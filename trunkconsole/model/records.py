@@ -167,6 +167,12 @@ class Channel:
     def duration(self, now: float) -> float:
         return max(0.0, now - self.started_at)
 
+    @property
+    def order(self) -> tuple[float, int]:
+        """Creation order: start second, then Uniqueid's sequence number."""
+        sequence = self.uniqueid.rpartition(".")[2]
+        return self.started_at, int(sequence) if sequence.isdigit() else 0
+
 
 @dataclass(slots=True)
 class UnknownSender:

@@ -57,7 +57,7 @@ def snapshot(state: PbxState, now: float) -> dict[str, Any]:
             for r in sorted(state.registrations.values(), key=lambda r: r.name)
         ],
         "channels": [_channel(c, now) for c in
-                     sorted(state.channels.values(), key=lambda c: c.started_at)],
+                     sorted(state.channels.values(), key=lambda c: c.order)],
         "recent_hangups": [_hangup(h) for h in list(state.hangups)[-50:]],
         "unknown_senders": [_sender(s) for s in sorted(
             state.senders.by_address.values(), key=lambda s: -s.last_seen)],

@@ -53,9 +53,9 @@ class DashboardScreen(Screen[None]):
     """Every trunk's health, every call, and who knocks without an identify match."""
 
     DEFAULT_CSS = """
-    DashboardScreen #trunks { height: 2fr; }
-    DashboardScreen #channels { height: 2fr; }
-    DashboardScreen #senders { height: 1fr; }
+    DashboardScreen #trunks { height: auto; max-height: 45%; }
+    DashboardScreen #channels { height: 1fr; min-height: 4; }
+    DashboardScreen #senders { height: auto; max-height: 30%; }
     DashboardScreen .caption { height: 1; color: $text-muted; padding: 0 1; }
     DashboardScreen #problems { color: $text-warning; padding: 0 1; height: auto; }
     DashboardScreen #filter { dock: bottom; display: none; }
@@ -114,7 +114,7 @@ class DashboardScreen(Screen[None]):
         trunk_rows = {t.name: cells for t in trunk_summaries(state, now)
                       if matches(cells := trunk_cells(t), needle)}
         channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
-                                                          key=lambda c: c.started_at)
+                                                          key=lambda c: c.order)
                         if matches(cells := channel_cells(c, now), needle)}
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)

@@ -62,7 +62,7 @@ def trunk_report(state: PbxState, name: str, now: float) -> Group | Text:
             registrations.add_row(Text(reg.name), Text(reg.status), Text(reg.server_uri),
                                   Text(reg.client_uri))
     calls = _table("Calls now", "Channel", "State", "Caller", "DID", "Time")
-    for channel in sorted(state.channels_of(endpoint), key=lambda c: c.started_at):
+    for channel in sorted(state.channels_of(endpoint), key=lambda c: c.order):
         calls.add_row(Text(channel.name), Text(channel.state), caller_text(channel),
                       Text(channel.did or channel.exten),
                       Text(clock_text(channel.duration(now))))
