@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.lab.live_helpers import eventually, live
 from trunkconsole.lab.carrier import CallSpec
@@ -110,3 +111,57 @@ async def test_a_pjsip_reload_resyncs_trunks(in_pbx_netns: Lab) -> None:
         await eventually(lambda: "newprov" not in session.state.endpoints,
                          what="the removed trunk gone")
         assert session.syncs >= 3  # the login resync and one per reload
+
+
+def test_status_listen_collects_unknown_senders(lab: Lab) -> None:
+    cli = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "status",
+         "--json", "--listen", "6", "--config-dir", str(lab.config_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.5)
+        lab.call(CallSpec(did="15551230002", source="203.0.113.13", count=2, rate=5,
+                          from_user="scanner"))
+        out, err = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 1, err  # unknown senders are a warning
+    data = json.loads(out)
+    [sender] = [s for s in data["unknown_senders"] if s["address"] == "203.0.113.13"]
+    assert sender["count"] == 2
+    assert sender["accounts"] == ["scanner"]
+    assert "unknown-sender" in [f["code"] for f in data["findings"]]
+
+
+async def test_auth_passwords_from_asterisk_never_reach_the_model(in_pbx_netns: Lab) -> None:
+    """Real AuthDetail events carry Password in clear (reference §1.1): dropped at the parser."""
+    lab = in_pbx_netns
+    pjsip = Path(lab.config_dir) / "pjsip.conf"
+    original = pjsip.read_text()
+    password = "Pw-" + "7e3f9a1c" * 2
+    seen: list[str] = []
+    async with live(lab) as session:
+        apply = session.state.apply
+
+        def record(message: Any) -> Any:  # every message the session hands to the model
+            seen.append(repr(message))
+            return apply(message)
+
+        session.state.apply = record  # type: ignore[method-assign]
+        try:
+            pjsip.write_text(original + "\n[phone9]\ntype=auth\nauth_type=userpass\n"
+                             f"username=phone9\npassword={password}\n[phone9]\ntype=aor\n"
+                             "max_contacts=1\n[phone9]\ntype=endpoint\nauth=phone9\n"
+                             "outbound_auth=phone9\naors=phone9\n")
+            await session.connection.command("module reload res_pjsip.so")
+            await eventually(lambda: "phone9" in session.state.endpoints, what="phone9")
+            await session.connection.action({"Action": "PJSIPShowEndpoint",
+                                             "Endpoint": "phone9"})
+            await session.connection.action({"Action": "PJSIPShowAuths"})
+        finally:
+            pjsip.write_text(original)
+            await session.connection.command("module reload res_pjsip.so")
+    assert any("AuthDetail" in text for text in seen)
+    assert any("'username': 'phone9'" in text for text in seen)
+    assert not any(password in text for text in seen)

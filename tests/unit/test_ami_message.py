@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trunkconsole.ami.action import build_action, check_value
-from trunkconsole.ami.message import parse_block, parse_stream
+from trunkconsole.ami.message import AmiMessage, parse_block, parse_stream
+from trunkconsole.ami.protocol import TrunkAmiProtocol
 from trunkconsole.errors import OperatorError
 
 
@@ -60,3 +65,33 @@ def test_secret_value_is_not_quoted_in_the_error() -> None:
 def test_plain_values_pass() -> None:
     assert build_action({"Action": "Command", "Command": "pjsip show endpoint a-b.c\t"}) == {
         "Action": "Command", "Command": "pjsip show endpoint a-b.c\t"}
+
+
+RECORDED = Path(__file__).parent.parent / "fixtures" / "ami" / "lab-calls.raw"
+
+
+class _Transport:
+    def write(self, _data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@given(st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=200))
+@settings(max_examples=60, deadline=None)
+def test_any_split_of_the_stream_gives_the_same_messages(cuts: list[int]) -> None:
+    """However TCP cuts the recorded lab stream, the protocol sees the same messages."""
+    data = RECORDED.read_bytes()
+    protocol = TrunkAmiProtocol()
+    protocol.connection_made(_Transport())
+    seen: list[AmiMessage] = []
+    protocol.listener = seen.append
+    protocol.factory = None  # no panoramisk manager: only the listener matters here
+    offset = 0
+    for cut in cuts:
+        protocol.data_received(data[offset:offset + cut])
+        offset += cut
+    protocol.data_received(data[offset:])
+    assert seen == parse_stream(data)
+    assert protocol.version == "11.0.0"
