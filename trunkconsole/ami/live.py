@@ -30,6 +30,7 @@ POLL_SECONDS = 10.0
 BOOT_GRACE_SECONDS = 10.0
 DETAIL_TIMEOUT = 3.0
 RESYNC_ATTEMPTS = 3
+MAX_DETAILS = 500  # PJSIPShowEndpoint calls per resync
 EARLY_TIMEOUT = 1.0  # per listing while Asterisk has not reported FullyBooted
 LIST_TIMEOUT = 30.0  # 10,000 endpoints take about 1.3 s; a loaded PBX more
 # (sync kind, action) in resync order: endpoints first, channels refer to them.
@@ -67,6 +68,7 @@ class LiveSession:
         self._saw_own_login = False
         self._saw_fully_booted = False
         self._session_synced = False
+        self._resync_again = False
         self.connection = AmiConnection(
             target, on_status=self._status, on_login=self._login, on_message=self._message)
 
@@ -176,8 +178,13 @@ class LiveSession:
                     log.warning("%s refused: %s", action, text)
                     continue  # keep what we have rather than empty it
             self.state.end_sync(kind)
-        await self.refresh_details(
-            [e.name for e in self.state.endpoints.values() if e.trunk_candidate])
+        candidates = [e.name for e in self.state.endpoints.values() if e.trunk_candidate]
+        if len(candidates) > MAX_DETAILS:
+            # A PBX of unauthenticated (IP-only) phones: do not ask for thousands of details.
+            log.warning("%d endpoints without inbound auth: reading the first %d as trunks",
+                        len(candidates), MAX_DETAILS)
+            candidates = sorted(candidates)[:MAX_DETAILS]
+        await self.refresh_details(candidates)
         if booted:
             # Before FullyBooted the PJSIP modules may still be loading: not a true listing.
             self.syncs += 1
@@ -198,18 +205,23 @@ class LiveSession:
 
     def _schedule_resync(self) -> None:
         if self._pending_resync is not None and not self._pending_resync.done():
+            self._resync_again = True  # a reload during a resync: list once more after it
             return
 
         async def run() -> None:
-            for attempt in range(RESYNC_ATTEMPTS):
+            attempt = 0
+            while attempt < RESYNC_ATTEMPTS:
+                self._resync_again = False
                 try:
                     await self.resync()
                 except OperatorError as exc:
-                    log.warning("resync attempt %d: %s", attempt + 1, exc.what)
+                    attempt += 1
+                    log.warning("resync attempt %d: %s", attempt, exc.what)
                     await asyncio.sleep(0.2)
                     continue
                 self._check_classes()
-                return
+                if not self._resync_again:
+                    return
 
         self._pending_resync = asyncio.get_running_loop().create_task(run(), name="ami-resync")
 
