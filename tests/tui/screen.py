@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from typing import Any
@@ -22,3 +23,24 @@ def visible_text(app: App[Any]) -> str:
     for y in sorted(rows, key=float):
         lines.append("".join(part for _, part in sorted(rows[y])))
     return "\n".join(lines)
+
+
+async def settle(pilot: Any, timeout: float = 3.0) -> None:
+    """Wait until the screen stops changing: workers done and two frames alike.
+
+    The footer follows focus changes a refresh later, and pushed screens mount over a few
+    ticks: a snapshot taken at the first idle moment is not always the final picture.
+    """
+    app = pilot.app
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.4)  # longer than one refresh tick of the app (3 Hz)
+    previous = ""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause(0.05)
+        frame = app.export_screenshot()
+        if frame == previous:
+            return
+        previous = frame

@@ -17,7 +17,7 @@ from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 
-from .screen import visible_text
+from .screen import settle, visible_text
 
 
 async def wait_until(pilot: Any, predicate: Any, timeout: float = 10) -> None:
@@ -77,7 +77,10 @@ async def test_dialog_refuses_junk_without_touching_files(tmp_path: Path) -> Non
 
 
 def review_app(tmp_path: Path) -> TrunkConsoleApp:
-    conf = tmp_path / "pjsip.conf"
+    del tmp_path  # a fixed path: the diff shows it, and the snapshot must not change
+    fixed = Path("/tmp/trunkconsole-snapshot-review")
+    fixed.mkdir(exist_ok=True)
+    conf = fixed / "pjsip.conf"
     conf.write_text("[carrier]\ntype = identify\nendpoint = carrier\nmatch = 203.0.113.10\n"
                     "\n[carrier-auth]\ntype = auth\npassword = hunter2\n")
     changeset = ChangeSet("add 203.0.113.12 to the identify of trunk carrier")
@@ -91,12 +94,12 @@ def review_app(tmp_path: Path) -> TrunkConsoleApp:
         def on_ready(self) -> None:
             self.push_screen(ReviewScreen(changeset))
 
-    return ReviewApp(Settings(ami=AmiTarget(), asterisk_dir=tmp_path), connect=False)
+    return ReviewApp(Settings(ami=AmiTarget(), asterisk_dir=fixed), connect=False)
 
 
 def test_review_never_shows_secrets(tmp_path: Path, snap_compare: Any) -> None:
     app = review_app(tmp_path)
-    assert snap_compare(app, terminal_size=(80, 24))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
 
 
 async def test_review_masks_password_in_context(tmp_path: Path) -> None:
@@ -111,4 +114,8 @@ async def test_review_masks_password_in_context(tmp_path: Path) -> None:
 
 def test_logger_screen_snapshot(snap_compare: Any, tmp_path: Path) -> None:
     app = TrunkConsoleApp(Settings(ami=AmiTarget(), asterisk_dir=tmp_path), connect=False)
-    assert snap_compare(app, press=["f5"], terminal_size=(120, 30))
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("f5")
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(120, 30))

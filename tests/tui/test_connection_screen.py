@@ -12,7 +12,7 @@ from trunkconsole.lab.lab import Lab
 from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 
-from .screen import visible_text
+from .screen import settle, visible_text
 
 
 def screen_text(app: TrunkConsoleApp) -> str:
@@ -76,7 +76,7 @@ def frozen_app() -> TrunkConsoleApp:
 
 
 def test_snapshot_connected(snap_compare: Any) -> None:
-    assert snap_compare(frozen_app(), terminal_size=(80, 24))
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=settle)
 
 
 def test_snapshot_failed_wide(snap_compare: Any) -> None:
@@ -84,4 +84,4 @@ def test_snapshot_failed_wide(snap_compare: Any) -> None:
     app.ami_status = Status(State.FAILED, "authentication failed for user trunkconsole at "
                             "127.0.0.1:5038")
     app.server_info = None
-    assert snap_compare(app, terminal_size=(160, 50))
+    assert snap_compare(app, terminal_size=(160, 50), run_before=settle)

@@ -26,6 +26,8 @@ from trunkconsole.resources import sample_configs_dir
 from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 
+from .screen import settle
+
 THEMES = ("trunk-dark", "trunk-light")
 SIZES = ((80, 24), (160, 50))
 LAB = sample_configs_dir() / "lab"
@@ -152,5 +154,9 @@ CASES = list(screens())
 def test_screen(snap_compare: Any, name: str, theme: str, size: tuple[int, int]) -> None:
     mode, screen = screens()[name]
     app = make_app(theme, screen, mode)
-    press = ["question_mark"] if name == "help" else []
-    assert snap_compare(app, terminal_size=size, press=press)
+    async def run_before(pilot: Any) -> None:
+        if name == "help":
+            await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

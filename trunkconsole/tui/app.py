@@ -56,15 +56,17 @@ class TrunkConsoleApp(App[int]):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection"),
-        Binding("f3", "switch_mode('config')", "Config", id="screen-config"),
-        Binding("f4", "switch_mode('network')", "Network", id="screen-network"),
-        Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger"),
-        Binding("f6", "switch_mode('diagnoses')", "Diagnoses", id="screen-diagnoses"),
-        Binding("f7", "switch_mode('workflow')", "Walk a call", id="screen-workflow"),
+        Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection", show=False),
+        Binding("f3", "switch_mode('config')", "Config", id="screen-config", show=False),
+        Binding("f4", "switch_mode('network')", "Network", id="screen-network", show=False),
+        Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger", show=False),
+        Binding("f6", "switch_mode('diagnoses')", "Diagnoses", id="screen-diagnoses", show=False),
+        Binding("f7", "switch_mode('workflow')", "Walk a call", id="screen-workflow", show=False),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
-        Binding("question_mark,f1", "help", "Help", id="help"),
+        # Screen keys (F2..F7) stay out of the footer, which is short at 80 columns: the
+        # help screen and the palette list them.
+        Binding("question_mark,f1", "help", "Help, keys", id="help"),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {TrunkCommands})

@@ -33,6 +33,9 @@ class ConnectionScreen(Screen[None]):
             yield Static(id="connection-details")
         yield Footer()
 
+    def on_mount(self) -> None:
+        self.refresh_live()
+
     def refresh_live(self) -> None:
         """Pull from the app on its refresh tick."""
         app: TrunkConsoleApp = self.app  # type: ignore[assignment]

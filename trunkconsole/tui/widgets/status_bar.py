@@ -49,6 +49,12 @@ class StatusBar(Static):
     }
     """
 
+    def on_mount(self) -> None:
+        # Filled at once rather than on the app's next refresh tick (a third of a second).
+        refresh = getattr(self.app, "refresh_visible", None)
+        if callable(refresh):
+            self.call_after_refresh(refresh)
+
     def show(self, address: str, status: Status, info: ServerInfo | None,
              readonly: bool, now: float) -> None:
         self.update(status_text(address, status, info, readonly, now))
