@@ -32,6 +32,10 @@ class StaticLive:
 
     state: PbxState
     problems: list[str] = field(default_factory=list)
+    server_info: ServerInfo | None = None
+
+    async def close(self) -> None:
+        """Nothing to close: no connection behind the double."""
 
 
 class DashboardApp(TrunkConsoleApp, inherit_bindings=False):

@@ -21,10 +21,12 @@ def screen_text(app: TrunkConsoleApp) -> str:
 
 async def wait_for_state(app: TrunkConsoleApp, pilot: Any, state: State,
                          timeout: float = 10) -> None:
+    """Wait for the connection state, then show the connection screen (F2)."""
     deadline = time.monotonic() + timeout
     while app.ami_status.state is not state:
         assert time.monotonic() < deadline, f"still {app.ami_status}"
         await pilot.pause(0.1)
+    await pilot.press("f2")
     await pilot.pause(0.5)  # one refresh tick
 
 
@@ -75,8 +77,13 @@ def frozen_app() -> TrunkConsoleApp:
     return app
 
 
+async def on_connection_screen(pilot: Any) -> None:
+    await pilot.press("f2")
+    await settle(pilot)
+
+
 def test_snapshot_connected(snap_compare: Any) -> None:
-    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(frozen_app(), terminal_size=(80, 24), run_before=on_connection_screen)
 
 
 def test_snapshot_failed_wide(snap_compare: Any) -> None:
@@ -84,4 +91,4 @@ def test_snapshot_failed_wide(snap_compare: Any) -> None:
     app.ami_status = Status(State.FAILED, "authentication failed for user trunkconsole at "
                             "127.0.0.1:5038")
     app.server_info = None
-    assert snap_compare(app, terminal_size=(160, 50), run_before=settle)
+    assert snap_compare(app, terminal_size=(160, 50), run_before=on_connection_screen)

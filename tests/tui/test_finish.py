@@ -77,7 +77,7 @@ async def test_theme_choice_is_remembered() -> None:
 async def test_help_lists_keys_with_ids() -> None:
     app = offline_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("question_mark")
+        await pilot.press("f2", "question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = visible_text(app)

@@ -19,8 +19,10 @@ from textual.command import Provider
 from textual.screen import Screen
 
 from trunkconsole.ami.connection import AmiConnection, State, Status
-from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
+from trunkconsole.ami.live import LiveSession
+from trunkconsole.ami.server_info import ServerInfo
 from trunkconsole.errors import OperatorError
+from trunkconsole.model.state import PbxState
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.commands import TrunkCommands
@@ -30,6 +32,7 @@ from trunkconsole.tui.widgets.status_bar import StatusBar
 REFRESH_HZ = 3.0
 # Screens by mode name, imported when first shown: "module:Class".
 SCREENS_BY_MODE: dict[str, str] = {
+    "dashboard": "trunkconsole.tui.screens.dashboard:DashboardScreen",
     "connection": "trunkconsole.tui.screens.connection:ConnectionScreen",
     "logger": "trunkconsole.tui.screens.sip_logger:SipLoggerScreen",
     "config": "trunkconsole.tui.screens.config:ConfigScreen",
@@ -37,7 +40,7 @@ SCREENS_BY_MODE: dict[str, str] = {
     "diagnoses": "trunkconsole.tui.screens.diagnoses:DiagnosesScreen",
     "workflow": "trunkconsole.tui.screens.workflow:WorkflowScreen",
 }
-DEFAULT_MODE = "connection"
+DEFAULT_MODE = "dashboard"
 
 
 def _screen_factory(spec: str) -> Screen[None]:
@@ -56,6 +59,8 @@ class TrunkConsoleApp(App[int]):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
+        Binding("f1", "switch_mode('dashboard')", "Dashboard", id="screen-dashboard",
+                show=False),
         Binding("f2", "switch_mode('connection')", "AMI", id="screen-connection", show=False),
         Binding("f3", "switch_mode('config')", "Config", id="screen-config", show=False),
         Binding("f4", "switch_mode('network')", "Network", id="screen-network", show=False),
@@ -66,13 +71,14 @@ class TrunkConsoleApp(App[int]):
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
         # Screen keys (F2..F7) stay out of the footer, which is short at 80 columns: the
         # help screen and the palette list them.
-        Binding("question_mark,f1", "help", "Help, keys", id="help"),
+        Binding("question_mark", "help", "Help, keys", id="help"),
     ]
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = (
         App.COMMANDS | {TrunkCommands})
 
     # Palette entries for screens and actions: (title, help, action string).
     PALETTE: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("Dashboard", "trunks, calls, unknown senders", "switch_mode('dashboard')"),
         ("AMI connection", "which AMI, its state and the PBX version", "switch_mode('connection')"),
         ("SIP logger", "one provider's SIP messages, live, time-boxed", "switch_mode('logger')"),
         ("Config", "trunks as configured, values with origins, lint", "switch_mode('config')"),
@@ -94,6 +100,7 @@ class TrunkConsoleApp(App[int]):
         self.ami_status = Status(State.CONNECTING)
         self.server_info: ServerInfo | None = None
         self.connection: AmiConnection | None = None
+        self.live: LiveSession | None = None  # connection + PbxState, kept true on resyncs
         # Monotonic clock for live durations; tests freeze it for stable snapshots.
         self.clock: Callable[[], float] = time.monotonic
 
@@ -138,10 +145,13 @@ class TrunkConsoleApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.switch_mode(DEFAULT_MODE)
         if self._connect:
-            self.connection = AmiConnection(
-                self.settings.ami, on_status=self._on_status, on_login=self._on_login)
-            self.connection.start()
+            self._start_live(None)
         self.set_interval(1 / REFRESH_HZ, self.refresh_visible)
+
+    def _start_live(self, state: PbxState | None) -> None:
+        self.live = LiveSession(self.settings.ami, state=state, on_status=self._on_status)
+        self.connection = self.live.connection
+        self.live.start()
 
     def _load_themes(self) -> None:
         loaded = load_themes()
@@ -167,12 +177,7 @@ class TrunkConsoleApp(App[int]):
     # -- AMI --------------------------------------------------------------------------
     def _on_status(self, status: Status) -> None:
         self.ami_status = status
-        if status.state is not State.CONNECTED:
-            self.server_info = None
-
-    async def _on_login(self) -> None:
-        assert self.connection is not None
-        self.server_info = await fetch_server_info(self.connection)
+        self.server_info = self.live.server_info if self.live is not None else None
 
     def ami_actions(self) -> AmiConnection | None:
         """The AMI session for changes and the logger, when it is logged in."""
@@ -181,17 +186,18 @@ class TrunkConsoleApp(App[int]):
 
     async def action_reconnect(self) -> None:
         """Start over after a final failure (e.g. the secret was fixed meanwhile)."""
-        if self.connection is not None:
-            await self.connection.close()
+        state = self.live.state if self.live is not None else None
+        if self.live is not None:
+            await self.live.close()
         if self._connect:
-            self.connection = AmiConnection(
-                self.settings.ami, on_status=self._on_status, on_login=self._on_login)
-            self.connection.start()
+            self._start_live(state)  # the screens keep what they show until the resync
 
     # -- refresh ----------------------------------------------------------------------
     def refresh_visible(self) -> None:
         """Pull state into the visible screen only; nothing while a modal is open."""
         screen = self.screen
+        if self.live is not None and self.live.server_info is not None:
+            self.server_info = self.live.server_info
         for bar in screen.query(StatusBar):
             bar.show(self.settings.ami.address, self.ami_status, self.server_info,
                      self.settings.readonly, self.clock())
@@ -236,8 +242,8 @@ class TrunkConsoleApp(App[int]):
             switch_off = getattr(screen, "switch_off", None)
             if callable(switch_off):
                 await switch_off()
-        if self.connection is not None:
-            await self.connection.close()
+        if self.live is not None:
+            await self.live.close()
 
 
 def run_app(settings: Settings) -> int:

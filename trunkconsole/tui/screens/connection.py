@@ -55,4 +55,6 @@ class ConnectionScreen(Screen[None]):
             table.add_row("AMI version", Text(info.ami_version))
             table.add_row("Uptime", Text(format_uptime(info.uptime(app.clock()))))
         table.add_row("Asterisk configs", Text(str(app.settings.asterisk_dir)))
+        for problem in app.live.problems if app.live is not None else []:
+            table.add_row("Problem", Text(problem, style="yellow"))
         self.query_one("#connection-details", Static).update(table)
