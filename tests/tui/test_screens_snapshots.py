@@ -160,3 +160,34 @@ def test_screen(snap_compare: Any, name: str, theme: str, size: tuple[int, int])
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+DASHBOARD_KEYS = {"dashboard": [], "trunk-detail": ["down", "down", "enter"],
+                  "channel-detail": ["tab", "enter"]}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("name", list(DASHBOARD_KEYS))
+def test_dashboard_screen(snap_compare: Any, name: str, theme: str,
+                          size: tuple[int, int]) -> None:
+    from trunkconsole.tui.screens.dashboard import DashboardScreen
+
+    from .dashboard_app import DashboardApp, StaticLive, frozen, populated_state
+
+    settings = Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=LAB, theme=theme)
+    app = frozen(DashboardApp(StaticLive(populated_state()), settings=settings))
+
+    async def run_before(pilot: Any) -> None:
+        for _ in range(50):
+            if isinstance(app.screen, DashboardScreen):
+                break
+            await pilot.pause(0.02)
+        app.refresh_visible()
+        await pilot.pause()
+        if DASHBOARD_KEYS[name]:
+            await pilot.press(*DASHBOARD_KEYS[name])
+            app.refresh_visible()
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -70,7 +70,13 @@ class Hangup:
     duration: float
 
     def describe(self) -> str:
-        """'21 Call Rejected (SIP 403)' style."""
+        """'21 Call Rejected (SIP 403)' style.
+
+        Cause 0 is what Asterisk 22.10 reports when the far end simply hung up (BYE): say
+        so, rather than "0 Unknown", which reads like a fault.
+        """
+        if self.cause == 0 and not self.tech_cause:
+            return "hung up (no cause)"
         text = f"{self.cause} {self.cause_txt}".strip()
         return f"{text} (SIP {self.tech_cause})" if self.tech_cause else text
 
