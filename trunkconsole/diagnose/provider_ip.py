@@ -38,7 +38,10 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
         return []
     findings = []
     known = _seen_from_users(ev)
-    for sender in ev.state.senders.by_address.values():
+    # The most recent and busiest first: a provider that moved keeps knocking.
+    senders = sorted(ev.state.senders.by_address.values(),
+                     key=lambda s: (-s.last_seen, -s.count))
+    for sender in senders:
         lines = [Line(f"{plural(sender.count, 'request')} from {sender.address} refused with "
                       f"401 since {clock(sender.first_seen)}, last {ago(ev.now, sender.last_seen)}"
                       f" ({sender.last_event}"
