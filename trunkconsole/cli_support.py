@@ -19,12 +19,20 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def ami_target(args: argparse.Namespace) -> AmiTarget:
-    """The AMI target; without a secret anywhere, discover a user in manager.conf."""
+def ami_target_and_gaps(args: argparse.Namespace) -> tuple[AmiTarget, list[str]]:
+    """Flags/env/config.yaml first; without a secret, the user from manager.conf (the one
+    named by --username, else the first whose classes suffice); and its known gaps."""
     settings = settings_from_args(args)
     if settings.ami.secret:
-        return settings.ami
-    from trunkconsole.ami.credentials import discover
+        return settings.ami, []
+    from trunkconsole.ami.credentials import discover, user_target
 
-    return discover(Path(settings.asterisk_dir), prefer=getattr(args, "username", None)
-                    or "trunkconsole")
+    username = getattr(args, "username", None)
+    if username:
+        return user_target(Path(settings.asterisk_dir), username)
+    return discover(Path(settings.asterisk_dir), prefer="trunkconsole"), []
+
+
+def ami_target(args: argparse.Namespace) -> AmiTarget:
+    """The AMI target (see ami_target_and_gaps)."""
+    return ami_target_and_gaps(args)[0]

@@ -126,12 +126,16 @@ def test_status_listen_collects_unknown_senders(lab: Lab) -> None:
     finally:
         if cli.poll() is None:
             cli.kill()
-    assert cli.returncode == 1, err  # unknown senders are a warning
+    # Critical: in the lab every spare address is in the carrier's /24, so the diagnosis
+    # is "the provider of trunk carrier now sends from 203.0.113.13".
+    assert cli.returncode == 2, err
     data = json.loads(out)
     [sender] = [s for s in data["unknown_senders"] if s["address"] == "203.0.113.13"]
     assert sender["count"] == 2
     assert sender["accounts"] == ["scanner"]
-    assert "unknown-sender" in [f["code"] for f in data["findings"]]
+    [moved] = [f for f in data["findings"] if f["code"] == "provider-ip-changed"
+               and f["details"]["address"] == "203.0.113.13"]
+    assert moved["details"]["trunk"] == "carrier"
 
 
 async def test_auth_passwords_from_asterisk_never_reach_the_model(in_pbx_netns: Lab) -> None:

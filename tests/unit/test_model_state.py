@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from trunkconsole.ami.message import AmiMessage, parse_block, parse_stream
-from trunkconsole.model.findings import live_findings
+from trunkconsole.diagnose.engine import diagnose
+from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.model.snapshot import snapshot
 from trunkconsole.model.state import CHANNEL, CONTACT, ENDPOINT, SENDER, PbxState
 from trunkconsole.model.views import trunk_summary
@@ -107,7 +108,7 @@ def test_contact_status_rtt_history_and_removal() -> None:
                     "EndpointName: p\nRoundtripUsec: 0"))
     assert contact.status == "Unreachable"
     assert contact.rtt_usec is None
-    assert [f.code for f in live_findings(state, 0.0)] == ["trunk-unreachable"]
+    assert [f.code for f in diagnose(Evidence(state=state, now=0.0))] == ["trunk-unreachable"]
     state.apply(msg("Event: ContactStatus\nURI: sip:a\nContactStatus: Removed\nAOR: p\n"
                     "EndpointName: p\nRoundtripUsec: 0"))
     assert not state.contacts_of(state.endpoints["p"])
@@ -167,7 +168,7 @@ def test_registry_updates_the_registration() -> None:
     state.apply(msg("Event: Registry\nChannelType: PJSIP\nUsername: sip:1@p.example\n"
                     "Domain: sip:p.example\nStatus: Rejected"))
     assert state.registrations["prov-reg"].status == "Rejected"
-    assert "registration-rejected" in [f.code for f in live_findings(state, 0.0)]
+    assert "registration-failing" in [f.code for f in diagnose(Evidence(state=state, now=50.0))]
 
 
 def test_security_events_from_known_phones_are_not_unknown_senders() -> None:

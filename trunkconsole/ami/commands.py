@@ -7,7 +7,6 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from trunkconsole.findings import EXIT_UNKNOWN, exit_status
@@ -31,21 +30,6 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=_status)
 
 
-def _target(args: argparse.Namespace) -> tuple[Any, list[str]]:
-    """Flags/env/config.yaml first; without a secret, the user from manager.conf (the one
-    named by --username, else the first whose classes suffice); and its known gaps."""
-    from trunkconsole.ami.credentials import discover, user_target
-    from trunkconsole.settings import resolve_settings
-
-    settings = resolve_settings(host=args.host, port=args.port, username=args.username,
-                                secret_file=args.secret_file, asterisk_dir=args.config_dir)
-    if settings.ami.secret:
-        return settings.ami, []
-    if args.username:
-        return user_target(Path(settings.asterisk_dir), args.username)
-    return discover(Path(settings.asterisk_dir), prefer="trunkconsole"), []
-
-
 async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]:
     """Connect, resync, listen; the session (closed) and a failure reason or ''."""
     from trunkconsole.ami.live import LiveSession
@@ -63,10 +47,13 @@ async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]
 
 
 def _status(args: argparse.Namespace) -> int:
-    from trunkconsole.model.findings import live_findings
+    from trunkconsole.cli_support import ami_target_and_gaps, settings_from_args
+    from trunkconsole.diagnose.engine import diagnose
+    from trunkconsole.diagnose.evidence import Evidence
+    from trunkconsole.diagnose.gather import config_evidence
     from trunkconsole.model.snapshot import snapshot
 
-    target, gaps = _target(args)
+    target, gaps = ami_target_and_gaps(args)
     session, failure = asyncio.run(collect(target, args.listen, args.timeout))
     session.problems = gaps + session.problems  # from manager.conf, then as observed
     now = time.time()
@@ -76,7 +63,9 @@ def _status(args: argparse.Namespace) -> int:
         else:
             print(f"trunkconsole: AMI {target.address}: {failure}", file=sys.stderr)
         return EXIT_UNKNOWN
-    findings = live_findings(session.state, now)
+    evidence = Evidence(state=session.state, now=now)
+    config_evidence(evidence, settings_from_args(args).asterisk_dir)
+    findings = diagnose(evidence)
     if args.json:
         data = snapshot(session.state, now)
         data["connected"] = True
