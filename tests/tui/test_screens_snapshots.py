@@ -30,8 +30,17 @@ from .screen import settle
 
 THEMES = ("trunk-dark", "trunk-light")
 SIZES = ((80, 24), (160, 50))
-LAB = sample_configs_dir() / "lab"
 FIXED = Path("/tmp/trunkconsole-snapshot")
+# The lab's configs at a fixed path: screens show the config directory, and a snapshot
+# taken in another checkout must not differ.
+LAB = FIXED / "etc"
+
+
+@pytest.fixture(autouse=True)
+def lab_configs() -> None:
+    LAB.mkdir(parents=True, exist_ok=True)
+    for conf in (sample_configs_dir() / "lab").glob("*.conf"):
+        (LAB / conf.name).write_bytes(conf.read_bytes())
 
 
 @pytest.fixture(autouse=True)
