@@ -77,6 +77,7 @@ async def test_cursor_follows_its_row_across_sort_and_removal() -> None:
         await pilot.press("r")  # by name, descending: carrier, backup, alpha
         assert trunks.keys == ["carrier", "backup", "alpha"]
         assert trunks.selected_key() == "backup"
+        assert app.live is not None
         state = app.live.state
         state.begin_sync("endpoints")  # a reload removed "carrier"
         for name in ("alpha", "backup"):
@@ -103,6 +104,7 @@ async def test_a_change_touches_only_its_cells(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setattr(LiveTable, "update_cell", spy)
         app.refresh_visible()
         assert touched == []  # nothing changed, nothing touched
+        assert app.live is not None
         app.live.state.apply(msg("Event: ContactStatus\nURI: sip:198.51.100.7:5060\n"
                                  "ContactStatus: Reachable\nAOR: backup\n"
                                  "EndpointName: backup\nRoundtripUsec: 90000"))
