@@ -119,3 +119,32 @@ def test_logger_screen_snapshot(snap_compare: Any, tmp_path: Path) -> None:
         await settle(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=(120, 30))
+
+
+async def test_unknown_sender_opens_add_ip_prefilled(tmp_path: Path) -> None:
+    """Dashboard, unknown-senders panel, Enter: the trunk it most likely belongs to is
+    proposed and the add-IP flow opens with the address filled in."""
+    from textual.widgets import Input, Select
+
+    from trunkconsole.tui.dialogs.identify_add import IdentifyAddDialog
+    from trunkconsole.tui.screens.dashboard import DashboardScreen
+
+    from .dashboard_app import DashboardApp, StaticLive, frozen, populated_state
+
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    for name in ("pjsip.conf", "extensions.conf"):
+        (etc / name).write_bytes((sample_configs_dir() / "lab" / name).read_bytes())
+    app = frozen(DashboardApp(StaticLive(populated_state()),
+                              settings=Settings(ami=AmiTarget(), asterisk_dir=etc)))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        app.refresh_visible()
+        await pilot.pause()
+        app.screen.query_one("#senders").focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, IdentifyAddDialog))
+        dialog = app.screen
+        assert dialog.query_one("#identify-trunk", Select).value == "carrier"
+        assert dialog.query_one("#identify-address", Input).value == "203.0.113.11"
+        assert "same /24 as its match 203.0.113.10" in visible_text(app)

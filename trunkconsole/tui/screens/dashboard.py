@@ -199,3 +199,24 @@ class DashboardScreen(Screen[None]):
             from trunkconsole.tui.screens.channel_detail import ChannelDetailScreen
 
             self.app.push_screen(ChannelDetailScreen(key))
+        elif table.id == "senders":
+            self._add_sender(key)
+
+    def _add_sender(self, address: str) -> None:
+        """An unknown sender: propose the trunk it most likely belongs to, and open the
+        add-IP flow prefilled (same /24 as a known match, its From users seen before)."""
+        from trunkconsole.changes.propose import propose_trunks
+
+        app: Any = self.app
+        live = live_source(app)
+        sender = live.state.senders.by_address.get(address) if live is not None else None
+        config = app.asterisk_config()
+        candidates = propose_trunks(config, address,
+                                    from_users=sender.accounts if sender else ()) \
+            if config is not None else []
+        why = f"{address}: {sender.count if sender else '?'} request(s) refused with 401"
+        trunk = ""
+        if candidates:
+            trunk = candidates[0].trunk
+            why += f"; most likely trunk {trunk}: " + "; ".join(candidates[0].reasons)
+        app.action_add_identify(trunk, address, why)
