@@ -148,3 +148,29 @@ async def test_unknown_sender_opens_add_ip_prefilled(tmp_path: Path) -> None:
         assert dialog.query_one("#identify-trunk", Select).value == "carrier"
         assert dialog.query_one("#identify-address", Input).value == "203.0.113.11"
         assert "same /24 as its match 203.0.113.10" in visible_text(app)
+
+
+async def test_logger_stops_when_console_quits_elsewhere(in_pbx_netns: Lab,
+                                                         lab_ami: Any) -> None:
+    """Logger on from the logger screen, go to the dashboard, quit: no logger left."""
+    from textual.widgets import Select
+
+    from trunkconsole.changes.sip_logger import state_file_for
+    from trunkconsole.tui.screens.sip_logger import SipLoggerScreen
+
+    lab = in_pbx_netns
+    settings = Settings(ami=AmiTarget(secret=Secret(lab.secret())), asterisk_dir=lab.config_dir)
+    state_file = state_file_for(settings.ami.address)
+    app = TrunkConsoleApp(settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.ami_status.state is State.CONNECTED)
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, SipLoggerScreen))
+        app.screen.query_one("#logger-trunk", Select).value = "carrier"
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, state_file.exists)
+        await pilot.press("f1")
+        await pilot.pause()
+        await pilot.press("q")
+    assert not state_file.exists()
+    assert [line for line in lab_ami.command("pjsip show history") if line[:1].isdigit()] == []

@@ -61,7 +61,7 @@ def _on(args: argparse.Namespace) -> int:
             logger = SipLogger(ami, state_file_for(target.address))
             state = await logger.on(hosts, args.method, args.seconds)
             state.guard_pid = start_guard(target, logger.state_file, state.session, None)
-            logger._save(state)
+            logger.save(state)
             return (f"SIP logger on for {', '.join(state.hosts)}"
                     + (f" ({', '.join(state.methods)})" if state.methods else "")
                     + f" until {time.strftime('%H:%M:%S', time.localtime(state.until))}; "

@@ -144,7 +144,8 @@ class SipLogger:
         except (OSError, ValueError, TypeError):
             return None
 
-    def _save(self, state: LoggerState) -> None:
+    def save(self, state: LoggerState) -> None:
+        """Write the state file atomically (the guard process reads it)."""
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(state)))
         tmp.replace(self.state_file)
@@ -161,7 +162,7 @@ class SipLogger:
         state = LoggerState(session=uuid.uuid4().hex, hosts=[str(n) for n in networks],
                             methods=chosen, until=time.time() + seconds, baseline=baseline)
         await self._assert(state)
-        self._save(state)
+        self.save(state)
         self.last_seen = baseline
         return state
 

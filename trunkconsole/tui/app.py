@@ -6,9 +6,10 @@ screen, and skips work while a modal is open (DESIGN.md, "One event loop").
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -101,6 +102,7 @@ class TrunkConsoleApp(App[int]):
         self.server_info: ServerInfo | None = None
         self.connection: AmiConnection | None = None
         self.live: LiveSession | None = None  # connection + PbxState, kept true on resyncs
+        self.on_exit_cleanups: list[Callable[[], Awaitable[None]]] = []
         # Monotonic clock for live durations; tests freeze it for stable snapshots.
         self.clock: Callable[[], float] = time.monotonic
 
@@ -238,10 +240,12 @@ class TrunkConsoleApp(App[int]):
         self.push_screen(TrunkAddDialog(contexts))
 
     async def on_unmount(self) -> None:
-        for screen in self.screen_stack:
-            switch_off = getattr(screen, "switch_off", None)
-            if callable(switch_off):
-                await switch_off()
+        # Screens of every mode, not only the visible one: a logger started on the logger
+        # screen must stop when the console exits from the dashboard (the guard process
+        # covers a crash).
+        for cleanup in list(self.on_exit_cleanups):
+            with contextlib.suppress(OperatorError, OSError):
+                await cleanup()
         if self.live is not None:
             await self.live.close()
 

@@ -151,7 +151,9 @@ class SipLoggerScreen(Screen[None]):
             state = await self.logger.on(hosts, methods, seconds)
             state.guard_pid = start_guard(target, self.logger.state_file, state.session,
                                           os.getpid())
-            self.logger._save(state)
+            self.logger.save(state)
+            if self.switch_off not in app.on_exit_cleanups:
+                app.on_exit_cleanups.append(self.switch_off)
         except OperatorError as exc:
             label.update(Text(exc.render(), style="bold red"))
             return
