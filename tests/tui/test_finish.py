@@ -110,6 +110,7 @@ async def test_palette_offers_screens_and_trunks(tmp_path: Path) -> None:
         text = visible_text(app)
         assert "Add provider IP to trunk carrier" in text
         assert "SIP logger for trunk carrier" in text
+        assert "Go to trunk carrier" in text
         await pilot.press("escape")
         await pilot.press("ctrl+p")
         await pilot.press(*"sip logger")

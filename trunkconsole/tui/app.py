@@ -90,6 +90,7 @@ class TrunkConsoleApp(App[int]):
         ("Walk a call", "logger, INVITE, identify, RTP: step by step", "switch_mode('workflow')"),
         ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
         ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
+        ("Run check", "diagnose now: config, firewall, live state", "switch_mode('diagnoses')"),
         ("Reconnect AMI", "start over after a failure", "reconnect"),
         ("Help", "the keys of this screen", "help"),
     )
@@ -128,6 +129,13 @@ class TrunkConsoleApp(App[int]):
             widget = select.first(Select)
             if trunk in self.trunk_names():
                 widget.value = trunk
+
+    def open_trunk(self, trunk: str) -> None:
+        """The trunk's detail screen, over the dashboard."""
+        from trunkconsole.tui.screens.trunk_detail import TrunkDetailScreen
+
+        self.switch_mode("dashboard")
+        self.push_screen(TrunkDetailScreen(trunk))
 
     def open_logger_for(self, trunk: str) -> None:
         """The SIP logger screen with this trunk chosen and the logger switched on."""

@@ -22,6 +22,8 @@ class TrunkCommands(Provider):
         app: TrunkConsoleApp = self.app  # type: ignore[assignment]
         out: list[tuple[str, str, object]] = []
         for trunk in self.trunks:
+            out.append((f"Go to trunk {trunk}", "its contacts, identifies, calls and hangups",
+                        partial(app.open_trunk, trunk)))
             out.append((f"Add provider IP to trunk {trunk}",
                         "identify add: review, apply, verify",
                         partial(app.action_add_identify, trunk)))
