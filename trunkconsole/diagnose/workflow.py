@@ -22,7 +22,7 @@ from pathlib import Path
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.changes.provider_addresses import trunk_hosts
-from trunkconsole.changes.sip_logger import SipLogger, SipMessage
+from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.engine import Engine
@@ -104,7 +104,8 @@ async def run_workflow(ami: AmiActions, spec: WorkflowInput, report: Report,
         step.saw.append(exc.what)
         end(step, StepState.PROBLEM)
         return steps
-    state_file = spec.logger_state_file or Path(f"/tmp/trunkconsole-workflow-{spec.trunk}.json")
+    # Our runtime directory (0700), never a guessable name in /tmp: we run as root.
+    state_file = spec.logger_state_file or state_file_for(f"workflow-{spec.trunk}")
     logger = SipLogger(ami, state_file)
     await logger.on(hosts, [], seconds=max(spec.wait + 30, 60))
     # The history keeps every source: an INVITE from an address nobody knew yet counts.
