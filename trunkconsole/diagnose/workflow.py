@@ -212,8 +212,10 @@ async def _rtp_step(ami: AmiActions, spec: WorkflowInput, trunk: str, invite: Si
     samples = []
     for _ in range(2):
         stats = parse_channelstats(await ami.command("pjsip show channelstats"))
-        mine = [s for s in stats.values() if s.endpoint == trunk]
-        samples.append(mine[-1] if mine else None)
+        # The call just answered is the youngest channel of the trunk.
+        mine = sorted((s for s in stats.values() if s.endpoint == trunk),
+                      key=lambda s: s.uptime)
+        samples.append(mine[0] if mine else None)
         await sleep(2)
     first, last = samples
     if last is None or first is None:
