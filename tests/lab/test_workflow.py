@@ -69,3 +69,11 @@ def test_healthy_call_walks_clean(scenario_lab: Lab) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert "audio from the provider is arriving" in out.stdout
     assert "tcpdump -ni any -w /tmp/carrier.pcap host 203.0.113.10" in out.stdout
+
+
+def test_unrouted_did_is_named(scenario_lab: Lab) -> None:
+    """Asterisk answers 404 without a channel or an AMI event: only the trace shows it."""
+    out = troubleshoot(scenario_lab, 20, CallSpec(did="15559999999"))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "Asterisk answered 404 Not Found" in out.stdout
+    assert "is not in the dialplan context of carrier" in out.stdout
