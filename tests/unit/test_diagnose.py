@@ -1,0 +1,64 @@
+"""Diagnoses over a model fed with real AMI event text (no AMI needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trunkconsole.ami.message import parse_block
+from trunkconsole.diagnose.engine import diagnose
+from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.model.state import PbxState
+
+# `pjsip show channelstats` as Asterisk 22.10 prints it (one row bridged, one not).
+CHANNELSTATS = (Path(__file__).parent.parent / "fixtures" / "channelstats.txt").read_text()
+
+
+def feed(state: PbxState, text: str) -> None:
+    message = parse_block(text.strip().replace("\n", "\r\n"))
+    assert message is not None
+    state.apply(message)
+
+
+def hangup(state: PbxState, uid: str, cause: int, tech: int | None) -> None:
+    feed(state, f"Event: Hangup\nChannel: PJSIP/carrier-{uid}\nUniqueid: 17956.{uid}\n"
+                f"CallerIDNum: 15551239999\nExten: s\nCause: {cause}\nCause-txt: x"
+                + (f"\nTechCause: {tech}" if tech else ""))
+
+
+def test_channelstats_rows_with_and_without_bridge() -> None:
+    stats = parse_channelstats(CHANNELSTATS.splitlines())
+    assert sorted(stats) == ["PJSIP/carrier-00000003", "PJSIP/carrier-00000004"]
+    blocked = stats["PJSIP/carrier-00000004"]
+    assert (blocked.uptime, blocked.codec, blocked.rx_packets, blocked.tx_packets) == \
+        (63, "ulaw", 0, 128)
+    assert blocked.endpoint == "carrier"
+
+
+def test_rejected_and_codec_hangups_are_told_apart() -> None:
+    state = PbxState(clock=lambda: 100.0)
+    hangup(state, "1", 21, 403)
+    hangup(state, "2", 21, None)  # Asterisk before 22.7: no TechCause
+    hangup(state, "3", 58, 488)
+    hangup(state, "4", 16, None)  # a normal call
+    codes = {f.code: f for f in diagnose(Evidence(state=state, now=100.0))}
+    assert codes["callerid-rejected"].details["calls"] == 2
+    assert codes["callerid-rejected"].details["caller_id"] == "15551239999"
+    assert "codec-mismatch" in codes
+    assert len(codes) == 2
+
+
+def test_rtp_not_arriving_needs_an_up_call_with_nothing_received() -> None:
+    state = PbxState(clock=lambda: 100.0)
+    for uid in ("00000003", "00000004"):
+        feed(state, f"Event: Newchannel\nChannel: PJSIP/carrier-{uid}\nChannelState: 6\n"
+                    f"ChannelStateDesc: Up\nUniqueid: 1795666470.{uid}\nExten: 15551230002")
+    ev = Evidence(state=state, rtp=parse_channelstats(CHANNELSTATS.splitlines()), now=100.0)
+    [finding] = diagnose(ev)
+    assert finding.code == "rtp-not-arriving"
+    assert finding.details["channel"] == "PJSIP/carrier-00000004"
+
+
+def test_nothing_wrong_is_nothing_said() -> None:
+    assert diagnose(Evidence(state=PbxState(), now=1.0)) == []
+    assert diagnose(Evidence()) == []  # no live state, no config: nothing to say
