@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-import re
 
+from trunkconsole.changes.addresses import parse_ami_matches
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.errors import OperatorError
-
-_URI_HOST = re.compile(r"^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)")
-
-
-def match_to_network(entry: str) -> str | None:
-    """`203.0.113.10/255.255.255.255` (IdentifyDetail's ast_ha_join form) to CIDR text.
-
-    A port in the entry (`203.0.113.10:5060/255.255.255.255`) is dropped: the logger and
-    the firewall look at addresses.
-    """
-    address, _, mask = entry.strip().partition("/")
-    if address.startswith("["):
-        address = address[1:].split("]")[0]
-    elif address.count(":") == 1:
-        address = address.split(":")[0]
-    try:
-        return str(ipaddress.ip_network(f"{address}/{mask or ''}".rstrip("/"), strict=False))
-    except ValueError:
-        return None
+from trunkconsole.net.pjsip_inputs import contact_host
 
 
 async def trunk_hosts(ami: AmiActions, endpoint: str) -> list[str]:
@@ -40,16 +23,13 @@ async def trunk_hosts(ami: AmiActions, endpoint: str) -> list[str]:
     for message in messages:
         event = str(message.get("Event", ""))
         if event == "IdentifyDetail":
-            for entry in str(message.get("Match", "")).split(","):
-                network = match_to_network(entry) if entry else None
-                if network:
-                    hosts.append(network)
+            # Ports are dropped: the logger and the firewall look at addresses.
+            hosts += [str(net) for net, _port in parse_ami_matches(str(message.get("Match", "")))]
         elif event == "ContactStatusDetail":
-            uri = _URI_HOST.match(str(message.get("URI", "")))
-            if uri:
-                network = match_to_network(uri.group(1))
-                if network:
-                    hosts.append(network)
+            host = contact_host(str(message.get("URI", "")))
+            if host:
+                with contextlib.suppress(ValueError):  # a hostname contact: nothing to log by
+                    hosts.append(str(ipaddress.ip_network(host)))
     if not hosts:
         raise OperatorError(f"endpoint {endpoint!r} has no identify match or contact address",
                             fix="give the provider's address with --host")
