@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from trunkconsole.model.state import PbxState
 from trunkconsole.tui.rows import clock_text
-from trunkconsole.tui.screens.dashboard import live_source, wall_clock
-from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.tui.screens.live_detail import LiveDetailScreen
 
 
 def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
@@ -52,28 +45,14 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
     return grid
 
 
-class ChannelDetailScreen(Screen[None]):
+class ChannelDetailScreen(LiveDetailScreen):
     """Opened with Enter on a channel row; Escape goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
-    ]
+    DETAIL_ID = "channel-detail"
 
     def __init__(self, uniqueid: str) -> None:
         super().__init__()
         self.uniqueid = uniqueid
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status-bar")
-        with VerticalScroll():
-            yield Static(id="channel-detail", markup=False)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.refresh_live()
-
-    def refresh_live(self) -> None:
-        live = live_source(self.app)
-        if live is not None:
-            self.query_one("#channel-detail", Static).update(
-                channel_report(live.state, self.uniqueid, wall_clock(self.app)))
+    def report(self, state: PbxState, now: float) -> RenderableType:
+        return channel_report(state, self.uniqueid, now)

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
 from trunkconsole.tui.rows import STATUS_STYLE, caller_text, clock_text
-from trunkconsole.tui.screens.dashboard import live_source, wall_clock
+from trunkconsole.tui.screens.live_detail import LiveDetailScreen
 from trunkconsole.tui.widgets.sparkline import sparkline
-from trunkconsole.tui.widgets.status_bar import StatusBar
 
 
 def _table(title: str, *headers: str) -> Table:
@@ -78,28 +71,14 @@ def trunk_report(state: PbxState, name: str, now: float) -> Group | Text:
     return Group(*parts)
 
 
-class TrunkDetailScreen(Screen[None]):
+class TrunkDetailScreen(LiveDetailScreen):
     """Opened with Enter on a trunk row; Escape goes back."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
-    ]
+    DETAIL_ID = "trunk-detail"
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.trunk = name
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status-bar")
-        with VerticalScroll():
-            yield Static(id="trunk-detail", markup=False)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.refresh_live()
-
-    def refresh_live(self) -> None:
-        live = live_source(self.app)
-        if live is not None:
-            self.query_one("#trunk-detail", Static).update(
-                trunk_report(live.state, self.trunk, wall_clock(self.app)))
+    def report(self, state: PbxState, now: float) -> RenderableType:
+        return trunk_report(state, self.trunk, now)

@@ -1,0 +1,43 @@
+"""A full-screen report of one live object (a trunk, a channel), redrawn on every tick."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import RenderableType
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from trunkconsole.model.state import PbxState
+from trunkconsole.tui.screens.dashboard import live_source, wall_clock
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+
+class LiveDetailScreen(Screen[None]):
+    """Opened with Enter on a dashboard row; Escape goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="detail-back"),
+    ]
+    DETAIL_ID: ClassVar[str] = "detail"
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with VerticalScroll():
+            yield Static(id=self.DETAIL_ID, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_live()
+
+    def report(self, state: PbxState, now: float) -> RenderableType:
+        raise NotImplementedError
+
+    def refresh_live(self) -> None:
+        live = live_source(self.app)
+        if live is not None:
+            self.query_one(f"#{self.DETAIL_ID}", Static).update(
+                self.report(live.state, wall_clock(self.app)))
