@@ -50,7 +50,7 @@ async def test_logger_shows_carrier_messages_then_switches_off(
             if any(m.first_line.startswith("BYE") for m in messages):
                 break
             await asyncio.sleep(0.2)
-    invite = next(m for m in messages if m.method == "INVITE" and m.received)
+    invite = next(m for m in messages if m.is_request and m.method == "INVITE" and m.received)
     assert invite.first_line.startswith("INVITE sip:15551230002@203.0.113.1")
     assert invite.host == "203.0.113.10"
     assert "Call-ID:" in invite.text
@@ -148,6 +148,6 @@ async def test_logger_survives_reloads_we_trigger(in_pbx_netns: Lab, lab_config:
                 if any(m.method == "BYE" for m in messages):
                     break
                 await asyncio.sleep(0.2)
-            assert any(m.method == "INVITE" for m in messages)
+            assert any(m.is_request and m.method == "INVITE" and m.received for m in messages)
         finally:
             await logger.off()

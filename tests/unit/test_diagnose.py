@@ -62,3 +62,15 @@ def test_rtp_not_arriving_needs_an_up_call_with_nothing_received() -> None:
 def test_nothing_wrong_is_nothing_said() -> None:
     assert diagnose(Evidence(state=PbxState(), now=1.0)) == []
     assert diagnose(Evidence()) == []  # no live state, no config: nothing to say
+
+
+def test_a_response_is_not_the_request_it_answers() -> None:
+    """A 100 Trying to Asterisk's own outbound INVITE carries `CSeq: n INVITE`: the
+    workflow must not take it for an inbound INVITE."""
+    from trunkconsole.changes.sip_logger import SipMessage
+
+    trying = SipMessage(4, 0, True, "203.0.113.10:5060", "SIP/2.0 100 Trying",
+                        "SIP/2.0 100 Trying\nCSeq: 8202 INVITE")
+    invite = SipMessage(5, 0, True, "203.0.113.10:5061", "INVITE sip:1@203.0.113.1 SIP/2.0")
+    assert (trying.method, trying.is_request) == ("INVITE", False)
+    assert (invite.method, invite.is_request) == ("INVITE", True)

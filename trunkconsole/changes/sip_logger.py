@@ -83,6 +83,11 @@ class SipMessage:
     text: str = ""
 
     @property
+    def is_request(self) -> bool:
+        """A request (INVITE, BYE, ...), not a response, whose method comes from CSeq."""
+        return not self.first_line.startswith("SIP/2.0")
+
+    @property
     def method(self) -> str:
         """Request method, or the method of the CSeq for responses."""
         if not self.first_line.startswith("SIP/2.0"):

@@ -130,7 +130,8 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
     deadline = time.monotonic() + spec.wait
     while invite is None and time.monotonic() < deadline:
         messages += await logger.poll(any_source=True)
-        invite = next((m for m in messages if m.received and m.method == "INVITE"), None)
+        invite = next((m for m in messages if m.received and m.is_request
+                       and m.method == "INVITE"), None)
         if invite is None:
             await sleep(POLL)
     if invite is None:
