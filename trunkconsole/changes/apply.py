@@ -16,7 +16,7 @@ from pathlib import Path
 
 from trunkconsole.changes import files
 from trunkconsole.changes.audit import Backup, append_audit, backup_files
-from trunkconsole.changes.changeset import AmiActions, ChangeSet
+from trunkconsole.changes.changeset import AmiActions, ChangeSet, Verdict
 from trunkconsole.errors import OperatorError
 
 
@@ -79,7 +79,7 @@ class Applier:
             raise OperatorError("read-only mode: refusing to change anything",
                                 fix="start without --readonly (and without readonly: true "
                                 "in config.yaml) to apply changes")
-        if changeset.empty:
+        if changeset.empty and not changeset.host_steps:
             raise OperatorError("nothing to apply: the change leaves every file as it is")
         if changeset.reloads and self.ami is None:
             raise OperatorError("this change needs a reload, and AMI is not connected")
@@ -125,6 +125,12 @@ class Applier:
                 raise _Undo(exc.what) from exc
             self._report(result, Step.WRITE, True, str(change.path))
         await self._reload(changeset, result)
+        await self._host_steps(changeset, result, rollback=False)
+        if changeset.host_verify is not None:
+            verdict = await changeset.host_verify()
+            self._report(result, Step.VERIFY, verdict.ok, verdict.detail)
+            if not verdict.ok:
+                raise _Undo(f"verification failed: {verdict.detail}")
         if changeset.verify is not None:
             assert self.ami is not None
             verdict = await changeset.verify(self.ami)
@@ -149,6 +155,19 @@ class Applier:
             assert self.ami is not None
             if await self._after_reload(self.ami):
                 self._report(result, Step.RELOAD, True, "SIP logger put back after the reload")
+
+    async def _host_steps(self, changeset: ChangeSet, result: ApplyResult, *,
+                          rollback: bool) -> None:
+        for step in changeset.host_steps:
+            if rollback and not step.again_on_rollback:
+                continue
+            try:
+                verdict = await step.run()
+            except OperatorError as exc:
+                verdict = Verdict(False, exc.what)
+            self._report(result, Step.RELOAD, verdict.ok, f"{step.name}: {verdict.detail}")
+            if not verdict.ok:
+                raise _Undo(f"{step.name} failed: {verdict.detail}")
 
     async def _dead_man(self, confirm: Confirm | None, within: float,
                         result: ApplyResult) -> None:
@@ -180,6 +199,7 @@ class Applier:
                      else "ORIGINALS NOT RESTORED: copy them back from " + str(result.backup_dir))
         try:
             await self._reload(changeset, result)
+            await self._host_steps(changeset, result, rollback=True)
         except _Undo as undo:
             self._report(result, Step.ROLLBACK, False, f"reload after restore: {undo.reason}")
             return
@@ -189,6 +209,8 @@ class Applier:
                          f"live state after restore: {verdict.detail}")
         elif changeset.reloads:
             self._report(result, Step.ROLLBACK, True, "Asterisk reloaded with the originals")
+        elif any(s.again_on_rollback for s in changeset.host_steps):
+            self._report(result, Step.ROLLBACK, True, "reloaded with the originals")
 
     def _report(self, result: ApplyResult, step: Step, ok: bool, detail: str) -> None:
         progress = Progress(step, ok, detail)

@@ -51,4 +51,15 @@ def live_provider(context: Any) -> list[Finding]:
     asyncio.run(live_evidence(ev, target, listen=float(getattr(args, "listen", 0) or 0)))
     if ev.state is None:
         raise CheckUnavailable("; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
+    context.cache["diagnosed"] = True
     return diagnose(ev)
+
+
+def bans_provider(context: Any) -> list[Finding]:
+    """Provider bans (fail2ban, CrowdSec, FreePBX) when the live diagnoses did not run:
+    they need no AMI."""
+    from trunkconsole.diagnose.bans import provider_banned
+
+    if context.cache.get("diagnosed"):
+        return []  # diagnose() included them
+    return provider_banned(_evidence(context))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from trunkconsole.diagnose.rtpstats import RtpStats
 from trunkconsole.model.state import PbxState
+from trunkconsole.net.bans import BanIndex
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.report import NetworkReport
@@ -23,6 +24,7 @@ class Evidence:
     rtp: dict[str, RtpStats] = field(default_factory=dict)
     network: NetworkReport | None = None
     engine: Engine | None = None  # compiled ruleset, for addresses not in the config
+    bans: BanIndex | None = None  # fail2ban / CrowdSec / FreePBX bans, read with the rules
     now: float = field(default_factory=time.time)
     gaps: list[str] = field(default_factory=list)  # what could not be looked at, and why
 

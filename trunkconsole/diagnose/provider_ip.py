@@ -42,6 +42,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
     senders = sorted(ev.state.senders.by_address.values(),
                      key=lambda s: (-s.last_seen, -s.count))
     for sender in senders:
+        if ev.bans is not None and ev.bans.lookup(sender.address):
+            continue  # diagnose/bans.py names it with both fixes
         lines = [Line(f"{plural(sender.count, 'request')} from {sender.address} refused with "
                       f"401 since {clock(sender.first_seen)}, last {ago(ev.now, sender.last_seen)}"
                       f" ({sender.last_event}"

@@ -107,6 +107,7 @@ class DiagnosesScreen(Screen[None]):
         ev = Evidence()
         network_evidence(ev, self._app.settings.asterisk_dir)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.bans = ev.bans
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
 
