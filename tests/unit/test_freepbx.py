@@ -57,7 +57,7 @@ def test_healthy_freepbx_checks_clean_with_one_note(etc: Path) -> None:
     notes = [f for f in result.findings if f.code == "freepbx-managed"]
     assert len(notes) == 1
     assert notes[0].severity == Severity.INFO
-    assert sorted(e.file for e in notes[0].evidence) == GENERATED
+    assert sorted(str(e.file) for e in notes[0].evidence) == GENERATED
     assert not [f for f in result.findings if f.severity > Severity.INFO]
 
 
