@@ -225,3 +225,14 @@ def gui_note(files: Iterator[str] | list[str]) -> str:
     return (f"FreePBX: this change goes into {names}, which Apply Config keeps; FreePBX's "
             "database does not hold it, so its GUI will not show it (note it where your "
             "team documents the PBX)")
+
+
+def custom_values(docs: list[ConfigFile]) -> frozenset[str] | None:
+    """On a FreePBX box, the names of the files it does not generate (None: not FreePBX)."""
+    generated = [doc for doc in docs if is_generated(doc)]
+    if not generated:
+        return None
+    return frozenset(doc.name for doc in docs if not is_generated(doc))
+
+
+CUSTOM_MARK = "custom, not in FreePBX's GUI"
