@@ -191,3 +191,17 @@ def test_crowdsec_sets_with_origin_and_time_left() -> None:
     assert ranged[0].left(now) == 1800
     assert index.lookup("2001:db8::1") == []
     assert index.lookup("not-an-ip") == []
+
+
+def test_fail2ban_ipset_actions() -> None:
+    """iptables-ipset-proto6 / firewallcmd-ipset: ipset `f2b-<name>` (hash:ip, timeout),
+    matched by `-m set --match-set f2b-<name> src -j REJECT`."""
+    save = ("create f2b-asterisk-udp hash:ip family inet hashsize 1024 maxelem 65536 "
+            "timeout 600\nadd f2b-asterisk-udp 198.51.100.200 timeout 517\n")
+    ruleset = Capture(saves=[IPTABLES_F2B.replace("-s 198.51.100.7/32 -j",
+                                                  "-m set --match-set f2b-asterisk-udp src -j")],
+                      ipsets=[save]).ruleset()
+    bans = BanIndex(ruleset=ruleset).lookup("198.51.100.200")
+    assert [(b.tool, b.jail, b.where) for b in bans] == [
+        ("fail2ban", "asterisk", "ipset f2b-asterisk-udp")]
+    assert "198.51.100.200" in banned_addresses(BanIndex(ruleset=ruleset))

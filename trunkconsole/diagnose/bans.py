@@ -61,7 +61,7 @@ def provider_banned(ev: Evidence) -> list[Finding]:
                                           *_location(row.address.location)),
                                      *_lines(ev, address, bans)),
             fix=_fix(bans), details=_details(address, bans, trunk=trunk, flow="unban")))
-    senders = set(ev.state.senders.by_address) if ev.state is not None else set()
+    senders = {s.address for s in ev.unknown_senders()}  # live and from the logs
     for address in [*sorted(senders), *banned_addresses(ev.bans)]:
         if address in done:
             continue

@@ -201,8 +201,10 @@ class BanIndex:
                     if text is None:
                         continue
                     key = (named.family, named.table, named.name, text)
+                    where = f"ipset {named.name}" if named.table == "ipset" else \
+                        f"set {named.family} {named.table} {named.name}"  # net/ipset.py
                     bans.append(Ban(
-                        str(ip), tool, f"set {named.family} {named.table} {named.name}",
+                        str(ip), tool, where,
                         jail=self._jail_of(jail) if jail else "", origin=origin,
                         element="" if text == str(ip) else text,
                         expires_at=self.expiries.get(key), confirmed=False))

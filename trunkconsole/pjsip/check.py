@@ -29,6 +29,7 @@ PROVIDERS: tuple[str, ...] = (
     "trunkconsole.diagnose.check:network_provider",
     "trunkconsole.diagnose.check:live_provider",
     "trunkconsole.diagnose.check:bans_provider",
+    "trunkconsole.diagnose.check:log_provider",
 )
 
 
