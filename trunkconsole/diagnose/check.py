@@ -51,4 +51,9 @@ def live_provider(context: Any) -> list[Finding]:
     asyncio.run(live_evidence(ev, target, listen=float(getattr(args, "listen", 0) or 0)))
     if ev.state is None:
         raise CheckUnavailable("; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
-    return diagnose(ev)
+    findings = diagnose(ev)
+    if ev.stale_for(findings) and not getattr(args, "no_network", False):
+        # Raised by an event after the firewall was read (while listening): read it again.
+        network_evidence(ev, context.config_dir)
+        findings = diagnose(ev)
+    return findings

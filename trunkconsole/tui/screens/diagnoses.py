@@ -102,11 +102,16 @@ class DiagnosesScreen(Screen[None]):
     def action_read_network(self) -> None:
         self._network()
 
+    def _reading_network(self) -> bool:
+        return any(w.node is self and w.group == "diag-network" and not w.is_finished
+                   for w in self.workers)
+
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
         network_evidence(ev, self._app.settings.asterisk_dir)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.network_read_at = ev.network_read_at
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
 
@@ -126,6 +131,8 @@ class DiagnosesScreen(Screen[None]):
         ev.now = time.time()
         self.findings = diagnose(ev)
         self._show()
+        if ev.stale_for(self.findings) and not self._reading_network():
+            self._network()  # a finding newer than the firewall read: read it again
 
     def _show(self) -> None:
         gaps = list(self.evidence.gaps)
