@@ -84,7 +84,7 @@ class SenderLog:
         if not self.by_address:
             return []
         done = [address for address in self.by_address
-                if _matched(address, identify.matches)]
+                if identified(address, (identify,))]
         for address in done:
             sender = self.by_address.pop(address)
             self.resolved[address] = ResolvedSender(
@@ -98,10 +98,11 @@ class SenderLog:
         self.resolved.clear()
 
 
-def _matched(address: str, entries: Iterable[str]) -> bool:
-    """True when a packet from address matches any identify entry (any port)."""
+def identified(address: str, identifies: Iterable[Identify]) -> bool:
+    """True when a packet from address matches any of these identifies (any port)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(parse_match(entry).contains(ip) for entry in entries)
+    return any(parse_match(entry).contains(ip) for identify in identifies
+               for entry in identify.matches)
