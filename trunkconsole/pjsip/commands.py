@@ -49,6 +49,13 @@ def register(subparsers: Any) -> None:
                        help="do not connect to AMI (config and network only)")
     check.add_argument("--no-network", action="store_true",
                        help="do not read the firewall and interfaces of this host")
+    check.add_argument("--no-logs", action="store_true",
+                       help="do not read Asterisk's log files (security, messages)")
+    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.timewindow import add_since_argument
+
+    add_since_argument(check, "1h")
+    add_log_dir_argument(check)
     check.set_defaults(handler=check_command)
 
 
@@ -73,16 +80,21 @@ def config_show(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
         return 3
+    from trunkconsole.pjsip import freepbx
+
     system = load_asterisk(directory)
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
+    custom = freepbx.custom_values(list(system.documents.by_path.values()))
+
     def shown(name: str, value: str, file: str) -> str:
         return value if args.show_secrets else masked_value(name, value, file)
 
     if args.json:
         data = {
             "config_dir": str(directory),
-            "objects": [_masked_json(obj.to_json(), shown) for obj in objects],
+            "objects": [_masked_json(_object_json(obj, custom), shown) for obj in objects],
+            "freepbx": custom is not None,
             "rtp": system.rtp.to_json(),
             "contexts": sorted(system.dialplan.contexts),
             "manager_users": [user.to_json() for user in system.manager.users.values()],
@@ -100,7 +112,8 @@ def config_show(args: argparse.Namespace) -> int:
             if option.name.lower() == "type":
                 continue
             value = shown(option.name, option.value, option.file)
-            print(f"    {option.name} = {value}    ; {obj.describe(option)}")
+            mark = f" ({freepbx.CUSTOM_MARK})" if custom and option.file in custom else ""
+            print(f"    {option.name} = {value}    ; {obj.describe(option)}{mark}")
         print()
     rtp = system.rtp
     print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
@@ -124,6 +137,16 @@ def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
     for name, entries in data.get("options", {}).items():
         for entry in entries:
             entry["value"] = shown(name, str(entry["value"]), str(entry.get("file", "")))
+    return data
+
+
+def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
+    """An object's JSON; on FreePBX each value says whether it lives in a custom file."""
+    data: dict[str, Any] = obj.to_json()
+    if custom is not None:
+        for values in data["options"].values():
+            for value in values:
+                value["custom"] = value["file"] in custom
     return data
 
 
