@@ -49,8 +49,12 @@ def _address(text: str) -> str:
 
 
 def _tail(out: str, err: str, rc: int) -> str:
-    text = (err or out).strip().splitlines()
-    return text[-1][-200:] if text else f"exit {rc}"
+    """The client's last error line, without its logging prefix (time, pid)."""
+    lines = (err or out).strip().splitlines()
+    errors = [line for line in lines if "ERROR" in line and "Init of command line" not in line]
+    if errors:
+        return errors[0][errors[0].index("ERROR"):][:300]
+    return lines[-1][-200:] if lines else f"exit {rc}"
 
 
 def jails_banning(server: Server, address: str, run: Runner = run_client) -> list[str]:
