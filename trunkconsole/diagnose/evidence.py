@@ -28,6 +28,7 @@ class Evidence:
     network: NetworkReport | None = None
     engine: Engine | None = None  # compiled ruleset, for addresses not in the config
     log: LogRecord | None = None  # Asterisk's own log files over the check's window
+    sender_window: float | None = None  # only senders seen this recently (a long-lived watch)
     now: float = field(default_factory=time.time)
     gaps: list[str] = field(default_factory=list)  # what could not be looked at, and why
 
@@ -36,13 +37,17 @@ class Evidence:
         the live model is never changed)."""
         live = self.state.senders if self.state is not None else SenderLog()
         if self.log is None:
-            return list(live.by_address.values())
-        merged = SenderLog()
-        merged.by_address = {a: replace(s, sessions=deque(s.sessions, maxlen=s.sessions.maxlen),
-                                        accounts=list(s.accounts))
-                             for a, s in live.by_address.items()}
-        merge_senders(merged, self.log.senders())
-        return list(merged.by_address.values())
+            senders = list(live.by_address.values())
+        else:
+            merged = SenderLog()
+            merged.by_address = {
+                a: replace(s, sessions=deque(s.sessions, maxlen=s.sessions.maxlen),
+                           accounts=list(s.accounts)) for a, s in live.by_address.items()}
+            merge_senders(merged, self.log.senders())
+            senders = list(merged.by_address.values())
+        if self.sender_window is not None:
+            senders = [s for s in senders if self.now - s.last_seen <= self.sender_window]
+        return senders
 
     def sip_verdict(self, address: str, port: int = 5060, proto: str = "udp") -> \
             PacketVerdict | None:
