@@ -21,6 +21,7 @@ from trunkconsole.errors import OperatorError
 
 
 class Step(enum.Enum):
+    PLAN = "plan"  # reading the config and the request, before anything is touched
     CHECK = "check"
     BACKUP = "backup"
     WRITE = "write"

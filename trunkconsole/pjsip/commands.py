@@ -99,15 +99,17 @@ def config_show(args: argparse.Namespace) -> int:
 
 
 def config_set(args: argparse.Namespace) -> int:
-    """`config set TYPE NAME OPTION VALUE`."""
-    from trunkconsole.changes.cli_apply import review_and_apply
-    from trunkconsole.changes.option import plan_option_set
+    """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
+    from trunkconsole.changes.cli_apply import run_change
+    from trunkconsole.changes.option import SECRET_OPTIONS, plan_option_set
     from trunkconsole.cli_support import ami_target, settings_from_args
 
-    changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
-                                args.value)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    secret = args.option.strip().lower() in SECRET_OPTIONS
+    return run_change(
+        args, lambda: plan_option_set(config_dir(args), args.object_type, args.name,
+                                      args.option, args.value),
+        target=lambda: None if args.dry_run else ami_target(args),
+        readonly=settings_from_args(args).readonly, secrets=[args.value] if secret else [])
 
 
 def check_command(args: argparse.Namespace) -> int:
