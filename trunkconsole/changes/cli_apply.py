@@ -66,7 +66,7 @@ def _finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
         sys.stdout.write(outcome.dumps())
     elif outcome.unchanged:
         print(f"unchanged: {outcome.change}")
-        for step in outcome.steps[-1:]:
+        for step in outcome.steps:
             print(f"  {step.detail}")
         for finding in outcome.findings:
             print(f"warning: {finding.title}")

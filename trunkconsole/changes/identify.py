@@ -10,6 +10,8 @@ includes after its own files and Asterisk appends to the existing section (main/
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +164,7 @@ def plan_identify_add(config_dir: Path, trunk: str,
     if not to_add:
         raise Unchanged(f"{_listed(wanted)} already {'matches' if len(wanted) == 1 else 'match'}"
                         f" trunk {trunk}", evidence="; ".join(present),
-                        verify=_verify_present(trunk, wanted))
+                        verify=_verify_present(trunk, wanted, covered_ok=covered_ok))
     for address in to_add:
         others = _other_trunks_matching(config, trunk, address)
         if others:
@@ -314,18 +316,45 @@ async def live_matches(ami: AmiActions, trunk: str) -> list[str]:
     return [str(m.get("Match", "")) for m in messages if m.get("Event") == "IdentifyDetail"]
 
 
-def _contains(values: Iterable[str], address: ProviderAddress) -> bool:
+def _contains(values: Iterable[str], address: ProviderAddress,
+              resolved: Sequence[str] = (), *, covered_ok: bool = False) -> bool:
+    """Is address among Asterisk's loaded matches (or inside one, with covered_ok)? A
+    hostname counts when one of the addresses it resolves to here is: Asterisk stores only
+    the resolved addresses."""
+    loaded = [(net, port) for value in values for net, port in parse_ami_matches(value)]
     network = address.network()
-    if network is None:  # a hostname: any address it resolved to is fine
-        return any(values)
-    return any(net == network and port == address.match.port
-               for value in values for net, port in parse_ami_matches(value))
+    if network is None:
+        return any(net.prefixlen == net.max_prefixlen and str(net.network_address) == ip
+                   and port == address.match.port for net, port in loaded for ip in resolved)
+    if covered_ok:
+        return any(net.version == network.version and network.subnet_of(net)  # type: ignore[arg-type]
+                   and port in (None, address.match.port) for net, port in loaded)
+    return any(net == network and port == address.match.port for net, port in loaded)
 
 
-def _verify_present(trunk: str, addresses: list[ProviderAddress]) -> Verifier:
+async def _resolve(address: ProviderAddress) -> list[str]:
+    """What a hostname match resolves to on this host (as Asterisk resolves it at reload).
+
+    When the name does not resolve, 22.10 rejects the whole identify and keeps the old one
+    ("Retaining existing configuration", seen in the lab): a verifier that took any loaded
+    match as proof would pass a change Asterisk threw away.
+    """
+    if not address.is_hostname:
+        return []
+    host = (address.match.host or address.text).split(":")[0]
+    try:
+        infos = await asyncio.to_thread(socket.getaddrinfo, host, None, 0, socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+
+
+def _verify_present(trunk: str, addresses: list[ProviderAddress], *,
+                    covered_ok: bool = False) -> Verifier:
     async def verify(ami: AmiActions) -> Verdict:
         values = await live_matches(ami, trunk)
-        missing = [a.text for a in addresses if not _contains(values, a)]
+        missing = [a.text for a in addresses
+                   if not _contains(values, a, await _resolve(a), covered_ok=covered_ok)]
         if missing:
             return Verdict(False, f"Asterisk's identify for {trunk} does not match "
                            f"{', '.join(missing)} after the reload (loaded: "

@@ -99,12 +99,15 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
     changeset.reloads = [RELOAD_PJSIP]
     if kind == "endpoint":
         changeset.verify = _verify_endpoint(name, option, value)
+        # An option that was unset has a default this side cannot know: restored means
+        # "not the new value" then.
         changeset.verify_restored = _verify_endpoint(
-            name, option, current.value if current else "")
+            name, option, current.value) if current else _verify_endpoint(
+            name, option, value, expect=False)
     return changeset
 
 
-def _verify_endpoint(name: str, option: str, value: str) -> Verifier:
+def _verify_endpoint(name: str, option: str, value: str, *, expect: bool = True) -> Verifier:
     async def verify(ami: AmiActions) -> Verdict:
         reply = await ami.action({"Action": "PJSIPShowEndpoint", "Endpoint": name})
         messages = reply if isinstance(reply, list) else [reply]
@@ -112,6 +115,6 @@ def _verify_endpoint(name: str, option: str, value: str) -> Verifier:
         if detail is None:
             return Verdict(False, f"endpoint {name} is not loaded (Asterisk rejected it?)")
         live = str(detail.get(camel(option), ""))
-        ok = _same(live, value)
+        ok = _same(live, value) == expect
         return Verdict(ok, f"endpoint {name}: {option} is {live!r} in Asterisk")
     return verify

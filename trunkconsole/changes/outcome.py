@@ -110,7 +110,11 @@ class ChangeOutcome:
                 "what": self.error.what, "evidence": self.error.evidence,
                 "fix": self.error.fix},
         }
-        masked: dict[str, Any] = _masked(data, [s for s in self.secrets if s])
+        # An error message may quote the value with repr() (escaped line breaks): mask that
+        # spelling too.
+        forms = {form for secret in self.secrets if secret
+                 for form in (secret, repr(secret)[1:-1], secret.strip())} - {""}
+        masked: dict[str, Any] = _masked(data, sorted(forms))
         return masked
 
     def dumps(self) -> str:

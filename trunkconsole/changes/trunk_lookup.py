@@ -55,7 +55,7 @@ def _hits(config: AsteriskConfig, endpoint: PjsipObject, host: str) -> tuple[lis
 
 def trunk_by_contact(config_dir: Path, host: str) -> str:
     """The one endpoint whose contact or identify is host; else a clear error."""
-    text = host.strip()
+    text = host.strip().rstrip(".")  # a fully qualified name may end in a dot
     if not text or "/" in text or any(c in text for c in " ,;\r\n\t[]"):
         raise OperatorError(f"--trunk-by-contact {host!r} is not a host",
                             fix="give the provider's IP address or hostname")
