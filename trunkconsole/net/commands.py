@@ -111,20 +111,9 @@ def verdict_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
-        print(probe.describe())
-        for cls in result.classes:
-            print(f"  {cls.ports()}: {cls.verdict.summary()}")
-            for outcome in cls.verdict.outcomes:
-                label = outcome.decision.value.upper()
-                print(f"    {label} by {outcome.deciding.label}: {outcome.deciding.text}")
-                for assumption in outcome.assumptions:
-                    print(f"      assumes {assumption}")
-                for step in outcome.path:
-                    print(f"      {step.render()}")
-            for note in cls.verdict.notes:
-                print(f"    note: {note}")
-        for note in engine.ruleset.notes:
-            print(f"note: {note}")
+        from trunkconsole.net.text import render_verdict
+
+        print(render_verdict(result, engine.ruleset.notes))
     return {Decision.ACCEPT: 0, Decision.DEPENDS: 1, Decision.DROP: 2}[result.decision]
 
 

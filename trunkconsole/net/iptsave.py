@@ -65,9 +65,11 @@ def detect(text: str) -> tuple[str, Source]:
             if line.startswith("-A") and any(":" in tok for tok in _addresses(line)):
                 family = "ip6"
                 break
+    # headers: `iptables-save v1.8.9 (nf_tables)`, `iptables-save v1.8.9 (legacy)`, and
+    # legacy without a tag: `ip6tables-save v1.8.9` (note "ip6tables" lacks "iptables")
     source: Source = "iptables-nft" if "nf_tables" in head else "iptables-legacy"
-    if "iptables" not in head:
-        source = "iptables-nft"
+    if "tables-save" not in head and "tables-legacy-save" not in head:
+        source = "iptables-nft"  # no header: assemble() places it by what nft lists
     return family, source
 
 
