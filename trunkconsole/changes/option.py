@@ -19,9 +19,12 @@ from trunkconsole.changes.changeset import (
     Verdict,
     Verifier,
 )
+from trunkconsole.changes.custom_post import plan_generated_option
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.objects import Option
 from trunkconsole.pjsip.resolve import known_option
 from trunkconsole.pjsip.system import load_asterisk
 
@@ -84,18 +87,31 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
     doc = config.documents.by_name(obj.file)
     if doc is None:
         raise OperatorError(f"cannot find {obj.file} among the loaded files")
+    changeset = ChangeSet(f"set {option} = {value} on {kind} {name}")
+    own = current if current is not None and obj.template_of(current) is None else None
+    if own is not None:
+        doc = config.documents.by_name(own.file) or doc  # the line to replace is there
+    if freepbx.is_generated(doc):
+        custom = plan_generated_option(config, obj, option, value, doc)
+        changeset.add(custom.path, custom.content, custom.before)
+        changeset.notes += custom.notes
+        return _finish(changeset, kind, name, option, value, current)
     path = doc.path if doc.path is not None else config_dir / doc.name
     before = snapshot(path)
-    if current is not None and obj.template_of(current) is None and current.file == obj.file:
-        edit.set_value(doc, current.line - 1, value)
+    if own is not None:
+        edit.set_value(doc, own.line - 1, value)
     else:
         headers = [i for i, _line in doc.sections() if i <= obj.line - 1]
         edit.add_setting(doc, headers[-1], option, value)
-    changeset = ChangeSet(f"set {option} = {value} on {kind} {name}")
     changeset.add(path, doc.render(), before)
     if current is not None and obj.template_of(current) is not None:
         changeset.notes.append(f"overrides {option}={current.value} from template "
                                f"[{obj.template_of(current)}] for {name} only")
+    return _finish(changeset, kind, name, option, value, current)
+
+
+def _finish(changeset: ChangeSet, kind: str, name: str, option: str, value: str,
+            current: Option | None) -> ChangeSet:
     changeset.reloads = [RELOAD_PJSIP]
     if kind == "endpoint":
         changeset.verify = _verify_endpoint(name, option, value)

@@ -35,7 +35,7 @@ from trunkconsole.changes.trunk_existing import (
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
-from trunkconsole.pjsip.lint_files import FREEPBX_MARKERS
+from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
@@ -93,15 +93,10 @@ class TrunkSpec:
             raise OperatorError(f"transport {self.transport!r} is not valid")
 
 
-def _freepbx(doc: ConfigFile) -> bool:
-    head = doc.render_text()[:2000].lower()
-    return any(marker in head for marker in FREEPBX_MARKERS)
-
-
 def _target_file(config: AsteriskConfig, name: str, custom: str) -> tuple[Path, bool]:
     """The file to append to: name, or its FreePBX custom file when name is generated."""
     doc = config.documents.by_name(name)
-    if doc is not None and _freepbx(doc):
+    if doc is not None and freepbx.is_generated(doc):
         return config.config_dir / custom, True
     return config.config_dir / name, False
 
@@ -139,7 +134,7 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
             raise OperatorError(f"dialplan context {context!r} already exists")
     changeset = ChangeSet(f"new IP-authenticated trunk {spec.name}")
 
-    pjsip_path, pjsip_custom = _target_file(config, "pjsip.conf", "pjsip_custom.conf")
+    pjsip_path, pjsip_custom = _target_file(config, "pjsip.conf", "pjsip_custom_post.conf")
     before = snapshot(pjsip_path)
     doc = ConfigFile.from_bytes(before.content, pjsip_path.name, pjsip_path)
     endpoint = [("type", "endpoint"), ("transport", transport), ("context", spec.context),
@@ -175,8 +170,9 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
     changeset.add(ext_path, doc.render(), before)
 
     if pjsip_custom or ext_custom:
-        changeset.notes.append("FreePBX-generated files found: the trunk goes into the "
-                               "*_custom.conf files, which FreePBX does not overwrite")
+        changeset.notes.append(freepbx.gui_note(
+            [p.name for p, custom in ((pjsip_path, pjsip_custom), (ext_path, ext_custom))
+             if custom]))
     changeset.notes += [f"{a.text} is a hostname: resolved only at reload"
                         for a in spec.provider_ips if a.is_hostname]
     changeset.reloads = [RELOAD_PJSIP, RELOAD_DIALPLAN]

@@ -82,14 +82,17 @@ def _sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iptables-save", type=Path, action="append", default=[],
                         dest="iptables_save", help="iptables-save / ip6tables-save / "
                         "iptables-legacy-save output (repeatable)")
+    parser.add_argument("--ipset-save", type=Path, action="append", default=[],
+                        dest="ipset_save", help="`ipset save` output: decides "
+                        "`-m set --match-set` rules (repeatable)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _ruleset(args: argparse.Namespace, netns: str | None = None) -> Any:
     from trunkconsole.net.collect import load_files, read_ruleset
 
-    if args.ruleset is not None or args.iptables_save:
-        return load_files(args.ruleset, list(args.iptables_save))
+    if args.ruleset is not None or args.iptables_save or args.ipset_save:
+        return load_files(args.ruleset, list(args.iptables_save), list(args.ipset_save))
     return read_ruleset(netns)
 
 
@@ -123,8 +126,8 @@ def report_command(args: argparse.Namespace) -> int:
     from trunkconsole.net.gather import gather_report
 
     config_dir = Path(getattr(args, "config_dir", None) or "/etc/asterisk")
-    files = (args.ruleset, list(args.iptables_save)) if (
-        args.ruleset is not None or args.iptables_save) else None
+    files = (args.ruleset, list(args.iptables_save) + list(args.ipset_save)) if (
+        args.ruleset is not None or args.iptables_save or args.ipset_save) else None
     report = gather_report(config_dir, files=files, netns=args.netns)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

@@ -172,9 +172,14 @@ class Engine:
             volatile = ""
             if isinstance(stmt.right, SetRef):
                 named = table.sets.get(stmt.right.name)
-                if named is not None and named.volatile:
-                    volatile = (f"set @{named.name} in {table.label()} is filled at run time "
-                                "(fail2ban, meters): the verdict holds for its current elements")
+                if named is None:
+                    return ("u", f"{_match_text(stmt)} (set @{stmt.right.name} is not in "
+                                 "the listing)")
+                where = f"ipset {named.name}" if named.table == "ipset" else \
+                    f"set @{named.name} in {table.label()}"
+                if named.volatile:
+                    volatile = (f"{where} is filled at run time (fail2ban, meters): the "
+                                "verdict holds for its current elements")
             try:
                 key = (stmt, id(table))
                 pred = self._preds.get(key)

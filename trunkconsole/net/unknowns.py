@@ -22,7 +22,7 @@ _STATE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"ct count|connlimit", "a connection count: how many connections are open now"),
         (r"\bmeter\b|update @|add @", "a meter/dynamic set: per-source packet history"),
         (r"\brecent\b", "an xt_recent list: which sources it holds now (/proc/net/xt_recent)"),
-        (r"match-set|ipset", "ipset contents not in the files (give `ipset save` output)"),
+        (r"match-set|ipset", "the ipset's contents: give `ipset save` output"),
         (r"statistic|numgen|random", "random sampling (numgen/statistic)"),
         (r"fib saddr|rpfilter|reverse path",
          "the reverse path: routes back to the source (not in rule files)"),

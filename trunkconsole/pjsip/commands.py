@@ -44,6 +44,13 @@ def register(subparsers: Any) -> None:
                        help="do not connect to AMI (config and network only)")
     check.add_argument("--no-network", action="store_true",
                        help="do not read the firewall and interfaces of this host")
+    check.add_argument("--no-logs", action="store_true",
+                       help="do not read Asterisk's log files (security, messages)")
+    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.timewindow import add_since_argument
+
+    add_since_argument(check, "1h")
+    add_log_dir_argument(check)
     check.set_defaults(handler=check_command)
 
 
@@ -68,13 +75,17 @@ def config_show(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
         return 3
+    from trunkconsole.pjsip import freepbx
+
     system = load_asterisk(directory)
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
+    custom = freepbx.custom_values(list(system.documents.by_path.values()))
     if args.json:
         data = {
             "config_dir": str(directory),
-            "objects": [obj.to_json() for obj in objects],
+            "objects": [_object_json(obj, custom) for obj in objects],
+            "freepbx": custom is not None,
             "rtp": system.rtp.to_json(),
             "contexts": sorted(system.dialplan.contexts),
             "manager_users": [user.to_json() for user in system.manager.users.values()],
@@ -91,11 +102,22 @@ def config_show(args: argparse.Namespace) -> int:
         for option in obj.options:
             if option.name.lower() == "type":
                 continue
-            print(f"    {option.name} = {option.value}    ; {obj.describe(option)}")
+            mark = f" ({freepbx.CUSTOM_MARK})" if custom and option.file in custom else ""
+            print(f"    {option.name} = {option.value}    ; {obj.describe(option)}{mark}")
         print()
     rtp = system.rtp
     print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
     return 0
+
+
+def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
+    """An object's JSON; on FreePBX each value says whether it lives in a custom file."""
+    data: dict[str, Any] = obj.to_json()
+    if custom is not None:
+        for values in data["options"].values():
+            for value in values:
+                value["custom"] = value["file"] in custom
+    return data
 
 
 def config_set(args: argparse.Namespace) -> int:
