@@ -50,6 +50,15 @@ REAL: dict[str, tuple[list[str], str, Callable[..., bool]]] = {
         ["f2b-iptables"], "legacy-companion.nft", lambda p: False),
     "ufw 0.36.2": (["ufw-real"], "", _limit(2222)),  # `limit 2222/tcp`: xt_recent
     "iptables-persistent rules.v4/v6": (["persistent-real"], "", lambda p: False),
+    # the responsive firewall's xt_recent tiers decide signalling from unknown hosts, and
+    # fpbxratelimit decides rate-limited services (http/https here) from the external zone
+    "FreePBX firewall (legacy iptables, ipsets, RFW)": (
+        ["freepbx-real"], "", lambda p: p.dport_lo in (5060, 5061, 4569) or (
+            p.proto == "tcp" and p.dport_lo in (80, 443))),
+    "CrowdSec firewall bouncer 0.0.25, nftables mode": (
+        ["crowdsec-nftables"], "legacy-companion.nft", lambda p: False),
+    "CrowdSec firewall bouncer 0.0.25, iptables + ipset mode": (
+        ["crowdsec-iptables"], "legacy-companion.nft", lambda p: False),
 }
 
 

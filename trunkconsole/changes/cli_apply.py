@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress, Step
-from trunkconsole.changes.audit import state_dir
+from trunkconsole.changes.audit import mask_secrets, state_dir
 from trunkconsole.changes.changeset import ChangeSet, Unchanged, Verifier
 from trunkconsole.changes.outcome import ChangeOutcome, note_finding
 from trunkconsole.changes.sip_logger import reasserter
@@ -97,10 +98,51 @@ def _verify_unchanged(outcome: ChangeOutcome, verify: Verifier,
         outcome.findings.append(note_finding(f"not checked against live Asterisk: {exc.what}"))
 
 
+def _yes(data: bytes) -> bool:
+    return data.strip().lower() in (b"y", b"yes")
+
+
 def _ask(prompt: str) -> bool:
     print(prompt, end=" ", flush=True)
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
+    return _yes(os.read(sys.stdin.fileno(), 1024))
+
+
+async def ask_within(prompt: str) -> bool:
+    """Ask on stdin without a thread: a timeout (wait_for) cancels the wait and the process
+    can exit; a blocked readline() in a worker thread would keep it alive forever."""
+    print(prompt, end=" ", flush=True)
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        raise OperatorError("stdin is closed: nothing can confirm the change") from None
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bytes] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not answer.done():
+            answer.set_result(data)
+
+    try:
+        loop.add_reader(fd, readable)
+    except (OSError, ValueError):  # a regular file: epoll refuses it, and it never blocks
+        data = os.read(fd, 1024)
+    else:
+        try:
+            data = await answer
+        except asyncio.CancelledError:
+            print()  # the prompt line stays unanswered
+            raise
+        finally:
+            loop.remove_reader(fd)
+    if not data:
+        raise OperatorError("stdin reached its end: nothing can confirm the change")
+    return _yes(data)
 
 
 def _print_progress(progress: Progress, stream: TextIO) -> None:
@@ -111,13 +153,15 @@ def _print_progress(progress: Progress, stream: TextIO) -> None:
 def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
                      target: Callable[[], AmiTarget | None], readonly: bool,
                      outcome: ChangeOutcome) -> int:
-    """Print warnings and the diff (or the JSON outcome); apply when asked to."""
+    """Print warnings and the diff (or the JSON outcome); apply when asked to. Exit status
+    0 applied, 1 not applied (or rolled back), 2 not as it was (rollback refused, failed or
+    unconfirmed)."""
     as_json = getattr(args, "json", False)
     outcome.planned(changeset)
     if not as_json:
         for note in changeset.notes:
             print(f"warning: {note}")
-        print(changeset.diff(), end="")
+        print(mask_secrets(changeset.diff()), end="")
     if args.dry_run:
         outcome.steps.append(Progress(Step.PLAN, True, "dry run: would change "
                                       + ", ".join(str(c.path) for c in changeset.changes)))
@@ -133,7 +177,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
                             fix="drop --confirm-within; the change is still verified and "
                             "rolled back by itself when Asterisk does not take it")
     if not args.yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             raise OperatorError("not applied: no terminal to confirm on",
                                 fix="review the diff above, then run again with --yes")
         if not _ask("Apply this change? [y/N]"):
@@ -174,8 +218,8 @@ async def _apply(changeset: ChangeSet, args: argparse.Namespace, target: AmiTarg
         _print_progress(step, sys.stderr if quiet else sys.stdout)
 
     async def confirm() -> bool:
-        return await asyncio.to_thread(
-            _ask, f"Keep this change? [y/N] (rolled back in {args.confirm_within:.0f} s)")
+        return await ask_within(
+            f"Keep this change? [y/N] (rolled back in {args.confirm_within:.0f} s)")
 
     root = state_dir(args.state_dir)
     if target is None:

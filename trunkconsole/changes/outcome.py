@@ -21,6 +21,7 @@ from trunkconsole.findings import Finding, Severity
 MASK = "********"
 EXIT_APPLIED = 0
 EXIT_NOT_APPLIED = 1  # rolled back, declined or not confirmed
+EXIT_NOT_AS_IT_WAS = 2  # not applied, and the rollback did not (provably) restore it all
 EXIT_REFUSED = 3  # bad input or a precondition: nothing was written
 
 
@@ -35,6 +36,8 @@ class ChangeOutcome:
     steps: list[Progress] = field(default_factory=list)
     backup: str | None = None
     rolled_back: bool = False
+    failed: bool = False  # the engine ran and did not apply
+    not_as_it_was: bool = False  # rollback refused, failed or not shown live (exit 2)
     verified: bool = False
     findings: list[Finding] = field(default_factory=list)
     error: OperatorError | None = None
@@ -42,17 +45,20 @@ class ChangeOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.rolled_back
+        return self.error is None and not self.failed
 
     @property
     def unchanged(self) -> bool:
         return self.ok and not self.changed
 
     def exit_code(self) -> int:
-        """0 applied, unchanged or dry run; 1 rolled back or declined; 3 refused."""
+        """0 applied, unchanged or dry run; 1 rolled back; 2 the PBX may not be as it was
+        (rollback refused, failed or not shown live); 3 refused, nothing written."""
         if self.ok:
             return EXIT_APPLIED
-        if self.rolled_back or self.error is None:
+        if self.not_as_it_was:
+            return EXIT_NOT_AS_IT_WAS
+        if self.failed:
             return EXIT_NOT_APPLIED
         return int(getattr(self.error, "exit_code", EXIT_REFUSED)) or EXIT_REFUSED
 
@@ -84,11 +90,19 @@ class ChangeOutcome:
         self.backup = str(result.backup_dir) if result.backup_dir else None
         self.rolled_back = result.rolled_back
         self.changed = result.applied
+        self.failed = not result.applied
+        self.not_as_it_was = not result.applied and not (
+            result.rolled_back and not result.live_unconfirmed)
         self.verified = result.applied and any(
             p.step is Step.VERIFY and p.ok for p in result.progress)
-        if result.rolled_back:
+        if self.not_as_it_was:
             self.findings.append(Finding(
-                "change-rolled-back", Severity.CRITICAL, f"rolled back: {result.reason}",
+                "change-not-restored", Severity.CRITICAL, result.summary(),
+                fix=f"check the files and Asterisk by hand; the originals are in {self.backup}",
+                domain="change"))
+        elif result.rolled_back:
+            self.findings.append(Finding(
+                "change-rolled-back", Severity.CRITICAL, result.summary(),
                 fix=f"nothing of this change is live; the originals are in {self.backup}",
                 domain="change"))
 

@@ -38,11 +38,11 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
-_DID = re.compile(r"^\+?[0-9]{2,20}$")
-_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,79}$")
-_USER = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
-_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}\Z")
+_DID = re.compile(r"^\+?[0-9]{2,20}\Z")
+_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,79}\Z")
+_USER = re.compile(r"^[A-Za-z0-9_.+-]{1,64}\Z")
+_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}\Z")
 CODECS = {"ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "slin", "g726"}
 
 
