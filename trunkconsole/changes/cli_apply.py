@@ -13,6 +13,7 @@ from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
 from trunkconsole.settings import AmiTarget
+from trunkconsole.visible import echo
 
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,24 +27,24 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _ask(prompt: str) -> bool:
-    print(prompt, end=" ", flush=True)
+    echo(prompt, end=" ", flush=True)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
 
 
 def _print_progress(progress: Progress) -> None:
     mark = "ok " if progress.ok else "FAIL"
-    print(f"  [{mark}] {progress.step.value:9} {progress.detail}")
+    echo(f"  [{mark}] {progress.step.value:9} {progress.detail}")
 
 
 def review_and_apply(changeset: ChangeSet, args: argparse.Namespace, target: AmiTarget | None,
                      readonly: bool) -> int:
     """Print warnings and the diff; apply when asked to. Exit status 0 applied, 1 not."""
     for note in changeset.notes:
-        print(f"warning: {note}")
-    print(changeset.diff(), end="")
+        echo(f"warning: {note}")
+    echo(changeset.diff(), end="")
     if args.dry_run:
-        print("(dry run: nothing changed)")
+        echo("(dry run: nothing changed)")
         return 0
     if readonly:
         raise OperatorError("read-only mode: refusing to change anything")
@@ -52,12 +53,12 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace, target: Ami
             raise OperatorError("not applied: no terminal to confirm on",
                                 fix="review the diff above, then run again with --yes")
         if not _ask("Apply this change? [y/N]"):
-            print("not applied")
+            echo("not applied")
             return 1
     result = asyncio.run(_apply(changeset, args, target, readonly))
-    print(result.summary())
+    echo(result.summary())
     if result.backup_dir:
-        print(f"backup: {result.backup_dir}")
+        echo(f"backup: {result.backup_dir}")
     return 0 if result.applied else 1
 
 

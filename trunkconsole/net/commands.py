@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.visible import echo
 
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}$")
 
@@ -109,22 +110,22 @@ def verdict_command(args: argparse.Namespace) -> int:
     engine = Engine(_ruleset(args))
     result = engine.evaluate_range(probe)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
     else:
-        print(probe.describe())
+        echo(probe.describe())
         for cls in result.classes:
-            print(f"  {cls.ports()}: {cls.verdict.summary()}")
+            echo(f"  {cls.ports()}: {cls.verdict.summary()}")
             for outcome in cls.verdict.outcomes:
                 label = outcome.decision.value.upper()
-                print(f"    {label} by {outcome.deciding.label}: {outcome.deciding.text}")
+                echo(f"    {label} by {outcome.deciding.label}: {outcome.deciding.text}")
                 for assumption in outcome.assumptions:
-                    print(f"      assumes {assumption}")
+                    echo(f"      assumes {assumption}")
                 for step in outcome.path:
-                    print(f"      {step.render()}")
+                    echo(f"      {step.render()}")
             for note in cls.verdict.notes:
-                print(f"    note: {note}")
+                echo(f"    note: {note}")
         for note in engine.ruleset.notes:
-            print(f"note: {note}")
+            echo(f"note: {note}")
     return {Decision.ACCEPT: 0, Decision.DEPENDS: 1, Decision.DROP: 2}[result.decision]
 
 
@@ -138,9 +139,9 @@ def report_command(args: argparse.Namespace) -> int:
         args.ruleset is not None or args.iptables_save) else None
     report = gather_report(config_dir, files=files, netns=args.netns)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        echo(json.dumps(report.to_json(), indent=2))
     else:
         from trunkconsole.net.text import render_report
 
-        print(render_report(report))
+        echo(render_report(report))
     return exit_status(report.findings)
