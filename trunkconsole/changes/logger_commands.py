@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkconsole.visible import echo, visible_json
+
+if TYPE_CHECKING:
+    from trunkconsole.changes.sip_logger import SipMessage
 
 
 def register(subparsers: Any) -> None:
@@ -89,6 +92,19 @@ def _off(args: argparse.Namespace) -> int:
     return 0
 
 
+def message_text(message: SipMessage) -> str:
+    """One SIP message for `logger show` (echo makes the carrier's text visible)."""
+    arrow = "<==" if message.received else "==>"
+    return f"--- {arrow} {message.address} at {message.timestamp}\n{message.text}\n"
+
+
+def message_json(message: SipMessage) -> str:
+    """One SIP message as a JSON line for `logger show --json`."""
+    return visible_json({"number": message.number, "time": message.timestamp,
+                         "received": message.received, "address": message.address,
+                         "method": message.method, "text": message.text}, indent=None)
+
+
 def _show(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import ami_target
 
@@ -108,16 +124,7 @@ def _show(args: argparse.Namespace) -> int:
             logger.last_seen = state.baseline
             while True:
                 for message in await logger.poll():
-                    if args.json:
-                        echo(visible_json({"number": message.number, "time": message.timestamp,
-                                           "received": message.received,
-                                           "address": message.address,
-                                           "method": message.method, "text": message.text},
-                                          indent=None))
-                    else:
-                        arrow = "<==" if message.received else "==>"
-                        echo(f"--- {arrow} {message.address} at {message.timestamp}\n"
-                             f"{message.text}\n")
+                    echo(message_json(message) if args.json else message_text(message))
                     sys.stdout.flush()
                 current = logger.state()
                 if not args.follow or current is None or current.expired():
