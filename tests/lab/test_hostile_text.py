@@ -145,7 +145,8 @@ async def test_logger_show_prints_the_sip_message_visibly(
     out = capsys.readouterr().out
     assert raw_hits(out.encode()) == []
     assert "\x1b" not in out
-    assert "\r" not in out and "INVITE sip:15551230001@" in out
+    assert "\r" not in out
+    assert "INVITE sip:15551230001@" in out
     assert any(json.loads(line)["text"] == invite.text
                for line in out.splitlines() if line.startswith("{"))
 
