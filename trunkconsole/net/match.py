@@ -96,9 +96,14 @@ def _payload(field: Field) -> tuple[Getter, str]:
             # a new TCP connection starts with a bare SYN; an established one carries ACK
             return (lambda p: (2 if p.state & 8 else 16) if p.l4 == 6 else ABSENT), "tcpflags"
         return (lambda p: UNKNOWN if p.l4 in wanted else ABSENT), "int"
-    if proto in ("icmp", "icmpv6", "igmp", "ah", "esp", "comp", "gre"):
-        number = {"icmp": 1, "icmpv6": 58, "igmp": 2, "ah": 51, "esp": 50, "comp": 108,
-                  "gre": 47}[proto]
+    if proto in ("icmp", "icmpv6"):
+        # `icmp type X` implies `meta nfproto ipv4 meta l4proto icmp` (icmpv6: ipv6 and 58):
+        # never true for UDP/TCP nor for the other family, whatever the type names
+        fam, number = (4, 1) if proto == "icmp" else (6, 58)
+        space = f"{proto}{name}" if name in ("type", "code") else "int"
+        return (lambda p: UNKNOWN if p.l4 == number and p.family == fam else ABSENT), space
+    if proto in ("igmp", "ah", "esp", "comp", "gre"):
+        number = {"igmp": 2, "ah": 51, "esp": 50, "comp": 108, "gre": 47}[proto]
         return (lambda p: UNKNOWN if p.l4 == number else ABSENT), "int"
     raise Unsupported(f"payload {proto} {name}")
 
@@ -321,6 +326,19 @@ def compile_lookup(data: Value | tuple[tuple[Value, Verdict], ...], spaces: list
 def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
     """A predicate for one match; Unsupported when it cannot be decided at all."""
     read, spaces = key_reader(match.left)
+    try:
+        return _compile_match(match, read, spaces, table, cache)
+    except (Unsupported, ValueError_, ValueError, TypeError):
+        # the value is beyond us, but a protocol dependency the packet does not meet still
+        # decides: `icmpv6 type { ... }` is false for UDP whatever the names say
+        def dependency_only(p: Packet) -> bool | None:
+            return False if read(p) is ABSENT else None
+
+        return dependency_only
+
+
+def _compile_match(match: Match, read: Getter, spaces: list[str], table: Table,
+                   cache: SetCache) -> Predicate:
     op, right = match.op, match.right
     space = spaces[0]
     member: Membership

@@ -45,6 +45,13 @@ def register(subparsers: Any) -> None:
                        help="do not connect to AMI (config and network only)")
     check.add_argument("--no-network", action="store_true",
                        help="do not read the firewall and interfaces of this host")
+    check.add_argument("--no-logs", action="store_true",
+                       help="do not read Asterisk's log files (security, messages)")
+    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.timewindow import add_since_argument
+
+    add_since_argument(check, "1h")
+    add_log_dir_argument(check)
     check.set_defaults(handler=check_command)
 
 
