@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from trunkconsole.tui.plain import plain
+from trunkconsole.tui.plain import plain, plain_lines
 
 KEYMAP_HINT = (
     "Remap any key in ~/.config/trunkconsole/config.yaml, by the id in the last column:\n"
@@ -67,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
             title = getattr(self.for_screen, "TITLE", None) or type(self.for_screen).__name__
             yield Static(plain(f"Keys on {title}", style="bold"))
             yield Static(bindings_table(self.for_screen))
-            yield Static(plain(KEYMAP_HINT), id="help-hint")
+            yield Static(plain_lines(KEYMAP_HINT), id="help-hint")
         yield Footer()
 
     def action_dismiss_help(self) -> None:

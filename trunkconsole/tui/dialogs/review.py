@@ -149,7 +149,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
             confirm_line.update(plain_lines(exc.render(), style="bold red"))
         else:
             style = "bold green" if self.result.applied else "bold red"
-            confirm_line.update(plain(self.result.summary() + "  (escape closes)", style=style))
+            confirm_line.update(plain_lines(self.result.summary() + "  (escape closes)",
+                                            style=style))
         finally:
             self.running = False
             self.refresh_bindings()
