@@ -12,7 +12,7 @@ from typing import Any
 from trunkconsole.errors import OperatorError
 from trunkconsole.visible import echo
 
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}$")
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}\Z")
 
 
 def _clean(text: str, what: str) -> str:

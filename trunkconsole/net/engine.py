@@ -37,6 +37,7 @@ from trunkconsole.net.ir import (
 )
 from trunkconsole.net.match import (
     ABSENT,
+    LOCAL_UNICAST,
     REMOTE_IF,
     UNKNOWN,
     SetCache,
@@ -420,7 +421,7 @@ class Engine:
                 key = op[1](br.packet)
                 if key is ABSENT:
                     return [("next", "", br)]
-                if key is UNKNOWN or key is REMOTE_IF:
+                if key is UNKNOWN or key is REMOTE_IF or key is LOCAL_UNICAST:
                     return self._fork(crule, i, br, f"vmap key {crule.rule.rendered()}")
                 hit, verdict = find(op[2], key)
                 if not hit:
@@ -538,7 +539,26 @@ def _match_text(match: Match) -> str:
             name = f"{left.base} {left.name}"
     else:
         name = type(left).__name__.lower()
-    return f"{name} {match.op} {match.right}"
+    return f"{name} {match.op} {value_text(match.right)}"
+
+
+def value_text(value: object) -> str:
+    """An IR value as nft writes it: `198.51.100.0/24`, `10000-20000`, `{ 5060, 5061 }`."""
+    from trunkconsole.net.ir import AnonSet, ConcatValue, Flags, Prefix, Range
+
+    if isinstance(value, Prefix):
+        return f"{value.addr}/{value.length}"
+    if isinstance(value, Range):
+        return f"{value.lo}-{value.hi}"
+    if isinstance(value, Flags):
+        return ",".join(str(n) for n in value.names)
+    if isinstance(value, ConcatValue):
+        return " . ".join(value_text(p) for p in value.parts)
+    if isinstance(value, AnonSet):
+        return "{ " + ", ".join(value_text(e) for e in value.elements) + " }"
+    if isinstance(value, SetRef):
+        return f"@{value.name}"
+    return str(value)
 
 
 def _verdict_text(verdict: Any) -> str:

@@ -57,6 +57,10 @@ ABSENT = _Sentinel("ABSENT")  # protocol dependency not met: the match is false
 UNKNOWN = _Sentinel("UNKNOWN")  # cannot be known statically: the match is undecided
 # The input interface is not known, but the packet comes from another host, so it is not lo.
 REMOTE_IF = _Sentinel("REMOTE_IF")
+# The destination is one of this host's unicast addresses, which one is not known.
+LOCAL_UNICAST = _Sentinel("LOCAL_UNICAST")
+# Never a local unicast address: limited broadcast, IPv4 and IPv6 multicast
+NOT_UNICAST = ((0xE0000000, 0xFFFFFFFF), (0xFF << 120, (1 << 128) - 1))
 
 Getter = Callable[[Packet], Any]
 Predicate = Callable[[Packet], "bool | None"]
@@ -77,7 +81,9 @@ def _payload(field: Field) -> tuple[Getter, str]:
         if name == "saddr":
             return (lambda p: p.saddr if p.family == fam else ABSENT), space
         if name == "daddr":
-            return (lambda p: (UNKNOWN if p.daddr is None else p.daddr)
+            # no --dst: some local unicast address (never broadcast nor multicast)
+            return (lambda p: ((LOCAL_UNICAST if p.daddr_local else UNKNOWN)
+                               if p.daddr is None else p.daddr)
                     if p.family == fam else ABSENT), space
         if name in ("protocol", "nexthdr"):
             # assumes no IPv6 extension headers between the fixed header and UDP/TCP
@@ -188,6 +194,8 @@ def getter(expr: Expr) -> tuple[Getter, str]:
 
         def masked(p: Packet) -> Any:
             value = inner(p)
+            if value is LOCAL_UNICAST:
+                return UNKNOWN
             if isinstance(value, int):
                 return value & mask
             if isinstance(value, PortSpan):
@@ -209,7 +217,7 @@ def _int_members(imap: IntervalMap[Any]) -> Membership:
             return imap.find_span(value.lo, value.hi)[0]
         if isinstance(value, int):
             return imap.find(value)[0]
-        return False
+        return None if value is LOCAL_UNICAST else False
 
     return member
 
@@ -295,7 +303,7 @@ def key_reader(expr: Expr) -> tuple[Getter, list[str]]:
             values = tuple(f(p) for f in funcs)
             if any(v is ABSENT for v in values):
                 return ABSENT
-            if any(v is UNKNOWN or v is REMOTE_IF for v in values):
+            if any(v is UNKNOWN or v is REMOTE_IF or v is LOCAL_UNICAST for v in values):
                 return UNKNOWN
             return values
 
@@ -375,6 +383,8 @@ def _compile_match(match: Match, read: Getter, spaces: list[str], table: Table,
     def member_of(value: Any) -> bool | None:
         if value is REMOTE_IF:
             return False if only_lo else None
+        if value is LOCAL_UNICAST:
+            return None
         return find(lookup, value)[0]
 
     return _membership(read, member_of, negate=op == "!=")
@@ -382,10 +392,13 @@ def _compile_match(match: Match, read: Getter, spaces: list[str], table: Table,
 
 def _between(lo: int, hi: int) -> Membership:
     """Membership in one interval (one value, prefix or range): no map needed."""
+    never_local = any(a <= lo and hi <= b for a, b in NOT_UNICAST)
 
     def member(value: Any) -> bool | None:
         if isinstance(value, int):
             return lo <= value <= hi
+        if value is LOCAL_UNICAST:
+            return False if never_local else None
         if isinstance(value, PortSpan):
             if lo <= value.lo and value.hi <= hi:
                 return True
@@ -404,7 +417,7 @@ def _membership(read: Getter, member: Membership, *, negate: bool) -> Predicate:
             return False
         if value is UNKNOWN:
             return None
-        if value is REMOTE_IF:
+        if value is REMOTE_IF or value is LOCAL_UNICAST:
             hit = member(value)
             if hit is None:
                 return None

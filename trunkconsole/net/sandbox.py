@@ -87,6 +87,13 @@ class Sandbox:
                check=False)
         for ns, dev in ((self.fw, FW_IF), (self.src, PEER_IF)):
             sh(["ip", "-n", ns, "link", "set", dev, "up"])
+        # Permanent neighbour entries: a ruleset that drops ICMPv6 neighbour discovery (or
+        # ARP replies never matter) must not decide the fate of the UDP/TCP probes, and
+        # a cached entry from an earlier ruleset must not make the result order-dependent.
+        mac = json.loads(sh(["ip", "-j", "-n", self.fw, "link", "show", FW_IF]))[0]["address"]
+        for address in (FW_V4, FW_V6):
+            sh(["ip", "-n", self.src, "neigh", "replace", address, "lladdr", mac, "dev", PEER_IF,
+                "nud", "permanent"])
         # routes back to every sender, so replies and reverse-path checks work
         for net in ("198.51.100.0/24", "192.0.2.0/24"):
             sh(["ip", "-n", self.fw, "route", "add", net, "dev", FW_IF])
