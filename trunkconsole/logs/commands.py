@@ -59,11 +59,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _enable(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.logger_conf import plan_logging
     from trunkconsole.cli_support import ami_target, settings_from_args
     from trunkconsole.pjsip.commands import config_dir
 
-    changeset = plan_logging(config_dir(args))
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    return run_change(args, lambda: plan_logging(config_dir(args)),
+                      target=lambda: None if args.dry_run else ami_target(args),
+                      readonly=settings_from_args(args).readonly)

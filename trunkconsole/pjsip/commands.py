@@ -151,15 +151,18 @@ def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
 
 
 def config_set(args: argparse.Namespace) -> int:
-    """`config set TYPE NAME OPTION VALUE`."""
-    from trunkconsole.changes.cli_apply import review_and_apply
+    """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
+    from trunkconsole.changes.audit import is_secret_option
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.option import plan_option_set
     from trunkconsole.cli_support import ami_target, settings_from_args
 
-    changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
-                                args.value, force=args.force)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    return run_change(
+        args, lambda: plan_option_set(config_dir(args), args.object_type, args.name,
+                                      args.option, args.value, force=args.force),
+        target=lambda: None if args.dry_run else ami_target(args),
+        readonly=settings_from_args(args).readonly,
+        secrets=[args.value] if is_secret_option(args.option) else [])
 
 
 def check_command(args: argparse.Namespace) -> int:
