@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.net.commands",
     "trunkconsole.diagnose.commands",
     "trunkconsole.logs.commands",
+    "trunkconsole.journal.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]
