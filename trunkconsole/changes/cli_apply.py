@@ -23,6 +23,7 @@ from trunkconsole.changes.outcome import ChangeOutcome, note_finding
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
 from trunkconsole.settings import AmiTarget
+from trunkconsole.visible import echo
 
 
 def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,13 +65,13 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
 
 def _finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
-        sys.stdout.write(outcome.dumps())
+        echo(outcome.dumps(), end="")
     elif outcome.unchanged:
-        print(f"unchanged: {outcome.change}")
+        echo(f"unchanged: {outcome.change}")
         for step in outcome.steps:
-            print(f"  {step.detail}")
+            echo(f"  {step.detail}")
         for finding in outcome.findings:
-            print(f"warning: {finding.title}")
+            echo(f"warning: {finding.title}")
     return outcome.exit_code()
 
 
@@ -103,14 +104,14 @@ def _yes(data: bytes) -> bool:
 
 
 def _ask(prompt: str) -> bool:
-    print(prompt, end=" ", flush=True)
+    echo(prompt, end=" ", flush=True)
     return _yes(os.read(sys.stdin.fileno(), 1024))
 
 
 async def ask_within(prompt: str) -> bool:
     """Ask on stdin without a thread: a timeout (wait_for) cancels the wait and the process
     can exit; a blocked readline() in a worker thread would keep it alive forever."""
-    print(prompt, end=" ", flush=True)
+    echo(prompt, end=" ", flush=True)
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, ValueError, OSError):
@@ -136,7 +137,7 @@ async def ask_within(prompt: str) -> bool:
         try:
             data = await answer
         except asyncio.CancelledError:
-            print()  # the prompt line stays unanswered
+            echo()  # the prompt line stays unanswered
             raise
         finally:
             loop.remove_reader(fd)
@@ -147,7 +148,7 @@ async def ask_within(prompt: str) -> bool:
 
 def _print_progress(progress: Progress, stream: TextIO) -> None:
     mark = "ok " if progress.ok else "FAIL"
-    print(f"  [{mark}] {progress.step.value:9} {progress.detail}", file=stream, flush=True)
+    echo(f"  [{mark}] {progress.step.value:9} {progress.detail}", file=stream, flush=True)
 
 
 def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
@@ -160,13 +161,13 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
     outcome.planned(changeset)
     if not as_json:
         for note in changeset.notes:
-            print(f"warning: {note}")
-        print(mask_secrets(changeset.diff()), end="")
+            echo(f"warning: {note}")
+        echo(mask_secrets(changeset.diff()), end="")
     if args.dry_run:
         outcome.steps.append(Progress(Step.PLAN, True, "dry run: would change "
                                       + ", ".join(str(c.path) for c in changeset.changes)))
         if not as_json:
-            print("(dry run: would change; nothing changed)")
+            echo("(dry run: would change; nothing changed)")
         return _finish(outcome, args)
     if readonly:
         raise OperatorError("read-only mode: refusing to change anything")
@@ -181,7 +182,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
             raise OperatorError("not applied: no terminal to confirm on",
                                 fix="review the diff above, then run again with --yes")
         if not _ask("Apply this change? [y/N]"):
-            print("not applied")
+            echo("not applied")
             outcome.changed = False
             return EXIT_DECLINED
     seen: list[Progress] = []
@@ -193,9 +194,9 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
         raise
     outcome.applied(result)
     if not as_json:
-        print(result.summary())
+        echo(result.summary())
         if result.backup_dir:
-            print(f"backup: {result.backup_dir}")
+            echo(f"backup: {result.backup_dir}")
     return _finish(outcome, args)
 
 

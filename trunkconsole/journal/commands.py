@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
+
+from trunkconsole.visible import echo, visible_json
 
 JOURNAL_NAME = "journal.sqlite"
 
@@ -108,8 +109,7 @@ def _history(args: argparse.Namespace) -> int:
 
     history = build_history(journal_path(args), args.since, trunk=args.trunk)
     if args.json:
-        json.dump(history.to_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json(history.to_json()))
         return 0
-    sys.stdout.write(render_text(history))
+    echo(render_text(history), end="")
     return 0
