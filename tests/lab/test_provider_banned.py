@@ -84,6 +84,10 @@ def test_check_names_identify_and_ban_and_both_fixes_work(banned_lab: Lab,
     audit = tmp_path.joinpath("audit.log").read_text()
     assert f"stop banning {NEW} in jail asterisk" in audit
 
+    again = run_cli(lab, "unban", NEW, "--jail", "asterisk", "--yes", state=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "unchanged: fail2ban jail asterisk ignores 203.0.113.12" in again.stdout
+
     report = lab.call(CallSpec(did="15551230001", source=NEW))
     assert report.answered == 1, report.summary()
     after = _check_any(lab)

@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from trunkconsole.changes.changeset import ChangeSet, HostStep, Verdict
+from trunkconsole.changes.changeset import ChangeSet, HostStep, Unchanged, Verdict
 from trunkconsole.changes.jail_local import plan_ignore
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.fail2ban import (
@@ -101,6 +101,10 @@ def plan_unban(address: str, jail: str | None = None, *, config_dir: Path | None
     changeset = ChangeSet(title=f"fail2ban: stop banning {address} in jail {jail}")
     if ignore:
         plan = plan_ignore(directory, jail, address)
+        if plan.new_text is None and server is not None and not _banned(server, jail,
+                                                                         address, run):
+            raise Unchanged(f"fail2ban jail {jail} ignores {address} and does not ban it",
+                            evidence=plan.reason)
         if plan.new_text is not None:
             changeset.add(plan.before.path, plan.new_text.encode("utf-8", "surrogateescape"),
                           plan.before)
@@ -152,6 +156,11 @@ def plan_unban(address: str, jail: str | None = None, *, config_dir: Path | None
                                          unban, again_on_rollback=False))
     changeset.host_verify = verify
     return UnbanPlan(changeset, jail, address, directory, server)
+
+
+def _banned(server: Server, jail: str, address: str, run: Runner) -> bool:
+    rc, out, _err = run([*server.client(), "get", jail, "banip"])
+    return rc != 0 or address in out.split()  # unknown: treat as banned (unban is harmless)
 
 
 def _within(address: str, token: str) -> bool:

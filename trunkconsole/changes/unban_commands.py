@@ -44,20 +44,24 @@ def _other_bans(address: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.changeset import ChangeSet
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.unban import plan_unban
     from trunkconsole.cli_support import settings_from_args
     from trunkconsole.errors import OperatorError
 
     settings = settings_from_args(args)
-    others = _other_bans(args.address)
+    others = [] if getattr(args, "json", False) else _other_bans(args.address)
     for line in others:
         print(f"also banned by {line}")
+
+    def plan() -> ChangeSet:
+        return plan_unban(args.address, args.jail, config_dir=args.fail2ban_dir,
+                          ignore=args.ignore).changeset
+
     try:
-        plan = plan_unban(args.address, args.jail, config_dir=args.fail2ban_dir,
-                          ignore=args.ignore)
+        return run_change(args, plan, target=lambda: None, readonly=settings.readonly)
     except OperatorError:
         if others and args.jail is None:
             return 1  # not a fail2ban ban: the commands above lift it
         raise
-    return review_and_apply(plan.changeset, args, None, settings.readonly)
