@@ -49,11 +49,12 @@ def _run(args: argparse.Namespace) -> int:
     from trunkconsole.changes.unban import plan_unban
     from trunkconsole.cli_support import settings_from_args
     from trunkconsole.errors import OperatorError
+    from trunkconsole.visible import echo
 
     settings = settings_from_args(args)
     others = [] if getattr(args, "json", False) else _other_bans(args.address)
     for line in others:
-        print(f"also banned by {line}")
+        echo(f"also banned by {line}")
 
     def plan() -> ChangeSet:
         return plan_unban(args.address, args.jail, config_dir=args.fail2ban_dir,
