@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from trunkconsole.ami.action import Value
 from trunkconsole.changes.files import FileSnapshot, snapshot
+from trunkconsole.conf.lines import split_lines
+from trunkconsole.errors import OperatorError
 
 
 class AmiActions(Protocol):
@@ -31,6 +33,23 @@ class Verdict:
 
 Verifier = Callable[[AmiActions], Awaitable[Verdict]]
 
+
+class Unchanged(OperatorError):
+    """The desired state already holds: nothing to write.
+
+    Raised by a planner instead of a ChangeSet. A configuration tool (Ansible, Salt) reads
+    it as success without change (exit 0); the console shows it as a message. `verify`
+    checks the same state against live Asterisk, without changing anything.
+    """
+
+    exit_code = 0
+
+    def __init__(self, what: str, *, evidence: str = "", verify: Verifier | None = None,
+                 notes: list[str] | None = None) -> None:
+        super().__init__(what, evidence=evidence)
+        self.verify = verify
+        self.notes = notes or []
+
 # What reloads what (module names as AMI Reload takes them). PJSIP: `module reload
 # res_pjsip.so` reloads every pjsip.conf object type through the shared sorcery instance;
 # there is no `pjsip reload` (reference §4.3).
@@ -50,10 +69,19 @@ class FileChange:
     def path(self) -> Path:
         return self.before.path
 
+    @property
+    def real_path(self) -> Path:
+        """The file written: path with its symlinks resolved."""
+        return self.before.real
+
     def diff(self) -> str:
-        """Unified diff, as `diff -u` prints it."""
-        old = self.before.content.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-        new = self.after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        """Unified diff, as `diff -u` prints it.
+
+        Lines split on '\\n' only, as Asterisk's fgets() does: str.splitlines() would also
+        split on U+2028, U+0085, \\x0b ... and show lines that are not in the file.
+        """
+        old = split_lines(self.before.content.decode("utf-8", "surrogateescape"))
+        new = split_lines(self.after.decode("utf-8", "surrogateescape"))
         lines = difflib.unified_diff(
             old, new,
             fromfile=str(self.path) if self.before.exists else "/dev/null",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from trunkconsole.visible import echo, visible_json
 
 DEFAULT_CONFIG_DIR = Path("/etc/asterisk")
 
@@ -19,6 +20,9 @@ def register(subparsers: Any) -> None:
                                  "every value")
     _common(show)
     show.add_argument("--type", dest="object_type", help="only objects of this type")
+    show.add_argument("--show-secrets", action="store_true",
+                      help="print passwords, and values read from files outside the config "
+                      "directory, in clear")
     show.set_defaults(handler=config_show)
 
     from trunkconsole.changes.cli_apply import add_apply_arguments
@@ -30,6 +34,8 @@ def register(subparsers: Any) -> None:
     set_.add_argument("name", help="the object's name")
     set_.add_argument("option", help="option name, e.g. from_user")
     set_.add_argument("value", help="new value")
+    set_.add_argument("--force", action="store_true",
+                      help="accept a match/permit range larger than /16 (IPv4) or /48 (IPv6)")
     set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
                       help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(set_)
@@ -73,7 +79,7 @@ def config_show(args: argparse.Namespace) -> int:
 
     directory = config_dir(args)
     if not directory.is_dir():
-        print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
+        echo(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
         return 3
     from trunkconsole.pjsip import freepbx
 
@@ -81,10 +87,14 @@ def config_show(args: argparse.Namespace) -> int:
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
     custom = freepbx.custom_values(list(system.documents.by_path.values()))
+
+    def shown(name: str, value: str, file: str) -> str:
+        return value if args.show_secrets else masked_value(name, value, file)
+
     if args.json:
         data = {
             "config_dir": str(directory),
-            "objects": [_object_json(obj, custom) for obj in objects],
+            "objects": [_masked_json(_object_json(obj, custom), shown) for obj in objects],
             "freepbx": custom is not None,
             "rtp": system.rtp.to_json(),
             "contexts": sorted(system.dialplan.contexts),
@@ -92,22 +102,42 @@ def config_show(args: argparse.Namespace) -> int:
             "files": {name: {"found": conf.found, "valid": conf.valid, "files": conf.files}
                       for name, conf in system.loaded.items()},
         }
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json(data))
         return 0
     for obj in objects:
         state = "" if obj.loaded else "  (REJECTED: " + "; ".join(obj.rejected) + ")"
         origin = f"wizard {obj.wizard}, " if obj.wizard else ""
-        print(f"{obj.type} {obj.id}  ({origin}{obj.file}:{obj.line}){state}")
+        echo(f"{obj.type} {obj.id}  ({origin}{obj.file}:{obj.line}){state}")
         for option in obj.options:
             if option.name.lower() == "type":
                 continue
+            value = shown(option.name, option.value, option.file)
             mark = f" ({freepbx.CUSTOM_MARK})" if custom and option.file in custom else ""
-            print(f"    {option.name} = {option.value}    ; {obj.describe(option)}{mark}")
-        print()
+            echo(f"    {option.name} = {value}    ; {obj.describe(option)}{mark}")
+        echo()
     rtp = system.rtp
-    print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
+    echo(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
     return 0
+
+
+def masked_value(name: str, value: str, file: str) -> str:
+    """A value as `config show` prints it: secrets, and anything read from a file outside
+    the config directory (an absolute #include: Asterisk reads it, and it may be any
+    file on the host), are masked."""
+    from trunkconsole.changes.audit import is_secret_option
+
+    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
+        return "********"
+    if file.startswith("/"):
+        return f"(from {file}, outside the config directory: --show-secrets shows it)"
+    return value
+
+
+def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
+    for name, entries in data.get("options", {}).items():
+        for entry in entries:
+            entry["value"] = shown(name, str(entry["value"]), str(entry.get("file", "")))
+    return data
 
 
 def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
@@ -121,15 +151,18 @@ def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
 
 
 def config_set(args: argparse.Namespace) -> int:
-    """`config set TYPE NAME OPTION VALUE`."""
-    from trunkconsole.changes.cli_apply import review_and_apply
+    """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
+    from trunkconsole.changes.audit import is_secret_option
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.option import plan_option_set
     from trunkconsole.cli_support import ami_target, settings_from_args
 
-    changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
-                                args.value)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    return run_change(
+        args, lambda: plan_option_set(config_dir(args), args.object_type, args.name,
+                                      args.option, args.value, force=args.force),
+        target=lambda: None if args.dry_run else ami_target(args),
+        readonly=settings_from_args(args).readonly,
+        secrets=[args.value] if is_secret_option(args.option) else [])
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -139,20 +172,18 @@ def check_command(args: argparse.Namespace) -> int:
 
     result = run_checks(CheckContext(config_dir=config_dir(args), args=args))
     if args.json:
-        json.dump({"status": result.status, "unavailable": result.unavailable,
-                   "findings": [finding.to_json() for finding in result.findings]},
-                  sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json({"status": result.status, "unavailable": result.unavailable,
+                           "findings": [finding.to_json() for finding in result.findings]}))
         return result.status
     ordered = sorted(result.findings, key=lambda f: -f.severity)
     for finding in ordered:
-        print(f"{finding.severity.name:8} {finding.code}: {finding.title}")
+        echo(f"{finding.severity.name:8} {finding.code}: {finding.title}")
         for evidence in finding.evidence:
             where = evidence.location()
-            print(f"         {where + ': ' if where else ''}{evidence.text}")
+            echo(f"         {where + ': ' if where else ''}{evidence.text}")
         if finding.fix:
-            print(f"         fix: {finding.fix}")
+            echo(f"         fix: {finding.fix}")
     counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in Severity}
-    print(f"{counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warnings, "
-          f"{counts[Severity.INFO]} notes")
+    echo(f"{counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warnings, "
+         f"{counts[Severity.INFO]} notes")
     return result.status
