@@ -22,8 +22,6 @@ def register(subparsers: Any) -> None:
         action.add_argument("address", help="IP, CIDR, IP/mask or hostname (optional :port)")
         action.add_argument("--force", action="store_true",
                             help="accept a range larger than /16 (IPv4) or /48 (IPv6)")
-        action.add_argument("--config-dir", type=Path, dest="sub_config_dir",
-                            help="Asterisk config directory (default /etc/asterisk)")
         add_apply_arguments(action)
         action.set_defaults(handler=_run, identify_action=name)
 
@@ -35,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
-    config_dir = args.sub_config_dir or settings.asterisk_dir
+    config_dir = settings.asterisk_dir
     address = parse_provider_address(args.address, force=args.force)
     planner = plan_identify_add if args.identify_action == "add" else plan_identify_remove
     plan = planner(Path(config_dir), args.trunk, address)
