@@ -97,6 +97,9 @@ def _print_text(session: Any, findings: list[Any], now: float) -> None:
         for s in senders:
             seen = time.strftime("%H:%M:%S", time.localtime(s.last_seen))
             print(f"  {s.address:16} {s.count:>5} req  last {seen}  From {s.account!r}")
+    for r in state.senders.resolved.values():
+        at = time.strftime("%H:%M:%S", time.localtime(r.at))
+        print(f"resolved: {r.address} at {at}, {r.describe()}")
     for problem in session.problems:
         print(f"\nwarning: {problem}")
     for finding in findings:

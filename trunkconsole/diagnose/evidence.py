@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from trunkconsole.diagnose.rtpstats import RtpStats
+from trunkconsole.findings import Finding
 from trunkconsole.logs.record import LogRecord, merge_senders
 from trunkconsole.model.records import UnknownSender
-from trunkconsole.model.senders import SenderLog
+from trunkconsole.model.senders import SenderLog, identified
 from trunkconsole.model.state import PbxState
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
@@ -30,6 +33,16 @@ class Evidence:
     log: LogRecord | None = None  # Asterisk's own log files over the check's window
     now: float = field(default_factory=time.time)
     gaps: list[str] = field(default_factory=list)  # what could not be looked at, and why
+    network_read_at: float = 0.0  # wall time the firewall and host were read (0: never)
+
+    def stale_for(self, findings: Iterable[Finding]) -> bool:
+        """True when a finding was raised after the firewall was read: read it again.
+
+        A rule inserted after the read (rtp-blocked) would otherwise be missing from the
+        evidence of a call that started later ("never stale": evidence is read at or after
+        the event it explains).
+        """
+        return any(f.raised_at > self.network_read_at for f in findings)
 
     def unknown_senders(self) -> list[UnknownSender]:
         """Live unknown senders with those the logs show over the window, merged (copies:
@@ -41,8 +54,30 @@ class Evidence:
         merged.by_address = {a: replace(s, sessions=deque(s.sessions, maxlen=s.sessions.maxlen),
                                         accounts=list(s.accounts))
                              for a, s in live.by_address.items()}
-        merge_senders(merged, self.log.senders())
+        past = self.log.senders()
+        # A sender in the logs that an identify matches now is no longer unknown: Asterisk
+        # already matched it (live), or the configured identify covers it (no live state).
+        for address in [a for a in past.by_address
+                        if a not in live.by_address and self._identified(a)]:
+            del past.by_address[address]
+        merge_senders(merged, past)
         return list(merged.by_address.values())
+
+    def _identified(self, address: str) -> bool:
+        if self.state is not None:
+            if address in self.state.senders.resolved:
+                return True
+            return any(identified(address, e.identifies.values())
+                       for e in self.state.endpoints.values() if e.identifies)
+        if self.config is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        pjsip = self.config.pjsip
+        return any(match.contains(ip) for identify in pjsip.of_type("identify")
+                   for match, _option in pjsip.matches(identify))
 
     def sip_verdict(self, address: str, port: int = 5060, proto: str = "udp") -> \
             PacketVerdict | None:

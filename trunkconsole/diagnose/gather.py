@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ def network_evidence(ev: Evidence, config_dir: Path) -> None:
     from trunkconsole.net.pjsip_inputs import from_system, load_inputs
     from trunkconsole.net.report import build_report
 
+    ev.network_read_at = time.time()  # before reading: a change during the read is newer
     try:
         inputs = from_system(ev.config) if ev.config is not None else load_inputs(config_dir)
     except OperatorError as exc:

@@ -61,7 +61,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
                 subject=sender.address, evidence=tuple(lines),
                 fix=(f"if it is a provider: trunkconsole identify add TRUNK {sender.address}; "
                      "if not, it is probably a scanner: block it in the firewall"),
-                details={"flow": "identify-add", "address": sender.address}))
+                details={"flow": "identify-add", "address": sender.address},
+                raised_at=sender.first_seen))
             continue
         best = candidates[0]
         trunk = best.trunk
@@ -79,7 +80,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
             subject=trunk, evidence=tuple(lines), fix=fix,
             details={"flow": "identify-add", "trunk": trunk, "address": sender.address,
                      "requests": sender.count, "firewall_blocks": blocked,
-                     "other_candidates": [c.trunk for c in candidates[1:]]}))
+                     "other_candidates": [c.trunk for c in candidates[1:]]},
+            raised_at=sender.first_seen))
     return findings
 
 

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import Screen
@@ -205,7 +205,10 @@ class TrunkConsoleApp(App[int]):
     # -- refresh ----------------------------------------------------------------------
     def refresh_visible(self) -> None:
         """Pull state into the visible screen only; nothing while a modal is open."""
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # between modes, or shutting down: nothing is visible
         if self.live is not None and self.live.server_info is not None:
             self.server_info = self.live.server_info
         for bar in screen.query(StatusBar):

@@ -58,6 +58,8 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #senders { height: auto; max-height: 30%; }
     DashboardScreen .caption { height: 1; color: $text-muted; padding: 0 1; }
     DashboardScreen #problems { color: $text-warning; padding: 0 1; height: auto; }
+    DashboardScreen #senders-resolved { color: $text-success; padding: 0 1; height: auto;
+                                        max-height: 3; display: none; }
     DashboardScreen #filter { dock: bottom; display: none; }
     DashboardScreen #filter.shown { display: block; }
     """
@@ -87,6 +89,7 @@ class DashboardScreen(Screen[None]):
             yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
                          classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
+            yield Static(id="senders-resolved", markup=False)
         yield Input(placeholder="filter: part of a name, address, caller, DID",
                     id="filter")
         yield Footer()
@@ -124,6 +127,7 @@ class DashboardScreen(Screen[None]):
                     s.address: cells for s in state.senders.by_address.values()
                     if matches(cells := sender_cells(s), needle)}
                 self.query_one("#senders", LiveTable).sync(sender_rows)
+                self._show_resolved(state)
                 self._senders_dirty = False
             # Static.update() re-lays out the screen: only when the text really changed.
             caption = f"Channels ({len(state.channels)})"
@@ -136,6 +140,14 @@ class DashboardScreen(Screen[None]):
                 problems = self.query_one("#problems", Static)
                 problems.update(Text(problems_text))
                 problems.display = bool(problems_text)
+
+    def _show_resolved(self, state: PbxState) -> None:
+        """Senders an identify now matches: resolved, when, and by which identify."""
+        lines = [f"resolved {time.strftime('%H:%M:%S', time.localtime(r.at))}: {r.address} "
+                 f"{r.describe()}" for r in list(state.senders.resolved.values())[-3:]]
+        resolved = self.query_one("#senders-resolved", Static)
+        resolved.update(Text("\n".join(lines)))
+        resolved.display = bool(lines)
 
     # -- actions ---------------------------------------------------------------------------
     def _focused_table(self) -> LiveTable:

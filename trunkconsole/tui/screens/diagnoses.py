@@ -105,6 +105,10 @@ class DiagnosesScreen(Screen[None]):
     def action_read_network(self) -> None:
         self._network()
 
+    def _reading_network(self) -> bool:
+        return any(w.node is self and w.group == "diag-network" and not w.is_finished
+                   for w in self.workers)
+
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
@@ -112,6 +116,7 @@ class DiagnosesScreen(Screen[None]):
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self._app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.network_read_at = ev.network_read_at
         self.evidence.log = ev.log
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
@@ -134,6 +139,8 @@ class DiagnosesScreen(Screen[None]):
         if ev.log is not None:
             self.findings += log_findings(ev.log)
         self._show()
+        if ev.stale_for(self.findings) and not self._reading_network():
+            self._network()  # a finding newer than the firewall read: read it again
 
     def _show(self) -> None:
         gaps = list(self.evidence.gaps)
