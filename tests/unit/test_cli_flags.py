@@ -33,7 +33,7 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("trunk", "add"): ["newtrunk", "--provider-ip", "203.0.113.40"],
     ("firewall", "verdict"): ["--src", "203.0.113.10", "--dport", "5060"],
     ("firewall", "report"): [], ("troubleshoot",): ["carrier"],
-    ("logs", "show"): [], ("logs", "enable"): [],
+    ("logs", "show"): [], ("logs", "enable"): [], ("watch",): [], ("history",): [],
 }
 SECRET = Path("/nonexistent/ami.secret")
 # flag, value typed, attribute, parsed value

@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 
 class Step(enum.Enum):
+    PLAN = "plan"  # reading the config and the request, before anything is touched
     CHECK = "check"
     BACKUP = "backup"
     WRITE = "write"

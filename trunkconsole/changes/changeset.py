@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from trunkconsole.ami.action import Value
 from trunkconsole.changes.files import FileSnapshot, snapshot
 from trunkconsole.conf.lines import split_lines
+from trunkconsole.errors import OperatorError
 
 
 class AmiActions(Protocol):
@@ -31,6 +32,23 @@ class Verdict:
 
 
 Verifier = Callable[[AmiActions], Awaitable[Verdict]]
+
+
+class Unchanged(OperatorError):
+    """The desired state already holds: nothing to write.
+
+    Raised by a planner instead of a ChangeSet. A configuration tool (Ansible, Salt) reads
+    it as success without change (exit 0); the console shows it as a message. `verify`
+    checks the same state against live Asterisk, without changing anything.
+    """
+
+    exit_code = 0
+
+    def __init__(self, what: str, *, evidence: str = "", verify: Verifier | None = None,
+                 notes: list[str] | None = None) -> None:
+        super().__init__(what, evidence=evidence)
+        self.verify = verify
+        self.notes = notes or []
 
 # What reloads what (module names as AMI Reload takes them). PJSIP: `module reload
 # res_pjsip.so` reloads every pjsip.conf object type through the shared sorcery instance;

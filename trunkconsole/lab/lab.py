@@ -22,6 +22,7 @@ from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.network import LabNetwork
 from trunkconsole.lab.system import require_root, require_tools, spawn
+from trunkconsole.visible import echo
 
 RUN_DIR = Path("/run/trunkconsole/labs")
 NAME_RE = re.compile(r"^[a-z0-9]{1,8}\Z")
@@ -112,7 +113,7 @@ class Lab:
 
     # -- lifecycle -------------------------------------------------------------------
     def up(self, *, rebuild: bool = False, uas_mode: str = "answer",
-           log: Log = print) -> LabState:
+           log: Log = echo) -> LabState:
         """Bring the lab up; returns only once AMI reports FullyBooted."""
         require_root("trunkconsole lab up")
         require_tools(*TOOLS)
@@ -152,7 +153,7 @@ class Lab:
         log("attach: " + " ".join(self.attach_command()) + "   (or: trunkconsole lab console)")
         return state
 
-    def down(self, log: Log = print) -> None:
+    def down(self, log: Log = echo) -> None:
         """Stop what the lab started, remove its namespaces and state."""
         state = self.state()
         if state is not None:

@@ -28,6 +28,7 @@ from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.system import require_tools, run
+from trunkconsole.visible import echo
 
 NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
@@ -116,7 +117,7 @@ def _wait_reachable(ami: AmiProbe, timeout: float = 10.0) -> None:
     raise OperatorError("the lab carrier did not answer qualify after the reset")
 
 
-def apply(lab: Lab, name: str, log: Log = print) -> None:
+def apply(lab: Lab, name: str, log: Log = echo) -> None:
     """Run one scenario by name."""
     actions: dict[str, Callable[[Lab, Log], object]] = {
         "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,

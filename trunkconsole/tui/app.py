@@ -29,6 +29,7 @@ from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.commands import TrunkCommands
 from trunkconsole.tui.themes import VARIABLE_DEFAULTS, load_themes
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 REFRESH_HZ = 3.0
 # Screens by mode name, imported when first shown: "module:Class".
@@ -168,21 +169,23 @@ class TrunkConsoleApp(App[int]):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         if loaded.errors:
-            self.notify("\n".join(loaded.errors), title=f"{len(loaded.errors)} theme file(s) "
-                        "could not be read", severity="warning", markup=False)
+            self.notify(visible_lines("\n".join(loaded.errors)),
+                        title=f"{len(loaded.errors)} theme file(s) could not be read",
+                        severity="warning", markup=False)
         wanted = self.settings.theme
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self.notify(f"theme {wanted!r} not found, using trunk-dark", severity="warning",
-                        markup=False)
+            self.notify(visible(f"theme {wanted!r} not found, using trunk-dark"),
+                        severity="warning", markup=False)
             self.theme = "trunk-dark" if "trunk-dark" in self.available_themes else "textual-dark"
 
     def _remember_theme(self, _theme: object) -> None:
         try:
             save_setting("theme", self.theme)
         except (OSError, OperatorError) as exc:
-            self.notify(f"could not save the theme: {exc}", severity="warning", markup=False)
+            self.notify(visible_lines(f"could not save the theme: {exc}"), severity="warning",
+                        markup=False)
 
     # -- AMI --------------------------------------------------------------------------
     def _on_status(self, status: Status) -> None:

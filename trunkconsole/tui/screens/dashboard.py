@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Protocol
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from trunkconsole.model.state import SENDER, PbxState
 from trunkconsole.model.views import trunk_summaries
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
     SENDER_COLUMNS,
@@ -133,12 +133,12 @@ class DashboardScreen(Screen[None]):
             caption = f"Channels ({len(state.channels)})"
             if caption != self._caption:
                 self._caption = caption
-                self.query_one("#channels-caption", Static).update(Text(caption))
+                self.query_one("#channels-caption", Static).update(plain(caption))
             problems_text = "\n".join(live.problems)
             if problems_text != self._problems:
                 self._problems = problems_text
                 problems = self.query_one("#problems", Static)
-                problems.update(Text(problems_text))
+                problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
 
     def _show_resolved(self, state: PbxState) -> None:
@@ -146,7 +146,7 @@ class DashboardScreen(Screen[None]):
         lines = [f"resolved {time.strftime('%H:%M:%S', time.localtime(r.at))}: {r.address} "
                  f"{r.describe()}" for r in list(state.senders.resolved.values())[-3:]]
         resolved = self.query_one("#senders-resolved", Static)
-        resolved.update(Text("\n".join(lines)))
+        resolved.update(plain_lines("\n".join(lines)))
         resolved.display = bool(lines)
 
     # -- actions ---------------------------------------------------------------------------
