@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.diagnose.commands",
     "trunkconsole.logs.commands",
     "trunkconsole.journal.commands",
+    "trunkconsole.bundle.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

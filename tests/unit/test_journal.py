@@ -217,3 +217,15 @@ def test_metrics_address() -> None:
     for bad in ("9595", "host:", "host:99999", "a:b"):
         with pytest.raises(ValueError, match="address"):
             parse_address(bad)
+
+
+def test_bundle_redaction_catches_secrets_anywhere() -> None:
+    from trunkconsole.bundle.collect import REDACTED, Bundle
+
+    bundle = Bundle(secrets={"s3cret-ami-value", "pw", "auth-pass-123"})
+    bundle.add("a.txt", "Login secret=s3cret-ami-value; again s3cret-ami-value")
+    bundle.add("b.log", "INVITE ... Authorization: auth-pass-123\npw stays (too short)")
+    assert bundle.redact() == 3
+    assert "s3cret" not in bundle.members["a.txt"]
+    assert REDACTED in bundle.members["b.log"]
+    assert "auth-pass-123" not in bundle.members["b.log"]

@@ -299,3 +299,37 @@ def render_text(history: History) -> str:
                      if any(v is not None for v in series.rtt_ms) else ""),
                   f"  calls        |{spark([float(c) for c in series.calls])}|"]
     return "\n".join(lines) + "\n"
+
+
+EVIDENCE_TABLES = ("events", "senders", "calls", "samples")
+
+
+def evidence_rows(path: Path, evidence: dict[str, Any], limit: int = 50) -> list[str]:
+    """The journal rows behind a timeline item, as `column=value` lines."""
+    table = evidence.get("table")
+    ids = [int(i) for i in evidence.get("ids", [])][:limit]
+    if table not in EVIDENCE_TABLES or not ids:
+        return []
+    db = open_reader(path)
+    try:
+        cursor = db.execute(f"SELECT * FROM {table} WHERE id IN "
+                            f"({', '.join('?' for _ in ids)}) ORDER BY at", ids)
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    finally:
+        db.close()
+    out = []
+    for row in rows:
+        values = dict(zip(names, row, strict=True))
+        at = values.pop("at", None)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "?"
+        out.append(f"{table} #{values.pop('id')} {stamp}  " + "  ".join(
+            f"{k}={v}" for k, v in values.items() if v not in (None, "", "{}")))
+    return out
+
+
+def default_journal() -> Path:
+    """STATE_DIR/journal.sqlite, as `watch` writes it by default."""
+    from trunkconsole.changes.audit import state_dir
+
+    return state_dir() / "journal.sqlite"

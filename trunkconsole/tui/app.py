@@ -41,6 +41,7 @@ SCREENS_BY_MODE: dict[str, str] = {
     "network": "trunkconsole.tui.screens.network:NetworkScreen",
     "diagnoses": "trunkconsole.tui.screens.diagnoses:DiagnosesScreen",
     "workflow": "trunkconsole.tui.screens.workflow:WorkflowScreen",
+    "history": "trunkconsole.tui.screens.history:HistoryScreen",
 }
 DEFAULT_MODE = "dashboard"
 
@@ -69,6 +70,7 @@ class TrunkConsoleApp(App[int]):
         Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger", show=False),
         Binding("f6", "switch_mode('diagnoses')", "Diagnoses", id="screen-diagnoses", show=False),
         Binding("f7", "switch_mode('workflow')", "Walk a call", id="screen-workflow", show=False),
+        Binding("f8", "switch_mode('history')", "History", id="screen-history", show=False),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
         # Screen keys (F2..F7) stay out of the footer, which is short at 80 columns: the
@@ -89,6 +91,8 @@ class TrunkConsoleApp(App[int]):
         ("Diagnoses", "what is wrong now, the evidence and the fix",
          "switch_mode('diagnoses')"),
         ("Walk a call", "logger, INVITE, identify, RTP: step by step", "switch_mode('workflow')"),
+        ("History", "what happened: outages, refused senders, changes (journal)",
+         "switch_mode('history')"),
         ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
         ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
         ("Run check", "diagnose now: config, firewall, live state", "switch_mode('diagnoses')"),
