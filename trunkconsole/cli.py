@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from trunkconsole import __version__
 from trunkconsole.errors import OperatorError
@@ -55,22 +56,35 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Tr
 
     Every subcommand gets them with SUPPRESS defaults: argparse copies a subparser's
     defaults over the top-level namespace (`trunkconsole --port 9 status` lost its port to
-    status's own default None), and an absent SUPPRESS flag copies nothing.
+    status's own default None), and an absent SUPPRESS flag copies nothing. A subcommand
+    may declare one itself only with the same dest and a SUPPRESS default; anything else
+    is a second meaning for the flag and stops the parser from being built.
     """
     default = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group(
         "AMI target and configuration (the same before or after the subcommand; default: "
         "config.yaml, else 127.0.0.1:5038 and /etc/asterisk)")
-    group.add_argument("--host", default=default, help="AMI host")
-    group.add_argument("--port", type=port_number, default=default, help="AMI port")
-    group.add_argument("--username", default=default, help="AMI user (manager.conf section)")
-    group.add_argument("--secret-file", type=Path, default=default,
-                       help="file holding the AMI secret (or set $TRUNKCONSOLE_AMI_SECRET)")
-    group.add_argument("--config-dir", type=Path, default=default,
-                       help="Asterisk configuration directory (default /etc/asterisk); "
-                       "without a secret, AMI credentials come from its manager.conf")
-    group.add_argument("--readonly", action="store_true", default=default,
-                       help="refuse every write (config, reload, logger)")
+    flags: list[tuple[str, dict[str, Any]]] = [
+        ("--host", {"help": "AMI host"}),
+        ("--port", {"type": port_number, "help": "AMI port"}),
+        ("--username", {"help": "AMI user (manager.conf section)"}),
+        ("--secret-file", {"type": Path, "help": "file holding the AMI secret (or set "
+                                                 "$TRUNKCONSOLE_AMI_SECRET)"}),
+        ("--config-dir", {"type": Path, "help": "Asterisk configuration directory (default "
+                          "/etc/asterisk); without a secret, AMI credentials come from its "
+                          "manager.conf"}),
+        ("--readonly", {"action": "store_true",
+                        "help": "refuse every write (config, reload, logger)"}),
+    ]
+    for flag, options in flags:
+        dest = flag.lstrip("-").replace("-", "_")
+        existing = parser._option_string_actions.get(flag)
+        if existing is not None:
+            if existing.dest != dest or existing.default is not argparse.SUPPRESS:
+                raise ValueError(f"{parser.prog}: {flag} must be the common flag (dest "
+                                 f"{dest}, default SUPPRESS), not a meaning of its own")
+            continue
+        group.add_argument(flag, default=default, **options)
 
 
 # Kept for callers that want the AMI flags on a parser of their own.

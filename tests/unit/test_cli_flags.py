@@ -34,6 +34,7 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("firewall", "verdict"): ["--src", "203.0.113.10", "--dport", "5060"],
     ("firewall", "report"): [], ("troubleshoot",): ["carrier"],
     ("logs", "show"): [], ("logs", "enable"): [], ("watch",): [], ("history",): [],
+    ("bundle",): [],
 }
 SECRET = Path("/nonexistent/ami.secret")
 # flag, value typed, attribute, parsed value
@@ -90,6 +91,18 @@ def test_resolved_settings_agree_wherever_typed(path: tuple[str, ...], tmp_path:
                         settings.ami.secret.reveal(), settings.asterisk_dir, settings.readonly))
     assert results[0] == results[1] == results[2] == (
         "198.51.100.9", 5039, "ops", "hunter2", tmp_path, True)
+
+
+def test_a_second_meaning_is_refused_when_the_parser_is_built() -> None:
+    from trunkconsole.cli import add_common_arguments
+
+    same = argparse.ArgumentParser(prog="same")
+    same.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS)
+    add_common_arguments(same)  # the same flag, declared twice: fine
+    other = argparse.ArgumentParser(prog="other")
+    other.add_argument("--host", action="append", default=[])  # e.g. a provider address
+    with pytest.raises(ValueError, match="--host must be the common flag"):
+        add_common_arguments(other)
 
 
 def test_last_typed_wins() -> None:
