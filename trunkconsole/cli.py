@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.changes.logger_commands",
     "trunkconsole.changes.identify_commands",
     "trunkconsole.changes.trunk_commands",
+    "trunkconsole.changes.unban_commands",
     "trunkconsole.net.commands",
     "trunkconsole.diagnose.commands",
     "trunkconsole.logs.commands",

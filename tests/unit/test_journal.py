@@ -229,3 +229,40 @@ def test_bundle_redaction_catches_secrets_anywhere() -> None:
     assert "s3cret" not in bundle.members["a.txt"]
     assert REDACTED in bundle.members["b.log"]
     assert "auth-pass-123" not in bundle.members["b.log"]
+
+
+def test_fast_exposition_matches_prometheus_client_byte_for_byte() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from trunkconsole.metrics.collector import WatchCollector
+    from trunkconsole.metrics.text import exposition
+
+    state = PbxState()
+    for fields in (
+        {"event": "EndpointList", "objectname": 'we"ird\\name', "aor": "a", "transport": "u"},
+        {"event": "IdentifyDetail", "objectname": "i", "endpoint": 'we"ird\\name',
+         "match": "192.0.2.1/255.255.255.255"},
+        {"event": "ContactStatus", "aor": "a", "uri": "sip:192.0.2.1", "endpointname":
+         'we"ird\\name', "contactstatus": "Reachable", "roundtripusec": "1234567"},
+    ):
+        state.apply(AmiMessage(fields))
+    from trunkconsole.journal.writer import Health
+
+    view = WatchView(state=state, health=Health(last_commit=1795696891.9513316,
+                                                size_bytes=123456789))
+    view.calls[('we"ird\\name', "rejected")] = 7
+    registry = CollectorRegistry(auto_describe=False)
+    collector = WatchCollector(view)
+    registry.register(collector)
+    assert exposition(collector.collect()) == generate_latest(registry)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, -2.5, 0.00076, 1234567.0, 123456789.0,
+                                   1795696891.9513316, 1e-9, float("inf"), float("-inf"),
+                                   float("nan"), 5e22])
+def test_go_float_is_prometheus_clients(value: float) -> None:
+    from prometheus_client.utils import floatToGoString
+
+    from trunkconsole.metrics.text import go_float
+
+    assert go_float(value) == floatToGoString(value)  # type: ignore[no-untyped-call]

@@ -14,6 +14,7 @@ from trunkconsole.logs.record import LogRecord, merge_senders
 from trunkconsole.model.records import UnknownSender
 from trunkconsole.model.senders import SenderLog, identified
 from trunkconsole.model.state import PbxState
+from trunkconsole.net.bans import BanIndex
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.report import NetworkReport
@@ -30,6 +31,7 @@ class Evidence:
     rtp: dict[str, RtpStats] = field(default_factory=dict)
     network: NetworkReport | None = None
     engine: Engine | None = None  # compiled ruleset, for addresses not in the config
+    bans: BanIndex | None = None  # fail2ban / CrowdSec / FreePBX bans, read with the rules
     log: LogRecord | None = None  # Asterisk's own log files over the check's window
     sender_window: float | None = None  # only senders seen this recently (a long-lived watch)
     now: float = field(default_factory=time.time)

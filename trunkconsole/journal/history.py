@@ -19,6 +19,7 @@ from trunkconsole.journal.schema import open_reader
 from trunkconsole.model.causes import failed
 
 BUCKETS = 48
+LOOKBACK = 3600.0
 SPAN_GAP = 300.0  # sender rows closer than this join one "refused" span
 PROBLEMS = ("contact-unreachable", "finding-raised", "senders")
 
@@ -156,19 +157,24 @@ def _series(db: sqlite3.Connection, trunk: str, since: float, until: float,
     series = TrunkSeries(trunk, width)
     # Contact states: the last known before the window, then every point in it.
     points: list[tuple[float, str, int]] = []
+    # Samples come every minute: an hour before the window is enough to know the state.
     for contact, reachable in db.execute(
-            "SELECT contact, reachable FROM samples WHERE trunk = ? AND at < ? "
-            "GROUP BY contact HAVING at = max(at)", (trunk, since)):
+            "SELECT contact, reachable FROM samples WHERE trunk = ? AND at < ? AND at >= ? "
+            "GROUP BY contact HAVING at = max(at)", (trunk, since, since - LOOKBACK)):
         points.append((since, contact, reachable))
+    # Only the samples where a contact's state changed (a sample a minute otherwise).
     for at, contact, reachable in db.execute(
-            "SELECT at, contact, reachable FROM samples WHERE trunk = ? AND at >= ? "
-            "ORDER BY at", (trunk, since)):
+            "SELECT at, contact, reachable FROM (SELECT at, contact, reachable, "
+            "lag(reachable) OVER (PARTITION BY contact ORDER BY at) AS prev FROM samples "
+            "WHERE trunk = ? AND at >= ?) WHERE prev IS NULL OR prev != reachable",
+            (trunk, since)):
         points.append((at, contact, reachable))
-    for at, kind, subject, detail in db.execute(
-            "SELECT at, kind, subject, detail FROM events WHERE trunk = ? AND at >= ? AND "
+    for at, kind, subject, first in db.execute(
+            "SELECT at, kind, subject, instr(detail, '\"previous\": \"\"') > 0 OR "
+            "instr(detail, '\"previous\"') = 0 FROM events WHERE trunk = ? AND at >= ? AND "
             "kind IN ('contact-reachable', 'contact-unreachable') ORDER BY at", (trunk, since)):
         points.append((at, subject, 1 if kind == "contact-reachable" else 0))
-        if _json(detail).get("previous"):
+        if not first:
             series.flaps += 1
     points.sort()
     up_time = [0.0] * buckets
@@ -176,10 +182,7 @@ def _series(db: sqlite3.Connection, trunk: str, since: float, until: float,
     states: dict[str, int] = {}
     outage_start: float | None = None
 
-    def account(start: float, end: float) -> None:
-        if not states or end <= start:
-            return
-        up = any(states.values())
+    def account(start: float, end: float, up: bool) -> None:
         index = int((start - since) // width)
         while start < end and index < buckets:
             bucket_end = since + (index + 1) * width
@@ -191,19 +194,22 @@ def _series(db: sqlite3.Connection, trunk: str, since: float, until: float,
             index += 1
 
     cursor = since
+    current: bool | None = None  # the trunk is up while any contact is
     for at, contact, reachable in points:
-        account(cursor, at)
-        cursor = max(cursor, at)
-        was_up = any(states.values()) if states else None
         states[contact] = reachable
         now_up = any(states.values())
-        if was_up is not False and not now_up and outage_start is None:
+        if current is None:
+            current, cursor = now_up, at
+        elif now_up != current:
+            account(cursor, at, current)
+            current, cursor = now_up, at
+        if not now_up and outage_start is None:
             outage_start = at
         elif outage_start is not None and now_up:
             series.outages.append((outage_start, at))
             outage_start = None
-    if points:
-        account(cursor, until)
+    if current is not None:
+        account(cursor, until, current)
     if outage_start is not None:
         series.outages.append((outage_start, None))
     series.availability = [up_time[i] / known_time[i] if known_time[i] > 0 else None

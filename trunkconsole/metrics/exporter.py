@@ -1,47 +1,73 @@
 """Serve the metrics over HTTP, or write them for node_exporter's textfile collector.
 
-start_http_server(port, addr, registry) returns (server, thread) in prometheus_client
-0.20+; write_to_textfile writes a temp file and renames it (the name must end in .prom).
+A small threading HTTP server answers GET /metrics with the collector's families in the
+text format (metrics.text: byte-identical to prometheus_client's generate_latest, without
+its per-sample label-name validation). The textfile is written to a temporary name and
+renamed, as write_to_textfile does; node_exporter reads only names ending in .prom.
 Default 127.0.0.1:9595: expose it only through the operator's own network policy.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-from prometheus_client import CollectorRegistry, generate_latest, start_http_server
-from prometheus_client import write_to_textfile as _write
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.journal.view import WatchView
 from trunkconsole.metrics.collector import WatchCollector
+from trunkconsole.metrics.text import exposition
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def registry_for(view: WatchView) -> CollectorRegistry:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(WatchCollector(view))
-    return registry
+def render(view: WatchView) -> bytes:
+    """The exposition text."""
+    return exposition(WatchCollector(view).collect())
 
 
-def serve(view: WatchView, host: str, port: int) -> Any:
-    """Start the HTTP server thread; the server object (call .shutdown() to stop)."""
+class _Handler(BaseHTTPRequestHandler):
+    view: WatchView
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] not in ("/metrics", "/"):
+            self.send_error(404, "only /metrics here")
+            return
+        try:
+            body = render(self.view)
+        except Exception as exc:
+            self.send_error(500, f"collect failed: {type(exc).__name__}")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # no access log on stderr per scrape
+
+
+def serve(view: WatchView, host: str, port: int) -> ThreadingHTTPServer:
+    """Start the HTTP server thread; call .shutdown() to stop it."""
+    handler = type("WatchHandler", (_Handler,), {"view": view})
     try:
-        server, _thread = start_http_server(port, addr=host, registry=registry_for(view))
+        server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
         raise OperatorError(f"cannot serve metrics on {host}:{port}",
                             evidence=exc.strerror or str(exc),
                             fix="choose another --metrics address, or --no-metrics") from exc
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server
 
 
 def write_textfile(view: WatchView, path: Path) -> None:
-    _write(str(path), registry_for(view))
-
-
-def render(view: WatchView) -> bytes:
-    """The exposition text (tests and benchmarks)."""
-    return generate_latest(registry_for(view))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(render(view))
+    os.replace(tmp, path)
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -118,6 +118,7 @@ class DiagnosesScreen(Screen[None]):
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self._app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.bans = ev.bans
         self.evidence.network_read_at = ev.network_read_at
         self.evidence.log = ev.log
         self.evidence.gaps = ev.gaps
