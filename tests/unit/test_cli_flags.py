@@ -34,7 +34,7 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("firewall", "verdict"): ["--src", "203.0.113.10", "--dport", "5060"],
     ("firewall", "report"): [], ("troubleshoot",): ["carrier"],
     ("logs", "show"): [], ("logs", "enable"): [], ("watch",): [], ("history",): [],
-    ("bundle",): [],
+    ("bundle",): [], ("unban",): ["203.0.113.12"],
 }
 SECRET = Path("/nonexistent/ami.secret")
 # flag, value typed, attribute, parsed value
