@@ -111,4 +111,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:  # `trunkconsole ... | head`: the reader left, as with any tool
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
+    except (MemoryError, RecursionError) as exc:
+        # The parsers bound their input; this is the last line, never a traceback.
+        what = "memory" if isinstance(exc, MemoryError) else "stack (input nested too deep)"
+        echo(f"trunkconsole: ran out of {what} while reading the input; nothing was changed",
+             file=sys.stderr)
+        code = 3
     sys.exit(code)
