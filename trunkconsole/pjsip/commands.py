@@ -55,6 +55,11 @@ def register(subparsers: Any) -> None:
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)
+    from trunkconsole.journal.commands import add_journal_argument
+
+    add_journal_argument(check)
+    check.add_argument("--no-journal", action="store_true",
+                       help="do not read the journal of trunkconsole watch")
     check.set_defaults(handler=check_command)
 
 
