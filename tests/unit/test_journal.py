@@ -297,3 +297,44 @@ def test_check_reads_the_journal_when_present(tmp_path: Path) -> None:
     args.no_journal = True
     quiet = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", args=args))
     assert "provider-ip-changed" not in {f.code for f in quiet.findings}
+
+
+def test_textfile_output_is_atomic_and_parses(tmp_path: Path) -> None:
+    from trunkconsole.journal.writer import Health
+    from trunkconsole.metrics.exporter import write_textfile
+
+    target = tmp_path / "trunkconsole.prom"
+    write_textfile(WatchView(state=PbxState(), health=Health()), target)
+    names = {f.name for f in text_string_to_metric_families(target.read_text())}
+    assert {"trunkconsole_up", "trunkconsole_journal_ok"} <= names
+    assert [p.name for p in tmp_path.iterdir()] == ["trunkconsole.prom"]
+
+
+def test_watch_refuses_a_textfile_node_exporter_would_ignore(tmp_path: Path) -> None:
+    from trunkconsole.cli import build_parser
+
+    args = build_parser().parse_args(["watch", "--textfile", str(tmp_path / "x.txt")])
+    with pytest.raises(OperatorError, match=r"\.prom"):
+        args.handler(args)
+
+
+def test_systemd_unit_is_valid_for_systemd(tmp_path: Path) -> None:
+    """systemd-analyze verify: only the absent binary may be reported."""
+    import shutil
+    import subprocess
+
+    from trunkconsole.resources import sample_configs_dir
+
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze not installed")
+    unit = sample_configs_dir() / "systemd" / "trunkconsole-watch.service"
+    text = unit.read_text()
+    assert "Type=notify" in text
+    assert "Restart=on-failure" in text
+    assert "User=trunkconsole" in text
+    out = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True,
+                         timeout=60)
+    problems = [line for line in (out.stdout + out.stderr).splitlines()
+                if line.strip() and "is not executable" not in line]
+    assert problems == []

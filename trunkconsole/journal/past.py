@@ -70,3 +70,16 @@ def readable(path: Path) -> bool:
     except sqlite3.Error:
         return False
     return path.is_file()
+
+
+def recorded_senders(since: float, path: Path | None = None) -> SenderLog | None:
+    """The default journal's senders since `since`, or None without a readable journal."""
+    from trunkconsole.journal.history import default_journal
+
+    path = path if path is not None else default_journal()
+    if not readable(path):
+        return None
+    try:
+        return journal_senders(path, since)
+    except sqlite3.Error:
+        return None

@@ -123,16 +123,10 @@ def config_show(args: argparse.Namespace) -> int:
 
 
 def masked_value(name: str, value: str, file: str) -> str:
-    """A value as `config show` prints it: secrets, and anything read from a file outside
-    the config directory (an absolute #include: Asterisk reads it, and it may be any
-    file on the host), are masked."""
-    from trunkconsole.changes.audit import is_secret_option
+    """A value as `config show` prints it (see audit.shown_value)."""
+    from trunkconsole.changes.audit import shown_value
 
-    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
-        return "********"
-    if file.startswith("/"):
-        return f"(from {file}, outside the config directory: --show-secrets shows it)"
-    return value
+    return shown_value(name, value, file)
 
 
 def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
