@@ -36,8 +36,6 @@ def register(subparsers: Any) -> None:
     set_.add_argument("value", help="new value")
     set_.add_argument("--force", action="store_true",
                       help="accept a match/permit range larger than /16 (IPv4) or /48 (IPv6)")
-    set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                      help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(set_)
     set_.set_defaults(handler=config_set)
 
@@ -57,20 +55,24 @@ def register(subparsers: Any) -> None:
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)
+    from trunkconsole.journal.commands import add_journal_argument
+
+    add_journal_argument(check)
+    check.add_argument("--no-journal", action="store_true",
+                       help="do not read the journal of trunkconsole watch")
     check.set_defaults(handler=check_command)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    # SUPPRESS keeps the top-level --config-dir when this one is not given.
-    parser.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                        help="Asterisk configuration directory (default /etc/asterisk)")
 
 
 def config_dir(args: argparse.Namespace) -> Path:
-    """--config-dir after the subcommand, else before it, else /etc/asterisk."""
-    value = getattr(args, "config_dir", None)
-    return Path(value) if value else DEFAULT_CONFIG_DIR
+    """--config-dir (before or after the subcommand), else config.yaml's asterisk_dir, else
+    /etc/asterisk: the same directory every command uses."""
+    from trunkconsole.settings import configured_asterisk_dir
+
+    return configured_asterisk_dir(getattr(args, "config_dir", None))
 
 
 def config_show(args: argparse.Namespace) -> int:
@@ -121,16 +123,10 @@ def config_show(args: argparse.Namespace) -> int:
 
 
 def masked_value(name: str, value: str, file: str) -> str:
-    """A value as `config show` prints it: secrets, and anything read from a file outside
-    the config directory (an absolute #include: Asterisk reads it, and it may be any
-    file on the host), are masked."""
-    from trunkconsole.changes.audit import is_secret_option
+    """A value as `config show` prints it (see audit.shown_value)."""
+    from trunkconsole.changes.audit import shown_value
 
-    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
-        return "********"
-    if file.startswith("/"):
-        return f"(from {file}, outside the config directory: --show-secrets shows it)"
-    return value
+    return shown_value(name, value, file)
 
 
 def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
