@@ -219,3 +219,20 @@ def test_outcome_masks_secrets_and_maps_exit_codes() -> None:
     done = ChangeOutcome()
     done.applied(ApplyResult(applied=True, progress=[Progress(Step.VERIFY, True, "ok")]))
     assert (done.ok, done.changed, done.verified, done.exit_code()) == (True, True, True, 0)
+
+
+def test_json_apply_needs_yes_and_no_dead_man(etc: Path) -> None:
+    """--json is for tools: no prompt on stdout, and no dead-man window nobody answers."""
+    before = (etc / "pjsip.conf").read_bytes()
+    for extra, what in (((), "--json needs --yes"),
+                        (("--yes", "--confirm-within", "30"), "--confirm-within needs a person")):
+        out = subprocess.run([sys.executable, "-m", "trunkconsole", "--config-dir", str(etc),
+                              "identify", "add", "carrier", "203.0.113.12", "--json", *extra],
+                             capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL, cwd=ROOT)
+        data = json.loads(out.stdout)
+        assert out.returncode == 3
+        assert what in data["error"]["what"]
+        assert data["diff"].startswith("--- ")  # the change it refused to make, for review
+        assert (data["ok"], data["changed"], data["backup"]) == (False, False, None)
+    assert (etc / "pjsip.conf").read_bytes() == before
