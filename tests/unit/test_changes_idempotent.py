@@ -236,3 +236,22 @@ def test_json_apply_needs_yes_and_no_dead_man(etc: Path) -> None:
         assert data["diff"].startswith("--- ")  # the change it refused to make, for review
         assert (data["ok"], data["changed"], data["backup"]) == (False, False, None)
     assert (etc / "pjsip.conf").read_bytes() == before
+
+
+def test_config_set_by_contact(etc: Path) -> None:
+    for kind, option, value, title in (
+            ("endpoint", "from_user", "15551230000", "on endpoint acme"),
+            ("aor", "qualify_frequency", "30", "on aor acme"),
+            ("identify", "srv_lookups", "no", "on identify acme-in")):
+        code, data = dry_run(etc, "config", "set", kind, "--trunk-by-contact",
+                             "sip.acme.example", option, value)
+        assert (code, data["changed"]) == (0, True), data
+        assert str(data["change"]).endswith(title)
+    code, data = dry_run(etc, "config", "set", "endpoint", "acme", "--trunk-by-contact",
+                         "sip.acme.example", "from_user", "1")
+    assert code == 3
+    assert "no NAME" in str(data["error"])
+    code, data = dry_run(etc, "config", "set", "transport", "--trunk-by-contact",
+                         "sip.acme.example", "bind", "0.0.0.0")
+    assert code == 3
+    assert "not a transport" in str(data["error"])
