@@ -12,6 +12,7 @@ nat chain that binds ends NAT for that hook.
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -27,6 +28,7 @@ from trunkconsole.net.compiled import (
     MatchOp,
     NatOp,
     NoTrackOp,
+    SourceRun,
     UnknownOp,
     VerdictOp,
     VMapOp,
@@ -259,14 +261,24 @@ class Engine:
             while True:
                 chain, index = stack[-1]
                 rules = chain.rules
+                runs = chain.runs
                 alternatives = None
+                visits = 0
                 while index < len(rules):  # the hot loop: rules that do not match
+                    if index in runs:
+                        index, alternatives, crule = self._through_run(
+                            chain, runs[index], index, br)
+                        visits += 1
+                        if alternatives is not None:
+                            break
+                        continue
                     crule = rules[index]
                     index += 1
+                    visits += 1
                     alternatives = apply(crule, 0, br)
                     if alternatives is not None:
                         break
-                self._steps += index - stack[-1][1]
+                self._steps += visits
                 if self._steps > MAX_STEPS:
                     raise TooManyPaths
                 stack[-1] = (chain, index)
@@ -290,6 +302,21 @@ class Engine:
                 if not stack:
                     break
         return results
+
+    def _through_run(self, chain: CChain, run: SourceRun, index: int, br: Branch,
+                     ) -> tuple[int, list[Alternative] | None, CRule]:
+        """The rules of a source run that can match this packet, in order; the index after
+        the deciding rule, or after the run when none decides."""
+        pkt = br.packet
+        candidates = run.by_source.get((pkt.family, pkt.saddr), ())
+        start = bisect_left(candidates, index)
+        crule = chain.rules[index]
+        for position in candidates[start:]:
+            crule = chain.rules[position]
+            alternatives = self._apply(crule, 0, br)
+            if alternatives is not None:
+                return position + 1, alternatives, crule
+        return run.end, None, crule
 
     def _continue(self, base: CChain, crule: CRule, action: str, target: str, br: Branch,
                   stack: list[tuple[CChain, int]],
@@ -341,6 +368,12 @@ class Engine:
                     continue
                 if hit is False:
                     return None
+                if op.iif and br.packet.iif is None:
+                    if op.iif in br.packet.iif_not:  # ruled out by an earlier fork
+                        if op.iif_equal:
+                            return None
+                        continue
+                    return self._fork(crule, i, br, match_text(op.match), iif=op)
                 return self._fork(crule, i, br, match_text(op.match))
             if isinstance(op, UnknownOp):
                 return self._fork(crule, i, br, op.text)
@@ -384,7 +417,8 @@ class Engine:
             alts.extend(self._verdict(crule, alt, verdict))
         return alts
 
-    def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[Alternative] | None:
+    def _fork(self, crule: CRule, i: int, br: Branch, text: str,
+              iif: MatchOp | None = None) -> list[Alternative] | None:
         if not crule.decisive_after[i]:
             return None
         # Matches are pure: if a later one is surely false the rule cannot match whatever
@@ -398,6 +432,10 @@ class Engine:
         condition = Condition(label, text)
         yes = br.fork(f"{label}: '{text}' matches", condition)
         no = br.fork(f"{label}: '{text}' does not match", condition)
+        if iif is not None:  # later iif matches then follow this answer
+            named, other = (yes, no) if iif.iif_equal else (no, yes)
+            named.packet.iif = iif.iif
+            other.packet.iif_not = other.packet.iif_not | {iif.iif}
         return [*(self._apply(crule, i + 1, yes) or [Alternative("next", "", yes)]),
                 Alternative("next", "", no)]
 
