@@ -179,6 +179,7 @@ class Loader:
         limit = MAX_LINE_BYTES // 4
         inline = self.inline
         begin = 0  # line where the open block comment started
+        cut: str | None
         for number, raw in enumerate(doc.raws, 1):
             semi = raw.find(";") if inline and not depth else -2
             if semi >= 0 and (semi == 0 or raw[semi - 1] != "\\") and not (
