@@ -31,19 +31,18 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from trunkconsole.changes.addresses import parse_provider_address
     from trunkconsole.changes.cli_apply import review_and_apply
-    from trunkconsole.changes.identify import plan_identify_add, plan_identify_remove
+    from trunkconsole.changes.identify import plan_identify_remove
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
     config_dir = args.sub_config_dir or settings.asterisk_dir
-    address = parse_provider_address(args.address, force=args.force)
-    planner = plan_identify_add if args.identify_action == "add" else plan_identify_remove
-    plan = planner(Path(config_dir), args.trunk, address)
     if args.identify_action == "add":
-        from trunkconsole.changes.firewall_note import sip_firewall_note
+        from trunkconsole.changes.identify_review import plan_identify_add_reviewed
 
-        note = sip_firewall_note(address)
-        if note:
-            plan.changeset.notes.append(note)
+        plan = plan_identify_add_reviewed(Path(config_dir), args.trunk, args.address,
+                                          force=args.force)
+    else:
+        address = parse_provider_address(args.address, force=args.force)
+        plan = plan_identify_remove(Path(config_dir), args.trunk, address)
     target = None if args.dry_run else ami_target(args)
     return review_and_apply(plan.changeset, args, target, settings.readonly)

@@ -6,17 +6,18 @@ event) and hands each LiveTable the full picture, which then touches only change
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import SENDER, PbxState
 from trunkconsole.model.views import trunk_summaries
 from trunkconsole.tui.rows import (
@@ -28,28 +29,12 @@ from trunkconsole.tui.rows import (
     sender_cells,
     trunk_cells,
 )
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
 
-class LiveSource(Protocol):
-    """What the dashboard reads: trunkconsole.ami.live.LiveSession, or a test double."""
-
-    state: PbxState
-    problems: list[str]
-
-
-def live_source(app: Any) -> LiveSource | None:
-    return getattr(app, "live", None)
-
-
-def wall_clock(app: Any) -> float:
-    """Wall time for call durations (Uniqueid carries wall time); tests freeze it."""
-    clock = getattr(app, "wall_clock", None)
-    return float(clock()) if callable(clock) else time.time()
-
-
-class DashboardScreen(Screen[None]):
+class DashboardScreen(LiveScreen):
     """Every trunk's health, every call, and who knocks without an identify match."""
 
     DEFAULT_CSS = """
@@ -99,20 +84,19 @@ class DashboardScreen(Screen[None]):
         self.refresh_live()
 
     def on_screen_resume(self) -> None:
-        self._senders_dirty = True
-        self.refresh_live()
+        self._senders_dirty = True  # then LiveScreen's handler refreshes
 
     # -- pulling the model ---------------------------------------------------------------
     def refresh_live(self) -> None:
         """Called by the app's tick: diff the model into the tables."""
-        live = live_source(self.app)
+        live = self.app.live
         if live is None:
             return
         state = live.state
         changes = state.take_changes()
         if any(kind == SENDER for kind, _ in changes):
             self._senders_dirty = True
-        now = wall_clock(self.app)
+        now = self.app.wall_clock()
         needle = self.filter_text
         trunk_rows = {t.name: cells for t in trunk_summaries(state, now)
                       if matches(cells := trunk_cells(t), needle)}
@@ -217,18 +201,20 @@ class DashboardScreen(Screen[None]):
     def _add_sender(self, address: str) -> None:
         """An unknown sender: propose the trunk it most likely belongs to, and open the
         add-IP flow prefilled (same /24 as a known match, its From users seen before)."""
+        live = self.app.live
+        sender = live.state.senders.by_address.get(address) if live is not None else None
+        why = f"{address}: {sender.count if sender else '?'} request(s) refused with 401"
+        self._propose(address, list(sender.accounts) if sender else [], why)
+
+    @work(exclusive=True, group="dashboard-propose", exit_on_error=False)
+    async def _propose(self, address: str, accounts: list[str], why: str) -> None:
         from trunkconsole.changes.propose import propose_trunks
 
-        app: Any = self.app
-        live = live_source(app)
-        sender = live.state.senders.by_address.get(address) if live is not None else None
-        config = app.asterisk_config()
-        candidates = propose_trunks(config, address,
-                                    from_users=sender.accounts if sender else ()) \
+        config = await asyncio.to_thread(self.app.asterisk_config)  # a parse: not on the loop
+        candidates = propose_trunks(config, address, from_users=accounts) \
             if config is not None else []
-        why = f"{address}: {sender.count if sender else '?'} request(s) refused with 401"
         trunk = ""
         if candidates:
             trunk = candidates[0].trunk
             why += f"; most likely trunk {trunk}: " + "; ".join(candidates[0].reasons)
-        app.action_add_identify(trunk, address, why)
+        self.app.propose(AddProviderAddress(trunk=trunk, address=address, why=why))
