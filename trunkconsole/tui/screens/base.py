@@ -31,7 +31,7 @@ class LiveScreen(Screen[None]):
     def tick(self) -> None:
         """One app tick while this screen is the visible one."""
         self._ticks += 1
-        if self._ticks >= self.REFRESH_TICKS:
+        if self._ticks >= self.REFRESH_TICKS and self.is_mounted:
             self._ticks = 0
             self.refresh_live()
 
@@ -41,4 +41,5 @@ class LiveScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         # Shown again (mode switch, a pushed screen or modal closed): catch up at once.
         self._ticks = 0
-        self.refresh_live()
+        if self.is_mounted:  # resumed before its first mount: on_mount fills it
+            self.refresh_live()

@@ -61,8 +61,8 @@ class DiagnosesScreen(LiveScreen):
     DEFAULT_CSS = """
     DiagnosesScreen #diag-gaps { height: auto; padding: 0 1; color: $text-muted; }
     DiagnosesScreen #diag-body { height: 1fr; }
-    DiagnosesScreen #diag-table { width: 2fr; }
-    DiagnosesScreen #diag-detail { width: 3fr; border-left: solid $primary; padding: 0 1; }
+    DiagnosesScreen #diag-table { width: 1fr; min-width: 40; }
+    DiagnosesScreen #diag-detail { width: 1fr; border-left: solid $primary; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "read_network", "Re-read firewall", id="diag-network"),
@@ -89,9 +89,10 @@ class DiagnosesScreen(LiveScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#diag-table", DataTable)
+        # The short title first: it fits at 80 columns; the detail pane has the whole story.
         table.add_column("", width=8, key="severity")
-        table.add_column("trunk", width=12, key="subject")
-        table.add_column("what", width=48, key="title")
+        table.add_column("what", width=22, key="title")
+        table.add_column("trunk", width=16, key="subject")
         if self._static:
             self.evidence.state = None
             self._show()
@@ -153,7 +154,7 @@ class DiagnosesScreen(LiveScreen):
         for index, finding in enumerate(self.findings):
             table.add_row(Text(finding.severity.name.lower(),
                                style=SEVERITY_STYLE[finding.severity]),
-                          Text(finding.subject), Text(finding.label), key=str(index))
+                          Text(finding.label), Text(finding.subject), key=str(index))
         if not self.findings and self.evidence.state is None and not self._static:
             self.query_one("#diag-text", Static).update(
                 Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "
