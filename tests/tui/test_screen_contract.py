@@ -85,7 +85,8 @@ async def test_hidden_and_covered_screens_do_no_periodic_work(
         await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.3)
         await app.workers.wait_for_complete()
         assert isinstance(app.screen, DiagnosesScreen)
-        assert ami.commands and parses, "the visible Diagnoses screen refreshes"
+        assert ami.commands, "the visible Diagnoses screen asks AMI"
+        assert parses, "the visible Diagnoses screen reads the config"
         await pilot.press("f5")  # the logger screen reads the trunk list once
         await pilot.pause(0.5)
         await pilot.press("f1")
@@ -138,7 +139,9 @@ async def test_a_fix_from_a_diagnosis_applies_with_enter_enter(config_dir: Path)
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
         assert isinstance(app.screen, IdentifyAddDialog)
-        assert app.screen.focused is not None and app.screen.focused.id == "identify-review"
+        focused = app.screen.focused
+        assert focused is not None
+        assert focused.id == "identify-review"
         await pilot.press("enter")
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()

@@ -14,6 +14,7 @@ from trunkconsole.logs.record import LogRecord, merge_senders
 from trunkconsole.model.records import UnknownSender
 from trunkconsole.model.senders import SenderLog, identified
 from trunkconsole.model.state import PbxState
+from trunkconsole.net.bans import BanIndex
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.report import NetworkReport
@@ -30,7 +31,9 @@ class Evidence:
     rtp: dict[str, RtpStats] = field(default_factory=dict)
     network: NetworkReport | None = None
     engine: Engine | None = None  # compiled ruleset, for addresses not in the config
+    bans: BanIndex | None = None  # fail2ban / CrowdSec / FreePBX bans, read with the rules
     log: LogRecord | None = None  # Asterisk's own log files over the check's window
+    sender_window: float | None = None  # only senders seen this recently (a long-lived watch)
     now: float = field(default_factory=time.time)
     gaps: list[str] = field(default_factory=list)  # what could not be looked at, and why
     network_read_at: float = 0.0  # wall time the firewall and host were read (0: never)
@@ -49,19 +52,24 @@ class Evidence:
         the live model is never changed)."""
         live = self.state.senders if self.state is not None else SenderLog()
         if self.log is None:
-            return list(live.by_address.values())
-        merged = SenderLog()
-        merged.by_address = {a: replace(s, sessions=deque(s.sessions, maxlen=s.sessions.maxlen),
-                                        accounts=list(s.accounts))
-                             for a, s in live.by_address.items()}
-        past = self.log.senders()
-        # A sender in the logs that an identify matches now is no longer unknown: Asterisk
-        # already matched it (live), or the configured identify covers it (no live state).
-        for address in [a for a in past.by_address
-                        if a not in live.by_address and self._identified(a)]:
-            del past.by_address[address]
-        merge_senders(merged, past)
-        return list(merged.by_address.values())
+            senders = list(live.by_address.values())
+        else:
+            merged = SenderLog()
+            merged.by_address = {
+                a: replace(s, sessions=deque(s.sessions, maxlen=s.sessions.maxlen),
+                           accounts=list(s.accounts)) for a, s in live.by_address.items()}
+            past = self.log.senders()
+            # A sender in the logs that an identify matches now is no longer unknown:
+            # Asterisk already matched it (live), or the configured identify covers it (no
+            # live state).
+            for address in [a for a in past.by_address
+                            if a not in live.by_address and self._identified(a)]:
+                del past.by_address[address]
+            merge_senders(merged, past)
+            senders = list(merged.by_address.values())
+        if self.sender_window is not None:
+            senders = [s for s in senders if self.now - s.last_seen <= self.sender_window]
+        return senders
 
     def _identified(self, address: str) -> bool:
         if self.state is not None:

@@ -9,12 +9,15 @@ contact unreachable), and whether the firewall would even let the new address in
 
 from __future__ import annotations
 
+import ipaddress
+
 from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.text import ago, clock, plural
 from trunkconsole.findings import AddProviderAddress, Finding, Severity
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.net.verdict import Decision
+from trunkconsole.pjsip.system import AsteriskConfig
 
 STRONG = 3  # a proposal needs at least this score: same /24, or a dialled DID
 
@@ -41,6 +44,10 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
     # The most recent and busiest first: a provider that moved keeps knocking.
     senders = sorted(ev.unknown_senders(), key=lambda s: (-s.last_seen, -s.count))
     for sender in senders:
+        if ev.bans is not None and ev.bans.lookup(sender.address):
+            continue  # diagnose/bans.py names it with both fixes
+        if _identified(ev.config, sender.address):
+            continue  # refused before the identify was added (the logs remember it)
         lines = [Line(f"{plural(sender.count, 'request')} from {sender.address} refused with "
                       f"401 since {clock(sender.first_seen)}, last {ago(ev.now, sender.last_seen)}"
                       f" ({sender.last_event}"
@@ -86,6 +93,16 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
                      "other_candidates": [c.trunk for c in candidates[1:]]},
             raised_at=sender.first_seen))
     return findings
+
+
+def _identified(config: AsteriskConfig, address: str) -> bool:
+    """True when an identify in the current config matches address now."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(match.contains(ip) for identify in config.pjsip.of_type("identify")
+               for match, _option in config.pjsip.matches(identify))
 
 
 def _trunk_silence(ev: Evidence, trunk: str) -> list[Line]:

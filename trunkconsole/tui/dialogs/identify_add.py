@@ -13,11 +13,14 @@ from textual.containers import Horizontal, VerticalGroup
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from trunkconsole.changes.addresses import parse_provider_address
+from trunkconsole.changes.identify import IdentifyPlan
 from trunkconsole.changes.identify_review import plan_identify_add_reviewed
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.plain import plain, plain_lines
 
 
 class IdentifyAddDialog(ModalScreen[None]):
@@ -56,9 +59,9 @@ class IdentifyAddDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalGroup():
             yield Static(Text("Add a provider address to a trunk's identify", style="bold"))
-            yield Static(Text(self.why), id="identify-why", markup=False)
+            yield Static(plain_lines(self.why), id="identify-why", markup=False)
             yield Label("Trunk")
-            yield Select([(t, t) for t in self.trunks], value=self.trunk or Select.NULL,
+            yield Select([(plain(t), t) for t in self.trunks], value=self.trunk or Select.NULL,
                          allow_blank=self.trunk is None, id="identify-trunk")
             yield Label("Address (IP, network, IP/mask or hostname; optional :port)")
             yield Input(self.address, placeholder="203.0.113.12", id="identify-address")
@@ -99,11 +102,15 @@ class IdentifyAddDialog(ModalScreen[None]):
     async def _plan(self, trunk: str, text: str, force: bool) -> None:
         # A config parse and nft/iptables-save: in a thread, never in the handler.
         app = self.app
+
+        def plan() -> IdentifyPlan:
+            address = parse_provider_address(text, force=force)
+            return plan_identify_add_reviewed(app.settings.asterisk_dir, trunk, [address])
+
         try:
-            plan = await asyncio.to_thread(plan_identify_add_reviewed, app.settings.asterisk_dir,
-                                           trunk, text, force=force)
+            result = await asyncio.to_thread(plan)
         except OperatorError as exc:
-            self.query_one("#identify-error", Static).update(Text(exc.render()))
+            self.query_one("#identify-error", Static).update(plain_lines(exc.render()))
             return
         self.dismiss(None)
-        app.push_screen(ReviewScreen(plan.changeset))
+        app.push_screen(ReviewScreen(result.changeset))

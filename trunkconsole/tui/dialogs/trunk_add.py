@@ -18,6 +18,7 @@ from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.plain import plain, plain_lines
 
 FIELDS = (
     ("name", "Trunk name", "carrier2"),
@@ -63,7 +64,7 @@ class TrunkAddDialog(ModalScreen[None]):
                 value = "ulaw,alaw" if key == "codecs" else ""
                 yield Input(value, placeholder=placeholder, id=f"trunk-{key}")
             yield Label("DIDs go to context")
-            yield Select([(c, c) for c in self.contexts], id="trunk-route")
+            yield Select([(plain(c), c) for c in self.contexts], id="trunk-route")
             yield Static(id="trunk-error", markup=False)
             with Horizontal():
                 yield Button("Review change", variant="primary", id="trunk-review")
@@ -103,7 +104,7 @@ class TrunkAddDialog(ModalScreen[None]):
         try:  # a config parse: in a thread, never in the button handler
             changeset = await asyncio.to_thread(plan_trunk_add, app.settings.asterisk_dir, spec)
         except OperatorError as exc:
-            self.query_one("#trunk-error", Static).update(Text(exc.render()))
+            self.query_one("#trunk-error", Static).update(plain_lines(exc.render()))
             return
         self.dismiss(None)
         app.push_screen(ReviewScreen(changeset))

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trunkconsole.model.state import PbxState
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.rows import clock_text
 from trunkconsole.tui.screens.live_detail import LiveDetailScreen
 
@@ -32,7 +33,7 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
     else:
         ended = next((h for h in reversed(state.hangups) if h.uniqueid == uniqueid), None)
         if ended is None:
-            return Text(f"Channel {uniqueid} is gone.", style="bold red")
+            return plain(f"Channel {uniqueid} is gone.", style="bold red")
         rows = [
             ("Channel", ended.channel), ("Endpoint", ended.endpoint or "-"),
             ("State", "hung up"), ("Cause", ended.describe()),
@@ -41,7 +42,7 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
             ("Uniqueid", ended.uniqueid),
         ]
     for label, value in rows:
-        grid.add_row(Text(label), Text(value))  # caller IDs are attacker-controlled text
+        grid.add_row(plain(label), plain(value))  # caller IDs are attacker-controlled text
     return grid
 
 

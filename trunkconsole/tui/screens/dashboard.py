@@ -10,7 +10,6 @@ import asyncio
 import time
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import SENDER, PbxState
 from trunkconsole.model.views import trunk_summaries
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
     SENDER_COLUMNS,
@@ -117,12 +117,12 @@ class DashboardScreen(LiveScreen):
             caption = f"Channels ({len(state.channels)})"
             if caption != self._caption:
                 self._caption = caption
-                self.query_one("#channels-caption", Static).update(Text(caption))
+                self.query_one("#channels-caption", Static).update(plain(caption))
             problems_text = "\n".join(live.problems)
             if problems_text != self._problems:
                 self._problems = problems_text
                 problems = self.query_one("#problems", Static)
-                problems.update(Text(problems_text))
+                problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
 
     def _show_resolved(self, state: PbxState) -> None:
@@ -130,7 +130,7 @@ class DashboardScreen(LiveScreen):
         lines = [f"resolved {time.strftime('%H:%M:%S', time.localtime(r.at))}: {r.address} "
                  f"{r.describe()}" for r in list(state.senders.resolved.values())[-3:]]
         resolved = self.query_one("#senders-resolved", Static)
-        resolved.update(Text("\n".join(lines)))
+        resolved.update(plain_lines("\n".join(lines)))
         resolved.display = bool(lines)
 
     # -- actions ---------------------------------------------------------------------------

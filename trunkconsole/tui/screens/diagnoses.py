@@ -28,8 +28,10 @@ from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.logs.findings import log_findings
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 LOG_WINDOW = 3600.0  # the Diagnoses screen looks an hour back in Asterisk's logs
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
@@ -39,15 +41,15 @@ SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
 def finding_text(finding: Finding) -> Text:
     """The whole finding for the detail pane, as plain text (untrusted values inside)."""
     text = Text()
-    text.append(finding.title + "\n\n", style="bold")
+    text.append(visible_lines(finding.title + "\n\n"), style="bold")
     for line in finding.evidence:
         where = line.location()
         text.append("  • ")
-        text.append(f"{where}: " if where else "", style="dim")
-        text.append(line.text + "\n")
+        text.append(visible(f"{where}: " if where else ""), style="dim")
+        text.append(visible_lines(line.text + "\n"))
     if finding.fix:
         text.append("\nfix: ", style="bold")
-        text.append(finding.fix + "\n")
+        text.append(visible_lines(finding.fix + "\n"))
     if finding.proposal is not None:
         text.append("\npress a or Enter to review this change", style="bold green")
     return text
@@ -118,6 +120,7 @@ class DiagnosesScreen(LiveScreen):
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self.app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.bans = ev.bans
         self.evidence.network_read_at = ev.network_read_at
         self.evidence.log = ev.log
         self.evidence.gaps = ev.gaps
@@ -147,14 +150,14 @@ class DiagnosesScreen(LiveScreen):
         gaps = list(self.evidence.gaps)
         if self.evidence.state is None and not self._static:
             gaps.insert(0, "live state: not connected to AMI")
-        self.query_one("#diag-gaps", Static).update(Text("; ".join(gaps)))
+        self.query_one("#diag-gaps", Static).update(plain("; ".join(gaps)))
         table = self.query_one("#diag-table", DataTable)
         selected = table.cursor_row
         table.clear()
         for index, finding in enumerate(self.findings):
-            table.add_row(Text(finding.severity.name.lower(),
-                               style=SEVERITY_STYLE[finding.severity]),
-                          Text(finding.label), Text(finding.subject), key=str(index))
+            table.add_row(plain(finding.severity.name.lower(),
+                                style=SEVERITY_STYLE[finding.severity]),
+                          plain(finding.label), plain(finding.subject), key=str(index))
         if not self.findings and self.evidence.state is None and not self._static:
             self.query_one("#diag-text", Static).update(
                 Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "

@@ -22,6 +22,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -93,7 +94,7 @@ class SipLoggerScreen(LiveScreen):
         names = await asyncio.to_thread(self.app.trunk_names)  # a config parse: off the loop
         self._names = names
         select = self.query_one("#logger-trunk", Select)
-        select.set_options([(t, t) for t in names])
+        select.set_options([(plain(t), t) for t in names])
         if len(names) == 1:
             select.value = names[0]
         if self._start_when_loaded:
@@ -109,10 +110,10 @@ class SipLoggerScreen(LiveScreen):
             label.update(Text("SIP logger is off"))
             return
         left = max(0, int(state.until - time.time()))
-        label.update(Text(f"SIP logger on for {', '.join(state.hosts)}"
-                          + (f" ({', '.join(state.methods)})" if state.methods else "")
-                          + f": {left} s left, {len(self.messages)} messages",
-                          style="bold green"))
+        label.update(plain(f"SIP logger on for {', '.join(state.hosts)}"
+                           + (f" ({', '.join(state.methods)})" if state.methods else "")
+                           + f": {left} s left, {len(self.messages)} messages",
+                           style="bold green"))
 
     def start_for(self, trunk: str) -> None:
         """Choose a trunk and switch the logger on (from the command palette)."""
@@ -162,7 +163,7 @@ class SipLoggerScreen(LiveScreen):
             if self.switch_off not in app.on_exit_cleanups:
                 app.on_exit_cleanups.append(self.switch_off)
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
             return
         self.refresh_live()
 
@@ -172,8 +173,8 @@ class SipLoggerScreen(LiveScreen):
             try:
                 await self.logger.off()
             except OperatorError as exc:
-                self.query_one("#logger-state", Static).update(Text(exc.render(),
-                                                                    style="bold red"))
+                self.query_one("#logger-state", Static).update(plain_lines(exc.render(),
+                                                                           style="bold red"))
                 return
         self.refresh_live()
 
@@ -202,8 +203,8 @@ class SipLoggerScreen(LiveScreen):
         if table.row_count >= MAX_ROWS:
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(message.timestamp))
-        table.add_row(Text(stamp), Text("<==" if message.received else "==>"),
-                      Text(message.address), Text(message.first_line),
+        table.add_row(plain(stamp), plain("<==" if message.received else "==>"),
+                      plain(message.address), plain(message.first_line),
                       key=str(message.number))
 
     @on(Input.Changed, "#logger-filter")
@@ -223,7 +224,7 @@ class SipLoggerScreen(LiveScreen):
         if message is not None:
             arrow = "received from" if message.received else "sent to"
             self.query_one("#logger-text", Static).update(
-                Text(f"#{message.number} {arrow} {message.address}\n\n{message.text}"))
+                plain_lines(f"#{message.number} {arrow} {message.address}\n\n{message.text}"))
 
     async def switch_off(self) -> None:
         """On console exit: leave no logger running."""

@@ -17,8 +17,10 @@ from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.gather import network_evidence
 from trunkconsole.diagnose.workflow import Step, StepState, WorkflowInput, run_workflow
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 MARKS = {StepState.RUNNING: ("…", "yellow"), StepState.OK: ("✔", "green"),
          StepState.PROBLEM: ("✘", "bold red"), StepState.SKIPPED: ("-", "dim")}
@@ -27,13 +29,13 @@ MARKS = {StepState.RUNNING: ("…", "yellow"), StepState.OK: ("✔", "green"),
 def step_text(step: Step) -> Text:
     mark, style = MARKS[step.state]
     text = Text()
-    text.append(f" {mark} ", style=style)
-    text.append(step.title + "\n", style="bold")
+    text.append(visible(f" {mark} "), style=style)
+    text.append(visible_lines(step.title + "\n"), style="bold")
     for line in step.saw:
-        text.append(f"     {line}\n")
+        text.append(visible_lines(f"     {line}\n"))
     if step.fix:
         text.append("     fix: ", style="bold")
-        text.append(step.fix + "\n")
+        text.append(visible_lines(step.fix + "\n"))
     return text
 
 
@@ -81,7 +83,7 @@ class WorkflowScreen(LiveScreen):
     @work(exclusive=True, group="wf-trunks", exit_on_error=False)
     async def _load_trunks(self) -> None:
         names = await asyncio.to_thread(self.app.trunk_names)  # a config parse: off the loop
-        self.query_one("#wf-trunk", Select).set_options([(t, t) for t in names])
+        self.query_one("#wf-trunk", Select).set_options([(plain(t), t) for t in names])
         self._names = names
         # The trunk asked for (a trunk's diagnosis), else the only trunk there is.
         self.choose(self.trunk or (names[0] if len(names) == 1 else ""))
@@ -122,7 +124,7 @@ class WorkflowScreen(LiveScreen):
             except ValueError:
                 raise OperatorError("the wait must be a number of seconds") from None
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
             return
         self.running = True
         self.steps = []
@@ -141,7 +143,7 @@ class WorkflowScreen(LiveScreen):
                                                   target=app.settings.ami, rtp_range=rtp,
                                                   wait=wait), report)
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
         finally:
             self.running = False
 
