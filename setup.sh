@@ -21,7 +21,7 @@ fi
 # tmux to watch the console as an operator sees it, fail2ban for the provider-banned
 # scenario (run by the lab inside its PBX namespace with a private configuration).
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates ipset prometheus fail2ban)
+          python3 python3-venv ca-certificates ipset prometheus fail2ban ansible-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

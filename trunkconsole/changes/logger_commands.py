@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
     on = sub.add_parser("on", help="logger on for a trunk's or host's addresses")
     on.add_argument("--trunk", action="append", default=[],
                     help="endpoint whose identify matches and contacts to log")
-    on.add_argument("--host", action="append", default=[], help="IP or CIDR (repeatable)")
+    # Not --host: that is the AMI host wherever it is typed.
+    on.add_argument("--address", action="append", default=[], dest="addresses",
+                    help="provider IP or CIDR to log (repeatable)")
     on.add_argument("--method", action="append", default=[], help="SIP method (repeatable)")
     on.add_argument("--for", dest="seconds", type=float, default=300.0,
                     help="time box in seconds (default 300)")
@@ -58,7 +60,7 @@ def _on(args: argparse.Namespace) -> int:
 
         async with ami_session(target) as ami:
             _logger, state = await switch_logger_on(
-                ami, target, trunks=args.trunk, hosts=args.host, methods=args.method,
+                ami, target, trunks=args.trunk, hosts=args.addresses, methods=args.method,
                 seconds=args.seconds)
             return (f"SIP logger on for {', '.join(state.hosts)}"
                     + (f" ({', '.join(state.methods)})" if state.methods else "")

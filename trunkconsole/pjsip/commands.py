@@ -36,8 +36,6 @@ def register(subparsers: Any) -> None:
     set_.add_argument("value", help="new value")
     set_.add_argument("--force", action="store_true",
                       help="accept a match/permit range larger than /16 (IPv4) or /48 (IPv6)")
-    set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                      help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(set_)
     set_.set_defaults(handler=config_set)
 
@@ -62,15 +60,14 @@ def register(subparsers: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    # SUPPRESS keeps the top-level --config-dir when this one is not given.
-    parser.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                        help="Asterisk configuration directory (default /etc/asterisk)")
 
 
 def config_dir(args: argparse.Namespace) -> Path:
-    """--config-dir after the subcommand, else before it, else /etc/asterisk."""
-    value = getattr(args, "config_dir", None)
-    return Path(value) if value else DEFAULT_CONFIG_DIR
+    """--config-dir (before or after the subcommand), else config.yaml's asterisk_dir, else
+    /etc/asterisk: the same directory every command uses."""
+    from trunkconsole.settings import configured_asterisk_dir
+
+    return configured_asterisk_dir(getattr(args, "config_dir", None))
 
 
 def config_show(args: argparse.Namespace) -> int:
