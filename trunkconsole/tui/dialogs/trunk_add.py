@@ -94,7 +94,7 @@ class TrunkAddDialog(ModalScreen[None]):
                 from_domain=self._value("from_domain").strip(),
             )
         except OperatorError as exc:
-            self.query_one("#trunk-error", Static).update(Text(exc.render()))
+            self.query_one("#trunk-error", Static).update(plain_lines(exc.render()))
             return
         self._plan(spec)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import getters
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from trunkconsole.tui.app import TrunkConsoleApp
@@ -33,7 +34,16 @@ class LiveScreen(Screen[None]):
         self._ticks += 1
         if self._ticks >= self.REFRESH_TICKS and self.is_mounted:
             self._ticks = 0
+            self._refresh_safely()
+
+    def _refresh_safely(self) -> None:
+        try:
             self.refresh_live()
+        except NoMatches:
+            # The app is shutting down (it stops running, then removes widgets before
+            # their screen; a tick may land in between). Anything else is a bug.
+            if self.app.is_running:
+                raise
 
     def refresh_live(self) -> None:
         """Pull what changed into the widgets (cheap; slow work in a worker)."""
@@ -42,4 +52,4 @@ class LiveScreen(Screen[None]):
         # Shown again (mode switch, a pushed screen or modal closed): catch up at once.
         self._ticks = 0
         if self.is_mounted:  # resumed before its first mount: on_mount fills it
-            self.refresh_live()
+            self._refresh_safely()
