@@ -140,8 +140,8 @@ class WorkflowScreen(LiveScreen):
 
         try:
             await run_workflow(ami, WorkflowInput(trunk=trunk, config=config, engine=ev.engine,
-                                                  target=app.settings.ami, rtp_range=rtp,
-                                                  wait=wait), report)
+                                                  target=app.settings.ami, bans=ev.bans,
+                                                  rtp_range=rtp, wait=wait), report)
         except OperatorError as exc:
             label.update(plain_lines(exc.render(), style="bold red"))
         finally:
