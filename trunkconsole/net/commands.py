@@ -73,6 +73,9 @@ def register(subparsers: Any) -> None:
     report.add_argument("--netns", type=interface, help="read rules and host facts from "
                         "this network namespace (`ip netns` name)")
     report.set_defaults(handler=report_command)
+    from trunkconsole.changes.trace_commands import register as register_trace
+
+    register_trace(sub)
 
 
 def _sources(parser: argparse.ArgumentParser) -> None:
