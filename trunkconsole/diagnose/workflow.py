@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,15 +21,17 @@ from enum import Enum
 from pathlib import Path
 
 from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.propose import propose_trunks
-from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
+from trunkconsole.findings import AddProviderAddress
 from trunkconsole.net.bans import BanIndex, banned_addresses
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.pjsip.system import AsteriskConfig
+from trunkconsole.settings import AmiTarget
 
 POLL = 0.5
 
@@ -46,7 +49,7 @@ class Step:
     state: StepState = StepState.RUNNING
     saw: list[str] = field(default_factory=list)
     fix: str = ""
-    flow: dict[str, str] = field(default_factory=dict)  # e.g. identify-add prefilled
+    proposal: AddProviderAddress | None = None  # the guided change, prefilled
 
 
 @dataclass
@@ -54,6 +57,7 @@ class WorkflowInput:
     trunk: str
     config: AsteriskConfig | None
     engine: Engine | None  # compiled firewall, when readable
+    target: AmiTarget  # the AMI the logger's guard switches the logger off through
     rtp_range: tuple[int, int] = (10000, 20000)
     wait: float = 60.0
     logger_state_file: Path | None = None
@@ -120,16 +124,18 @@ async def run_workflow(ami: AmiActions, spec: WorkflowInput, report: Report,
 
     # 1. logger
     step = begin(f"SIP logger on for trunk {spec.trunk}")
+    # Our runtime directory (0700), never a guessable name in /tmp: we run as root.
+    state_file = spec.logger_state_file or state_file_for(f"workflow-{spec.trunk}")
     try:
-        hosts = await trunk_hosts(ami, spec.trunk)
+        # The same guarded switch as `logger on`: off by itself if we die mid-walk.
+        logger, state = await switch_logger_on(
+            ami, spec.target, trunks=[spec.trunk], seconds=max(spec.wait + 30, 60),
+            state_file=state_file, follow_pid=os.getpid())
     except OperatorError as exc:
         step.saw.append(exc.what)
         end(step, StepState.PROBLEM)
         return steps
-    # Our runtime directory (0700), never a guessable name in /tmp: we run as root.
-    state_file = spec.logger_state_file or state_file_for(f"workflow-{spec.trunk}")
-    logger = SipLogger(ami, state_file)
-    await logger.on(hosts, [], seconds=max(spec.wait + 30, 60))
+    hosts = state.hosts
     # The history keeps every source: an INVITE from an address nobody knew yet counts.
     step.saw.append(f"trunk {spec.trunk} is {', '.join(hosts)}; watching INVITEs from any "
                     "address")
@@ -194,8 +200,7 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
                 step.saw.append(f"most likely trunk {best[0].trunk}: "
                                 + "; ".join(best[0].reasons))
                 step.fix = f"trunkconsole identify add {best[0].trunk} {invite.host}"
-                step.flow = {"flow": "identify-add", "trunk": best[0].trunk,
-                             "address": invite.host}
+                step.proposal = AddProviderAddress(trunk=best[0].trunk, address=invite.host)
         end(step, StepState.PROBLEM)
         return
     trunk, how = matched
