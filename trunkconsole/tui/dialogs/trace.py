@@ -65,9 +65,10 @@ class TraceDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"Tracing the next packet from {self.src} for up to "
-                              f"{SECONDS:.0f} s (a temporary nftables table, removed "
-                              "afterwards)...", style="bold"), id="trace-head", markup=False)
+            yield Static(plain_lines(f"Tracing the next packet from {self.src} for up to "
+                                     f"{SECONDS:.0f} s (a temporary nftables table, removed "
+                                     "afterwards)...", style="bold"), id="trace-head",
+                         markup=False)
             with VerticalScroll():
                 yield Static(id="trace-text", markup=False)
         yield Footer()

@@ -285,7 +285,7 @@ class NetworkScreen(LiveScreen):
         if row is None or row.source is None:
             self.notify("no address to trace here", severity="warning")
             return
-        self.app.push_screen(TraceDialog(row.source, bool(self._app.settings.readonly)))
+        self.app.push_screen(TraceDialog(row.source, bool(self.app.settings.readonly)))
 
     def action_explain(self) -> None:
         self._explain(self._cursor_key())
