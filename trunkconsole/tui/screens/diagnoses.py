@@ -29,6 +29,7 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
+from trunkconsole.net.watch import RulesetWatcher
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
@@ -79,6 +80,9 @@ class DiagnosesScreen(LiveScreen):
         self.evidence = Evidence()
         self.findings: list[Finding] = findings or []
         self._static = findings is not None
+        # Rules changed (nft monitor; legacy fingerprint): read the firewall again.
+        self.watcher = None if self._static else RulesetWatcher()
+        self._network_requested = 0.0
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -100,14 +104,25 @@ class DiagnosesScreen(LiveScreen):
             self.evidence.state = None
             self._show()
             return
+        if self.watcher is not None:
+            self.watcher.start()
         self.action_read_network()
 
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
     def refresh_live(self) -> None:
-        """The app's tick, every 2 s while shown: gather and diagnose in a worker."""
+        """The app's tick, every 2 s while shown: gather and diagnose in a worker; the
+        firewall again only when its rules changed since the last read began."""
+        if self.watcher is not None and self.watcher.changed_since(self._network_requested) \
+                and not self._busy("diag-network"):
+            self.action_read_network()
         if not self._static and not self._busy("diag-refresh"):
             self._refresh()
 
     def action_read_network(self) -> None:
+        self._network_requested = time.time()
         self._network()
 
     def _busy(self, group: str) -> bool:

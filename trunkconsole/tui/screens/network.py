@@ -9,6 +9,7 @@ the 3 Hz tick: reading a ruleset costs tens of milliseconds to seconds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.report import NetworkReport, ProviderRow
 from trunkconsole.net.verdict import Decision
+from trunkconsole.net.watch import RulesetWatcher
 from trunkconsole.tui.dialogs.verdict_detail import VerdictDetailDialog
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen
@@ -100,9 +102,15 @@ class NetworkScreen(LiveScreen):
         Binding("T", "trace", "Trace", id="network-trace"),
     ]
 
-    def __init__(self, report_maker: ReportMaker | None = None) -> None:
+    def __init__(self, report_maker: ReportMaker | None = None,
+                 watcher: RulesetWatcher | None = None) -> None:
+        """report_maker None: this host's rules, re-read whenever they change (nft monitor,
+        legacy fingerprint: net/watch.py); a watcher may be given for other makers."""
         super().__init__()
         self.report_maker: ReportMaker = report_maker or live_report
+        self.watcher = watcher if watcher is not None or report_maker is not None \
+            else RulesetWatcher()
+        self._requested_at = 0.0  # wall clock of the last read's start
         self.report: NetworkReport | None = None
         self.failure = ""  # the report could not be built at all
         self.read_at: float | None = None
@@ -123,6 +131,8 @@ class NetworkScreen(LiveScreen):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.watcher is not None:
+            self.watcher.start()
         self.action_reload()
 
     def _theme_changed(self, _theme: Theme) -> None:
@@ -131,9 +141,14 @@ class NetworkScreen(LiveScreen):
         self.show_report()
 
     # -- gathering ----------------------------------------------------------------------
+    def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
     def action_reload(self) -> None:
         """Read the rules and host facts again, in a thread."""
         self.query_one("#network-table", DataTable).loading = True
+        self._requested_at = time.time()
         self._gather()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=WORKER_GROUP)
@@ -238,7 +253,12 @@ class NetworkScreen(LiveScreen):
         return text
 
     def refresh_live(self) -> None:
-        """3 Hz from the app: only the age of the report changes, the rules are not read."""
+        """3 Hz from the app: the age of the report changes; the rules are read again only
+        when the watcher saw them change since the last read began."""
+        if self.watcher is not None and self.watcher.changed_since(self._requested_at) and \
+                not any(w.group == WORKER_GROUP and not w.is_finished
+                        for w in self.workers):
+            self.action_reload()
         age = 0 if self.read_at is None else max(0, int(self.app.clock() - self.read_at))
         if age != self._shown_age:
             self._shown_age = age

@@ -1,0 +1,90 @@
+"""Know when the firewall changed, so evidence is never older than the rules.
+
+nf_tables reports every change to `nft monitor ruleset` listeners (new/delete of
+tables, chains, rules, set elements: fail2ban's bans included); legacy x_tables has no
+such notification, so their `iptables-legacy-save` output (counters dropped) is
+fingerprinted every few seconds when legacy tables exist (/proc/net/ip_tables_names).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+LEGACY_POLL = 5.0
+_COUNTERS = re.compile(r"\[\d+:\d+\]")
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def legacy_fingerprint() -> str:
+    """A hash of the legacy rules (both families), '' when no legacy table exists."""
+    parts = []
+    for names, tool in (("/proc/net/ip_tables_names", "iptables-legacy-save"),
+                        ("/proc/net/ip6_tables_names", "ip6tables-legacy-save")):
+        try:
+            if not Path(names).read_text().split():
+                continue
+            out = subprocess.run([tool], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        parts.append("\n".join(_COUNTERS.sub("", line) for line in out.splitlines()
+                               if not line.startswith("#")))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest() if parts else ""
+
+
+class RulesetWatcher:
+    """A daemon thread that stamps `changed_at` whenever the rules change."""
+
+    def __init__(self, legacy_poll: float = LEGACY_POLL) -> None:
+        self.changed_at = 0.0
+        self.error = ""
+        self._legacy_poll = legacy_poll
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        threading.Thread(target=self._monitor, daemon=True, name="nft-monitor").start()
+        threading.Thread(target=self._legacy, daemon=True, name="legacy-poll").start()
+
+    def changed_since(self, when: float) -> bool:
+        return self.changed_at > when
+
+    def _monitor(self) -> None:
+        try:
+            self._proc = subprocess.Popen(["nft", "monitor", "ruleset"],
+                                          stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent)
+        except OSError as exc:
+            self.error = f"nft monitor: {exc}"
+            return
+        assert self._proc.stdout is not None
+        for line in iter(self._proc.stdout.readline, b""):
+            if self._stop.is_set():
+                break
+            if line.strip():
+                self.changed_at = time.time()
+
+    def _legacy(self) -> None:
+        last = legacy_fingerprint()
+        while not self._stop.wait(self._legacy_poll):
+            now = legacy_fingerprint()
+            if now != last:
+                last = now
+                self.changed_at = time.time()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
