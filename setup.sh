@@ -18,9 +18,9 @@ fi
 
 # Host tools: debootstrap builds the lab root filesystem (Debian sid, Asterisk 22),
 # sip-tester is sipp (the carrier), nftables/iptables/conntrack for the firewall checks,
-# tmux to watch the console as an operator sees it.
+# tmux to watch the console as an operator sees it, tshark to check exported pcaps.
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates)
+          python3 python3-venv ca-certificates tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
