@@ -54,13 +54,15 @@ def test_retransmission_marked_once() -> None:
 def test_sdp_summary_of_offer_and_answer() -> None:
     inbound = group_calls(load_history("lab-calls.json"))[0]
     offer, answer = inbound.rungs[0].sdp, inbound.rungs[2].sdp
-    assert offer is not None and answer is not None
+    assert offer is not None
+    assert answer is not None
     assert offer.describe() == "203.0.113.10:6004 PCMA sendrecv"
     assert answer.describe() == "203.0.113.1:10018 PCMA sendrecv"
     outbound = group_calls(load_history("lab-calls.json"))[3]
     assert outbound.rungs[0].sdp is not None
     audio = outbound.rungs[0].sdp.audio
-    assert audio is not None and audio.codecs == ("PCMU", "PCMA", "telephone-event")
+    assert audio is not None
+    assert audio.codecs == ("PCMU", "PCMA", "telephone-event")
     assert audio.voice_codecs == ("PCMU", "PCMA")
 
 
@@ -105,7 +107,8 @@ def test_compact_headers_and_folding() -> None:
                     "branch=z9hG4bK1;received=198.51.100.7;rport=40000\nf: <sip:a@b>;tag=1\n"
                     "t: <sip:c@d>\n  ;tag=2\nCSeq: 7 INVITE\n")
     assert sip.call_id == "abc"
-    assert sip.status == 180 and sip.method == "INVITE"
+    assert sip.status == 180
+    assert sip.method == "INVITE"
     assert sip.get("To").endswith(";tag=2")
     via = sip.top_via
     assert via is not None
@@ -137,7 +140,8 @@ def test_untrusted_text_cannot_drive_the_terminal() -> None:
 def test_arrow_points_the_right_way() -> None:
     flows = group_calls(load_history("lab-calls.json"))
     received, sent = flows[0].rungs[0], flows[0].rungs[1]
-    assert arrow(received).endswith(">|") and arrow(sent).startswith("|<")
+    assert arrow(received).endswith(">|")
+    assert arrow(sent).startswith("|<")
     assert len(arrow(received)) == len(arrow(sent))
 
 

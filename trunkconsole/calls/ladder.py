@@ -192,28 +192,44 @@ def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def group_calls(messages: Iterable[SipMessage]) -> list[CallFlow]:
-    """Messages (any order) into calls by Call-ID, each in history order, oldest call
-    first; messages without a Call-ID are left out."""
-    flows: dict[str, CallFlow] = {}
-    seen: dict[str, set[tuple[bool, str]]] = {}
-    for message in sorted(messages, key=lambda m: m.number):
+class CallIndex:
+    """Calls built up message by message (the logger screen adds each poll's messages)."""
+
+    def __init__(self) -> None:
+        self.flows: dict[str, CallFlow] = {}
+        self._seen: dict[str, set[tuple[bool, str]]] = {}
+        self._numbers: set[int] = set()
+
+    def add(self, message: SipMessage) -> CallFlow | None:
+        """File one message under its Call-ID; None when it has none or was seen."""
+        if message.number in self._numbers:
+            return None
         sip = parse_sip(message.text or message.first_line)
         call_id = sip.call_id
         if not call_id:
-            continue
-        flow = flows.get(call_id)
+            return None
+        self._numbers.add(message.number)
+        flow = self.flows.get(call_id)
         if flow is None:
-            flow = flows[call_id] = CallFlow(call_id)
-            seen[call_id] = set()
+            flow = self.flows[call_id] = CallFlow(call_id)
+            self._seen[call_id] = set()
         key = (message.received, message.text)
-        retransmission = bool(message.text) and key in seen[call_id]
-        seen[call_id].add(key)
+        retransmission = bool(message.text) and key in self._seen[call_id]
+        self._seen[call_id].add(key)
         start = flow.rungs[0].message.timestamp if flow.rungs else message.timestamp
         sdp = parse_sdp(sip.body) if sip.body else None
         flow.rungs.append(Rung(message, sip, message.timestamp - start, message.received,
                                retransmission, sdp))
-    return list(flows.values())
+        return flow
+
+
+def group_calls(messages: Iterable[SipMessage]) -> list[CallFlow]:
+    """Messages (any order) into calls by Call-ID, each in history order, oldest call
+    first; messages without a Call-ID are left out."""
+    index = CallIndex()
+    for message in sorted(messages, key=lambda m: m.number):
+        index.add(message)
+    return list(index.flows.values())
 
 
 def arrow(rung: Rung, width: int = ARROW_WIDTH, *, ascii_only: bool = True) -> str:

@@ -35,7 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 def printable(text: str) -> str:
     """Untrusted SIP text made safe for a terminal: control characters (ESC, CR, C1,
     bidi overrides) become U+FFFD; newlines and tabs stay."""
-    return _CONTROL.sub("\ufffd", text)
+    return _CONTROL.sub("\ufffd", text.replace("\r\n", "\n"))
 
 
 def header_key(name: str) -> str:
