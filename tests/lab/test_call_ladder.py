@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ def logger_on(lab: Lab) -> Iterator[Lab]:
         run_cli(lab, "logger", "off")
 
 
-def ladder(lab: Lab, *args: str) -> list[dict[str, object]]:
+def ladder(lab: Lab, *args: str) -> list[dict[str, Any]]:
     out = run_cli(lab, "logger", "show", "--ladder", "--json", *args)
     assert out.returncode in (0, 1), out.stderr
     return list(json.loads(out.stdout or "[]"))
@@ -37,11 +38,11 @@ def test_ladder_of_real_calls_with_sdp_and_pcap(logger_on: Lab, tmp_path: Path) 
     lab = logger_on
     assert lab.call(CallSpec(did="15551230002", duration=1, media=True)).answered == 1
     assert lab.call(CallSpec(did="15559990000", duration=0.5)).rejected == {"404": 1}
-    calls: list[dict[str, object]] = []
+    calls: list[dict[str, Any]] = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         calls = [c for c in ladder(lab) if c["called"] in ("15551230002", "15559990000")]
-        if len(calls) == 2 and len(calls[0]["messages"]) >= 6:  # type: ignore[arg-type]
+        if len(calls) == 2 and len(calls[0]["messages"]) >= 6:
             break
         time.sleep(0.5)
     answered, rejected = calls
@@ -49,16 +50,16 @@ def test_ladder_of_real_calls_with_sdp_and_pcap(logger_on: Lab, tmp_path: Path) 
     assert answered["outcome"] == "200 OK"
     assert str(answered["provider"]).startswith("203.0.113.10:")
     assert answered["pbx"] == "203.0.113.1:5060"
-    labels = [m["label"] for m in answered["messages"]]  # type: ignore[union-attr]
+    labels = [m["label"] for m in answered["messages"]]
     assert labels[:3] == ["INVITE (SDP)", "100 Trying", "200 OK (SDP)"]
     assert "BYE" in labels
-    sdp = [m["sdp"] for m in answered["messages"] if m["sdp"]]  # type: ignore[union-attr]
+    sdp = [m["sdp"] for m in answered["messages"] if m["sdp"]]
     assert sdp[0].startswith("203.0.113.10:")
     assert "PCMA" in sdp[0]
     assert sdp[1].startswith("203.0.113.1:1")
     assert sdp[1].endswith("PCMA sendrecv")
     assert rejected["outcome"] == "404 Not Found"
-    assert {"header": "Request-URI", "number": "15559990000"} in rejected["did_headers"]  # type: ignore[operator]
+    assert {"header": "Request-URI", "number": "15559990000"} in rejected["did_headers"]
 
     # Search by number, one call by Call-ID, and the text ladder.
     assert [c["called"] for c in ladder(lab, "--search", "1555999")] == ["15559990000"]
@@ -80,7 +81,7 @@ def test_ladder_of_real_calls_with_sdp_and_pcap(logger_on: Lab, tmp_path: Path) 
         ["tshark", "-r", str(pcap), "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
          "-e", "udp.dstport", "-e", "sip.Call-ID", "-e", "sdp.media.port"],
         capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(rows) == len(answered["messages"])  # type: ignore[arg-type]
+    assert len(rows) == len(answered["messages"])
     first = rows[0].split("\t")
     assert first[:3] == ["203.0.113.10", "203.0.113.1", "5060"]
     assert first[3] == answered["call_id"]
@@ -95,7 +96,7 @@ def test_outbound_retransmission_is_marked(logger_on: Lab) -> None:
     lab.originate("15550001234", hold=1)
     time.sleep(0.7)
     lab.set_carrier("answer")
-    calls: list[dict[str, object]] = []
+    calls: list[dict[str, Any]] = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         calls = [c for c in ladder(lab) if c["called"] == "15550001234"]
@@ -104,7 +105,7 @@ def test_outbound_retransmission_is_marked(logger_on: Lab) -> None:
         time.sleep(0.5)
     assert calls
     assert calls[0]["direction"] == "outbound"
-    invites = [m for m in calls[0]["messages"]  # type: ignore[union-attr]
+    invites = [m for m in calls[0]["messages"]
                if m["label"] == "INVITE (SDP)"]
     assert len(invites) >= 2
     assert [m["retransmission"] for m in invites] == [False] + [True] * (len(invites) - 1)
