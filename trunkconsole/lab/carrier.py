@@ -83,6 +83,7 @@ class CallSpec:
     caller_name: str = "Carrier Test"
     from_user: str = "15557770000"
     media: bool = False  # send RTP (PCMA from sipp's g711a.pcap) after the answer
+    echo: bool = False  # echo the PBX's RTP back (sipp -rtp_echo): media both ways, all call
 
     def validate(self) -> None:
         if self.source not in CARRIER_ADDRESSES:
@@ -115,6 +116,7 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
         "-d", str(int(spec.duration * 1000)),
         "-key", "caller_name", spec.caller_name, "-key", "from_user", spec.from_user,
         "-recv_timeout", "15000", "-nostdin", "-nd",
+        *(["-rtp_echo"] if spec.echo else []),
         "-trace_logs", "-log_file", str(log_file),
         "-trace_err", "-error_file", str(log_dir / f"sipp-{tag}.errors"),
     ]

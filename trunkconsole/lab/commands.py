@@ -69,7 +69,8 @@ def register(subparsers: Any) -> None:
     scenario = sub.add_parser("scenario", parents=[common],
                               help="break the lab the way production breaks")
     scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
-                                               "callerid-rejected", "trunk-down", "reset"))
+                                               "callerid-rejected", "trunk-down",
+                                               "packet-loss", "reset"))
     scenario.set_defaults(handler=_scenario)
 
     dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)

@@ -8,6 +8,9 @@
 - callerid-rejected: the carrier answers the PBX's outbound calls with 403 Forbidden unless
   the caller ID (From user) is the number it assigned, 15551230000.
 - trunk-down: the carrier stops answering anything, qualify included.
+- packet-loss: the carrier's network drops 8% of the RTP it sends (nft `numgen random`
+  in the carrier's namespace: this kernel has no netem) on a call carrying RTP both
+  ways (sipp echoes the PBX's milliwatt tone back); jitter is the sender's own timing.
 - reset: everything back as `lab up` made it, configs included.
 
 The rtp-blocked rule drops the range whatever the conntrack state: with a usual
@@ -27,26 +30,31 @@ from trunkconsole.lab.addresses import CARRIER_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
+from trunkconsole.lab.network import VETH
 from trunkconsole.lab.system import require_tools, run
 
 NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
 RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
-SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down", "reset")
+SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down",
+             "packet-loss", "reset")
+LOSS_PERCENT = 8
 Log = Callable[[str], None]
 
 
-def _nft(lab: Lab, script: str) -> None:
+def _nft(lab: Lab, script: str, netns: str | None = None) -> None:
     require_tools("nft")
-    run(["ip", "netns", "exec", lab.pbx_ns, "nft", "-f", "-"], what="nft in the lab PBX",
-        input_text=script)
+    run(["ip", "netns", "exec", netns or lab.pbx_ns, "nft", "-f", "-"],
+        what="nft in the lab", input_text=script)
 
 
 def _unblock_rtp(lab: Lab) -> None:
-    listing = run(["ip", "netns", "exec", lab.pbx_ns, "nft", "list", "tables"],
-                  what="nft list tables", check=False).stdout
-    if NFT_TABLE in listing:
-        _nft(lab, f"delete table inet {NFT_TABLE}\n")
+    for netns in (lab.pbx_ns, lab.carrier_ns):
+        listing = run(["ip", "netns", "exec", netns, "nft", "list", "tables"],
+                      what="nft list tables", check=False).stdout
+        for line in listing.splitlines():
+            if line.split()[-1:] == [NFT_TABLE]:  # "table inet NAME" / "table netdev NAME"
+                _nft(lab, f"delete {line.strip()}\n", netns)
 
 
 def provider_ip_changed(lab: Lab, log: Log) -> None:
@@ -82,6 +90,30 @@ def callerid_rejected(lab: Lab, log: Log) -> None:
     lab.start_dialer("15550001111", every=5, seconds=600)
     log("the carrier now rejects outbound calls with 403 Forbidden unless the caller ID is "
         f"{ASSIGNED_CALLER_ID}; the PBX calls out every 5 s with 15551239999")
+
+
+def packet_loss(lab: Lab, log: Log, percent: int = LOSS_PERCENT,
+                hold: float = 120.0) -> CallSpec:
+    """The carrier's outgoing RTP (sipp's media ports, 6000 and up) loses `percent`%.
+
+    The drop sits on the carrier's veth egress (netdev family, Linux 5.16+), not in its
+    output hook: an output-hook drop makes sendto() fail with EPERM and sipp's RTP echo
+    stops, whereas a device-queue drop is silent to the sender (udp_send_skb swallows
+    ENOBUFS), like loss on a real path.
+    """
+    _nft(lab, f"""table netdev {NFT_TABLE} {{
+  chain egress {{
+    type filter hook egress device "{VETH}" priority 0; policy accept;
+    udp sport 6000-6999 numgen random mod 100 < {percent} counter drop comment "lab packet-loss"
+  }}
+}}
+""", lab.carrier_ns)
+    spec = CallSpec(did="15551230002", source=lab.carrier_address(), duration=hold, echo=True)
+    lab.call_in_background(spec)
+    log(f"the carrier's RTP loses {percent}% on the way (table netdev {NFT_TABLE} on its "
+        f"{VETH} in {lab.carrier_ns}); a {hold:.0f} s call with RTP both ways is up on DID "
+        f"{spec.did}")
+    return spec
 
 
 def trunk_down(lab: Lab, log: Log) -> None:
@@ -121,6 +153,7 @@ def apply(lab: Lab, name: str, log: Log = print) -> None:
     actions: dict[str, Callable[[Lab, Log], object]] = {
         "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,
         "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
+        "packet-loss": packet_loss,
     }
     if name not in actions:
         raise OperatorError(f"unknown scenario {name!r}", fix="one of " + ", ".join(SCENARIOS))

@@ -6,17 +6,20 @@ event) and hands each LiveTable the full picture, which then touches only change
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.errors import OperatorError
 from trunkconsole.model.state import SENDER, PbxState
 from trunkconsole.model.views import trunk_summaries
 from trunkconsole.tui.rows import (
@@ -30,6 +33,8 @@ from trunkconsole.tui.rows import (
 )
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
+
+CODEC_POLL_SECONDS = 5.0
 
 
 class LiveSource(Protocol):
@@ -83,7 +88,7 @@ class DashboardScreen(Screen[None]):
             yield Static("Trunks", classes="caption")
             yield LiveTable(TRUNK_COLUMNS, id="trunks")
             yield Static("Channels", classes="caption", id="channels-caption")
-            yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=5, sort_reverse=True)
+            yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=8, sort_reverse=True)
             yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
                          classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
@@ -94,6 +99,20 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
+        self.set_interval(CODEC_POLL_SECONDS, self._poll_codecs)
+
+    @work(exclusive=True, group="codecs", exit_on_error=False)
+    async def _poll_codecs(self) -> None:
+        """Codecs of the calls with RTCP figures (MOS depends on them), from
+        `pjsip show channelstats`; only while such a call lacks its codec."""
+        live = live_source(self.app)
+        ami = getattr(self.app, "ami_actions", lambda: None)()
+        if live is None or ami is None or self.app.screen is not self or not any(
+                not q.codec for q in live.state.quality.calls.values()):
+            return
+        with contextlib.suppress(OperatorError, TimeoutError):
+            stats = parse_channelstats(await ami.command("pjsip show channelstats"))
+            live.state.quality.set_codecs({name: s.codec for name, s in stats.items()})
 
     def on_screen_resume(self) -> None:
         self._senders_dirty = True
@@ -115,7 +134,8 @@ class DashboardScreen(Screen[None]):
                       if matches(cells := trunk_cells(t), needle)}
         channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
                                                           key=lambda c: c.order)
-                        if matches(cells := channel_cells(c, now), needle)}
+                        if matches(cells := channel_cells(c, now, state.quality.calls.get(
+                            c.uniqueid)), needle)}
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
             self.query_one("#channels", LiveTable).sync(channel_rows)

@@ -38,6 +38,6 @@ class LiveDetailScreen(Screen[None]):
 
     def refresh_live(self) -> None:
         live = live_source(self.app)
-        if live is not None:
-            self.query_one(f"#{self.DETAIL_ID}", Static).update(
-                self.report(live.state, wall_clock(self.app)))
+        detail = self.query(f"#{self.DETAIL_ID}")  # empty until composed (a tick can come first)
+        if live is not None and detail:
+            detail.first(Static).update(self.report(live.state, wall_clock(self.app)))
