@@ -20,7 +20,7 @@ fi
 # sip-tester is sipp (the carrier), nftables/iptables/conntrack for the firewall checks,
 # tmux to watch the console as an operator sees it, tshark to check exported pcaps.
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates tshark)
+          python3 python3-venv ca-certificates ipset tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.changes.trunk_commands",
     "trunkconsole.net.commands",
     "trunkconsole.diagnose.commands",
+    "trunkconsole.logs.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

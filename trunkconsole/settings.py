@@ -7,7 +7,11 @@ file (--secret-file or `ami.secret_file`), TRUNKCONSOLE_AMI_SECRET, or config.ya
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,17 +119,35 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+_warned: set[str] = set()
+
+
 def read_secret_file(path: Path) -> Secret:
-    """Read an AMI secret from a file: first line, trailing newline stripped."""
+    """Read an AMI secret from a file: first line, trailing newline stripped.
+
+    Warns (once, on stderr) when every user may read the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            data = handle.read(64 * 1024)
     except OSError as exc:
         raise OperatorError(
             f"cannot read AMI secret file {path}",
             evidence=exc.strerror or str(exc),
             fix="check the path and that this user may read it",
         ) from exc
-    lines = text.splitlines()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OperatorError(f"AMI secret file {path} is not UTF-8 text",
+                            evidence="(content not shown)",
+                            fix="write the secret as UTF-8 (as in manager.conf), one line"
+                            ) from None
+    if info.st_mode & 0o004 and str(path) not in _warned:
+        _warned.add(str(path))
+        sys.stderr.write(f"trunkconsole: warning: AMI secret file {path} is readable by every "
+                         f"user (mode {info.st_mode & 0o777:04o}): chmod 600 {path}\n")
+    lines = text.split("\n")
     secret = lines[0].strip() if lines else ""
     if not secret:
         raise OperatorError(f"AMI secret file {path} is empty")
@@ -200,12 +222,60 @@ def resolve_settings(
     )
 
 
+def _with_setting(text: str, key: str, value: object) -> str:
+    """text with the top-level `key:` line (and its indented continuation) replaced, or
+    appended: every other line, comments included, as it was."""
+    entry = yaml.safe_dump({key: value}, default_flow_style=False, sort_keys=False)
+    lines = text.splitlines(keepends=True)
+    head = re.compile(rf"{re.escape(key)}\s*:")
+    for i, line in enumerate(lines):
+        if head.match(line):
+            end = i + 1
+            while end < len(lines) and (lines[end][:1] in (" ", "\t")
+                                        or not lines[end].strip()):
+                end += 1
+            while end > i + 1 and not lines[end - 1].strip():
+                end -= 1  # keep the blank lines before the next key
+            return "".join(lines[:i]) + entry + "".join(lines[end:])
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + entry
+
+
 def save_setting(key: str, value: object) -> None:
-    """Remember one top-level setting (e.g. the theme) in config.yaml, atomically."""
-    path = config_path()
+    """Remember one top-level setting (e.g. the theme) in config.yaml, atomically, keeping
+    its comments, its mode (it may hold the AMI secret: 0600 stays 0600) and a symlink
+    (dotfile managers link it) pointing where it pointed."""
+    path = Path(os.path.realpath(config_path()))
     data = load_config_file(path)
-    data[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        text, mode = "", 0o600
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OperatorError(f"cannot read settings file {path}", evidence=str(exc)) from exc
+    new = _with_setting(text, key, value)
+    expected = {**data, key: value}
+    try:
+        ok = yaml.safe_load(new) == expected
+    except yaml.YAMLError:
+        ok = False
+    if not ok:  # an unusual layout: write it plainly rather than wrongly
+        new = yaml.safe_dump(expected, sort_keys=False)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, mode)
+            os.write(fd, new.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OperatorError(f"cannot save settings to {path}",
+                            evidence=exc.strerror or str(exc)) from exc

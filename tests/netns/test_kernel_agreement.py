@@ -184,6 +184,9 @@ HAND_WRITTEN: dict[str, tuple[list[tuple[str, str]], Callable[[Probe], bool]]] =
         lambda p: False),
     "legacy iptables + nft": ([("nft", "legacy-companion.nft"),
                                ("iptables-legacy-restore", "legacy.rules")], lambda p: False),
+    "ipsets (hash:ip timeout, hash:net nomatch, ip,port, bitmap:port, list:set)": (
+        [("ipset", "ipsets.ipset"), ("iptables-legacy-restore", "ipsets.rules"),
+         ("ip6tables-nft-restore", "ipsets6.rules")], lambda p: False),
 }
 
 

@@ -174,3 +174,27 @@ async def test_logger_stops_when_console_quits_elsewhere(in_pbx_netns: Lab,
         await pilot.press("q")
     assert not state_file.exists()
     assert [line for line in lab_ami.command("pjsip show history") if line[:1].isdigit()] == []
+
+
+async def test_review_of_a_freepbx_change_says_the_gui_will_not_show_it(tmp_path: Path) -> None:
+    import shutil
+
+    from trunkconsole.changes.option import plan_option_set
+
+    etc = tmp_path / "etc"
+    shutil.copytree(sample_configs_dir() / "freepbx", etc)
+    changeset = plan_option_set(etc, "endpoint", "telco-ip", "context", "from-telco")
+
+    class ReviewApp(TrunkConsoleApp):
+        def on_ready(self) -> None:
+            self.push_screen(ReviewScreen(changeset))
+
+    app = ReviewApp(Settings(ami=AmiTarget(), asterisk_dir=etc), connect=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        await settle(pilot)
+        # the modal's borders cut wrapped lines: read the words only
+        text = " ".join(visible_text(app).replace("█", " ").split())
+    assert "+[telco-ip](+type=endpoint)" in text
+    assert "pjsip.endpoint_custom_post.conf" in text
+    assert "so its GUI will not show it" in text

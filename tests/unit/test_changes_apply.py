@@ -175,7 +175,8 @@ def test_disk_full_is_a_clean_error(tmp_path: Path) -> None:
         cs = ChangeSet("too big")
         cs.add(conf, b"y" * 50000)
         try:
-            asyncio.run(Applier(None, Path({str(tmp_path / 'state')!r})).apply(cs))
+            result = asyncio.run(Applier(None, Path({str(tmp_path / 'state')!r})).apply(cs))
+            print("ERROR", result.reason, "APPLIED", result.applied)
         except OperatorError as exc:
             print("ERROR", exc.what)
         data = conf.read_bytes()
@@ -189,6 +190,7 @@ def test_disk_full_is_a_clean_error(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "ERROR could not write" in proc.stdout
     assert "the disk is full" in proc.stdout
+    assert "APPLIED True" not in proc.stdout
     assert "INTACT True" in proc.stdout
     assert "TMP ['pjsip.conf']" in proc.stdout
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from trunkconsole.errors import OperatorError
 
-_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 # CR and LF end a header on the wire; the other C0 controls, DEL and the Unicode line
 # separators have no business in an AMI value and some tools split lines on them.
 _BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")

@@ -16,12 +16,37 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from panoramisk import actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from trunkconsole.ami.message import AmiMessage, parse_block
+from trunkconsole.errors import OperatorError
 
 log = logging.getLogger(__name__)
+
+
+class _NoActionText(logging.Filter):
+    """panoramisk logs whole actions ('Fail to send %r', 'Adding action ... to awaiting
+    list'): a Login among them carries the secret. Such records lose their text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = str(record.msg)
+        if "secret" in text.lower() or "action" in text.lower():
+            record.msg = "panoramisk: an AMI action was not sent (its text is withheld: " \
+                "it may hold the AMI secret)"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+for _name in ("panoramisk", "panoramisk.ami_protocol", "panoramisk.manager",
+              "panoramisk.actions", "panoramisk.command"):
+    logging.getLogger(_name).addFilter(_NoActionText())
 
 GREETING = b"Asterisk Call Manager/"
 TERMINATOR = b"\r\n\r\n"
@@ -54,6 +79,27 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
     """Byte-buffered framing, one decode per whole message, guarded dispatch."""
 
     listener: Listener | None = None
+    encoding = "utf-8"  # panoramisk's default is ASCII: any non-ASCII value failed to send
+
+    def send(self, data: Any, as_list: bool = False) -> Any:
+        """panoramisk's send, minus its log of the whole action on failure; bytes that were
+        not UTF-8 (a secret read from manager.conf) go out as they were read."""
+        if not isinstance(data, actions.Action):
+            klass = actions.Command if "Command" in data else actions.Action
+            data = klass(data, as_list=as_list)
+        data.as_list = as_list
+        self.responses[data.id] = data
+        if data.action_id:
+            self.responses[data.action_id] = data
+        try:
+            self.transport.write(str(data).encode("utf-8", "surrogateescape"))
+        except Exception as exc:
+            name = str(data.get("Action", "?")) if hasattr(data, "get") else "?"
+            log.error("could not send AMI action %s (%s)", name, type(exc).__name__)
+            if not data.future.done():
+                data.future.set_exception(
+                    OperatorError(f"could not send the AMI action {name}"))
+        return data.future
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)

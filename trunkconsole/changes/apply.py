@@ -2,8 +2,13 @@
 
 "Module Reloaded" does not mean Asterisk accepted the config: parse errors and rejected
 objects are only logged and the old objects are kept (reference §4.3, §5.2). So every
-change is verified against live state, and undone when the verification fails or when a
-dead-man confirmation does not come in time (like `netplan try`).
+change is verified against live state, and undone when the verification fails, errors or
+gets no answer, or when a dead-man confirmation does not come in time (like `netplan
+try`). Every attempt that got past the read-only check is audited, whatever its end.
+
+A rollback never overwrites somebody else's work: a file edited after our write (during
+a dead-man window, say) is left as it is, and the report says so, like the check before
+the write does.
 """
 
 from __future__ import annotations
@@ -13,11 +18,17 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from trunkconsole.changes import files
 from trunkconsole.changes.audit import Backup, append_audit, backup_files
-from trunkconsole.changes.changeset import AmiActions, ChangeSet
+from trunkconsole.changes.changeset import AmiActions, ChangeSet, FileChange
 from trunkconsole.errors import OperatorError
+
+# One reload, one verification, one rollback reload: each gets this long. AMI actions
+# time out by themselves (10 s); this also bounds a verifier that sends several.
+STEP_TIMEOUT = 15.0
+T = TypeVar("T")
 
 
 class Step(enum.Enum):
@@ -41,17 +52,28 @@ class Progress:
 @dataclass
 class ApplyResult:
     applied: bool
-    rolled_back: bool = False
+    rolled_back: bool = False  # the original files are back, byte for byte
     reason: str = ""
     backup_dir: Path | None = None
     audit_log: Path | None = None
     progress: list[Progress] = field(default_factory=list)
+    # Rolled back but Asterisk could not be reloaded or shown to run the originals again.
+    live_unconfirmed: str = ""
+    # Not rolled back because a file changed after our write: why.
+    rollback_refused: str = ""
 
     def summary(self) -> str:
         if self.applied:
             return "applied and verified"
+        if self.rollback_refused:
+            return f"NOT rolled back: {self.rollback_refused} (the change failed: {self.reason})"
+        if self.rolled_back and self.live_unconfirmed:
+            return (f"rolled back in the files, but {self.live_unconfirmed}: {self.reason}")
         if self.rolled_back:
             return f"rolled back: {self.reason}"
+        if self.progress and any(p.step is Step.ROLLBACK for p in self.progress):
+            return f"ROLLBACK FAILED, copy the originals back from {self.backup_dir}: " \
+                f"{self.reason}"
         return f"not applied: {self.reason}"
 
 
@@ -63,13 +85,17 @@ class Applier:
 
     def __init__(self, ami: AmiActions | None, state_root: Path, *, readonly: bool = False,
                  on_progress: Callable[[Progress], None] = lambda _p: None,
-                 after_reload: Callable[[AmiActions], Awaitable[object]] | None = None) -> None:
+                 after_reload: Callable[[AmiActions], Awaitable[object]] | None = None,
+                 step_timeout: float = STEP_TIMEOUT) -> None:
         self.ami = ami
         self.state_root = state_root
         self.readonly = readonly
+        self.step_timeout = step_timeout
         self._on_progress = on_progress
         # e.g. put the SIP logger back: a reload may re-apply [global] debug= from pjsip.conf
         self._after_reload = after_reload
+        self._written: list[FileChange] = []
+        self._reloaded = False
 
     async def apply(self, changeset: ChangeSet, *, confirm: Confirm | None = None,
                     confirm_within: float | None = None) -> ApplyResult:
@@ -83,63 +109,119 @@ class Applier:
             raise OperatorError("nothing to apply: the change leaves every file as it is")
         if changeset.reloads and self.ami is None:
             raise OperatorError("this change needs a reload, and AMI is not connected")
-        self._check_unchanged(changeset, result)
-        backups = backup_files([c.before for c in changeset.changes], self.state_root)
-        result.backup_dir = backups[0].copy.parent if backups else None
-        self._report(result, Step.BACKUP, True, f"originals saved in {result.backup_dir}")
+        self._written, self._reloaded = [], False
+        try:
+            self._check(changeset, result)
+            backups = backup_files([c.before for c in changeset.changes], self.state_root)
+            result.backup_dir = backups[0].copy.parent if backups else None
+            self._report(result, Step.BACKUP, True, f"originals saved in {result.backup_dir}")
+            await self._attempt(changeset, backups, confirm, confirm_within, result)
+        except BaseException as exc:
+            if not result.reason:
+                result.reason = _describe(exc)
+            self._audit(changeset, result, quiet=True)
+            raise
+        self._audit(changeset, result, quiet=False)
+        return result
+
+    async def _attempt(self, changeset: ChangeSet, backups: list[Backup],
+                       confirm: Confirm | None, confirm_within: float | None,
+                       result: ApplyResult) -> None:
         try:
             await self._write_reload_verify(changeset, result)
             if confirm_within is not None:
                 await self._dead_man(confirm, confirm_within, result)
         except _Undo as undo:
             await self._rollback(changeset, backups, undo.reason, result)
+        except Exception as exc:  # any failure after the write: the change must not stay
+            self._report(result, Step.DONE, False, _describe(exc))
+            await self._rollback(changeset, backups, _describe(exc), result)
+        except BaseException:  # Ctrl-C or a cancelled task: undo first, then stop
+            await self._rollback(changeset, backups, "interrupted", result)
+            raise
         else:
             result.applied = True
             self._report(result, Step.DONE, True, "applied and verified")
-        result.audit_log = append_audit(self.state_root, {
-            "change": changeset.title, "files": [str(c.path) for c in changeset.changes],
-            "diff": changeset.diff(), "result": result.summary(),
-            "backup": str(result.backup_dir),
-        })
-        return result
+
+    def _audit(self, changeset: ChangeSet, result: ApplyResult, *, quiet: bool) -> None:
+        """One audit line per attempt; quiet: an error is already on its way, keep it."""
+        try:
+            result.audit_log = append_audit(self.state_root, {
+                "change": changeset.title, "files": [str(c.path) for c in changeset.changes],
+                "diff": changeset.diff(), "result": result.summary(),
+                "backup": str(result.backup_dir),
+                "steps": [f"{p.step.value} {'ok' if p.ok else 'FAIL'}: {p.detail}"
+                          for p in result.progress],
+            })
+        except OperatorError as exc:
+            self._report(result, Step.DONE, False, f"audit log not written: {exc.what}")
+            if not quiet:
+                raise
 
     # -- steps ----------------------------------------------------------------------
-    def _check_unchanged(self, changeset: ChangeSet, result: ApplyResult) -> None:
+    def _check(self, changeset: ChangeSet, result: ApplyResult) -> None:
         for change in changeset.changes:
             if not files.unchanged_since(change.before):
                 self._report(result, Step.CHECK, False, f"{change.path} changed on disk")
+                result.reason = f"{change.path} changed on disk since trunkconsole read it"
                 raise OperatorError(
-                    f"{change.path} changed on disk since trunkconsole read it",
+                    result.reason,
                     evidence="someone or something else edited it meanwhile",
                     fix="their version wins: nothing was written; review the change again "
                     "on the current file",
                 )
+            try:
+                files.check_replaceable(change.before)
+            except OperatorError as exc:
+                self._report(result, Step.CHECK, False, exc.what)
+                result.reason = exc.what
+                raise
         self._report(result, Step.CHECK, True, "files unchanged since read")
 
     async def _write_reload_verify(self, changeset: ChangeSet, result: ApplyResult) -> None:
         for change in changeset.changes:
             try:
-                files.replace_file(change.path, change.after, change.before)
+                files.replace_file(change.path, change.after, change.before,
+                                   expect=change.before.sha256 if change.before.exists
+                                   else None)
             except OperatorError as exc:
                 self._report(result, Step.WRITE, False, exc.what)
                 raise _Undo(exc.what) from exc
+            self._written.append(change)
             self._report(result, Step.WRITE, True, str(change.path))
         await self._reload(changeset, result)
         if changeset.verify is not None:
             assert self.ami is not None
-            verdict = await changeset.verify(self.ami)
+            try:
+                verdict = await self._bounded(changeset.verify(self.ami))
+            except TimeoutError:
+                detail = f"Asterisk did not answer within {self.step_timeout:.0f} s"
+                self._report(result, Step.VERIFY, False, detail)
+                raise _Undo(f"verification failed: {detail}") from None
+            except Exception as exc:
+                self._report(result, Step.VERIFY, False, _describe(exc))
+                raise _Undo(f"verification failed: {_describe(exc)}") from exc
             self._report(result, Step.VERIFY, verdict.ok, verdict.detail)
             if not verdict.ok:
                 raise _Undo(f"verification failed: {verdict.detail}")
 
+    async def _bounded(self, awaitable: Awaitable[T]) -> T:
+        return await asyncio.wait_for(awaitable, self.step_timeout)
+
     async def _reload(self, changeset: ChangeSet, result: ApplyResult) -> None:
         for module in changeset.reloads:
             assert self.ami is not None
+            self._reloaded = True  # from now on Asterisk may run the change
             try:
-                reply = await self.ami.action({"Action": "Reload", "Module": module})
-            except OperatorError as exc:
-                self._report(result, Step.RELOAD, False, f"{module}: {exc.what}")
-                raise _Undo(f"reload of {module} failed: {exc.what}") from exc
+                reply = await self._bounded(
+                    self.ami.action({"Action": "Reload", "Module": module}))
+            except TimeoutError:
+                detail = f"no answer within {self.step_timeout:.0f} s"
+                self._report(result, Step.RELOAD, False, f"{module}: {detail}")
+                raise _Undo(f"reload of {module} failed: {detail}") from None
+            except Exception as exc:
+                self._report(result, Step.RELOAD, False, f"{module}: {_describe(exc)}")
+                raise _Undo(f"reload of {module} failed: {_describe(exc)}") from exc
             message = str(reply.get("Message", "") if hasattr(reply, "get") else "")
             ok = message == "Module Reloaded"
             self._report(result, Step.RELOAD, ok, f"{module}: {message or 'no answer'}")
@@ -147,8 +229,13 @@ class Applier:
                 raise _Undo(f"reload of {module} refused: {message}")
         if changeset.reloads and self._after_reload is not None:
             assert self.ami is not None
-            if await self._after_reload(self.ami):
-                self._report(result, Step.RELOAD, True, "SIP logger put back after the reload")
+            try:
+                if await self._bounded(self._after_reload(self.ami)):
+                    self._report(result, Step.RELOAD, True,
+                                 "SIP logger put back after the reload")
+            except Exception as exc:  # the logger is not the change: say it, go on
+                self._report(result, Step.RELOAD, False,
+                             f"SIP logger not put back: {_describe(exc)}")
 
     async def _dead_man(self, confirm: Confirm | None, within: float,
                         result: ApplyResult) -> None:
@@ -160,6 +247,9 @@ class Applier:
         except TimeoutError:
             self._report(result, Step.CONFIRM, False, f"not confirmed within {within:.0f} s")
             raise _Undo(f"not confirmed within {within:.0f} s") from None
+        except Exception as exc:
+            self._report(result, Step.CONFIRM, False, _describe(exc))
+            raise _Undo(f"not confirmed: {_describe(exc)}") from exc
         if not confirmed:
             self._report(result, Step.CONFIRM, False, "the operator declined")
             raise _Undo("the operator declined")
@@ -167,24 +257,70 @@ class Applier:
 
     async def _rollback(self, changeset: ChangeSet, backups: list[Backup], reason: str,
                         result: ApplyResult) -> None:
-        result.rolled_back = True
         result.reason = reason
-        for change, backup in zip(changeset.changes, backups, strict=True):
-            if backup.existed:
-                files.replace_file(change.path, change.before.content, change.before)
-            else:
-                files.remove_file(change.path)
-        restored = all(files.unchanged_since(c.before) for c in changeset.changes)
-        self._report(result, Step.ROLLBACK, restored,
-                     "original files restored byte for byte" if restored
-                     else "ORIGINALS NOT RESTORED: copy them back from " + str(result.backup_dir))
+        written = list(self._written)
+        edited = [c for c in written if not files.is_content(c.path, files.digest(c.after))]
+        if edited:
+            names = ", ".join(str(c.path) for c in edited)
+            result.rollback_refused = (
+                f"{names} changed on disk after trunkconsole wrote it; restoring the "
+                "original would destroy that edit")
+            self._report(result, Step.ROLLBACK, False,
+                         f"{result.rollback_refused}: every file is left as it is now, "
+                         f"the change included; originals in {result.backup_dir}")
+            return
+        by_path = {b.original: b for b in backups}
+        failures = []
+        for change in written:
+            backup = by_path.get(change.path)
+            try:
+                if backup is not None and not backup.existed:
+                    files.remove_file(change.real_path)
+                else:
+                    files.replace_file(change.path, change.before.content, change.before,
+                                       expect=files.digest(change.after))
+            except OperatorError as exc:
+                failures.append(exc.what)
+        restored = not failures and all(
+            files.is_content(c.path, c.before.sha256 if c.before.exists else None)
+            for c in written)
+        if not restored:
+            self._report(result, Step.ROLLBACK, False,
+                         "ORIGINALS NOT RESTORED: copy them back from "
+                         f"{result.backup_dir}" + (f" ({'; '.join(failures)})" if failures
+                                                   else ""))
+            return
+        result.rolled_back = True
+        self._report(result, Step.ROLLBACK, True, "original files restored byte for byte"
+                     if written else "nothing had been written")
+        if not self._reloaded:
+            return
+        await self._reload_restored(changeset, result)
+
+    async def _reload_restored(self, changeset: ChangeSet, result: ApplyResult) -> None:
+        modules = ", ".join(changeset.reloads)
         try:
             await self._reload(changeset, result)
         except _Undo as undo:
-            self._report(result, Step.ROLLBACK, False, f"reload after restore: {undo.reason}")
+            result.live_unconfirmed = (f"Asterisk may still run the change (reload failed: "
+                                       f"{undo.reason}); run `asterisk -rx 'module reload "
+                                       f"{modules}'`")
+            self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
             return
         if changeset.verify_restored is not None and self.ami is not None:
-            verdict = await changeset.verify_restored(self.ami)
+            try:
+                verdict = await self._bounded(changeset.verify_restored(self.ami))
+            except TimeoutError:
+                result.live_unconfirmed = (f"Asterisk did not answer within "
+                                           f"{self.step_timeout:.0f} s after the restore")
+                self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
+                return
+            except Exception as exc:
+                result.live_unconfirmed = f"live state unknown: {_describe(exc)}"
+                self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
+                return
+            if not verdict.ok:
+                result.live_unconfirmed = f"live state differs: {verdict.detail}"
             self._report(result, Step.ROLLBACK, verdict.ok,
                          f"live state after restore: {verdict.detail}")
         elif changeset.reloads:
@@ -196,8 +332,16 @@ class Applier:
         self._on_progress(progress)
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OperatorError):
+        return exc.what
+    if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):
+        return "interrupted"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class _Undo(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-

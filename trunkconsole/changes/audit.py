@@ -19,14 +19,24 @@ from typing import Any
 
 from trunkconsole.changes.files import FileSnapshot, fsync_directory
 from trunkconsole.errors import OperatorError
+from trunkconsole.private import open_private, private_dir
 
 DEFAULT_STATE_DIR = Path("/var/lib/trunkconsole")
 STATE_ENV = "TRUNKCONSOLE_STATE_DIR"
+# Options whose values are secrets: auth password/md5_cred/oauth_secret/refresh_token,
+# manager.conf secret, the wizard's inbound_auth/ and outbound_auth/ forms.
+SECRET_OPTIONS = ("password", "secret", "md5_cred", "oauth_secret", "refresh_token",
+                  "outbound_auth/password", "inbound_auth/password",
+                  "outbound_auth/md5_cred", "inbound_auth/md5_cred")
+_NAMES = "|".join(re.escape(name) for name in sorted(SECRET_OPTIONS, key=len, reverse=True))
+# The value runs to an unescaped ';' (main/config.c keeps '\;' as a literal ';').
 _SECRET_LINE = re.compile(
-    r"^(?P<head>[+\- ]?\s*(?:password|secret|md5_cred|outbound_auth/password|"
-    r"inbound_auth/password)\s*=>?\s*)(?P<value>[^;\r\n]*)",
+    rf"^(?P<head>[+\- ]?[ \t]*(?:{_NAMES})[ \t]*(?:\+=|=>?)[ \t]*)"
+    r"(?P<value>(?:\\;|[^;\r\n])*)",
     re.IGNORECASE | re.MULTILINE,
 )
+# A change title such as "set password = X on auth Y".
+_SECRET_TITLE = re.compile(rf"(?P<head>\b(?:{_NAMES})\s*=\s*)(?P<value>\S+)", re.IGNORECASE)
 
 
 def state_dir(override: Path | None = None) -> Path:
@@ -37,9 +47,19 @@ def state_dir(override: Path | None = None) -> Path:
     return Path(env) if env else DEFAULT_STATE_DIR
 
 
+def is_secret_option(name: str) -> bool:
+    """True for options whose value must never be shown or logged."""
+    return name.strip().lower() in SECRET_OPTIONS
+
+
 def mask_secrets(text: str) -> str:
     """Replace the values of secret options in config text or a diff."""
     return _SECRET_LINE.sub(lambda m: m.group("head") + "********", text)
+
+
+def mask_title(text: str) -> str:
+    """Mask `password = X` in a one-line description of a change."""
+    return _SECRET_TITLE.sub(lambda m: m.group("head") + "********", text)
 
 
 def operator_name() -> str:
@@ -58,14 +78,15 @@ def backup_files(snapshots: list[FileSnapshot], root: Path) -> list[Backup]:
     """Copy each original (bytes as read, mode kept) into a timestamped backup folder."""
     stamp = time.strftime("%Y%m%dT%H%M%S")
     folder = root / "backups" / stamp
+    private_dir(private_dir(root) / "backups", "backup directory")
     try:
-        (root / "backups").mkdir(parents=True, exist_ok=True, mode=0o700)
         folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=root / "backups"))
         backups = []
         for snap in snapshots:
             copy = folder / str(snap.path).lstrip("/").replace("/", "__")
             if snap.exists:
-                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, snap.mode or 0o600)
+                fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o600)
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(snap.content)
                     handle.flush()
@@ -86,10 +107,14 @@ def append_audit(root: Path, record: dict[str, Any]) -> Path:
              "host": socket.gethostname(), **record}
     if "diff" in entry:
         entry["diff"] = mask_secrets(str(entry["diff"]))
+    if "change" in entry:
+        entry["change"] = mask_title(str(entry["change"]))
+    if "steps" in entry:
+        entry["steps"] = [mask_title(str(step)) for step in entry["steps"]]
     line = json.dumps(entry, sort_keys=True) + "\n"
+    private_dir(root)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, line.encode())
             os.fsync(fd)

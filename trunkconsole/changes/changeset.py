@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from trunkconsole.ami.action import Value
 from trunkconsole.changes.files import FileSnapshot, snapshot
+from trunkconsole.conf.lines import split_lines
 
 
 class AmiActions(Protocol):
@@ -50,10 +51,19 @@ class FileChange:
     def path(self) -> Path:
         return self.before.path
 
+    @property
+    def real_path(self) -> Path:
+        """The file written: path with its symlinks resolved."""
+        return self.before.real
+
     def diff(self) -> str:
-        """Unified diff, as `diff -u` prints it."""
-        old = self.before.content.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-        new = self.after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+        """Unified diff, as `diff -u` prints it.
+
+        Lines split on '\\n' only, as Asterisk's fgets() does: str.splitlines() would also
+        split on U+2028, U+0085, \\x0b ... and show lines that are not in the file.
+        """
+        old = split_lines(self.before.content.decode("utf-8", "surrogateescape"))
+        new = split_lines(self.after.decode("utf-8", "surrogateescape"))
         lines = difflib.unified_diff(
             old, new,
             fromfile=str(self.path) if self.before.exists else "/dev/null",

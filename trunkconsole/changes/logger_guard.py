@@ -2,7 +2,8 @@
 
 It outlives the CLI command that started the logger (so `logger on --for 300` ends by
 itself), and it follows the console's pid (so a console that exits or crashes leaves no
-logger running). It gets the AMI secret on stdin, never on argv or in the environment.
+logger running). It gets the AMI secret on stdin, never on argv or in the environment
+(TRUNKCONSOLE_AMI_SECRET is removed from the environment it inherits).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trunkconsole.settings import AmiTarget, Secret
+from trunkconsole.settings import SECRET_ENV, AmiTarget, Secret
 
 CHECK_SECONDS = 0.5
 
@@ -24,10 +25,13 @@ CHECK_SECONDS = 0.5
 def start_guard(target: AmiTarget, state_file: Path, session: str,
                 follow_pid: int | None) -> int:
     """Start the guard process; returns its pid."""
+    # The secret goes through the pipe only: not in the environment either, where
+    # /proc/PID/environ would keep it for the guard's whole life.
+    env = {key: value for key, value in os.environ.items() if key != SECRET_ENV}
     proc = subprocess.Popen(
         [sys.executable, "-m", "trunkconsole", "logger", "guard"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        start_new_session=True, env=env,
     )
     assert proc.stdin is not None
     proc.stdin.write(json.dumps({

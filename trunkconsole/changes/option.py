@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from trunkconsole.changes.addresses import parse_provider_address
+from trunkconsole.changes.audit import is_secret_option
 from trunkconsole.changes.changeset import (
     RELOAD_PJSIP,
     AmiActions,
@@ -18,14 +20,22 @@ from trunkconsole.changes.changeset import (
     Verdict,
     Verifier,
 )
+from trunkconsole.changes.custom_post import plan_generated_option
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.objects import Option
 from trunkconsole.pjsip.resolve import known_option
 from trunkconsole.pjsip.system import load_asterisk
 
-_VALUE = re.compile(r"^[^\r\n\x00;]{0,1024}$")
+_VALUE = re.compile(r"[^\r\n\x00;]{0,1024}")
 TYPES = ("endpoint", "aor", "identify", "transport", "registration", "auth")
+# Options that let addresses in: the range guard of `identify add` applies to each entry.
+# deny/contact_deny only keep addresses out (deny=0.0.0.0/0.0.0.0 then permit=... is the
+# usual pattern), so they are checked for syntax, not size.
+ADMITTING = ("match", "permit", "contact_permit")
+REFUSING = ("deny", "contact_deny")
 _TRUE = {"yes", "true", "y", "t", "1", "on"}
 _FALSE = {"no", "false", "n", "f", "0", "off"}
 
@@ -42,18 +52,38 @@ def _same(a: str, b: str) -> bool:
     return a == b
 
 
+def check_addresses(option: str, value: str, *, force: bool = False) -> None:
+    """Each entry of a match/permit/deny list, as `identify add` checks an address."""
+    if option not in ADMITTING + REFUSING:
+        return
+    entries = [e.strip() for e in value.split(",")]
+    if not any(entries):
+        raise OperatorError(f"{option} needs at least one address")
+    for entry in entries:
+        if not entry:
+            raise OperatorError(f"{option} {value!r} has an empty entry")
+        address = parse_provider_address(entry, force=force or option in REFUSING)
+        if option != "match" and (address.is_hostname or address.match.port is not None):
+            raise OperatorError(f"{entry!r} is not an address or network for {option}",
+                                evidence="Asterisk's ACLs take addresses and networks, "
+                                "without hostnames or ports (ast_append_ha)")
+
+
 def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
-                    value: str) -> ChangeSet:
+                    value: str, *, force: bool = False) -> ChangeSet:
     """The ChangeSet setting option=value on the object kind/name."""
     if kind not in TYPES:
         raise OperatorError(f"unknown object type {kind!r}", fix="one of " + ", ".join(TYPES))
     option = option.strip().lower()
-    if not re.match(r"^[a-z0-9_]{1,64}$", option) or not known_option(kind, option):
+    if not re.match(r"^[a-z0-9_]{1,64}\Z", option) or not known_option(kind, option):
         raise OperatorError(f"{option!r} is not an option of a PJSIP {kind}",
                             fix="Asterisk would reject the whole object: check the spelling")
-    if not _VALUE.match(value):
-        raise OperatorError(f"value {value!r} cannot go into a config line",
-                            evidence="line breaks, NUL and ';' are refused")
+    if not _VALUE.fullmatch(value):
+        raise OperatorError(f"the value for {option} cannot go into a config line",
+                            evidence="line breaks, NUL and ';' are refused, and at most "
+                            "1024 characters")
+    edit.check_text(value)
+    check_addresses(option, value, force=force)
     config = load_asterisk(config_dir)
     obj = config.pjsip.get(kind, name)
     if obj is None:
@@ -63,23 +93,41 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
                             fix=f"set {kind}/{option} in that wizard section")
     current = obj.last(option)
     if current is not None and obj.template_of(current) is None and current.value == value:
-        raise OperatorError(f"{option} is already {value!r} on {kind} {name}",
+        raise OperatorError(f"{option} is already "
+                            f"{'that' if is_secret_option(option) else repr(value)} "
+                            f"on {kind} {name}",
                             evidence=current.location())
     doc = config.documents.by_name(obj.file)
     if doc is None:
         raise OperatorError(f"cannot find {obj.file} among the loaded files")
+    shown = "********" if is_secret_option(option) else value
+    changeset = ChangeSet(f"set {option} = {shown} on {kind} {name}")
+    own = current if current is not None and obj.template_of(current) is None else None
+    if own is not None:
+        doc = config.documents.by_name(own.file) or doc  # the line to replace is there
+    if freepbx.is_generated(doc):
+        custom = plan_generated_option(config, obj, option, value, doc)
+        changeset.add(custom.path, custom.content, custom.before)
+        changeset.notes += custom.notes
+        return _finish(changeset, kind, name, option, value, current)
     path = doc.path if doc.path is not None else config_dir / doc.name
     before = snapshot(path)
-    if current is not None and obj.template_of(current) is None and current.file == obj.file:
-        edit.set_value(doc, current.line - 1, value)
+    if own is not None:
+        edit.set_value(doc, own.line - 1, value)
     else:
         headers = [i for i, _line in doc.sections() if i <= obj.line - 1]
         edit.add_setting(doc, headers[-1], option, value)
-    changeset = ChangeSet(f"set {option} = {value} on {kind} {name}")
     changeset.add(path, doc.render(), before)
     if current is not None and obj.template_of(current) is not None:
-        changeset.notes.append(f"overrides {option}={current.value} from template "
+        changeset.notes.append(f"overrides {option}="
+                               f"{'********' if is_secret_option(option) else current.value}"
+                               " from template "
                                f"[{obj.template_of(current)}] for {name} only")
+    return _finish(changeset, kind, name, option, value, current)
+
+
+def _finish(changeset: ChangeSet, kind: str, name: str, option: str, value: str,
+            current: Option | None) -> ChangeSet:
     changeset.reloads = [RELOAD_PJSIP]
     if kind == "endpoint":
         changeset.verify = _verify_endpoint(name, option, value)

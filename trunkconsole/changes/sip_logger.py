@@ -25,6 +25,7 @@ from pathlib import Path
 
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.errors import OperatorError
+from trunkconsole.private import private_dir, read_private, write_atomic
 
 SIP_METHODS = ("INVITE", "CANCEL", "ACK", "BYE", "REGISTER", "OPTIONS", "SUBSCRIBE",
                "NOTIFY", "PUBLISH", "INFO", "MESSAGE")
@@ -128,12 +129,24 @@ def parse_entry(lines: list[str]) -> str:
     return "\n".join(body).strip("\n")
 
 
+def runtime_dir() -> Path:
+    """Our private runtime directory: /run/trunkconsole (root), $XDG_RUNTIME_DIR/trunkconsole,
+    else /tmp/trunkconsole-UID (0700, owner-checked like tmux's /tmp/tmux-UID: a shared
+    /tmp/trunkconsole would let another user plant a symlink there)."""
+    uid = os.geteuid()
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if uid == 0:
+        base = Path("/run/trunkconsole")
+    elif xdg and os.path.isabs(xdg):
+        base = Path(xdg) / "trunkconsole"
+    else:
+        base = Path(f"/tmp/trunkconsole-{uid}")
+    return private_dir(base, "runtime directory")
+
+
 def state_file_for(ami_address: str) -> Path:
-    """Where the logger state of one PBX lives: /run/trunkconsole (root) or the user's."""
-    base = Path("/run/trunkconsole") if os.geteuid() == 0 else Path(
-        os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "trunkconsole"
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return base / f"sip-logger-{re.sub(r'[^A-Za-z0-9_.-]', '_', ami_address)}.json"
+    """Where the logger state of one PBX lives, in our private runtime directory."""
+    return runtime_dir() / f"sip-logger-{re.sub(r'[^A-Za-z0-9_.-]', '_', ami_address)}.json"
 
 
 @dataclass
@@ -148,15 +161,14 @@ class SipLogger:
 
     def state(self) -> LoggerState | None:
         try:
-            return LoggerState(**json.loads(self.state_file.read_text()))
+            return LoggerState(**json.loads(read_private(self.state_file)))
         except (OSError, ValueError, TypeError):
             return None
 
     def save(self, state: LoggerState) -> None:
-        """Write the state file atomically (the guard process reads it)."""
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(state)))
-        tmp.replace(self.state_file)
+        """Write the state file atomically (the guard process reads it), never through a
+        symlink."""
+        write_atomic(self.state_file, json.dumps(asdict(state)).encode())
 
     async def on(self, hosts: list[str], methods: list[str], seconds: float) -> LoggerState:
         """Logger on for these hosts (and methods) for a while; history on for the screen."""

@@ -28,14 +28,14 @@ from trunkconsole.changes.identify import live_matches
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
-from trunkconsole.pjsip.lint_files import FREEPBX_MARKERS
+from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}$")
-_DID = re.compile(r"^\+?[0-9]{2,20}$")
-_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,79}$")
-_USER = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
-_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}\Z")
+_DID = re.compile(r"^\+?[0-9]{2,20}\Z")
+_CONTEXT = re.compile(r"^[A-Za-z0-9_-]{1,79}\Z")
+_USER = re.compile(r"^[A-Za-z0-9_.+-]{1,64}\Z")
+_DOMAIN = re.compile(r"^[A-Za-z0-9.-]{1,253}\Z")
 CODECS = {"ulaw", "alaw", "g722", "g729", "gsm", "opus", "ilbc", "speex", "slin", "g726"}
 
 
@@ -86,15 +86,10 @@ class TrunkSpec:
             raise OperatorError(f"transport {self.transport!r} is not valid")
 
 
-def _freepbx(doc: ConfigFile) -> bool:
-    head = doc.render_text()[:2000].lower()
-    return any(marker in head for marker in FREEPBX_MARKERS)
-
-
 def _target_file(config: AsteriskConfig, name: str, custom: str) -> tuple[Path, bool]:
     """The file to append to: name, or its FreePBX custom file when name is generated."""
     doc = config.documents.by_name(name)
-    if doc is not None and _freepbx(doc):
+    if doc is not None and freepbx.is_generated(doc):
         return config.config_dir / custom, True
     return config.config_dir / name, False
 
@@ -135,7 +130,7 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
     transport = _pick_transport(config, spec.transport)
     changeset = ChangeSet(f"new IP-authenticated trunk {spec.name}")
 
-    pjsip_path, pjsip_custom = _target_file(config, "pjsip.conf", "pjsip_custom.conf")
+    pjsip_path, pjsip_custom = _target_file(config, "pjsip.conf", "pjsip_custom_post.conf")
     before = snapshot(pjsip_path)
     doc = ConfigFile.from_bytes(before.content, pjsip_path.name, pjsip_path)
     endpoint = [("type", "endpoint"), ("transport", transport), ("context", spec.context),
@@ -170,8 +165,9 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
     changeset.add(ext_path, doc.render(), before)
 
     if pjsip_custom or ext_custom:
-        changeset.notes.append("FreePBX-generated files found: the trunk goes into the "
-                               "*_custom.conf files, which FreePBX does not overwrite")
+        changeset.notes.append(freepbx.gui_note(
+            [p.name for p, custom in ((pjsip_path, pjsip_custom), (ext_path, ext_custom))
+             if custom]))
     changeset.notes += [f"{a.text} is a hostname: resolved only at reload"
                         for a in spec.provider_ips if a.is_hostname]
     changeset.reloads = [RELOAD_PJSIP, RELOAD_DIALPLAN]

@@ -17,6 +17,7 @@ ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 # Bigger files are reported, not parsed: a 130,000-line pjsip.conf is about 3 MB.
 MAX_FILE_BYTES = 32 * 1024 * 1024
+KERNEL_TREES = ("/proc/", "/sys/")
 
 
 class UnreadableFile(Exception):
@@ -76,8 +77,14 @@ class ConfigFile:
         """Read a file; UnreadableFile when it is missing, not a regular file or too big.
 
         Asterisk skips non-regular files ("is not a regular file, ignoring"); we never
-        open one either, so a FIFO or /dev/zero cannot hang us.
+        open one either, so a FIFO or /dev/zero cannot hang us. Kernel files under /proc
+        and /sys are regular to stat() and Asterisk would read them (`#include
+        /proc/1/environ` as root): we never do, so no process environment is ever shown.
         """
+        real = os.path.realpath(path)
+        if real.startswith(KERNEL_TREES):
+            raise UnreadableFile(path, f"{real} is a kernel file: trunkconsole does not read "
+                                 "/proc or /sys (Asterisk would)", exists_for_asterisk=True)
         try:
             info = os.stat(path)
         except OSError as exc:

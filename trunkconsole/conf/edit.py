@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.conf.lines import BLANKS, Kind, Line
+from trunkconsole.errors import OperatorError
 
 
-class EditError(ValueError):
+class EditError(OperatorError, ValueError):
     """The edit cannot be written so that Asterisk reads back what was asked."""
 
 
@@ -27,13 +28,28 @@ class Style:
     after: str = ""
 
     def format(self, key: str, op: str, value: str) -> str:
-        return f"{self.indent}{key}{self.before}{op}{self.after}{value}"
+        # `key=>x` is read as key => x: '>' right after '=' is the object operator
+        # (main/config.c process_text_line), so such a value needs a blank before it.
+        after = self.after or (" " if op != "=>" and value.startswith(">") else "")
+        return f"{self.indent}{key}{self.before}{op}{after}{value}"
+
+
+def check_text(value: str, what: str = "a value") -> None:
+    """Refuse what a config line cannot hold as typed: line breaks, controls, and the
+    characters some tools take for line breaks or hide (U+2028, U+0085, bidi overrides,
+    zero-width), and bytes that were not UTF-8."""
+    if any(ch in value for ch in "\r\n\0"):
+        raise EditError(f"{what} cannot contain a line break or NUL")
+    bad = next((ch for ch in value if not ch.isprintable() and ch != "\t"), None)
+    if bad is not None:
+        raise EditError(f"{what} cannot contain the character U+{ord(bad):04X}",
+                        fix="type the value without control, separator or invisible "
+                        "characters")
 
 
 def escape_value(value: str) -> str:
     """A value as it must be written: ';' becomes '\\;' (main/config.c keeps '\\;' literal)."""
-    if any(ch in value for ch in "\r\n\0"):
-        raise EditError("a value cannot contain a line break or NUL")
+    check_text(value)
     if value != value.strip(BLANKS):
         raise EditError("Asterisk strips blanks around a value; it cannot start or end "
                         "with one")
@@ -44,6 +60,7 @@ def check_key(key: str) -> None:
     """Refuse keys that Asterisk would read as something else."""
     if not key or key != key.strip(BLANKS) or any(ch in key for ch in "=;\r\n\0"):
         raise EditError(f"invalid option name {key!r}")
+    check_text(key, "an option name")
     if key[0] in "[#\\":
         raise EditError(f"an option name cannot start with {key[0]!r}")
 
@@ -139,6 +156,8 @@ def set_value(doc: ConfigFile, index: int, value: str) -> list[Line]:
         line.raw = style_of(line).format(line.name, line.op, written) + line.ending
     else:
         start, end = span
+        if written.startswith(">") and line.op != "=>" and line.raw[start - 1] == "=":
+            written = " " + written  # see Style.format
         line.raw = line.raw[:start] + written + line.raw[end:]
     doc.rescan()
     return [line]
@@ -180,6 +199,7 @@ def add_section(doc: ConfigFile, name: str, settings: list[tuple[str, str]],
     """
     if not name or any(ch in name for ch in "[];\r\n\0"):
         raise EditError(f"invalid section name {name!r}")
+    check_text(name, "a section name")
     if any(ch in options for ch in "()[];\r\n\0"):
         raise EditError(f"invalid section options {options!r}")
     for key, _ in settings:

@@ -11,9 +11,18 @@ from typing import Any
 
 from trunkconsole.diagnose.engine import diagnose
 from trunkconsole.diagnose.evidence import Evidence
-from trunkconsole.diagnose.gather import config_evidence, live_evidence, network_evidence
+from trunkconsole.diagnose.gather import (
+    config_evidence,
+    live_evidence,
+    log_evidence,
+    network_evidence,
+)
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import Finding
+from trunkconsole.findings import Evidence as Line
+from trunkconsole.findings import Finding, Severity
+from trunkconsole.logs.findings import log_findings
+from trunkconsole.pjsip.check import CheckUnavailable
+from trunkconsole.pjsip.trunks import trunk_groups
 
 
 def _evidence(context: Any) -> Evidence:
@@ -23,6 +32,9 @@ def _evidence(context: Any) -> Evidence:
         config_evidence(ev, context.config_dir)
         if not getattr(context.args, "no_network", False):
             network_evidence(ev, context.config_dir)
+        if not getattr(context.args, "no_logs", False):
+            log_evidence(ev, context.config_dir, getattr(context.args, "since", None) or 3600.0,
+                         getattr(context.args, "log_dir", None))
         cache["evidence"] = ev
     evidence: Evidence = cache["evidence"]
     return evidence
@@ -37,12 +49,11 @@ def network_provider(context: Any) -> list[Finding]:
 def live_provider(context: Any) -> list[Finding]:
     """The production-failure diagnoses over live AMI state (skipped with --no-live)."""
     from trunkconsole.cli_support import ami_target
-    from trunkconsole.pjsip.check import CheckUnavailable
 
     args = context.args
-    if args is not None and getattr(args, "no_live", False):
-        return []
     ev = _evidence(context)
+    if args is not None and getattr(args, "no_live", False):
+        return _from_logs_only(ev, None)
     try:
         target = ami_target(args)
     except OperatorError as exc:
@@ -50,5 +61,31 @@ def live_provider(context: Any) -> list[Finding]:
     gaps_before = len(ev.gaps)
     asyncio.run(live_evidence(ev, target, listen=float(getattr(args, "listen", 0) or 0)))
     if ev.state is None:
-        raise CheckUnavailable("; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
+        return _from_logs_only(ev, "; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
     return diagnose(ev)
+
+
+def _from_logs_only(ev: Evidence, reason: str | None) -> list[Finding]:
+    """Without AMI, the logs still say who was refused: diagnose from them alone."""
+    if ev.log is None or not ev.log.senders().by_address:
+        if reason is not None:
+            raise CheckUnavailable(reason)
+        return []
+    findings = diagnose(ev)
+    if reason is not None:
+        findings.append(Finding(code="check-unavailable", severity=Severity.INFO,
+                                title=f"could not check live state: {reason}",
+                                subject="live", evidence=(Line(reason),)))
+    return findings
+
+
+def log_provider(context: Any) -> list[Finding]:
+    """What Asterisk's own logs say about the window: logging off, past outages, flapping."""
+    if getattr(context.args, "no_logs", False):
+        return []
+    ev = _evidence(context)
+    if ev.log is None:
+        return []
+    trunks = ({g.name for g in trunk_groups(ev.config.pjsip) if g.is_trunk}
+              if ev.config is not None else None)
+    return log_findings(ev.log, trunks)

@@ -89,3 +89,18 @@ def config_evidence(ev: Evidence, config_dir: Path) -> None:
         ev.gaps.append(f"config: {config_dir} is not a directory")
         return
     ev.config = load_asterisk(config_dir)
+
+
+def log_evidence(ev: Evidence, config_dir: Path, since: float,
+                 log_dir: Path | None = None) -> None:
+    """Asterisk's log files over the last `since` seconds (security, messages)."""
+    from trunkconsole.logs.record import read_logs
+
+    if not config_dir.is_dir():
+        return
+    try:
+        ev.log = read_logs(config_dir, since, log_dir=log_dir, now=ev.now)
+    except OSError as exc:
+        ev.gaps.append(f"logs: {exc}")
+        return
+    ev.gaps.extend(f"logs: {gap}" for gap in ev.log.gaps)

@@ -34,18 +34,19 @@ def _seen_from_users(ev: Evidence) -> dict[str, set[str]]:
 
 
 def provider_ip_changed(ev: Evidence) -> list[Finding]:
-    if ev.state is None or ev.config is None:
+    if ev.config is None or (ev.state is None and ev.log is None):
         return []
     findings = []
     known = _seen_from_users(ev)
     # The most recent and busiest first: a provider that moved keeps knocking.
-    senders = sorted(ev.state.senders.by_address.values(),
-                     key=lambda s: (-s.last_seen, -s.count))
+    senders = sorted(ev.unknown_senders(), key=lambda s: (-s.last_seen, -s.count))
     for sender in senders:
         lines = [Line(f"{plural(sender.count, 'request')} from {sender.address} refused with "
                       f"401 since {clock(sender.first_seen)}, last {ago(ev.now, sender.last_seen)}"
                       f" ({sender.last_event}"
                       + (f", From user {sender.account}" if sender.account else "") + ")")]
+        if ev.log is not None:
+            lines += [Line(e.text, file=e.file) for e in ev.log.about(sender.address, 2)]
         verdict = ev.sip_verdict(sender.address)
         blocked = verdict is not None and verdict.decision is Decision.DROP
         if verdict is not None:
@@ -83,7 +84,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
 
 
 def _trunk_silence(ev: Evidence, trunk: str) -> list[Line]:
-    assert ev.state is not None
+    if ev.state is None:
+        return []
     endpoint = ev.state.endpoints.get(trunk)
     if endpoint is None:
         return []

@@ -24,7 +24,7 @@ ASSIGNED_CALLER_ID = "15551230000"  # the only caller ID the "callerid" carrier 
 CARRIER_ADDRESSES = (CARRIER_ADDRESS, *SPARE_ADDRESSES)
 # What sipp may carry into a SIP header: printable, no CR/LF, no quote (it is quoted).
 _SAFE_FIELD = re.compile(r'^[^\r\n"\x00-\x1f\x7f]{0,64}$')
-_DID = re.compile(r"^[0-9+*#]{1,32}$")
+_DID = re.compile(r"^[0-9+*#]{1,32}\Z")
 
 
 def scenario(name: str) -> Path:

@@ -24,7 +24,7 @@ from trunkconsole.lab.network import LabNetwork
 from trunkconsole.lab.system import require_root, require_tools, spawn
 
 RUN_DIR = Path("/run/trunkconsole/labs")
-NAME_RE = re.compile(r"^[a-z0-9]{1,8}$")
+NAME_RE = re.compile(r"^[a-z0-9]{1,8}\Z")
 TOOLS = ("ip", "unshare", "nsenter", "chroot", "sipp")
 Log = Callable[[str], None]
 

@@ -57,12 +57,13 @@ class Capture:
     saves: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     document: dict[str, Any] | None = None  # nft_json, already decoded
+    ipsets: list[str] = field(default_factory=list)  # `ipset save` dumps
 
     def ruleset(self) -> Ruleset:
         source = self.document if self.document is not None else self.nft_json
         with gc_paused():
             nft = parse_ruleset(source) if source is not None else None
-            ruleset = assemble(nft, self.saves)
+            ruleset = assemble(nft, self.saves, self.ipsets)
         ruleset.notes[:0] = self.notes
         return ruleset
 
@@ -167,6 +168,14 @@ def capture(netns: str | None = None, run: Runner | None = None,
             result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
         elif "-A " in out or ":INPUT DROP" in out or ":PREROUTING DROP" in out:
             result.saves.append(out)
+    if any("--match-set" in text for text in result.saves):
+        rc, out, err = run(["ipset", "save"])
+        if rc == 0:
+            result.ipsets.append(out)
+        else:
+            result.notes.append("rules match ipsets but `ipset save` failed "
+                                f"({err.strip()[-160:] or rc}): those matches are undecided "
+                                "(apt-get install ipset)")
     return result
 
 
@@ -188,12 +197,34 @@ def read_ruleset(netns: str | None = None) -> Ruleset:
     return capture(netns).ruleset()
 
 
-def load_files(ruleset_json: Path | None, save_files: list[Path]) -> Ruleset:
-    """A ruleset from copies taken on another box (`--ruleset`, `--iptables-save`)."""
+def load_files(ruleset_json: Path | None, save_files: list[Path],
+               ipset_files: list[Path] | None = None) -> Ruleset:
+    """A ruleset from copies taken on another box (`--ruleset`, `--iptables-save`,
+    `--ipset-save`)."""
+    nft_text = read_text(ruleset_json) if ruleset_json is not None else None
+    saves = [read_text(p) for p in save_files]
+    ipsets = [read_text(p) for p in ipset_files or []]
+    return Capture(nft_json=nft_text, saves=saves, ipsets=ipsets).ruleset()
+
+
+MAX_FILE = 256 * 1024 * 1024  # a 100,000-element set listing is ~1.5 MB (reference §2.1)
+
+
+def read_text(path: Path) -> str:
+    """A rules file as text; unreadable, oversized or non-UTF-8 is an OperatorError."""
     try:
-        nft_text = ruleset_json.read_text() if ruleset_json is not None else None
-        saves = [p.read_text() for p in save_files]
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)
     except OSError as exc:
-        raise OperatorError(f"cannot read {exc.filename}", evidence=exc.strerror or "",
+        raise OperatorError(f"cannot read {exc.filename or path}", evidence=exc.strerror or "",
                             fix="check the path") from exc
-    return Capture(nft_json=nft_text, saves=saves).ruleset()
+    if len(data) > MAX_FILE:
+        raise OperatorError(f"{path} is larger than {MAX_FILE // 2**20} MB",
+                            fix="give the output of nft -j list ruleset / iptables-save")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OperatorError(f"{path} is not text (not UTF-8 at byte {exc.start})",
+                            evidence=repr(data[exc.start:exc.start + 16]),
+                            fix="give the output of nft -j list ruleset, iptables-save or "
+                                "ipset save, unchanged") from exc

@@ -11,7 +11,7 @@ from typing import Any
 
 from trunkconsole.errors import OperatorError
 
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}$")
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}\Z")
 
 
 def _clean(text: str, what: str) -> str:
@@ -82,14 +82,17 @@ def _sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iptables-save", type=Path, action="append", default=[],
                         dest="iptables_save", help="iptables-save / ip6tables-save / "
                         "iptables-legacy-save output (repeatable)")
+    parser.add_argument("--ipset-save", type=Path, action="append", default=[],
+                        dest="ipset_save", help="`ipset save` output: decides "
+                        "`-m set --match-set` rules (repeatable)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _ruleset(args: argparse.Namespace, netns: str | None = None) -> Any:
     from trunkconsole.net.collect import load_files, read_ruleset
 
-    if args.ruleset is not None or args.iptables_save:
-        return load_files(args.ruleset, list(args.iptables_save))
+    if args.ruleset is not None or args.iptables_save or args.ipset_save:
+        return load_files(args.ruleset, list(args.iptables_save), list(args.ipset_save))
     return read_ruleset(netns)
 
 
@@ -111,20 +114,9 @@ def verdict_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
-        print(probe.describe())
-        for cls in result.classes:
-            print(f"  {cls.ports()}: {cls.verdict.summary()}")
-            for outcome in cls.verdict.outcomes:
-                label = outcome.decision.value.upper()
-                print(f"    {label} by {outcome.deciding.label}: {outcome.deciding.text}")
-                for assumption in outcome.assumptions:
-                    print(f"      assumes {assumption}")
-                for step in outcome.path:
-                    print(f"      {step.render()}")
-            for note in cls.verdict.notes:
-                print(f"    note: {note}")
-        for note in engine.ruleset.notes:
-            print(f"note: {note}")
+        from trunkconsole.net.text import render_verdict
+
+        print(render_verdict(result, engine.ruleset.notes))
     return {Decision.ACCEPT: 0, Decision.DEPENDS: 1, Decision.DROP: 2}[result.decision]
 
 
@@ -134,8 +126,8 @@ def report_command(args: argparse.Namespace) -> int:
     from trunkconsole.net.gather import gather_report
 
     config_dir = Path(getattr(args, "config_dir", None) or "/etc/asterisk")
-    files = (args.ruleset, list(args.iptables_save)) if (
-        args.ruleset is not None or args.iptables_save) else None
+    files = (args.ruleset, list(args.iptables_save) + list(args.ipset_save)) if (
+        args.ruleset is not None or args.iptables_save or args.ipset_save) else None
     report = gather_report(config_dir, files=files, netns=args.netns)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

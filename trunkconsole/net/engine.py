@@ -37,6 +37,7 @@ from trunkconsole.net.ir import (
 )
 from trunkconsole.net.match import (
     ABSENT,
+    LOCAL_UNICAST,
     REMOTE_IF,
     UNKNOWN,
     SetCache,
@@ -47,6 +48,7 @@ from trunkconsole.net.match import (
     key_reader,
 )
 from trunkconsole.net.packet import Packet, Probe
+from trunkconsole.net.unknowns import Condition
 from trunkconsole.net.values import ValueError_
 from trunkconsole.net.verdict import (
     Decision,
@@ -76,10 +78,13 @@ class Branch:
     path: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
     accepted: tuple[RuleRef, ...] = ()
+    conditions: tuple[Condition, ...] = ()
 
-    def fork(self, assumption: str) -> Branch:
+    def fork(self, assumption: str, condition: Condition | None = None) -> Branch:
+        conditions = self.conditions if condition is None or condition in self.conditions \
+            else (*self.conditions, condition)
         return replace(self, packet=self.packet.copy(),
-                       assumptions=(*self.assumptions, assumption))
+                       assumptions=(*self.assumptions, assumption), conditions=conditions)
 
     def step(self, step: Step) -> None:
         self.path = (*self.path, step)
@@ -168,9 +173,14 @@ class Engine:
             volatile = ""
             if isinstance(stmt.right, SetRef):
                 named = table.sets.get(stmt.right.name)
-                if named is not None and named.volatile:
-                    volatile = (f"set @{named.name} in {table.label()} is filled at run time "
-                                "(fail2ban, meters): the verdict holds for its current elements")
+                if named is None:
+                    return ("u", f"{_match_text(stmt)} (set @{stmt.right.name} is not in "
+                                 "the listing)")
+                where = f"ipset {named.name}" if named.table == "ipset" else \
+                    f"set @{named.name} in {table.label()}"
+                if named.volatile:
+                    volatile = (f"{where} is filled at run time (fail2ban, meters): the "
+                                "verdict holds for its current elements")
             try:
                 key = (stmt, id(table))
                 pred = self._preds.get(key)
@@ -277,10 +287,13 @@ class Engine:
             return [start]
         forks = []
         for dev in devices:
-            br = start.fork(f"the packet arrives on {dev}")
+            br = start.fork(f"the packet arrives on {dev}", Condition(
+                "", f"input interface ({', '.join(devices)} have ingress chains)"))
             br.packet.iif = dev
             forks.append(br)
-        forks.append(start.fork(f"the packet arrives on none of {', '.join(devices)}"))
+        forks.append(start.fork(f"the packet arrives on none of {', '.join(devices)}",
+                                Condition("", f"input interface ({', '.join(devices)} have "
+                                              "ingress chains)")))
         self._count(len(forks))
         return forks
 
@@ -289,9 +302,10 @@ class Engine:
             if not br.packet.daddr_local:
                 br.note("destination is not local after DNAT: the forward hook decides")
             return [br]
-        local = br.fork("the (translated) destination is a local address")
+        where = Condition("", "whether the (translated) destination is local")
+        local = br.fork("the (translated) destination is a local address", where)
         local.packet.daddr_local = True
-        remote = br.fork("the (translated) destination is another host (forwarded)")
+        remote = br.fork("the (translated) destination is another host (forwarded)", where)
         remote.packet.daddr_local = False
         self._count(1)
         return [local, remote]
@@ -407,17 +421,19 @@ class Engine:
                 key = op[1](br.packet)
                 if key is ABSENT:
                     return [("next", "", br)]
-                if key is UNKNOWN or key is REMOTE_IF:
-                    return self._fork(crule, i, br, "vmap key")
+                if key is UNKNOWN or key is REMOTE_IF or key is LOCAL_UNICAST:
+                    return self._fork(crule, i, br, f"vmap key {crule.rule.rendered()}")
                 hit, verdict = find(op[2], key)
                 if not hit:
                     return [("next", "", br)]
                 return self._verdict(crule, i, br, verdict)
             if kind == "vmu":
+                lookup = Condition(crule.ref.label, f"vmap {crule.rule.rendered()}")
                 alts: list[tuple[str, str, Branch]] = [("next", "", br.fork(
-                    f"{crule.ref.label}: the vmap key matches no element"))]
+                    f"{crule.ref.label}: the vmap key matches no element", lookup))]
                 for verdict in op[1]:
-                    alt = br.fork(f"{crule.ref.label}: the vmap gives {_verdict_text(verdict)}")
+                    alt = br.fork(f"{crule.ref.label}: the vmap gives {_verdict_text(verdict)}",
+                                  lookup)
                     alts.extend(self._verdict(crule, i, alt, verdict))
                 return alts
             if kind == "nat":
@@ -447,8 +463,9 @@ class Engine:
             if op[1](br.packet) is False:
                 return [("next", "", br)]
         label = crule.ref.label
-        yes = br.fork(f"{label}: '{text}' matches")
-        no = br.fork(f"{label}: '{text}' does not match")
+        condition = Condition(label, text)
+        yes = br.fork(f"{label}: '{text}' matches", condition)
+        no = br.fork(f"{label}: '{text}' does not match", condition)
         return [*self._apply(crule, i + 1, yes), ("next", "", no)]
 
     def _verdict(self, crule: CRule, i: int, br: Branch,
@@ -462,10 +479,12 @@ class Engine:
             return [("next", "", br)]
         what = "the userspace program on the queue" if kind == "queue" else verdict.target
         label = crule.ref.label
-        return [("accept", "", br.fork(f"{label}: {what} accepts the packet")),
-                ("drop", "", br.fork(f"{label}: {what} drops the packet"))] if kind == "queue" \
-            else [("next", "", br.fork(f"{label}: {what} lets the packet continue")),
-                  ("drop", "", br.fork(f"{label}: {what} drops the packet"))]
+        condition = Condition(label, what)
+        return [("accept", "", br.fork(f"{label}: {what} accepts the packet", condition)),
+                ("drop", "", br.fork(f"{label}: {what} drops the packet", condition))] \
+            if kind == "queue" else [
+                ("next", "", br.fork(f"{label}: {what} lets the packet continue", condition)),
+                ("drop", "", br.fork(f"{label}: {what} drops the packet", condition))]
 
     def _nat(self, crule: CRule, br: Branch, nat: Nat) -> list[tuple[str, str, Branch]]:
         pkt = br.packet
@@ -512,11 +531,34 @@ def _match_text(match: Match) -> str:
 
     left = match.left
     if isinstance(left, Field):
-        name = f"{left.proto} {left.name}".strip() if left.base == "payload" else \
-            f"{left.base} {left.name}"
+        if left.base == "payload":
+            name = f"{left.proto} {left.name}".strip()
+        elif left.base == "fib":
+            name = f"fib {left.proto.replace('.', ' . ')} {left.name}"
+        else:
+            name = f"{left.base} {left.name}"
     else:
         name = type(left).__name__.lower()
-    return f"{name} {match.op} {match.right}"
+    return f"{name} {match.op} {value_text(match.right)}"
+
+
+def value_text(value: object) -> str:
+    """An IR value as nft writes it: `198.51.100.0/24`, `10000-20000`, `{ 5060, 5061 }`."""
+    from trunkconsole.net.ir import AnonSet, ConcatValue, Flags, Prefix, Range
+
+    if isinstance(value, Prefix):
+        return f"{value.addr}/{value.length}"
+    if isinstance(value, Range):
+        return f"{value.lo}-{value.hi}"
+    if isinstance(value, Flags):
+        return ",".join(str(n) for n in value.names)
+    if isinstance(value, ConcatValue):
+        return " . ".join(value_text(p) for p in value.parts)
+    if isinstance(value, AnonSet):
+        return "{ " + ", ".join(value_text(e) for e in value.elements) + " }"
+    if isinstance(value, SetRef):
+        return f"@{value.name}"
+    return str(value)
 
 
 def _verdict_text(verdict: Any) -> str:
@@ -536,7 +578,8 @@ def _verdict(probe: Probe, finals: list[Branch | tuple[Branch, RuleRef]]) -> Pac
             ref = _deciding_accept(br.accepted)
         for note in br.notes:
             notes.setdefault(note, None)
-        outcomes.append(Outcome(decision, ref, br.path, br.assumptions, br.notes))
+        outcomes.append(Outcome(decision, ref, br.path, br.assumptions, br.notes,
+                                br.conditions))
     decisions = {o.decision for o in outcomes}
     decision = decisions.pop() if len(decisions) == 1 else Decision.DEPENDS
     outcomes.sort(key=lambda o: (o.decision is not Decision.DROP, len(o.assumptions)))

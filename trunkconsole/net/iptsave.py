@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.net.ipset import IpSet, match_set, named_sets
 from trunkconsole.net.ir import (
     AnonSet,
     BinOp,
@@ -20,6 +21,7 @@ from trunkconsole.net.ir import (
     Field,
     Flags,
     Match,
+    NamedSet,
     Nat,
     Nop,
     NoTrack,
@@ -54,6 +56,9 @@ NOP_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "DS
                          "CLASSIFY", "CHECKSUM", "TTL", "HL", "IDLETIMER", "LED", "SECMARK",
                          "CONNSECMARK", "NETMAP", "TEE"})
 TCP_FLAG_NAMES = ("fin", "syn", "rst", "psh", "ack", "urg")
+SET_OPTIONS = frozenset({"--return-nomatch", "--update-counters", "--update-subcounters",
+                         "--packets-eq", "--packets-lt", "--packets-gt", "--bytes-eq",
+                         "--bytes-lt", "--bytes-gt"})
 
 
 def detect(text: str) -> tuple[str, Source]:
@@ -65,9 +70,11 @@ def detect(text: str) -> tuple[str, Source]:
             if line.startswith("-A") and any(":" in tok for tok in _addresses(line)):
                 family = "ip6"
                 break
+    # headers: `iptables-save v1.8.9 (nf_tables)`, `iptables-save v1.8.9 (legacy)`, and
+    # legacy without a tag: `ip6tables-save v1.8.9` (note "ip6tables" lacks "iptables")
     source: Source = "iptables-nft" if "nf_tables" in head else "iptables-legacy"
-    if "iptables" not in head:
-        source = "iptables-nft"
+    if "tables-save" not in head and "tables-legacy-save" not in head:
+        source = "iptables-nft"  # no header: assemble() places it by what nft lists
     return family, source
 
 
@@ -76,8 +83,12 @@ def _addresses(line: str) -> list[str]:
     return [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t in ("-s", "-d")]
 
 
-def parse_save(text: str, family: str, source: Source) -> list[Table]:
-    """Tables from one -save dump; builtin chains get their standard hook and priority."""
+def parse_save(text: str, family: str, source: Source,
+               ipsets: dict[str, IpSet] | None = None) -> list[Table]:
+    """Tables from one -save dump; builtin chains get their standard hook and priority.
+
+    ipsets (from `ipset save`) decide `-m set --match-set`; None when none was given."""
+    sets = None if ipsets is None else named_sets(ipsets, family)
     tables: list[Table] = []
     table: Table | None = None
     positions: dict[str, int] = {}
@@ -89,6 +100,8 @@ def parse_save(text: str, family: str, source: Source) -> list[Table]:
             continue
         if line.startswith("*"):
             table = Table(family, line[1:], source=source)
+            if sets:
+                table.sets.update(sets)
             tables.append(table)
             positions = {}
             continue
@@ -117,7 +130,7 @@ def parse_save(text: str, family: str, source: Source) -> list[Table]:
             chain = table.chains.setdefault(chain_name, Chain(family, table.name, chain_name,
                                                               source=source))
             positions[chain_name] = positions.get(chain_name, 0) + 1
-            statements, comment = _RuleParser(tokens[2:], family, table).parse()
+            statements, comment = _RuleParser(tokens[2:], family, table, sets).parse()
             chain.rules.append(Rule(family, table.name, chain_name, None,
                                     positions[chain_name], statements, line, comment, source))
     return tables
@@ -126,8 +139,10 @@ def parse_save(text: str, family: str, source: Source) -> list[Table]:
 class _RuleParser:
     """Turns the options of one -A line into statements, module by module."""
 
-    def __init__(self, tokens: list[str], family: str, table: Table) -> None:
+    def __init__(self, tokens: list[str], family: str, table: Table,
+                 sets: dict[str, NamedSet] | None = None) -> None:
         self.tokens = tokens
+        self.sets = sets
         self.family = family
         self.table = table
         self.out: list[Statement] = []
@@ -243,6 +258,19 @@ class _RuleParser:
             self._match(left, int(value, 0), negate)
         elif opt == "--pkt-type" and module == "pkttype":
             self._match(Field("meta", "", "pkttype"), args[0].lower(), negate)
+        elif opt == "--match-set" and module == "set" and len(args) >= 2:
+            extra = []
+            while self.i < len(self.tokens) and (self.tokens[self.i] in SET_OPTIONS or (
+                    self.tokens[self.i] == "!" and self.i + 1 < len(self.tokens)
+                    and self.tokens[self.i + 1] in SET_OPTIONS)):
+                token = self.tokens[self.i]
+                self.i += 1
+                if token == "!":
+                    continue
+                extra.append(token)
+                if token.startswith(("--packets", "--bytes")):
+                    extra += self._args()
+            self.out += match_set(args[0], args[1], self.family, negate, self.sets, extra)
         elif opt in ("--icmp-type", "--icmpv6-type"):
             proto_name = "icmp" if opt == "--icmp-type" else "icmpv6"
             self._match(Field("payload", proto_name, "type"), 0, negate)

@@ -303,6 +303,7 @@ class Ruleset:
     tables: list[Table] = field(default_factory=list)
     nft_version: str = ""
     notes: list[str] = field(default_factory=list)
+    ipsets: dict[str, Any] | None = None  # name -> net.ipset.IpSet; None: not listed
 
     def table(self, family: str, name: str, source: Source | None = None) -> Table | None:
         for table in self.tables:

@@ -57,6 +57,10 @@ ABSENT = _Sentinel("ABSENT")  # protocol dependency not met: the match is false
 UNKNOWN = _Sentinel("UNKNOWN")  # cannot be known statically: the match is undecided
 # The input interface is not known, but the packet comes from another host, so it is not lo.
 REMOTE_IF = _Sentinel("REMOTE_IF")
+# The destination is one of this host's unicast addresses, which one is not known.
+LOCAL_UNICAST = _Sentinel("LOCAL_UNICAST")
+# Never a local unicast address: limited broadcast, IPv4 and IPv6 multicast
+NOT_UNICAST = ((0xE0000000, 0xFFFFFFFF), (0xFF << 120, (1 << 128) - 1))
 
 Getter = Callable[[Packet], Any]
 Predicate = Callable[[Packet], "bool | None"]
@@ -77,7 +81,9 @@ def _payload(field: Field) -> tuple[Getter, str]:
         if name == "saddr":
             return (lambda p: p.saddr if p.family == fam else ABSENT), space
         if name == "daddr":
-            return (lambda p: (UNKNOWN if p.daddr is None else p.daddr)
+            # no --dst: some local unicast address (never broadcast nor multicast)
+            return (lambda p: ((LOCAL_UNICAST if p.daddr_local else UNKNOWN)
+                               if p.daddr is None else p.daddr)
                     if p.family == fam else ABSENT), space
         if name in ("protocol", "nexthdr"):
             # assumes no IPv6 extension headers between the fixed header and UDP/TCP
@@ -96,9 +102,14 @@ def _payload(field: Field) -> tuple[Getter, str]:
             # a new TCP connection starts with a bare SYN; an established one carries ACK
             return (lambda p: (2 if p.state & 8 else 16) if p.l4 == 6 else ABSENT), "tcpflags"
         return (lambda p: UNKNOWN if p.l4 in wanted else ABSENT), "int"
-    if proto in ("icmp", "icmpv6", "igmp", "ah", "esp", "comp", "gre"):
-        number = {"icmp": 1, "icmpv6": 58, "igmp": 2, "ah": 51, "esp": 50, "comp": 108,
-                  "gre": 47}[proto]
+    if proto in ("icmp", "icmpv6"):
+        # `icmp type X` implies `meta nfproto ipv4 meta l4proto icmp` (icmpv6: ipv6 and 58):
+        # never true for UDP/TCP nor for the other family, whatever the type names
+        fam, number = (4, 1) if proto == "icmp" else (6, 58)
+        space = f"{proto}{name}" if name in ("type", "code") else "int"
+        return (lambda p: UNKNOWN if p.l4 == number and p.family == fam else ABSENT), space
+    if proto in ("igmp", "ah", "esp", "comp", "gre"):
+        number = {"igmp": 2, "ah": 51, "esp": 50, "comp": 108, "gre": 47}[proto]
         return (lambda p: UNKNOWN if p.l4 == number else ABSENT), "int"
     raise Unsupported(f"payload {proto} {name}")
 
@@ -183,6 +194,8 @@ def getter(expr: Expr) -> tuple[Getter, str]:
 
         def masked(p: Packet) -> Any:
             value = inner(p)
+            if value is LOCAL_UNICAST:
+                return UNKNOWN
             if isinstance(value, int):
                 return value & mask
             if isinstance(value, PortSpan):
@@ -204,7 +217,7 @@ def _int_members(imap: IntervalMap[Any]) -> Membership:
             return imap.find_span(value.lo, value.hi)[0]
         if isinstance(value, int):
             return imap.find(value)[0]
-        return False
+        return None if value is LOCAL_UNICAST else False
 
     return member
 
@@ -290,7 +303,7 @@ def key_reader(expr: Expr) -> tuple[Getter, list[str]]:
             values = tuple(f(p) for f in funcs)
             if any(v is ABSENT for v in values):
                 return ABSENT
-            if any(v is UNKNOWN or v is REMOTE_IF for v in values):
+            if any(v is UNKNOWN or v is REMOTE_IF or v is LOCAL_UNICAST for v in values):
                 return UNKNOWN
             return values
 
@@ -321,6 +334,19 @@ def compile_lookup(data: Value | tuple[tuple[Value, Verdict], ...], spaces: list
 def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
     """A predicate for one match; Unsupported when it cannot be decided at all."""
     read, spaces = key_reader(match.left)
+    try:
+        return _compile_match(match, read, spaces, table, cache)
+    except (Unsupported, ValueError_, ValueError, TypeError):
+        # the value is beyond us, but a protocol dependency the packet does not meet still
+        # decides: `icmpv6 type { ... }` is false for UDP whatever the names say
+        def dependency_only(p: Packet) -> bool | None:
+            return False if read(p) is ABSENT else None
+
+        return dependency_only
+
+
+def _compile_match(match: Match, read: Getter, spaces: list[str], table: Table,
+                   cache: SetCache) -> Predicate:
     op, right = match.op, match.right
     space = spaces[0]
     member: Membership
@@ -357,6 +383,8 @@ def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
     def member_of(value: Any) -> bool | None:
         if value is REMOTE_IF:
             return False if only_lo else None
+        if value is LOCAL_UNICAST:
+            return None
         return find(lookup, value)[0]
 
     return _membership(read, member_of, negate=op == "!=")
@@ -364,10 +392,13 @@ def compile_match(match: Match, table: Table, cache: SetCache) -> Predicate:
 
 def _between(lo: int, hi: int) -> Membership:
     """Membership in one interval (one value, prefix or range): no map needed."""
+    never_local = any(a <= lo and hi <= b for a, b in NOT_UNICAST)
 
     def member(value: Any) -> bool | None:
         if isinstance(value, int):
             return lo <= value <= hi
+        if value is LOCAL_UNICAST:
+            return False if never_local else None
         if isinstance(value, PortSpan):
             if lo <= value.lo and value.hi <= hi:
                 return True
@@ -386,7 +417,7 @@ def _membership(read: Getter, member: Membership, *, negate: bool) -> Predicate:
             return False
         if value is UNKNOWN:
             return None
-        if value is REMOTE_IF:
+        if value is REMOTE_IF or value is LOCAL_UNICAST:
             hit = member(value)
             if hit is None:
                 return None

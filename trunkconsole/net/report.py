@@ -87,7 +87,7 @@ def _fix(ref: RuleRef | None, probe: Probe, transport_text: str) -> str:
 def _evidence(verdict: PacketVerdict) -> tuple[Evidence, ...]:
     ref = verdict.deciding
     items = [Evidence(f"{ref.label}: {ref.text}")] if ref else []
-    items += [Evidence(f"assumes {a}") for a in verdict.assumptions]
+    items += [Evidence(f"depends on {line}") for line in verdict.unknown_lines()]
     return tuple(items)
 
 

@@ -9,17 +9,28 @@ nftables base chains alike, and a drop in either wins (§3.3).
 
 from __future__ import annotations
 
+from trunkconsole.net.ipset import IpSet, is_ipset_save, parse_ipset_save
 from trunkconsole.net.iptsave import detect, parse_save
 from trunkconsole.net.ir import Ruleset, Table
 
 
-def assemble(nft: Ruleset | None, saves: list[str]) -> Ruleset:
-    """One Ruleset from an nft listing (or none) and any number of -save dumps."""
+def assemble(nft: Ruleset | None, saves: list[str], ipset_saves: list[str] | None = None,
+             ) -> Ruleset:
+    """One Ruleset from an nft listing (or none), -save dumps and `ipset save` dumps.
+
+    ipsets are kernel objects shared by legacy and nft iptables; an `ipset save` dump
+    among `saves` is recognised by its `create` lines."""
     ruleset = nft if nft is not None else Ruleset()
     replaced: set[tuple[str, str]] = set()
+    ipsets: dict[str, IpSet] | None = None
+    for text in [*(ipset_saves or []), *(t for t in saves if is_ipset_save(t))]:
+        ipsets = {**(ipsets or {}), **parse_ipset_save(text)}
+    ruleset.ipsets = ipsets
     for text in saves:
+        if is_ipset_save(text):
+            continue
         family, source = detect(text)
-        for table in parse_save(text, family, source):
+        for table in parse_save(text, family, source, ipsets):
             if source == "iptables-legacy":
                 ruleset.tables.append(table)
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -86,6 +87,13 @@ class Sandbox:
                check=False)
         for ns, dev in ((self.fw, FW_IF), (self.src, PEER_IF)):
             sh(["ip", "-n", ns, "link", "set", dev, "up"])
+        # Permanent neighbour entries: a ruleset that drops ICMPv6 neighbour discovery (or
+        # ARP replies never matter) must not decide the fate of the UDP/TCP probes, and
+        # a cached entry from an earlier ruleset must not make the result order-dependent.
+        mac = json.loads(sh(["ip", "-j", "-n", self.fw, "link", "show", FW_IF]))[0]["address"]
+        for address in (FW_V4, FW_V6):
+            sh(["ip", "-n", self.src, "neigh", "replace", address, "lladdr", mac, "dev", PEER_IF,
+                "nud", "permanent"])
         # routes back to every sender, so replies and reverse-path checks work
         for net in ("198.51.100.0/24", "192.0.2.0/24"):
             sh(["ip", "-n", self.fw, "route", "add", net, "dev", FW_IF])
@@ -105,19 +113,26 @@ class Sandbox:
     def reset(self) -> None:
         """Empty every nft and legacy table, then install the survivor probe."""
         sh(["ip", "netns", "exec", self.fw, "nft", "flush", "ruleset"])
-        names = sh(["ip", "netns", "exec", self.fw, "cat", "/proc/net/ip_tables_names"],
-                   check=False).split()
-        for table in names:
-            for tool in ("iptables-legacy", "ip6tables-legacy"):
+        for tool, names_file in (("iptables-legacy", "ip_tables_names"),
+                                 ("ip6tables-legacy", "ip6_tables_names")):
+            names = sh(["ip", "netns", "exec", self.fw, "cat", f"/proc/net/{names_file}"],
+                       check=False).split()
+            for table in names:
                 sh(["ip", "netns", "exec", self.fw, tool, "-t", table, "-F"], check=False)
                 sh(["ip", "netns", "exec", self.fw, tool, "-t", table, "-X"], check=False)
+        if shutil.which("ipset"):  # after the rules that reference them are gone
+            sh(["ip", "netns", "exec", self.fw, "ipset", "destroy"], check=False)
         sh(["ip", "netns", "exec", self.fw, "nft", "-f", "-"], stdin=PROBE_RULES)
 
     def load_nft(self, text: str) -> None:
         sh(["ip", "netns", "exec", self.fw, "nft", "-f", "-"], stdin=text)
 
     def restore(self, tool: str, text: str) -> None:
-        """iptables-nft-restore, ip6tables-nft-restore, iptables-legacy-restore... --noflush."""
+        """iptables-nft-restore, ip6tables-nft-restore, iptables-legacy-restore... --noflush;
+        `ipset` restores an `ipset save` dump."""
+        if tool == "ipset":
+            sh(["ip", "netns", "exec", self.fw, "ipset", "restore", "-exist"], stdin=text)
+            return
         sh(["ip", "netns", "exec", self.fw, tool, "--noflush"], stdin=text)
 
     # --- packets ----------------------------------------------------------------------------

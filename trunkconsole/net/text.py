@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.report import NetworkReport
-from trunkconsole.net.verdict import Decision, RangeVerdict
+from trunkconsole.net.unknowns import clip
+from trunkconsole.net.verdict import Decision, PacketVerdict, RangeVerdict
 
 MARK = {Decision.ACCEPT: "ok", Decision.DROP: "BLOCKED", Decision.DEPENDS: "depends"}
 PARTLY = "PARTLY"
+WIDTH = 160  # no line of a verdict is longer; rule texts can be kilobytes
+MAX_CLASSES = 6
+MAX_UNKNOWNS = 8
+MAX_WAYS = 3
+MAX_STEPS = 16
 
 
 def rtp_mark(rtp: RangeVerdict) -> str:
@@ -59,3 +65,60 @@ def render_report(report: NetworkReport) -> str:
             if finding.fix:
                 lines.append(f"      fix: {finding.fix}")
     return "\n".join(lines)
+
+
+def render_verdict(result: RangeVerdict, ruleset_notes: list[str], width: int = WIDTH) -> str:
+    """`firewall verdict` as text: per port class the deciding rule and the path; for
+    DEPENDS each distinct deciding rule (with its chains) and one line per unknown, each
+    unknown printed once for the whole range. Bounded: MAX_CLASSES classes, MAX_WAYS ways,
+    MAX_STEPS steps, MAX_UNKNOWNS unknowns, lines of `width` characters."""
+    lines = [clip(result.probe.describe(), width)]
+    seen: set[str] = set()
+    for cls in result.classes[:MAX_CLASSES]:
+        lines.append(clip(f"  {cls.ports()}: {cls.verdict.summary()}", width))
+        lines += _verdict_lines(cls.verdict, seen, width)
+    hidden = len(result.classes) - MAX_CLASSES
+    if hidden > 0:
+        lines.append(clip(f"  and {hidden} more port classes: {verdict_command(result.probe)} "
+                          "--json", width))
+    notes = dict.fromkeys(n for c in result.classes for n in c.verdict.notes)
+    lines += [clip(f"note: {note}", width) for note in notes]
+    lines += [clip(f"note: {note}", width) for note in ruleset_notes]
+    return "\n".join(lines)
+
+
+def _verdict_lines(verdict: PacketVerdict, seen: set[str], width: int) -> list[str]:
+    lines: list[str] = []
+    if verdict.decision is not Decision.DEPENDS:
+        outcome = verdict.outcomes[0] if verdict.outcomes else None
+        if outcome is None:
+            return lines
+        label = outcome.decision.value.upper()
+        lines.append(clip(f"    {label} by {outcome.deciding.label}: {outcome.deciding.text}",
+                          width))
+        for step in outcome.path[:MAX_STEPS]:
+            lines.append(clip(f"      {step.render()}", width))
+        if len(outcome.path) > MAX_STEPS:
+            lines.append(f"      ... {len(outcome.path) - MAX_STEPS} more steps (--json)")
+        return lines
+    ways: dict[tuple[Decision, str], str] = {}
+    texts: dict[str, str] = {}
+    for outcome in verdict.outcomes:
+        ways.setdefault((outcome.decision, outcome.deciding.label), outcome.route())
+        texts.setdefault(outcome.deciding.label, outcome.deciding.text)
+    for (decision, label), route in list(ways.items())[:MAX_WAYS]:
+        lines.append(clip(f"    {decision.value.upper()} by {label}: {texts[label]}", width))
+        if route:
+            lines.append(clip(f"      via {route}", width))
+    if len(ways) > MAX_WAYS:
+        lines.append(f"    ... {len(ways) - MAX_WAYS} more deciding rules (--json)")
+    unknowns = verdict.unknown_lines(width - 13)
+    fresh = [line for line in unknowns if line not in seen]
+    for line in fresh[:MAX_UNKNOWNS]:
+        lines.append(f"    unknown: {line}")
+        seen.add(line)
+    if len(fresh) > MAX_UNKNOWNS:
+        lines.append(f"    ... {len(fresh) - MAX_UNKNOWNS} more unknowns (--json)")
+    if len(fresh) < len(unknowns):
+        lines.append(f"    unknown: {len(unknowns) - len(fresh)} as listed above")
+    return lines

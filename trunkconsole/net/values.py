@@ -33,7 +33,37 @@ CT_STATUS: dict[str, int] = {
 TCP_FLAGS: dict[str, int] = {
     "fin": 1, "syn": 2, "rst": 4, "psh": 8, "ack": 16, "urg": 32, "ecn": 64, "cwr": 128,
 }
+# `nft describe icmp type` / `icmpv6 type` / `icmp code` / `icmpv6 code` (nft 1.0.6)
+ICMP_TYPE: dict[str, int] = {
+    "echo-reply": 0, "destination-unreachable": 3, "source-quench": 4, "redirect": 5,
+    "echo-request": 8, "router-advertisement": 9, "router-solicitation": 10,
+    "time-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
+    "timestamp-reply": 14, "info-request": 15, "info-reply": 16,
+    "address-mask-request": 17, "address-mask-reply": 18,
+}
+ICMPV6_TYPE: dict[str, int] = {
+    "destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3,
+    "parameter-problem": 4, "echo-request": 128, "echo-reply": 129,
+    "mld-listener-query": 130, "mld-listener-report": 131, "mld-listener-done": 132,
+    "mld-listener-reduction": 132, "nd-router-solicit": 133, "nd-router-advert": 134,
+    "nd-neighbor-solicit": 135, "nd-neighbor-advert": 136, "nd-redirect": 137,
+    "router-renumbering": 138, "ind-neighbor-solicit": 141, "ind-neighbor-advert": 142,
+    "mld2-listener-report": 143,
+}
+ICMP_CODE: dict[str, int] = {
+    "net-unreachable": 0, "host-unreachable": 1, "prot-unreachable": 2,
+    "port-unreachable": 3, "frag-needed": 4, "net-prohibited": 9, "host-prohibited": 10,
+    "admin-prohibited": 13,
+}
+ICMPV6_CODE: dict[str, int] = {
+    "no-route": 0, "admin-prohibited": 1, "addr-unreachable": 3, "port-unreachable": 4,
+    "policy-fail": 5, "reject-route": 6,
+}
 NAMED: dict[str, dict[str, int]] = {
+    "icmptype": ICMP_TYPE,
+    "icmpv6type": ICMPV6_TYPE,
+    "icmpcode": ICMP_CODE,
+    "icmpv6code": ICMPV6_CODE,
     "proto": PROTOCOLS,
     "ctstate": CT_STATE,
     "ctstatus": CT_STATUS,

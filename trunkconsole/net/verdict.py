@@ -8,6 +8,9 @@ from typing import Any
 
 from trunkconsole.net.ir import Chain, Rule
 from trunkconsole.net.packet import Probe
+from trunkconsole.net.unknowns import Condition, clip
+
+MAX_SUMMARY_CLASSES = 6  # a range summary names at most this many port classes
 
 
 class Decision(str, Enum):
@@ -67,11 +70,22 @@ class Outcome:
     path: tuple[Step, ...]
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"decision": self.decision.value, "deciding": self.deciding.to_json(),
                 "path": [s.render() for s in self.path],
                 "assumptions": list(self.assumptions), "notes": list(self.notes)}
+
+    def route(self) -> str:
+        """The chains the packet went through, compactly: `input > sip_in`."""
+        chains: list[str] = []
+        for step in self.path:
+            name = step.where.split(" #")[0].split(" rule ")[0].split(" policy")[0]
+            name = name.rsplit(" ", 1)[-1]
+            if not chains or chains[-1] != name:
+                chains.append(name)
+        return " > ".join(chains)
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,15 @@ class PacketVerdict:
                 seen.setdefault(text, None)
         return tuple(seen)
 
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every distinct unknown the outcomes hang on, in the order the walk met them."""
+        seen: dict[Condition, None] = {}
+        for outcome in self.outcomes:
+            for condition in outcome.conditions:
+                seen.setdefault(condition, None)
+        return tuple(seen)
+
     def signature(self) -> tuple[object, ...]:
         """Equal for port classes that can be merged into one line."""
         return (self.decision, tuple((o.decision, o.deciding.label, o.assumptions)
@@ -103,11 +126,23 @@ class PacketVerdict:
     def summary(self) -> str:
         """`accepted by inet filter input #12` / `dropped by ...` / `depends: ...`."""
         if self.decision is Decision.DEPENDS:
-            parts = []
-            for outcome in self.outcomes:
-                why = "; ".join(outcome.assumptions) or "no assumption"
-                parts.append(f"{outcome.decision.value} by {outcome.deciding.label} if {why}")
-            return "depends: " + " | ".join(parts)
+            ways = []
+            for decision, word in ((Decision.ACCEPT, "accepted"), (Decision.DROP, "dropped")):
+                labels = list(dict.fromkeys(o.deciding.label for o in self.outcomes
+                                            if o.decision is decision))
+                if labels:
+                    more = f" (or {len(labels) - 1} other)" if len(labels) > 1 else ""
+                    ways.append(f"{word} by {labels[0]}{more}")
+            conditions = self.conditions
+            what = "the path"
+            if conditions:
+                first = conditions[0]
+                what = first.state().split(":")[0]
+                if first.where:
+                    what += f" at {first.where}"
+                if len(conditions) > 1:
+                    what += f" (+{len(conditions) - 1} more)"
+            return f"depends on {what}: {', or '.join(ways)}"
         word = "accepted" if self.decision is Decision.ACCEPT else "dropped"
         labels = list(dict.fromkeys(o.deciding.label for o in self.outcomes))
         if len(labels) > 1:
@@ -115,12 +150,16 @@ class PacketVerdict:
         return f"{word} by {labels[0]}" if labels else word
 
     def _unknowns(self) -> str:
-        texts = {a.split(": '", 1)[-1].rsplit("' ", 1)[0] for a in self.assumptions}
-        return ", ".join(sorted(texts)) or "the path"
+        texts = list(dict.fromkeys(c.state().split(":")[0] for c in self.conditions))
+        return clip(", ".join(texts), 120) or "the path"
+
+    def unknown_lines(self, width: int = 160) -> list[str]:
+        """One line per unknown: where, what the rule says, the state it depends on."""
+        return [c.line(width) for c in self.conditions]
 
     def to_json(self) -> dict[str, Any]:
         return {"probe": self.probe.describe(), "decision": self.decision.value,
-                "summary": self.summary(),
+                "summary": self.summary(), "unknowns": self.unknown_lines(),
                 "outcomes": [o.to_json() for o in self.outcomes], "notes": list(self.notes)}
 
 
@@ -156,7 +195,12 @@ class RangeVerdict:
 
     def summary(self) -> str:
         """`10000-10049 accepted by ..., 10050-20000 dropped by inet filter input #12`."""
-        return ", ".join(f"{c.ports()} {c.verdict.summary()}" for c in self.classes)
+        shown = self.classes[:MAX_SUMMARY_CLASSES]
+        text = ", ".join(f"{c.ports()} {c.verdict.summary()}" for c in shown)
+        rest = self.classes[MAX_SUMMARY_CLASSES:]
+        if rest:
+            text += f", and {len(rest)} more port classes ({rest[0].lo}-{rest[-1].hi})"
+        return text
 
     def ports_with(self, decision: Decision) -> int:
         return sum(c.hi - c.lo + 1 for c in self.classes if c.verdict.decision is decision)

@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
                                  "every value")
     _common(show)
     show.add_argument("--type", dest="object_type", help="only objects of this type")
+    show.add_argument("--show-secrets", action="store_true",
+                      help="print passwords, and values read from files outside the config "
+                      "directory, in clear")
     show.set_defaults(handler=config_show)
 
     from trunkconsole.changes.cli_apply import add_apply_arguments
@@ -30,6 +33,8 @@ def register(subparsers: Any) -> None:
     set_.add_argument("name", help="the object's name")
     set_.add_argument("option", help="option name, e.g. from_user")
     set_.add_argument("value", help="new value")
+    set_.add_argument("--force", action="store_true",
+                      help="accept a match/permit range larger than /16 (IPv4) or /48 (IPv6)")
     set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
                       help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(set_)
@@ -44,6 +49,13 @@ def register(subparsers: Any) -> None:
                        help="do not connect to AMI (config and network only)")
     check.add_argument("--no-network", action="store_true",
                        help="do not read the firewall and interfaces of this host")
+    check.add_argument("--no-logs", action="store_true",
+                       help="do not read Asterisk's log files (security, messages)")
+    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.timewindow import add_since_argument
+
+    add_since_argument(check, "1h")
+    add_log_dir_argument(check)
     check.set_defaults(handler=check_command)
 
 
@@ -68,13 +80,21 @@ def config_show(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
         return 3
+    from trunkconsole.pjsip import freepbx
+
     system = load_asterisk(directory)
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
+    custom = freepbx.custom_values(list(system.documents.by_path.values()))
+
+    def shown(name: str, value: str, file: str) -> str:
+        return value if args.show_secrets else masked_value(name, value, file)
+
     if args.json:
         data = {
             "config_dir": str(directory),
-            "objects": [obj.to_json() for obj in objects],
+            "objects": [_masked_json(_object_json(obj, custom), shown) for obj in objects],
+            "freepbx": custom is not None,
             "rtp": system.rtp.to_json(),
             "contexts": sorted(system.dialplan.contexts),
             "manager_users": [user.to_json() for user in system.manager.users.values()],
@@ -91,11 +111,43 @@ def config_show(args: argparse.Namespace) -> int:
         for option in obj.options:
             if option.name.lower() == "type":
                 continue
-            print(f"    {option.name} = {option.value}    ; {obj.describe(option)}")
+            value = shown(option.name, option.value, option.file)
+            mark = f" ({freepbx.CUSTOM_MARK})" if custom and option.file in custom else ""
+            print(f"    {option.name} = {value}    ; {obj.describe(option)}{mark}")
         print()
     rtp = system.rtp
     print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
     return 0
+
+
+def masked_value(name: str, value: str, file: str) -> str:
+    """A value as `config show` prints it: secrets, and anything read from a file outside
+    the config directory (an absolute #include: Asterisk reads it, and it may be any
+    file on the host), are masked."""
+    from trunkconsole.changes.audit import is_secret_option
+
+    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
+        return "********"
+    if file.startswith("/"):
+        return f"(from {file}, outside the config directory: --show-secrets shows it)"
+    return value
+
+
+def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
+    for name, entries in data.get("options", {}).items():
+        for entry in entries:
+            entry["value"] = shown(name, str(entry["value"]), str(entry.get("file", "")))
+    return data
+
+
+def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
+    """An object's JSON; on FreePBX each value says whether it lives in a custom file."""
+    data: dict[str, Any] = obj.to_json()
+    if custom is not None:
+        for values in data["options"].values():
+            for value in values:
+                value["custom"] = value["file"] in custom
+    return data
 
 
 def config_set(args: argparse.Namespace) -> int:
@@ -105,7 +157,7 @@ def config_set(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
-                                args.value)
+                                args.value, force=args.force)
     target = None if args.dry_run else ami_target(args)
     return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
 

@@ -85,15 +85,24 @@ class PjsipObject:
         return option.section if option.section != owner else None
 
     def describe(self, option: Option) -> str:
-        """Where a value came from, in the operator's words."""
+        """Where a value came from, in the operator's words, and whether a later line wins."""
         where = f"{option.file}:{option.line}"
+        winner = self.overridden_by(option)
+        later = f"; overridden by {winner.file}:{winner.line}" if winner is not None else ""
         template = self.template_of(option)
         if self.wizard:
             via = f" via template {template}" if template else ""
-            return f"from wizard {self.wizard}{via}, {where}"
+            return f"from wizard {self.wizard}{via}, {where}{later}"
         if template:
-            return f"from template {template}, {where}"
-        return where
+            return f"from template {template}, {where}{later}"
+        return where + later
+
+    def overridden_by(self, option: Option) -> Option | None:
+        """The later line that wins over option (scalar options: the last line wins)."""
+        if option.key in ACCUMULATING:
+            return None
+        last = self.last(option.key)
+        return last if last is not None and last is not option else None
 
     def provenance(self, option: Option) -> str:
         """" (from template T)" / " (from wizard W)" when the value is not the section's own."""
@@ -111,6 +120,9 @@ class PjsipObject:
             data["template"] = template
         if self.wizard:
             data["wizard"] = self.wizard
+        winner = self.overridden_by(option)
+        if winner is not None:
+            data["overridden_by"] = f"{winner.file}:{winner.line}"
         return data
 
     @property

@@ -21,6 +21,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from trunkconsole.findings import Severity
+from trunkconsole.pjsip.freepbx import CUSTOM_MARK, custom_values
 from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -31,8 +32,8 @@ SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
 
 
-def render_group(group: TrunkGroup) -> Group:
-    """The detail pane for one trunk."""
+def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Group:
+    """The detail pane for one trunk; custom: on FreePBX, the files it does not generate."""
     parts: list[Table | Text] = []
     for obj in group.objects():
         title = Text(f"{obj.type} {obj.id}", style="bold")
@@ -50,8 +51,13 @@ def render_group(group: TrunkGroup) -> Group:
             if option.key == "type":
                 continue
             template = obj.template_of(option)
-            origin = f"{option.file}:{option.line}" + (f" ({template})" if template else "")
-            table.add_row(Text(option.name), Text(option.value), Text(origin))
+            origin = Text(f"{option.file}:{option.line}" + (f" ({template})" if template else ""))
+            winner = obj.overridden_by(option)
+            if winner is not None:
+                origin.append(f"  overridden by {winner.file}:{winner.line}", style="yellow")
+            if custom and option.file in custom:
+                origin.append(f"  {CUSTOM_MARK}", style="cyan")
+            table.add_row(Text(option.name), Text(option.value), origin)
         parts.append(table)
     if group.findings:
         parts.append(Text("Findings", style="bold"))
@@ -77,6 +83,7 @@ class ConfigScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.groups: list[TrunkGroup] = []
+        self.custom: frozenset[str] | None = None  # FreePBX: files it does not generate
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -102,6 +109,7 @@ class ConfigScreen(Screen[None]):
             self.query_one("#config-detail", Static).update(
                 Text(f"cannot read {app.settings.asterisk_dir}", style="bold red"))
             return
+        self.custom = custom_values(list(system.documents.by_path.values()))
         groups = trunk_groups(system.pjsip, config_findings(system))
         self.groups = sorted(groups, key=lambda g: (not g.is_trunk, g.name))
         for group in self.groups:
@@ -119,4 +127,5 @@ class ConfigScreen(Screen[None]):
 
     def show(self, index: int) -> None:
         if 0 <= index < len(self.groups):
-            self.query_one("#config-detail", Static).update(render_group(self.groups[index]))
+            self.query_one("#config-detail", Static).update(render_group(self.groups[index],
+                                                                         self.custom))

@@ -7,6 +7,7 @@ refresh, the firewall is read on demand (r): it runs nft and iptables-save.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -19,16 +20,18 @@ from textual.widgets import DataTable, Footer, Static
 
 from trunkconsole.diagnose.engine import diagnose
 from trunkconsole.diagnose.evidence import Evidence
-from trunkconsole.diagnose.gather import network_evidence
+from trunkconsole.diagnose.gather import log_evidence, network_evidence
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
+from trunkconsole.logs.findings import log_findings
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
 
 REFRESH_SECONDS = 2.0
+LOG_WINDOW = 3600.0  # the Diagnoses screen looks an hour back in Asterisk's logs
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
 
@@ -106,7 +109,10 @@ class DiagnosesScreen(Screen[None]):
     def _network(self) -> None:
         ev = Evidence()
         network_evidence(ev, self._app.settings.asterisk_dir)
+        # The past without a daemon: Asterisk's own logs over the last hour.
+        log_evidence(ev, Path(self._app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.log = ev.log
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
 
@@ -125,6 +131,8 @@ class DiagnosesScreen(Screen[None]):
                 ev.rtp = {}
         ev.now = time.time()
         self.findings = diagnose(ev)
+        if ev.log is not None:
+            self.findings += log_findings(ev.log)
         self._show()
 
     def _show(self) -> None:

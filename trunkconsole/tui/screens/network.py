@@ -65,7 +65,7 @@ def problems(row: ProviderRow) -> str:
         if verdict.decision is Decision.DROP and verdict.deciding is not None:
             parts.append(f"SIP {name} dropped by {verdict.deciding.label}")
         elif verdict.decision is Decision.DEPENDS:
-            parts.append(f"SIP {name} depends on {len(verdict.assumptions)} thing(s) the "
+            parts.append(f"SIP {name} depends on {len(verdict.conditions)} thing(s) the "
                          "rules cannot decide")
     if row.rtp is not None:
         for port_class in row.rtp.classes:

@@ -1,0 +1,70 @@
+"""`trunkconsole logs show|enable`: what Asterisk's log files say, and turning them on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_log_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """--log-dir, for every command that reads Asterisk's logs."""
+    parser.add_argument("--log-dir", type=Path, default=None,
+                        help="Asterisk's log directory (default: astlogdir of asterisk.conf)")
+
+
+def register(subparsers: Any) -> None:
+    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.timewindow import add_since_argument
+
+    logs = subparsers.add_parser("logs", help="Asterisk's own log files: read or switch on")
+    sub = logs.add_subparsers(dest="logs_command", metavar="ACTION", required=True)
+    show = sub.add_parser("show", help="refused requests, reachability changes, ... from the "
+                          "log files logger.conf names")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
+                      help="Asterisk configuration directory (default /etc/asterisk)")
+    add_since_argument(show, "1h")
+    add_log_dir_argument(show)
+    show.set_defaults(handler=_show)
+    enable = sub.add_parser("enable", help="add the logger.conf lines `check` needs, reviewed",
+                            description="Add `security.log => security` (and a NOTICE file "
+                            "when there is none) to logger.conf [logfiles], as a reviewed diff, "
+                            "then `logger reload`.")
+    enable.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
+                        help="Asterisk configuration directory (default /etc/asterisk)")
+    add_apply_arguments(enable)
+    enable.set_defaults(handler=_enable)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from trunkconsole.diagnose.text import clock
+    from trunkconsole.logs.record import read_logs
+    from trunkconsole.pjsip.commands import config_dir
+
+    record = read_logs(config_dir(args), args.since, log_dir=args.log_dir)
+    if args.json:
+        json.dump({"since": record.since, "files": record.files, "gaps": record.gaps,
+                   "channels": [c.to_json() for c in record.setup.channels],
+                   "events": [e.to_json() for e in record.events]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for event in record.events:
+        print(f"{clock(event.at)} {event.kind:15} {event.text}")
+    for gap in record.gaps:
+        print(f"note: {gap}")
+    print(f"{len(record.events)} lines from {', '.join(record.files) or 'no file'}")
+    return 0
+
+
+def _enable(args: argparse.Namespace) -> int:
+    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.logger_conf import plan_logging
+    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.pjsip.commands import config_dir
+
+    changeset = plan_logging(config_dir(args))
+    target = None if args.dry_run else ami_target(args)
+    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
