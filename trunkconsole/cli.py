@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.net.commands",
     "trunkconsole.diagnose.commands",
     "trunkconsole.logs.commands",
+    "trunkconsole.calls.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

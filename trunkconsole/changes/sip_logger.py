@@ -144,9 +144,19 @@ def runtime_dir() -> Path:
     return private_dir(base, "runtime directory")
 
 
+def _netns_id() -> str:
+    """This thread's network namespace (inode): 127.0.0.1:5038 in two namespaces (two
+    containers, two labs) is two PBXs."""
+    try:
+        return str(os.stat("/proc/thread-self/ns/net").st_ino)
+    except OSError:
+        return "0"
+
+
 def state_file_for(ami_address: str) -> Path:
     """Where the logger state of one PBX lives, in our private runtime directory."""
-    return runtime_dir() / f"sip-logger-{re.sub(r'[^A-Za-z0-9_.-]', '_', ami_address)}.json"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", ami_address)
+    return runtime_dir() / f"sip-logger-{_netns_id()}-{name}.json"
 
 
 @dataclass

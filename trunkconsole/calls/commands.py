@@ -1,0 +1,58 @@
+"""`trunkconsole preflight TRUNK --to NUMBER [--caller-id NUM]`: an outbound test call
+through the trunk, stopped before answer (CANCEL on the first 180/183)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    from trunkconsole.cli import add_ami_arguments
+
+    preflight = subparsers.add_parser(
+        "preflight", help="an outbound call through a trunk, cancelled before answer",
+        description="Place one outbound call through TRUNK (AMI Originate) and hang it up at "
+        "the first provisional answer (180/183), so nothing is billed; print the provider's "
+        "answer (403 and its Reason, 404, 484, 503 ... or 'ringing: accepted') and the "
+        "From / P-Asserted-Identity / Remote-Party-ID Asterisk sent (from the PJSIP history). "
+        "Exit status: 0 accepted, 2 rejected, 3 could not run.")
+    add_ami_arguments(preflight)
+    preflight.add_argument("trunk", help="the trunk's endpoint name")
+    preflight.add_argument("--to", dest="number", required=True, metavar="NUMBER",
+                           help="number to call through the trunk")
+    preflight.add_argument("--caller-id", default="", metavar="NUM",
+                           help="caller ID number for the call (default: the dialplan's)")
+    preflight.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS")
+    preflight.add_argument("--json", action="store_true")
+    preflight.set_defaults(handler=_preflight)
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.errors import OperatorError
+
+    if settings_from_args(args).readonly:
+        raise OperatorError("read-only mode: refusing to place a pre-flight call")
+    target = ami_target(args)
+
+    async def run() -> Any:
+        from trunkconsole.ami.oneshot import ami_session
+        from trunkconsole.calls.preflight import run_preflight
+        from trunkconsole.changes.sip_logger import state_file_for
+
+        async with ami_session(target) as ami:
+            return await run_preflight(ami, args.trunk, args.number, args.caller_id,
+                                       state_file_for(f"preflight-{target.address}"),
+                                       timeout=args.timeout)
+
+    result = asyncio.run(run())
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(result.lines()))
+    if result.call is None:
+        return 3
+    return 0 if result.ok else 2
