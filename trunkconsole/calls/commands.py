@@ -10,8 +10,6 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.cli import add_ami_arguments
-
     preflight = subparsers.add_parser(
         "preflight", help="an outbound call through a trunk, cancelled before answer",
         description="Place one outbound call through TRUNK (AMI Originate) and hang it up at "
@@ -19,7 +17,6 @@ def register(subparsers: Any) -> None:
         "answer (403 and its Reason, 404, 484, 503 ... or 'ringing: accepted') and the "
         "From / P-Asserted-Identity / Remote-Party-ID Asterisk sent (from the PJSIP history). "
         "Exit status: 0 accepted, 2 rejected, 3 could not run.")
-    add_ami_arguments(preflight)
     preflight.add_argument("trunk", help="the trunk's endpoint name")
     preflight.add_argument("--to", dest="number", required=True, metavar="NUMBER",
                            help="number to call through the trunk")
@@ -28,6 +25,23 @@ def register(subparsers: Any) -> None:
     preflight.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS")
     preflight.add_argument("--json", action="store_true")
     preflight.set_defaults(handler=_preflight)
+
+    from trunkconsole.changes.cli_apply import add_apply_arguments
+
+    did = subparsers.add_parser("did", help="where the provider puts the DID")
+    sub = did.add_subparsers(dest="did_command", metavar="ACTION", required=True)
+    route = sub.add_parser(
+        "route", help="route a pilot number on the DID another header carries",
+        description="Add the pilot number (what the provider puts in the Request-URI) to "
+        "the trunk's context, reading the real DID from P-Called-Party-ID, To or Diversion "
+        "(PJSIP_HEADER): a reviewed diff to extensions.conf, dialplan reload, verified.")
+    route.add_argument("trunk", help="the trunk's endpoint name")
+    route.add_argument("--pilot", required=True, metavar="NUMBER",
+                       help="the number in the Request-URI")
+    route.add_argument("--header", default="P-Called-Party-ID",
+                       help="header with the DID: P-Called-Party-ID (default), To, Diversion")
+    add_apply_arguments(route)
+    route.set_defaults(handler=_did_route)
 
 
 def _preflight(args: argparse.Namespace) -> int:
@@ -56,3 +70,17 @@ def _preflight(args: argparse.Namespace) -> int:
     if result.call is None:
         return 3
     return 0 if result.ok else 2
+
+
+def _did_route(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.did_route import plan_did_route
+    from trunkconsole.cli_support import ami_target, settings_from_args
+
+    settings = settings_from_args(args)
+    changeset = plan_did_route(Path(settings.asterisk_dir), args.trunk, args.pilot,
+                               args.header)
+    target = None if args.dry_run else ami_target(args)
+    return review_and_apply(changeset, args, target, settings.readonly)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from trunkconsole.calls.ladder import did_numbers
+from trunkconsole.calls.sip import parse_sip
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.changes.provider_addresses import trunk_hosts
@@ -146,6 +148,9 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
         return
     request_uri = invite.first_line.split(" ")[1] if " " in invite.first_line else "?"
     step.saw.append(f"INVITE from {invite.address} to {request_uri} (Call-ID {invite.call_id})")
+    numbers = did_numbers(parse_sip(invite.text))
+    if numbers:
+        step.saw.append("number dialled: " + ", ".join(f"{h} {n}" for h, n in numbers))
     for _ in range(20):  # the final answer follows within a second or two
         final = _final_response(messages, invite.call_id)
         if final is not None:
@@ -181,6 +186,7 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
         step.saw.append(f"but the number is not routed: {request_uri} is not in the "
                         f"dialplan context of {trunk} (Asterisk answered 404)")
         step.fix = f"add the DID to the context of endpoint {trunk} in extensions.conf"
+        await _did_elsewhere(ami, spec, trunk, invite, step)
         end(step, StepState.PROBLEM)
         return
     if code == "488":
@@ -206,6 +212,36 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
                     f"(port 5060 or portrange {low}-{high})")
     step.saw.append("or in Asterisk: pjsip set logger pcap /tmp/sip.pcap (SIP only)")
     end(step, StepState.OK)
+
+
+async def _did_elsewhere(ami: AmiActions, spec: WorkflowInput, trunk: str,
+                         invite: SipMessage, step: Step) -> None:
+    """DID not routed: another header carries a number the trunk's context does handle
+    (`dialplan show N@CONTEXT` answers for the live dialplan, includes and patterns too)."""
+    numbers = did_numbers(parse_sip(invite.text))
+    pilot = next((n for h, n in numbers if h == "Request-URI"), "")
+    context = _context_of(spec.config, trunk)
+    if not pilot or not context:
+        return
+    for header, number in numbers:
+        if header in ("Request-URI",) or number == pilot:
+            continue
+        lines = await ami.command(f"dialplan show {number}@{context}")
+        if any("There is no existence" in line for line in lines) or not any(
+                "=>" in line for line in lines):
+            continue
+        step.saw.append(f"DID not routed: {header} carries {number}, which context "
+                        f"{context} handles; the Request-URI has {pilot} (a pilot number)")
+        step.fix = (f"route {pilot} on {header}: trunkconsole did route {trunk} --pilot "
+                    f"{pilot} --header {header} (a reviewed diff to extensions.conf, "
+                    "dialplan reload, verified)")
+        step.flow = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
+        return
+
+
+def _context_of(config: AsteriskConfig | None, trunk: str) -> str:
+    endpoint = config.pjsip.get("endpoint", trunk) if config is not None else None
+    return endpoint.value("context", "default") if endpoint is not None else ""
 
 
 async def _rtp_step(ami: AmiActions, spec: WorkflowInput, trunk: str, invite: SipMessage,

@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
                               help="break the lab the way production breaks")
     scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
                                                "callerid-rejected", "trunk-down",
-                                               "packet-loss", "reset"))
+                                               "packet-loss", "did-in-header",
+                                               "reset"))
     scenario.set_defaults(handler=_scenario)
 
     dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)

@@ -11,6 +11,8 @@
 - packet-loss: the carrier's network drops 8% of the RTP it sends (nft `numgen random`
   in the carrier's namespace: this kernel has no netem) on a call carrying RTP both
   ways (sipp echoes the PBX's milliwatt tone back); jitter is the sender's own timing.
+- did-in-header: the carrier puts its pilot number 15550000000 in the Request-URI and the
+  DID (15551230001) in P-Called-Party-ID; Asterisk routes on the R-URI and answers 404.
 - reset: everything back as `lab up` made it, configs included.
 
 The rtp-blocked rule drops the range whatever the conntrack state: with a usual
@@ -32,12 +34,14 @@ from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.network import VETH
 from trunkconsole.lab.system import require_tools, run
+from trunkconsole.lab.uac_variants import InviteVariant
 
 NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
 RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
 SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down",
-             "packet-loss", "reset")
+             "packet-loss", "did-in-header", "reset")
+PILOT = "15550000000"
 LOSS_PERCENT = 8
 Log = Callable[[str], None]
 
@@ -116,6 +120,15 @@ def packet_loss(lab: Lab, log: Log, percent: int = LOSS_PERCENT,
     return spec
 
 
+def did_in_header(lab: Lab, log: Log) -> None:
+    variant = InviteVariant(called_party="15551230001")
+    report = lab.call(CallSpec(did=PILOT, variant=variant, duration=1))
+    lab.call_in_background(CallSpec(did=PILOT, variant=variant, count=120, rate=0.2,
+                                    duration=1))
+    log(f"the carrier calls pilot {PILOT} with the DID 15551230001 in P-Called-Party-ID: "
+        f"{report.summary()}; it keeps calling every 5 s")
+
+
 def trunk_down(lab: Lab, log: Log) -> None:
     lab.set_carrier("stop")
     log("the carrier answers nothing now: qualify turns Unreachable within about 12 s")
@@ -153,7 +166,7 @@ def apply(lab: Lab, name: str, log: Log = print) -> None:
     actions: dict[str, Callable[[Lab, Log], object]] = {
         "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,
         "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
-        "packet-loss": packet_loss,
+        "packet-loss": packet_loss, "did-in-header": did_in_header,
     }
     if name not in actions:
         raise OperatorError(f"unknown scenario {name!r}", fix="one of " + ", ".join(SCENARIOS))

@@ -144,5 +144,17 @@ class WorkflowScreen(Screen[None]):
         if not flow:
             self.notify("no guided change for what the workflow found", severity="warning")
             return
+        if flow.get("flow") == "did-route":
+            from trunkconsole.changes.did_route import plan_did_route
+            from trunkconsole.tui.dialogs.review import ReviewScreen
+
+            try:
+                changeset = plan_did_route(self._app.settings.asterisk_dir, flow["trunk"],
+                                           flow["pilot"], flow["header"])
+            except OperatorError as exc:
+                self.notify(exc.render(), severity="error", markup=False)
+                return
+            self._app.push_screen(ReviewScreen(changeset))
+            return
         self._app.action_add_identify(flow.get("trunk", ""), flow.get("address", ""),
                                       why="found by the workflow")
