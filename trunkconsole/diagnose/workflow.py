@@ -20,6 +20,8 @@ from enum import Enum
 from pathlib import Path
 
 from trunkconsole.calls.ladder import did_numbers
+from trunkconsole.calls.negotiation import explain_488
+from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import parse_sip
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.propose import propose_trunks
@@ -190,8 +192,8 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
         end(step, StepState.PROBLEM)
         return
     if code == "488":
-        step.saw.append("no common codec (488 Not Acceptable Here)")
-        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+        step.saw.append("Asterisk refused the offer (488 Not Acceptable Here)")
+        _explain_488(spec, trunk, invite, step)
         end(step, StepState.PROBLEM)
         return
     end(step, StepState.OK)
@@ -237,6 +239,28 @@ async def _did_elsewhere(ami: AmiActions, spec: WorkflowInput, trunk: str,
                     "dialplan reload, verified)")
         step.flow = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
         return
+
+
+def _explain_488(spec: WorkflowInput, trunk: str, invite: SipMessage, step: Step) -> None:
+    """The offer beside the endpoint's allow and media_encryption, and the option to set."""
+    endpoint = spec.config.pjsip.get("endpoint", trunk) if spec.config is not None else None
+    if endpoint is None:
+        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+        return
+    why = explain_488(parse_sdp(parse_sip(invite.text).body),
+                      [c for c in endpoint.names("allow") if c.lower() != "all"] or
+                      endpoint.names("allow"),
+                      endpoint.value("media_encryption", "no"),
+                      endpoint.value("media_encryption_optimistic", "no").lower()
+                      in ("yes", "true", "1", "on"))
+    step.saw.extend(why.lines)
+    if why.option:
+        step.fix = (f"trunkconsole config set endpoint {trunk} {why.option} {why.value} "
+                    "(a reviewed diff, reload, verified)")
+        step.flow = {"flow": "option-set", "kind": "endpoint", "name": trunk,
+                     "option": why.option, "value": why.value}
+    else:
+        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
 
 
 def _context_of(config: AsteriskConfig | None, trunk: str) -> str:

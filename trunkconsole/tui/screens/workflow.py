@@ -144,13 +144,17 @@ class WorkflowScreen(Screen[None]):
         if not flow:
             self.notify("no guided change for what the workflow found", severity="warning")
             return
-        if flow.get("flow") == "did-route":
+        if flow.get("flow") in ("did-route", "option-set"):
             from trunkconsole.changes.did_route import plan_did_route
+            from trunkconsole.changes.option import plan_option_set
             from trunkconsole.tui.dialogs.review import ReviewScreen
 
+            config_dir = self._app.settings.asterisk_dir
             try:
-                changeset = plan_did_route(self._app.settings.asterisk_dir, flow["trunk"],
-                                           flow["pilot"], flow["header"])
+                changeset = plan_did_route(config_dir, flow["trunk"], flow["pilot"],
+                                           flow["header"]) if flow["flow"] == "did-route" \
+                    else plan_option_set(config_dir, flow["kind"], flow["name"],
+                                         flow["option"], flow["value"])
             except OperatorError as exc:
                 self.notify(exc.render(), severity="error", markup=False)
                 return
