@@ -7,6 +7,8 @@ import json
 import sys
 
 from trunkconsole.calls.ladder import CallFlow, group_calls, render_ladder
+from trunkconsole.calls.nat import analyse
+from trunkconsole.calls.sip import printable
 from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.errors import OperatorError
 
@@ -37,10 +39,16 @@ def show_ladder(messages: list[SipMessage], args: argparse.Namespace) -> int:
         print(f"wrote {count} SIP messages of {len(flows)} call(s) to {args.pcap}",
               file=sys.stderr)
     if args.json:
-        print(json.dumps([f.to_json() for f in flows], indent=2))
+        print(json.dumps([f.to_json() | {"nat": [{"code": n.code, "text": n.text, "fix": n.fix}
+                                                 for n in analyse(f)]} for f in flows],
+                         indent=2))
     else:
         for flow in flows:
-            print("\n".join(render_ladder(flow)) + "\n")
+            lines = render_ladder(flow)
+            for finding in analyse(flow):
+                lines += [printable(f"  NAT: {finding.text}"),
+                          printable(f"       fix: {finding.fix}")]
+            print("\n".join(lines) + "\n")
     if not flows:
         print("no calls in the SIP history" + (" match" if args.call or args.search else ""),
               file=sys.stderr)

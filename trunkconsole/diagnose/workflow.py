@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from trunkconsole.calls.ladder import did_numbers
+from trunkconsole.calls.ladder import did_numbers, group_calls
+from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.negotiation import explain_488
 from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import parse_sip
@@ -162,6 +163,8 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
     final = _final_response(messages, invite.call_id)
     if final is not None:
         step.saw.append(f"Asterisk answered {final.first_line.removeprefix('SIP/2.0 ')}")
+    for flow in group_calls(m for m in messages if m.call_id == invite.call_id):
+        step.saw += [f"NAT: {n.text} (fix: {n.fix})" for n in analyse(flow)]
     end(step, StepState.OK)
 
     # 3. identify

@@ -71,7 +71,8 @@ def register(subparsers: Any) -> None:
     scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
                                                "callerid-rejected", "trunk-down",
                                                "packet-loss", "did-in-header",
-                                               "codec-mismatch", "reset"))
+                                               "codec-mismatch", "private-sdp",
+                                               "reset"))
     scenario.set_defaults(handler=_scenario)
 
     dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)

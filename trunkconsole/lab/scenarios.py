@@ -14,6 +14,9 @@
 - did-in-header: the carrier puts its pilot number 15550000000 in the Request-URI and the
   DID (15551230001) in P-Called-Party-ID; Asterisk routes on the R-URI and answers 404.
 - codec-mismatch: the carrier offers only G.729 (the trunk allows ulaw,alaw): 488.
+- private-sdp: the carrier's SDP says c=192.168.1.20 (its LAN address) while its SIP
+  comes from 203.0.113.10, as a provider behind NAT without an ALG sends it (no packet
+  can go to 192.168.1.20: the lab namespaces have no route beyond 203.0.113.0/24).
 - reset: everything back as `lab up` made it, configs included.
 
 The rtp-blocked rule drops the range whatever the conntrack state: with a usual
@@ -41,7 +44,7 @@ NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
 RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
 SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down",
-             "packet-loss", "did-in-header", "codec-mismatch", "reset")
+             "packet-loss", "did-in-header", "codec-mismatch", "private-sdp", "reset")
 PILOT = "15550000000"
 LOSS_PERCENT = 8
 Log = Callable[[str], None]
@@ -139,6 +142,15 @@ def codec_mismatch(lab: Lab, log: Log) -> None:
         "it keeps calling every 5 s")
 
 
+def private_sdp(lab: Lab, log: Log) -> None:
+    variant = InviteVariant(sdp_address="192.168.1.20")
+    report = lab.call(CallSpec(did="15551230001", variant=variant, duration=1))
+    lab.call_in_background(CallSpec(did="15551230001", variant=variant, count=120, rate=0.2,
+                                    duration=1))
+    log(f"the carrier's SDP advertises 192.168.1.20 (private): {report.summary()}; "
+        "it keeps calling every 5 s")
+
+
 def trunk_down(lab: Lab, log: Log) -> None:
     lab.set_carrier("stop")
     log("the carrier answers nothing now: qualify turns Unreachable within about 12 s")
@@ -177,7 +189,7 @@ def apply(lab: Lab, name: str, log: Log = print) -> None:
         "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,
         "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
         "packet-loss": packet_loss, "did-in-header": did_in_header,
-        "codec-mismatch": codec_mismatch,
+        "codec-mismatch": codec_mismatch, "private-sdp": private_sdp,
     }
     if name not in actions:
         raise OperatorError(f"unknown scenario {name!r}", fix="one of " + ", ".join(SCENARIOS))

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from trunkconsole.calls.ladder import CallFlow, CallIndex, Rung, arrow, did_numbers
+from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.sip import printable
 from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.errors import OperatorError
@@ -150,6 +151,8 @@ class CallLadder(Vertical):
         if flow.invite is not None and (where := did_numbers(flow.invite.sip)):
             head.append("\nnumber dialled: " + printable(
                 ", ".join(f"{h} {n}" for h, n in where)))
+        for finding in analyse(flow):
+            head.append("\nNAT: " + printable(finding.text), style="yellow")
         self.query_one("#ladder-head", Static).update(head)
         ladder = self.query_one("#ladder", DataTable)
         row = ladder.cursor_row
