@@ -138,10 +138,12 @@ async def dashboard_cpu(lab: Lab, seconds: float, rate: float, quality: bool) ->
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
             await asyncio.sleep(seconds - 10)
             share = (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
-            reports = sum(q.sent_reports for q in session.state.quality.calls.values())
+            peak = len(session.state.channels)
+            book = session.state.quality
+            reports = sum(q.sent_reports for q in (*book.calls.values(), *book.ended.values()))
             await asyncio.to_thread(caller.join, 180)
             print(f"dashboard {'with' if quality else 'without'} quality: CPU "
-                  f"{share * 100:.1f}% of one core, channels now {len(session.state.channels)}"
+                  f"{share * 100:.1f}% of one core, channels at the end of the window {peak}"
                   f", RTCP reports in the model {reports}")
             await session.close()
             return share

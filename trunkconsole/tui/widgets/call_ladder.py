@@ -115,9 +115,9 @@ class CallLadder(Vertical):
             if not flow.matches(self.needle):
                 continue
             cells = self._call_cells(flow)
-            if call_id in calls.rows:
-                for column, cell in zip(calls.columns, cells, strict=True):
-                    calls.update_cell(call_id, column, cell)
+            if call_id in calls.rows:  # a new message changes the answer and the count only
+                calls.update_cell(call_id, "answer", cells[5])
+                calls.update_cell(call_id, "msgs", cells[6])
             elif calls.row_count < MAX_CALLS:
                 calls.add_row(*cells, key=call_id)
         if self.selected is None and calls.row_count:
