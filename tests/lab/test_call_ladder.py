@@ -41,7 +41,9 @@ def test_ladder_of_real_calls_with_sdp_and_pcap(logger_on: Lab, tmp_path: Path) 
     calls: list[dict[str, Any]] = []
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        calls = [c for c in ladder(lab) if c["called"] in ("15551230002", "15559990000")]
+        # Whole calls only: the BYE of a call from an earlier test may come in too.
+        calls = [c for c in ladder(lab) if c["called"] in ("15551230002", "15559990000")
+                 and c["messages"][0]["label"] == "INVITE (SDP)"]
         if len(calls) == 2 and len(calls[0]["messages"]) >= 6:
             break
         time.sleep(0.5)
@@ -72,7 +74,7 @@ def test_ladder_of_real_calls_with_sdp_and_pcap(logger_on: Lab, tmp_path: Path) 
     assert "no such call" in missing.stderr
 
     pcap = tmp_path / "calls.pcap"
-    out = run_cli(lab, "logger", "show", "--ladder", "--search", "15551230002",
+    out = run_cli(lab, "logger", "show", "--ladder", "--call", str(answered["call_id"]),
                   "--pcap", str(pcap))
     assert out.returncode == 0, out.stderr
     if shutil.which("tshark") is None:

@@ -61,7 +61,7 @@ def test_packet_loss_named_with_figures(loss_lab: Lab) -> None:
     loss = codes["loss-from-provider"]
     assert loss["title"].startswith("trunk carrier: loss from the provider ")
     assert 5 <= loss["details"]["loss_pct"] <= 11
-    text = run_cli(lab, "check", "--listen", "12")
+    text = run_cli(lab, "check", "--listen", "17")  # three RTCP reports (one per 5 s)
     assert "loss from the provider" in text.stdout
     assert "no RTCP from the provider" in text.stdout
 
