@@ -18,14 +18,21 @@ fi
 
 # Host tools: debootstrap builds the lab root filesystem (Debian sid, Asterisk 22),
 # sip-tester is sipp (the carrier), nftables/iptables/conntrack for the firewall checks,
-# tmux to watch the console as an operator sees it, tshark to check exported pcaps.
+# tmux to watch the console as an operator sees it, fail2ban for the provider-banned
+# scenario (run by the lab inside its PBX namespace with a private configuration),
+# tshark to check exported pcaps.
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates ipset tshark)
+          python3 python3-venv ca-certificates ipset prometheus fail2ban tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
+  if [[ " ${missing[*]} " == *" fail2ban "* ]] && [ -d /run/systemd/system ]; then
+    # The package would start fail2ban on this host (its sshd jail, the host firewall):
+    # the lab runs its own. An operator who wants it here: systemctl unmask fail2ban.
+    systemctl mask fail2ban.service
+  fi
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

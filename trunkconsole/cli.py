@@ -17,6 +17,7 @@ from pathlib import Path
 
 from trunkconsole import __version__
 from trunkconsole.errors import OperatorError
+from trunkconsole.visible import echo, make_logging_visible
 
 # Modules that add subcommands: each defines register(subparsers) and imports its
 # heavy dependencies only inside the handler.
@@ -27,9 +28,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.changes.logger_commands",
     "trunkconsole.changes.identify_commands",
     "trunkconsole.changes.trunk_commands",
+    "trunkconsole.changes.unban_commands",
     "trunkconsole.net.commands",
     "trunkconsole.diagnose.commands",
     "trunkconsole.logs.commands",
+    "trunkconsole.journal.commands",
+    "trunkconsole.bundle.commands",
     "trunkconsole.calls.commands",
 )
 
@@ -94,17 +98,24 @@ def run_tui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
+    make_logging_visible()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", run_tui)
     try:
         code = handler(args)
     except OperatorError as exc:
-        print(f"trunkconsole: {exc.render()}", file=sys.stderr)
+        echo(f"trunkconsole: {exc.render()}", file=sys.stderr)
         code = getattr(exc, "exit_code", 3)
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:  # `trunkconsole ... | head`: the reader left, as with any tool
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
+    except (MemoryError, RecursionError) as exc:
+        # The parsers bound their input; this is the last line, never a traceback.
+        what = "memory" if isinstance(exc, MemoryError) else "stack (input nested too deep)"
+        echo(f"trunkconsole: ran out of {what} while reading the input; nothing was changed",
+             file=sys.stderr)
+        code = 3
     sys.exit(code)

@@ -52,6 +52,9 @@ class Finding:
     fix: str = ""
     domain: str = "config"  # config | live | network
     details: dict[str, Any] = field(default_factory=dict)
+    # Wall time of the event that raised it (0: not event-driven). Evidence shown with it
+    # must be read at or after this moment (Evidence.stale_for).
+    raised_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

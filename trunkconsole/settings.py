@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.visible import echo
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5038
@@ -145,8 +146,8 @@ def read_secret_file(path: Path) -> Secret:
                             ) from None
     if info.st_mode & 0o004 and str(path) not in _warned:
         _warned.add(str(path))
-        sys.stderr.write(f"trunkconsole: warning: AMI secret file {path} is readable by every "
-                         f"user (mode {info.st_mode & 0o777:04o}): chmod 600 {path}\n")
+        echo(f"trunkconsole: warning: AMI secret file {path} is readable by every "
+             f"user (mode {info.st_mode & 0o777:04o}): chmod 600 {path}", file=sys.stderr)
     lines = text.split("\n")
     secret = lines[0].strip() if lines else ""
     if not secret:

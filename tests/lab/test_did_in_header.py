@@ -47,7 +47,7 @@ def test_did_in_header_named_fixed_and_verified(did_lab: Lab, tmp_path: Path) ->
     assert dry.returncode == 0, dry.stderr
     assert "+exten => 15550000000,1,NoOp(" in dry.stdout
     assert "PJSIP_PARSE_URI_FROM(TC_DID_HEADER,user)" in dry.stdout
-    assert "(dry run: nothing changed)" in dry.stdout
+    assert "nothing changed" in dry.stdout
     fixed = run_cli(lab, "did", "route", "carrier", "--pilot", scenarios.PILOT, "--yes",
                     state=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr

@@ -28,7 +28,7 @@ def freepbx_lab(lab: Lab) -> Iterator[Lab]:
     """
     originals = {p: p.read_bytes() for p in lab.config_dir.glob("*.conf")}
     for source in FREEPBX.iterdir():
-        shutil.copy(source, lab.config_dir / source.name)
+        shutil.copyfile(source, lab.config_dir / source.name)  # keeps pjsip.conf 0640
     lab.restart_asterisk()
     try:
         yield lab

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -24,21 +23,34 @@ def scenario_lab(lab_config: Lab) -> Iterator[Lab]:
 
 
 def troubleshoot(lab: Lab, wait: float, call: CallSpec) -> subprocess.CompletedProcess[str]:
-    """Run the workflow and place one call once it listens."""
-    def caller() -> None:
-        time.sleep(4)
-        lab.call(call)
+    """Run the workflow and place one call once it listens (its "waiting" line printed).
 
-    thread = threading.Thread(target=caller)
-    thread.start()
+    Waiting for the line, not a fixed time: on a loaded machine the logger can take longer
+    to come on than a guess, and a call placed before it is never seen.
+    """
+    command = ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+               "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir),
+               "troubleshoot", "carrier", "--wait", str(wait)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    lines: list[str] = []
+    thread: threading.Thread | None = None
     try:
-        return subprocess.run(
-            ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
-             "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir),
-             "troubleshoot", "carrier", "--wait", str(wait)],
-            capture_output=True, text=True, timeout=120, cwd=ROOT, stdin=subprocess.DEVNULL)
+        for line in process.stdout:
+            lines.append(line)
+            if thread is None and line.startswith("... waiting up to"):
+                thread = threading.Thread(target=lab.call, args=(call,))
+                thread.start()
+        stderr = process.stderr.read() if process.stderr is not None else ""
+        returncode = process.wait(timeout=120)
     finally:
-        thread.join()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if thread is not None:
+            thread.join()
+    return subprocess.CompletedProcess(command, returncode, "".join(lines), stderr)
 
 
 def test_unknown_source_is_named_with_its_trunk(scenario_lab: Lab) -> None:

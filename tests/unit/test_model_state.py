@@ -188,3 +188,52 @@ def test_snapshot_is_plain_data() -> None:
     assert data["endpoints"][0]["identify_matches"] == ["203.0.113.10/32"]
     assert data["unknown_senders"][0]["address"] == "203.0.113.11"
     assert data["channels"] == []
+
+
+IDENTIFY_DETAIL = ("Event: IdentifyDetail\nActionID: detail\nObjectType: identify\n"
+                   "ObjectName: carrier\nMatch: {match}\nMatchRequestUri: \nSrvLookups: true\n"
+                   "Endpoint: carrier\nMatchHeader: \nEndpointName: carrier")
+
+
+def test_a_sender_an_identify_now_matches_is_no_longer_unknown() -> None:
+    """The recorded stream's unknown 203.0.113.11; Asterisk then shows the carrier's identify
+    with it (ast_ha_join's dotted masks, as after `identify add` and a reload)."""
+    state = fed()
+    state.take_changes()
+    assert "203.0.113.11" in state.senders.by_address
+    # An identify that does not cover it changes nothing about the sender.
+    state.apply(msg(IDENTIFY_DETAIL.format(match="203.0.113.10/255.255.255.255")))
+    assert "203.0.113.11" in state.senders.by_address
+    assert not state.senders.resolved
+    changed = state.apply(msg(IDENTIFY_DETAIL.format(
+        match="203.0.113.10/255.255.255.255,203.0.113.8/255.255.255.252")))
+    assert (SENDER, "203.0.113.11") in changed  # the dashboard's sender table redraws
+    assert not state.senders.by_address
+    resolved = state.senders.resolved["203.0.113.11"]
+    assert (resolved.identify, resolved.endpoint, resolved.sender.count) == (
+        "carrier", "carrier", 3)
+    data = snapshot(state, 1795666500.0)
+    assert data["unknown_senders"] == []
+    assert data["resolved_senders"][0]["address"] == "203.0.113.11"
+    assert not [f for f in diagnose(Evidence(state=state)) if f.code == "unknown-sender"]
+    # Refused again later (identify removed): unknown once more, no longer "resolved".
+    for message in parse_stream(RECORDED.read_bytes()):
+        if message.fields.get("event") == "InvalidAccountID":
+            state.apply(message)
+    assert "203.0.113.11" in state.senders.by_address
+    assert "203.0.113.11" not in state.senders.resolved
+
+
+def test_identify_with_port_or_ipv6_resolves_only_what_it_matches() -> None:
+    state = PbxState(clock=lambda: 10.0)
+    state.apply(msg("Event: EndpointDetail\nObjectName: carrier\nAors: carrier\nAuth: \n"
+                    "OutboundAuth: \nContext: from-carrier\nDeviceState: Not in use"))
+    for address in ("203.0.113.12", "2001:db8::12", "198.51.100.7"):
+        proto = "IPV6" if ":" in address else "IPV4"
+        state.apply(msg(f"Event: InvalidAccountID\nService: PJSIP\nAccountID: 100\n"
+                        f"SessionID: {address}\nRemoteAddress: {proto}/UDP/{address}/5060"))
+    assert len(state.senders.by_address) == 3
+    state.apply(msg(IDENTIFY_DETAIL.format(
+        match="203.0.113.12:5060/255.255.255.255,2001:db8::/ffff:ffff::")))
+    assert sorted(state.senders.resolved) == ["2001:db8::12", "203.0.113.12"]
+    assert list(state.senders.by_address) == ["198.51.100.7"]

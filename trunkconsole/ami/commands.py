@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from trunkconsole.findings import EXIT_UNKNOWN, exit_status
+from trunkconsole.visible import echo, visible_json
 
 
 def register(subparsers: Any) -> None:
@@ -68,9 +69,9 @@ def _status(args: argparse.Namespace) -> int:
     now = time.time()
     if failure:
         if args.json:
-            print(json.dumps({"connected": False, "ami": target.address, "error": failure}))
+            echo(json.dumps({"connected": False, "ami": target.address, "error": failure}))
         else:
-            print(f"trunkconsole: AMI {target.address}: {failure}", file=sys.stderr)
+            echo(f"trunkconsole: AMI {target.address}: {failure}", file=sys.stderr)
         return EXIT_UNKNOWN
     evidence = Evidence(state=session.state, now=now)
     config_evidence(evidence, settings_from_args(args).asterisk_dir)
@@ -83,7 +84,7 @@ def _status(args: argparse.Namespace) -> int:
         data["asterisk_version"] = info.asterisk_version if info else ""
         data["problems"] = session.problems
         data["findings"] = [f.to_json() for f in findings]
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        echo(visible_json(data))
     else:
         _print_text(session, findings, now)
     return exit_status(findings)
@@ -93,27 +94,30 @@ def _print_text(session: Any, findings: list[Any], now: float) -> None:
     from trunkconsole.model.views import trunk_summaries
 
     state = session.state
-    print(f"{'TRUNK':20} {'STATUS':12} {'RTT':>8} {'CALLS':>5} {'1H':>4}  MATCHES")
+    echo(f"{'TRUNK':20} {'STATUS':12} {'RTT':>8} {'CALLS':>5} {'1H':>4}  MATCHES")
     for t in trunk_summaries(state, now):
         rtt = f"{t.rtt_ms:.1f}ms" if t.rtt_ms is not None else "-"
-        print(f"{t.name:20} {t.status:12} {rtt:>8} {t.calls_now:>5} {t.calls_last_hour:>4}  "
-              f"{','.join(t.matches) or '-'}")
+        echo(f"{t.name:20} {t.status:12} {rtt:>8} {t.calls_now:>5} {t.calls_last_hour:>4}  "
+             f"{','.join(t.matches) or '-'}")
     phones = len(state.endpoints) - len(state.trunks())
-    print(f"\n{len(state.channels)} channel(s), {phones} other endpoint(s)")
+    echo(f"\n{len(state.channels)} channel(s), {phones} other endpoint(s)")
     for channel in sorted(state.channels.values(), key=lambda c: c.order):
         quality = state.quality.calls.get(channel.uniqueid)
         mos = quality.mos() if quality is not None else None
-        print(f"  {channel.name:28} {channel.state:8} {channel.caller_num!r:>18} "
-              f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s"
-              + (f"  MOS {mos:.1f}, loss in/out {quality.rx_loss}/{quality.tx_loss}%"
-                 if quality is not None and mos is not None else ""))
+        echo(f"  {channel.name:28} {channel.state:8} {channel.caller_num!r:>18} "
+             f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s"
+             + (f"  MOS {mos:.1f}, loss in/out {quality.rx_loss}/{quality.tx_loss}%"
+                if quality is not None and mos is not None else ""))
     senders = sorted(state.senders.by_address.values(), key=lambda s: -s.last_seen)
     if senders:
-        print("\nunknown senders:")
+        echo("\nunknown senders:")
         for s in senders:
             seen = time.strftime("%H:%M:%S", time.localtime(s.last_seen))
-            print(f"  {s.address:16} {s.count:>5} req  last {seen}  From {s.account!r}")
+            echo(f"  {s.address:16} {s.count:>5} req  last {seen}  From {s.account!r}")
+    for r in state.senders.resolved.values():
+        at = time.strftime("%H:%M:%S", time.localtime(r.at))
+        echo(f"resolved: {r.address} at {at}, {r.describe()}")
     for problem in session.problems:
-        print(f"\nwarning: {problem}")
+        echo(f"\nwarning: {problem}")
     for finding in findings:
-        print(f"{finding.severity.name.lower()}: {finding.title}")
+        echo(f"{finding.severity.name.lower()}: {finding.title}")

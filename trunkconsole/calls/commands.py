@@ -64,7 +64,7 @@ def _preflight(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run())
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=2))
     else:
         print("\n".join(result.lines()))
     if result.call is None:
@@ -75,12 +75,13 @@ def _preflight(args: argparse.Namespace) -> int:
 def _did_route(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.did_route import plan_did_route
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
-    changeset = plan_did_route(Path(settings.asterisk_dir), args.trunk, args.pilot,
-                               args.header)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings.readonly)
+    return run_change(
+        args, lambda: plan_did_route(Path(settings.asterisk_dir), args.trunk, args.pilot,
+                                     args.header),
+        target=lambda: None if args.dry_run else ami_target(args),
+        readonly=settings.readonly)

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from trunkconsole.changes import files
 from trunkconsole.changes.audit import Backup, append_audit, backup_files
-from trunkconsole.changes.changeset import AmiActions, ChangeSet, FileChange
+from trunkconsole.changes.changeset import AmiActions, ChangeSet, FileChange, Verdict
 from trunkconsole.errors import OperatorError
 
 # One reload, one verification, one rollback reload: each gets this long. AMI actions
@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 
 class Step(enum.Enum):
+    PLAN = "plan"  # reading the config and the request, before anything is touched
     CHECK = "check"
     BACKUP = "backup"
     WRITE = "write"
@@ -105,7 +106,7 @@ class Applier:
             raise OperatorError("read-only mode: refusing to change anything",
                                 fix="start without --readonly (and without readonly: true "
                                 "in config.yaml) to apply changes")
-        if changeset.empty:
+        if changeset.empty and not changeset.host_steps:
             raise OperatorError("nothing to apply: the change leaves every file as it is")
         if changeset.reloads and self.ami is None:
             raise OperatorError("this change needs a reload, and AMI is not connected")
@@ -190,6 +191,15 @@ class Applier:
             self._written.append(change)
             self._report(result, Step.WRITE, True, str(change.path))
         await self._reload(changeset, result)
+        await self._host_steps(changeset, result, rollback=False)
+        if changeset.host_verify is not None:
+            try:
+                verdict = await self._bounded(changeset.host_verify())
+            except TimeoutError:
+                verdict = Verdict(False, f"no answer within {self.step_timeout:.0f} s")
+            self._report(result, Step.VERIFY, verdict.ok, verdict.detail)
+            if not verdict.ok:
+                raise _Undo(f"verification failed: {verdict.detail}")
         if changeset.verify is not None:
             assert self.ami is not None
             try:
@@ -236,6 +246,22 @@ class Applier:
             except Exception as exc:  # the logger is not the change: say it, go on
                 self._report(result, Step.RELOAD, False,
                              f"SIP logger not put back: {_describe(exc)}")
+
+    async def _host_steps(self, changeset: ChangeSet, result: ApplyResult, *,
+                          rollback: bool) -> None:
+        for step in changeset.host_steps:
+            if rollback and not step.again_on_rollback:
+                continue
+            self._reloaded = self._reloaded or step.again_on_rollback
+            try:
+                verdict = await self._bounded(step.run())
+            except TimeoutError:
+                verdict = Verdict(False, f"no answer within {self.step_timeout:.0f} s")
+            except OperatorError as exc:
+                verdict = Verdict(False, exc.what)
+            self._report(result, Step.RELOAD, verdict.ok, f"{step.name}: {verdict.detail}")
+            if not verdict.ok:
+                raise _Undo(f"{step.name} failed: {verdict.detail}")
 
     async def _dead_man(self, confirm: Confirm | None, within: float,
                         result: ApplyResult) -> None:
@@ -301,10 +327,12 @@ class Applier:
         modules = ", ".join(changeset.reloads)
         try:
             await self._reload(changeset, result)
+            await self._host_steps(changeset, result, rollback=True)
         except _Undo as undo:
-            result.live_unconfirmed = (f"Asterisk may still run the change (reload failed: "
-                                       f"{undo.reason}); run `asterisk -rx 'module reload "
-                                       f"{modules}'`")
+            result.live_unconfirmed = (
+                f"Asterisk may still run the change (reload failed: {undo.reason}); run "
+                f"`asterisk -rx 'module reload {modules}'`" if changeset.reloads else
+                f"the reload after the restore failed too: {undo.reason}")
             self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
             return
         if changeset.verify_restored is not None and self.ami is not None:
@@ -325,6 +353,8 @@ class Applier:
                          f"live state after restore: {verdict.detail}")
         elif changeset.reloads:
             self._report(result, Step.ROLLBACK, True, "Asterisk reloaded with the originals")
+        elif any(s.again_on_rollback for s in changeset.host_steps):
+            self._report(result, Step.ROLLBACK, True, "reloaded with the originals")
 
     def _report(self, result: ApplyResult, step: Step, ok: bool, detail: str) -> None:
         progress = Progress(step, ok, detail)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from trunkconsole.ami.action import Value
 from trunkconsole.changes.files import FileSnapshot, snapshot
 from trunkconsole.conf.lines import split_lines
+from trunkconsole.errors import OperatorError
 
 
 class AmiActions(Protocol):
@@ -31,6 +32,34 @@ class Verdict:
 
 
 Verifier = Callable[[AmiActions], Awaitable[Verdict]]
+
+
+@dataclass(frozen=True)
+class HostStep:
+    """A command on this host after the files are written (not Asterisk's: e.g.
+    `fail2ban-client reload`); again after a rollback when again_on_rollback."""
+
+    name: str
+    run: Callable[[], Awaitable[Verdict]]
+    again_on_rollback: bool = True
+
+
+class Unchanged(OperatorError):
+    """The desired state already holds: nothing to write.
+
+    Raised by a planner instead of a ChangeSet. A configuration tool (Ansible, Salt) reads
+    it as success without change (exit 0); the console shows it as a message. `verify`
+    checks the same state against live Asterisk, without changing anything.
+    """
+
+    exit_code = 0
+
+    def __init__(self, what: str, *, evidence: str = "", verify: Verifier | None = None,
+                 notes: list[str] | None = None) -> None:
+        super().__init__(what, evidence=evidence)
+        self.verify = verify
+        self.notes = notes or []
+
 
 # What reloads what (module names as AMI Reload takes them). PJSIP: `module reload
 # res_pjsip.so` reloads every pjsip.conf object type through the shared sorcery instance;
@@ -85,6 +114,8 @@ class ChangeSet:
     verify: Verifier | None = None
     verify_restored: Verifier | None = None  # after a rollback: is live state as before?
     notes: list[str] = field(default_factory=list)  # warnings shown beside the diff
+    host_steps: list[HostStep] = field(default_factory=list)  # after the AMI reloads
+    host_verify: Callable[[], Awaitable[Verdict]] | None = None  # needs no AMI
 
     def add(self, path: Path, new_content: bytes, before: FileSnapshot | None = None) -> None:
         """Stage new content for path (read now unless the caller already read it)."""

@@ -10,7 +10,9 @@ includes after its own files and Asterisk appends to the existing section (main/
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from trunkconsole.changes.changeset import (
     RELOAD_PJSIP,
     AmiActions,
     ChangeSet,
+    Unchanged,
     Verdict,
     Verifier,
 )
@@ -27,7 +30,8 @@ from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
-from trunkconsole.pjsip.objects import PjsipObject
+from trunkconsole.pjsip.matches import Match
+from trunkconsole.pjsip.objects import Option, PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
 CUSTOM_POST = "pjsip_custom_post.conf"
@@ -86,54 +90,115 @@ def _path(config: AsteriskConfig, doc: ConfigFile) -> Path:
     return doc.path if doc.path is not None else config.config_dir / doc.name
 
 
-def plan_identify_add(config_dir: Path, trunk: str, address: ProviderAddress) -> IdentifyPlan:
-    """The ChangeSet adding address to trunk's identify (a new identify if it has none)."""
+def same_entry(match: Match, address: ProviderAddress) -> bool:
+    """Is this match entry the address itself (203.0.113.10 = 203.0.113.10/32), port too?"""
+    if match.is_host or address.is_hostname:
+        return match.is_host and address.is_hostname and \
+            match.raw.lower() == address.text.lower()
+    return (match.version == address.match.version and match.mask == address.match.mask
+            and match.start == address.match.start and match.port == address.match.port)
+
+
+def _covers(match: Match, address: ProviderAddress) -> bool:
+    """A network entry that holds every address of `address` (and any port it names)."""
+    if match.is_host or address.is_hostname or match.error or not match.version:
+        return False
+    return (match.version == address.match.version and match.start <= address.match.start
+            and address.match.end <= match.end
+            and (match.port is None or match.port == address.match.port))
+
+
+def _unique(addresses: Sequence[ProviderAddress]) -> list[ProviderAddress]:
+    out: list[ProviderAddress] = []
+    for address in addresses:
+        if not any(same_entry(a.match, address) for a in out):
+            out.append(address)
+    return out
+
+
+def _listed(addresses: Sequence[ProviderAddress]) -> str:
+    texts = [a.text for a in addresses]
+    if len(texts) <= 5:
+        return ", ".join(texts)
+    return f"{', '.join(texts[:5])} and {len(texts) - 5} more"
+
+
+def plan_identify_add(config_dir: Path, trunk: str,
+                      addresses: ProviderAddress | Sequence[ProviderAddress], *,
+                      covered_ok: bool = False) -> IdentifyPlan:
+    """The ChangeSet adding addresses to trunk's identify (a new identify if it has none).
+
+    An address already written as its own entry is left alone; when every one is, this
+    raises Unchanged. An address only covered by a wider entry (203.0.113.0/24) is written
+    anyway unless covered_ok: the operator may want the exact address on record.
+    """
+    wanted = _unique([addresses] if isinstance(addresses, ProviderAddress) else addresses)
+    if not wanted:
+        raise OperatorError("no address to add", fix="give an address or a non-empty file")
     config = load_asterisk(config_dir)
     endpoint = _endpoint(config, trunk)
     warnings: list[str] = []
     identifies = config.pjsip.identifies_for(trunk)
-    for identify in identifies:
-        for match, option in config.pjsip.matches(identify):
-            if not match.is_host and not address.is_hostname and match.overlaps(address.match) \
-                    and match.size >= address.match.size:
-                raise OperatorError(
-                    f"{address.text} already matches trunk {trunk}",
-                    evidence=f"match={option.value} at {option.location()}")
-    others = _other_trunks_matching(config, trunk, address)
-    if others:
-        warnings.append(f"{address.text} also matches {', '.join(others)}: Asterisk picks one "
-                        "of them in no documented order")
-    if address.is_hostname:
-        warnings.append(f"{address.text} is a hostname: Asterisk resolves it only at reload; "
-                        "if its address changes or DNS fails, the trunk silently stops matching")
-    changeset = ChangeSet(f"add {address.text} to the identify of trunk {trunk}")
+    entries = [(m, o) for identify in identifies for m, o in config.pjsip.matches(identify)]
+    to_add: list[ProviderAddress] = []
+    present: list[str] = []
+    for address in wanted:
+        exact = next((o for m, o in entries if same_entry(m, address)), None)
+        covering = next((o for m, o in entries if _covers(m, address)), None)
+        if exact is not None:
+            present.append(f"{address.text}: match={exact.value} at {exact.location()}")
+        elif covering is not None and covered_ok:
+            present.append(f"{address.text}: covered by match={covering.value} at "
+                           f"{covering.location()} (--covered-ok)")
+        else:
+            if covering is not None:
+                warnings.append(f"{address.text} is already covered by match={covering.value} "
+                                f"at {covering.location()}; the exact address is written as "
+                                "asked (--covered-ok takes the covering entry as present)")
+            to_add.append(address)
+    if not to_add:
+        raise Unchanged(f"{_listed(wanted)} already {'matches' if len(wanted) == 1 else 'match'}"
+                        f" trunk {trunk}", evidence="; ".join(present),
+                        verify=_verify_present(trunk, wanted, covered_ok=covered_ok))
+    for address in to_add:
+        others = _other_trunks_matching(config, trunk, address)
+        if others:
+            warnings.append(f"{address.text} also matches {', '.join(others)}: Asterisk picks "
+                            "one of them in no documented order")
+        if address.is_hostname:
+            warnings.append(f"{address.text} is a hostname: Asterisk resolves it only at "
+                            "reload; if its address changes or DNS fails, the trunk silently "
+                            "stops matching")
+    if present:
+        warnings.append(f"already present, left as they are: {'; '.join(present)}")
+    changeset = ChangeSet(f"add {_listed(to_add)} to the identify of trunk {trunk}")
     if identifies:
         identify = identifies[0]
         target_doc, header = _place_match(config, identify)
         identify_id = identify.id
     else:
         identify_id = trunk
-        endpoint_doc = _doc(config, endpoint.file)
-        target_doc = endpoint_doc
+        target_doc = _doc(config, endpoint.file)
         header = -1
     if freepbx.is_generated(target_doc):
-        _add_custom_post(config, changeset, identify_id, trunk, address, new=not identifies)
+        _add_custom_post(config, changeset, identify_id, trunk, to_add, new=not identifies)
         warnings.append(f"{target_doc.name} is generated by FreePBX: the address goes into "
                         f"{CUSTOM_POST}, which FreePBX does not overwrite")
         warnings.append(freepbx.gui_note([CUSTOM_POST]))
     else:
         before = snapshot(_path(config, target_doc))
         if header >= 0:
-            edit.add_setting(target_doc, header, "match", address.text)
+            for address in to_add:
+                edit.add_setting(target_doc, header, "match", address.text)
         else:
             at = target_doc.section_end(_header_of(target_doc, endpoint.line))
             edit.add_section(target_doc, identify_id,
-                             [("type", "identify"), ("endpoint", trunk), ("match", address.text)],
-                             at=at)
+                             [("type", "identify"), ("endpoint", trunk)]
+                             + [("match", a.text) for a in to_add], at=at)
         changeset.add(before.path, target_doc.render(), before)
     changeset.reloads = [RELOAD_PJSIP]
-    changeset.verify = _verify_present(trunk, [address])
-    changeset.verify_restored = _verify_absent(trunk, [address])
+    changeset.verify = _verify_present(trunk, to_add)
+    changeset.verify_restored = _verify_absent(trunk, to_add)
     changeset.notes = warnings
     return IdentifyPlan(changeset, identify_id, warnings)
 
@@ -150,57 +215,96 @@ def _place_match(config: AsteriskConfig, identify: PjsipObject) -> tuple[ConfigF
 
 
 def _add_custom_post(config: AsteriskConfig, changeset: ChangeSet, identify_id: str,
-                     trunk: str, address: ProviderAddress, *, new: bool) -> None:
+                     trunk: str, addresses: list[ProviderAddress], *, new: bool) -> None:
     path = config.config_dir / CUSTOM_POST
     before = snapshot(path)
     doc = ConfigFile.from_bytes(before.content, CUSTOM_POST, path)
+    matches = [("match", a.text) for a in addresses]
     if new:
-        edit.add_section(doc, identify_id, [("type", "identify"), ("endpoint", trunk),
-                                            ("match", address.text)])
+        edit.add_section(doc, identify_id, [("type", "identify"), ("endpoint", trunk), *matches])
     else:
-        edit.add_section(doc, identify_id, [("match", address.text)], options="+type=identify")
+        edit.add_section(doc, identify_id, matches, options="+type=identify")
     changeset.add(path, doc.render(), before)
 
 
 def plan_identify_remove(config_dir: Path, trunk: str,
-                         address: ProviderAddress) -> IdentifyPlan:
-    """The ChangeSet removing one match entry from trunk's identify."""
+                         addresses: ProviderAddress | Sequence[ProviderAddress]) -> IdentifyPlan:
+    """The ChangeSet removing match entries from trunk's identify.
+
+    An address that is no entry of the trunk is already gone (Unchanged when all are);
+    one that a wider entry still covers is refused: removing it cannot stop the match.
+    """
+    wanted = _unique([addresses] if isinstance(addresses, ProviderAddress) else addresses)
+    if not wanted:
+        raise OperatorError("no address to remove", fix="give an address or a non-empty file")
     config = load_asterisk(config_dir)
     _endpoint(config, trunk)
-    for identify in config.pjsip.identifies_for(trunk):
-        for match, option in config.pjsip.matches(identify):
-            if match.raw != address.text and not (
-                    not match.is_host and not address.is_hostname
-                    and match.network_text() == address.match.network_text()):
-                continue
+    identifies = config.pjsip.identifies_for(trunk)
+    entries = [(m, o, i) for i in identifies for m, o in config.pjsip.matches(i)]
+    doomed: list[tuple[Match, Option]] = []
+    to_remove: list[ProviderAddress] = []
+    absent: list[str] = []
+    for address in wanted:
+        hits = [(m, o, i) for m, o, i in entries if same_entry(m, address)]
+        for _m, option, identify in hits:
             template = identify.template_of(option)
             if template is not None:
                 raise OperatorError(
-                    f"{address.text} comes from template [{template}] "
-                    f"({option.location()})",
+                    f"{address.text} comes from template [{template}] ({option.location()})",
                     fix="remove it there if no other trunk uses that template")
-            doc = _doc(config, option.file)
-            if freepbx.is_generated(doc):
+            if freepbx.is_generated(_doc(config, option.file)):
                 raise _generated_match(identify.id, trunk, address, option.location())
-            before = snapshot(_path(config, doc))
-            index = option.line - 1
+        if hits:
+            doomed += [(m, o) for m, o, _i in hits]
+            to_remove.append(address)
+            continue
+        covering = next(((m, o) for m, o, _i in entries if _covers(m, address)), None)
+        if covering is not None:
+            raise OperatorError(
+                f"{address.text} is not its own match entry of trunk {trunk}, but "
+                f"match={covering[1].value} at {covering[1].location()} covers it",
+                fix="remove or narrow that entry; removing the address alone cannot stop "
+                "the match")
+        absent.append(address.text)
+    if not to_remove:
+        verb = "is no match" if len(wanted) == 1 else "are no matches"
+        raise Unchanged(f"{_listed(wanted)} {verb} of trunk {trunk}",
+                        verify=_verify_absent(trunk, wanted))
+    changeset = ChangeSet(f"remove {_listed(to_remove)} from the identify of trunk {trunk}")
+    _remove_entries(config, changeset, doomed)
+    changeset.reloads = [RELOAD_PJSIP]
+    changeset.verify = _verify_absent(trunk, to_remove)
+    changeset.verify_restored = _verify_present(trunk, to_remove)
+    if absent:
+        changeset.notes.append(f"not a match of {trunk} already: {', '.join(absent)}")
+    for identify in identifies:
+        left = [m for m, _o in config.pjsip.matches(identify)
+                if not any(m is d for d, _do in doomed)]
+        if not left:
+            changeset.notes.append(f"this removes the last match of identify {identify.id}: "
+                                   "Asterisk will reject the identify and calls from the "
+                                   "provider will no longer be matched")
+    return IdentifyPlan(changeset, identifies[0].id, changeset.notes)
+
+
+def _remove_entries(config: AsteriskConfig, changeset: ChangeSet,
+                    doomed: list[tuple[Match, Option]]) -> None:
+    """Drop entries from their lines (a line left empty goes), last line first per file."""
+    by_line: dict[tuple[str, int], tuple[Option, set[str]]] = {}
+    for match, option in doomed:
+        by_line.setdefault((option.file, option.line), (option, set()))[1].add(match.raw)
+    for file in sorted({f for f, _line in by_line}):
+        doc = _doc(config, file)
+        before = snapshot(_path(config, doc))
+        for (_f, line), (option, raws) in sorted(
+                ((k, v) for k, v in by_line.items() if k[0] == file), reverse=True):
             entries = [e.strip() for e in option.value.split(",") if e.strip()]
-            remaining = [e for e in entries if e != match.raw]
+            remaining = [e for e in entries if e not in raws]
             if remaining:
-                edit.set_value(doc, index, ",".join(remaining))
+                edit.set_value(doc, line - 1, ",".join(remaining))
             else:
-                edit.remove_line(doc, index)
-            changeset = ChangeSet(f"remove {address.text} from the identify of trunk {trunk}")
-            changeset.add(before.path, doc.render(), before)
-            changeset.reloads = [RELOAD_PJSIP]
-            changeset.verify = _verify_absent(trunk, [address])
-            changeset.verify_restored = _verify_present(trunk, [address])
-            if len(config.pjsip.matches(identify)) == 1:
-                changeset.notes.append(f"this was the last match of identify {identify.id}: "
-                                       "Asterisk will reject the identify and calls from the "
-                                       "provider will no longer be matched")
-            return IdentifyPlan(changeset, identify.id, changeset.notes)
-    raise OperatorError(f"{address.text} is not a match of trunk {trunk}")
+                edit.remove_line(doc, line - 1)
+        changeset.add(before.path, doc.render(), before)
 
 
 def _generated_match(identify: str, trunk: str, address: ProviderAddress,
@@ -223,18 +327,45 @@ async def live_matches(ami: AmiActions, trunk: str) -> list[str]:
     return [str(m.get("Match", "")) for m in messages if m.get("Event") == "IdentifyDetail"]
 
 
-def _contains(values: Iterable[str], address: ProviderAddress) -> bool:
+def _contains(values: Iterable[str], address: ProviderAddress,
+              resolved: Sequence[str] = (), *, covered_ok: bool = False) -> bool:
+    """Is address among Asterisk's loaded matches (or inside one, with covered_ok)? A
+    hostname counts when one of the addresses it resolves to here is: Asterisk stores only
+    the resolved addresses."""
+    loaded = [(net, port) for value in values for net, port in parse_ami_matches(value)]
     network = address.network()
-    if network is None:  # a hostname: any address it resolved to is fine
-        return any(values)
-    return any(net == network and port == address.match.port
-               for value in values for net, port in parse_ami_matches(value))
+    if network is None:
+        return any(net.prefixlen == net.max_prefixlen and str(net.network_address) == ip
+                   and port == address.match.port for net, port in loaded for ip in resolved)
+    if covered_ok:
+        return any(net.version == network.version and network.subnet_of(net)  # type: ignore[arg-type]
+                   and port in (None, address.match.port) for net, port in loaded)
+    return any(net == network and port == address.match.port for net, port in loaded)
 
 
-def _verify_present(trunk: str, addresses: list[ProviderAddress]) -> Verifier:
+async def _resolve(address: ProviderAddress) -> list[str]:
+    """What a hostname match resolves to on this host (as Asterisk resolves it at reload).
+
+    When the name does not resolve, 22.10 rejects the whole identify and keeps the old one
+    ("Retaining existing configuration", seen in the lab): a verifier that took any loaded
+    match as proof would pass a change Asterisk threw away.
+    """
+    if not address.is_hostname:
+        return []
+    host = (address.match.host or address.text).split(":")[0]
+    try:
+        infos = await asyncio.to_thread(socket.getaddrinfo, host, None, 0, socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        return []
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+
+
+def _verify_present(trunk: str, addresses: list[ProviderAddress], *,
+                    covered_ok: bool = False) -> Verifier:
     async def verify(ami: AmiActions) -> Verdict:
         values = await live_matches(ami, trunk)
-        missing = [a.text for a in addresses if not _contains(values, a)]
+        missing = [a.text for a in addresses
+                   if not _contains(values, a, await _resolve(a), covered_ok=covered_ok)]
         if missing:
             return Verdict(False, f"Asterisk's identify for {trunk} does not match "
                            f"{', '.join(missing)} after the reload (loaded: "

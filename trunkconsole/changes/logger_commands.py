@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from trunkconsole.visible import echo, visible_json
+
+if TYPE_CHECKING:
+    from trunkconsole.changes.sip_logger import SipMessage
 
 
 def register(subparsers: Any) -> None:
@@ -76,7 +80,7 @@ def _on(args: argparse.Namespace) -> int:
                     + f" until {time.strftime('%H:%M:%S', time.localtime(state.until))}; "
                     "switched off by itself then")
 
-    print(asyncio.run(run()))
+    echo(asyncio.run(run()))
     return 0
 
 
@@ -93,8 +97,21 @@ def _off(args: argparse.Namespace) -> int:
             return await SipLogger(ami, state_file_for(target.address)).off()
 
     had = asyncio.run(run())
-    print("SIP logger off" + ("" if had else " (it was not on from trunkconsole)"))
+    echo("SIP logger off" + ("" if had else " (it was not on from trunkconsole)"))
     return 0
+
+
+def message_text(message: SipMessage) -> str:
+    """One SIP message for `logger show` (echo makes the carrier's text visible)."""
+    arrow = "<==" if message.received else "==>"
+    return f"--- {arrow} {message.address} at {message.timestamp}\n{message.text}\n"
+
+
+def message_json(message: SipMessage) -> str:
+    """One SIP message as a JSON line for `logger show --json`."""
+    return visible_json({"number": message.number, "time": message.timestamp,
+                         "received": message.received, "address": message.address,
+                         "method": message.method, "text": message.text}, indent=None)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -115,8 +132,8 @@ def _show(args: argparse.Namespace) -> int:
             logger = SipLogger(ami, state_file_for(target.address))
             state = logger.state()
             if state is None:
-                print("the SIP logger is not on (trunkconsole logger on --trunk NAME)",
-                      file=sys.stderr)
+                echo("the SIP logger is not on (trunkconsole logger on --trunk NAME)",
+                     file=sys.stderr)
                 return 1
             logger.last_seen = state.baseline
             if args.ladder:
@@ -125,15 +142,7 @@ def _show(args: argparse.Namespace) -> int:
                 return show_ladder(await logger.poll(limit=None), args)
             while True:
                 for message in await logger.poll():
-                    if args.json:
-                        print(json.dumps({"number": message.number, "time": message.timestamp,
-                                          "received": message.received,
-                                          "address": message.address,
-                                          "method": message.method, "text": message.text}))
-                    else:
-                        arrow = "<==" if message.received else "==>"
-                        print(f"--- {arrow} {message.address} at {message.timestamp}\n"
-                              f"{message.text}\n")
+                    echo(message_json(message) if args.json else message_text(message))
                     sys.stdout.flush()
                 current = logger.state()
                 if not args.follow or current is None or current.expired():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.changes.changeset import AmiActions, ChangeSet, Verdict, Verifier
+from trunkconsole.changes.changeset import AmiActions, ChangeSet, Unchanged, Verdict, Verifier
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
@@ -37,11 +37,11 @@ def _wanted(config_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def plan_logging(config_dir: Path) -> ChangeSet:
-    """The ChangeSet adding the missing [logfiles] lines; OperatorError when none is."""
+    """The ChangeSet adding the missing [logfiles] lines; Unchanged when none is missing."""
     wanted = _wanted(config_dir)
     if not wanted:
-        raise OperatorError("Asterisk already logs security events and notices to files",
-                            evidence=f"{config_dir}/logger.conf [logfiles]")
+        raise Unchanged("Asterisk already logs security events and notices to files",
+                        evidence=f"{config_dir}/logger.conf [logfiles]")
     for name, _levels, _shown in wanted:
         if (config_dir / "logger.conf").exists() and name in _names(config_dir):
             raise OperatorError(f"logger.conf already has a [logfiles] entry {name!r} with "

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -131,7 +132,7 @@ def parse_entry(lines: list[str]) -> str:
 
 def runtime_dir() -> Path:
     """Our private runtime directory: /run/trunkconsole (root), $XDG_RUNTIME_DIR/trunkconsole,
-    else /tmp/trunkconsole-UID (0700, owner-checked like tmux's /tmp/tmux-UID: a shared
+    else $TMPDIR/trunkconsole-UID (0700, owner-checked like tmux's /tmp/tmux-UID: a shared
     /tmp/trunkconsole would let another user plant a symlink there)."""
     uid = os.geteuid()
     xdg = os.environ.get("XDG_RUNTIME_DIR")
@@ -140,7 +141,7 @@ def runtime_dir() -> Path:
     elif xdg and os.path.isabs(xdg):
         base = Path(xdg) / "trunkconsole"
     else:
-        base = Path(f"/tmp/trunkconsole-{uid}")
+        base = Path(tempfile.gettempdir()) / f"trunkconsole-{uid}"
     return private_dir(base, "runtime directory")
 
 

@@ -20,11 +20,18 @@ from trunkconsole.changes.changeset import (
     RELOAD_PJSIP,
     AmiActions,
     ChangeSet,
+    Unchanged,
     Verdict,
     Verifier,
 )
 from trunkconsole.changes.files import snapshot
 from trunkconsole.changes.identify import live_matches
+from trunkconsole.changes.trunk_existing import (
+    contact_uri,
+    differences,
+    existing_objects,
+    refuse_different,
+)
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
@@ -94,14 +101,6 @@ def _target_file(config: AsteriskConfig, name: str, custom: str) -> tuple[Path, 
     return config.config_dir / name, False
 
 
-def _contact(address: ProviderAddress) -> str:
-    m = address.match
-    if address.is_hostname:
-        return f"sip:{address.text}"
-    host = f"[{m.address}]" if m.version == 6 else str(m.address)
-    return f"sip:{host}:{m.port or 5060}"
-
-
 def _pick_transport(config: AsteriskConfig, wanted: str) -> str:
     transports = config.pjsip.of_type("transport")
     if wanted:
@@ -119,15 +118,20 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
     """One ChangeSet with the PJSIP objects and the dialplan of a new trunk."""
     spec.validate()
     config = load_asterisk(config_dir)
-    for kind in ("endpoint", "aor", "identify", "auth"):
-        if config.pjsip.get(kind, spec.name) is not None:
-            raise OperatorError(f"a {kind} named {spec.name!r} already exists")
-    for context in (spec.context, spec.outbound_context):
-        if config.dialplan.has(context):
-            raise OperatorError(f"dialplan context {context!r} already exists")
     if spec.dids and config.dialplan.found and not config.dialplan.has(spec.route_to):
         raise OperatorError(f"context {spec.route_to!r} (--route-to) is not in extensions.conf")
     transport = _pick_transport(config, spec.transport)
+    if existing_objects(config, spec.name):
+        diffs = differences(config, spec, transport)
+        if diffs:
+            raise refuse_different(spec, diffs)
+        raise Unchanged(f"trunk {spec.name} already exists as asked",
+                        evidence=f"endpoint, aor and identify [{spec.name}], contexts "
+                        f"{spec.context} and {spec.outbound_context}",
+                        verify=_verify_trunk(spec))
+    for context in (spec.context, spec.outbound_context):
+        if config.dialplan.has(context):
+            raise OperatorError(f"dialplan context {context!r} already exists")
     changeset = ChangeSet(f"new IP-authenticated trunk {spec.name}")
 
     pjsip_path, pjsip_custom = _target_file(config, "pjsip.conf", "pjsip_custom_post.conf")
@@ -141,7 +145,8 @@ def plan_trunk_add(config_dir: Path, spec: TrunkSpec) -> ChangeSet:
         endpoint.append(("from_user", spec.from_user))
     if spec.from_domain:
         endpoint.append(("from_domain", spec.from_domain))
-    edit.add_section(doc, spec.name, [("type", "aor"), ("contact", _contact(spec.provider_ips[0])),
+    edit.add_section(doc, spec.name, [("type", "aor"),
+                                      ("contact", contact_uri(spec.provider_ips[0])),
                                       ("qualify_frequency", str(spec.qualify_frequency))])
     edit.add_section(doc, spec.name, endpoint)
     edit.add_section(doc, spec.name, [("type", "identify"), ("endpoint", spec.name)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trunkconsole.changes.changeset import ChangeSet
 
 
 def register(subparsers: Any) -> None:
@@ -34,20 +37,25 @@ def register(subparsers: Any) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.addresses import parse_provider_address
-    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
-    spec = TrunkSpec(
-        name=args.name,
-        provider_ips=[parse_provider_address(a, force=args.force) for a in args.provider_ip],
-        dids=args.did, route_to=args.route_to,
-        codecs=[c.strip() for c in args.codecs.split(",") if c.strip()],
-        from_user=args.from_user, from_domain=args.from_domain,
-        qualify_frequency=args.qualify, transport=args.transport,
-    )
-    changeset = plan_trunk_add(Path(args.sub_config_dir or settings.asterisk_dir), spec)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings.readonly)
+
+    def plan() -> ChangeSet:
+        from trunkconsole.changes.addresses import parse_provider_address
+
+        spec = TrunkSpec(
+            name=args.name,
+            provider_ips=[parse_provider_address(a, force=args.force)
+                          for a in args.provider_ip],
+            dids=args.did, route_to=args.route_to,
+            codecs=[c.strip() for c in args.codecs.split(",") if c.strip()],
+            from_user=args.from_user, from_domain=args.from_domain,
+            qualify_frequency=args.qualify, transport=args.transport,
+        )
+        return plan_trunk_add(Path(args.sub_config_dir or settings.asterisk_dir), spec)
+
+    return run_change(args, plan, target=lambda: None if args.dry_run else ami_target(args),
+                      readonly=settings.readonly)

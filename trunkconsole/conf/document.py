@@ -17,6 +17,9 @@ ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 # Bigger files are reported, not parsed: a 130,000-line pjsip.conf is about 3 MB.
 MAX_FILE_BYTES = 32 * 1024 * 1024
+# A 10,000-trunk pjsip.conf is 130,000 lines; a million short lines parse in seconds and a
+# few hundred MB, 30 MB of `a=1` (7.8 million) would take minutes and gigabytes.
+MAX_FILE_LINES = 1_000_000
 KERNEL_TREES = ("/proc/", "/sys/")
 
 
@@ -100,6 +103,10 @@ class ConfigFile:
                 data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        lines = data.count(b"\n")
+        if lines > MAX_FILE_LINES:
+            raise UnreadableFile(path, f"{lines:,} lines, more than the {MAX_FILE_LINES:,} we "
+                                 "parse", exists_for_asterisk=True)
         return cls.from_bytes(data, name=name or str(path), path=path)
 
     def rescan(self) -> None:

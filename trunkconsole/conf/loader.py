@@ -13,12 +13,12 @@ Facts from main/config.c that this module reproduces (see reference section 5.1)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from trunkconsole.conf.document import ConfigFile, UnreadableFile
-from trunkconsole.conf.includes import display_name, resolve
+from trunkconsole.conf.includes import MAX_INCLUDE_NAMES, TooManyNames, display_name, resolve
 from trunkconsole.conf.lines import BLANKS, BOM, MAX_LINE_BYTES, Kind, Line, classify_line
+from trunkconsole.conf.posix_regex import ISOLATED_SECONDS, PosixRegex, isolated
 from trunkconsole.conf.tree import (
     Category,
     Include,
@@ -30,6 +30,11 @@ from trunkconsole.conf.tree import (
 )
 
 MAX_INCLUDE_LEVEL = 10
+# Bounds Asterisk does not have (it would run out of memory or time first): lines read
+# in one load (every file and every repeat of an include), and variables copied from
+# templates (`[tN](!,tN-1,tN-1)` doubles them: ast_category_inherit() clones each one).
+MAX_LOAD_LINES = 2_000_000
+MAX_INHERITED = 4_000_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
 
@@ -78,11 +83,16 @@ class Loader:
         self.level = 0
         self.stack: list[Path] = []
         self._last_section: Category | None = None
+        self.lines_read = 0
+        self.inherited = 0
+        self._pending: dict[int, tuple[Variable, list[str]]] = {}
+        self._names: dict[int, tuple[Category, dict[str, int], list[int]]] = {}
 
     def load(self, filename: str) -> LoadedConfig:
         """Load filename (relative to the config dir, or absolute) and everything it includes."""
         self.config = LoadedConfig(filename=filename)
         status = self._load(filename, None)
+        self._settle()
         self.config.found = status != _MISSING
         self.config.valid = status != _INVALID
         return self.config
@@ -108,7 +118,15 @@ class Loader:
         count = 0
         cat = self.current  # shared by every file of one glob, like the C local
         depth = 0  # so is the block-comment depth
-        for path in resolve(argument, self.documents.config_dir):
+        try:
+            paths = resolve(argument, self.documents.config_dir)
+        except TooManyNames:
+            file, line = origin if origin else (argument, None)
+            self._issue(IssueLevel.FATAL, "include-explosion",
+                        f"'{argument}' names more than {MAX_INCLUDE_NAMES} files (braces or "
+                        "wildcards): trunkconsole reads none of them", file, line)
+            return _INVALID
+        for path in paths:
             try:
                 doc = self.documents.get(path)
             except UnreadableFile as exc:
@@ -120,6 +138,14 @@ class Loader:
                     count += 1
                 continue
             count += 1
+            self.lines_read += len(doc.raws)
+            if self.lines_read > MAX_LOAD_LINES:
+                file, line = origin if origin else (doc.name, None)
+                self._issue(IssueLevel.FATAL, "too-many-lines",
+                            f"{self.config.filename} with its includes is over "
+                            f"{MAX_LOAD_LINES:,} lines (at {doc.name}): trunkconsole stops "
+                            "reading it", file, line)
+                return _INVALID
             if path in self.stack:
                 file, line = origin if origin else (doc.name, None)
                 self._issue(IssueLevel.WARNING, "include-loop",
@@ -254,29 +280,75 @@ class Loader:
         return True
 
     def _append(self, cat: Category, line: Line, file: str, number: int) -> None:
-        """`key += more`: concatenate onto the last earlier `key` (no separator added)."""
+        """`key += more`: concatenate onto the last earlier `key` (no separator added).
+
+        main/config.c copies the whole value for every `+=` (ast_str_set, then
+        ast_variable_update); 50,000 `allow+=` lines made that quadratic here. A value
+        grown in this load keeps its pieces (`_pending`) and is joined once, when read.
+        """
         key = line.name
-        replace = None
-        for var in cat.variables:
-            if var.name == key:
-                replace = var
-        if replace is None:
-            cat.variables.append(Variable(key, line.value.strip(BLANKS), file, number,
-                                          cat.name))
+        variables = cat.variables
+        names = self._exact_names(cat)
+        pos = names.get(key)
+        if pos is None:
+            variables.append(Variable(key, line.value.strip(BLANKS), file, number, cat.name))
             return
-        combined = (replace.value + line.value).rstrip(BLANKS).lstrip(BLANKS)
-        # ast_variable_update(): the last variable with that name and old value.
-        low, old = replace.name.lower(), replace.value.lower()
-        target = -1
-        for i, var in enumerate(cat.variables):
-            if var.name.lower() == low and (not old or var.value.lower() == old):
-                target = i
-        if target < 0:
+        replace = variables[pos]
+        # ast_variable_update(): the last variable with that name (any case) and old value.
+        target = pos
+        low = replace.key
+        for i in range(len(variables) - 1, pos, -1):
+            var = variables[i]
+            if var.key == low:
+                old = self._value(replace)
+                if not old or self._value(var).lower() == old.lower():
+                    target = i
+                    break
+        piece = line.value.rstrip(BLANKS)
+        origin = Origin(file, number, cat.name)
+        var = variables[target]
+        pending = self._pending.get(id(var))
+        if target == pos and pending is not None and pending[0] is var:
+            pending[1].append(piece)
+            var.appended.append(origin)  # type: ignore[union-attr]  # a list while pending
             return
-        var = cat.variables[target]
-        cat.variables[target] = Variable(
-            replace.name, combined, var.file, var.line, var.section, var.object,
-            (*var.appended, Origin(file, number, cat.name)))
+        old = self._value(replace)
+        grown = Variable(replace.name, old, var.file, var.line, var.section, var.object,
+                         [*var.appended, origin])
+        variables[target] = grown
+        self._pending[id(grown)] = (grown, [old, piece])
+        if target != pos:  # the slot's name changed case: index the category again
+            del self._names[id(cat)]
+
+    def _exact_names(self, cat: Category) -> dict[str, int]:
+        """Exact variable name -> last index in cat, brought up to date incrementally."""
+        entry = self._names.get(id(cat))
+        if entry is None or entry[0] is not cat:
+            entry = (cat, {}, [0])
+            self._names[id(cat)] = entry
+        _, names, seen = entry
+        variables = cat.variables
+        for i in range(seen[0], len(variables)):
+            names[variables[i].name] = i
+        seen[0] = len(variables)
+        return names
+
+    def _value(self, var: Variable) -> str:
+        """The variable's value, joining its pending `+=` pieces first."""
+        pending = self._pending.get(id(var))
+        if pending is not None and pending[0] is var and len(pending[1]) > 1:
+            # (v + piece).rstrip().lstrip() at every step == join of rstripped pieces, lstripped
+            var.value = "".join(pending[1]).lstrip(BLANKS)
+            pending[1][:] = [var.value]
+        return var.value
+
+    def _settle(self) -> None:
+        """Join every pending value and freeze its origins (before a filter reads values,
+        before a category is copied into another, and at the end of the load)."""
+        for var, _pieces in self._pending.values():
+            self._value(var)
+            var.appended = tuple(var.appended)
+        self._pending.clear()
 
     def _section(self, name: str, options: list[str] | None, file: str,
                  number: int) -> Category | None:
@@ -287,7 +359,14 @@ class Loader:
             if option == "!":
                 cat.template = True
             elif option.startswith("+"):
-                target = self._find(name, option[1:], base=False)
+                try:
+                    target = self._find(name, option[1:], base=False)
+                except FilterTooSlow:
+                    self._issue(IssueLevel.FATAL, "filter-too-slow",
+                                f"the filter of [{name}]({option}) did not finish in "
+                                f"{ISOLATED_SECONDS:.0f} s within 1 GB (its regex on these "
+                                f"values), line {number} of {file}", file, number)
+                    return None
                 if target is None:
                     self._issue(IssueLevel.FATAL, "append-missing",
                                 f"Category addition requested, but category '{name}' does "
@@ -307,8 +386,19 @@ class Loader:
                                 f"Inheritance requested, but category '{option}' does not "
                                 f"exist, line {number} of {file}", file, number)
                     return None
+                if self._pending:
+                    self._settle()  # a copy shares the Variable: it must not grow later
+                self.inherited += len(base.variables)
+                if self.inherited > MAX_INHERITED:
+                    self._issue(IssueLevel.FATAL, "inheritance-explosion",
+                                f"[{name}] and the sections before it copy over "
+                                f"{MAX_INHERITED:,} variables from templates (each "
+                                "inheritance copies every variable of its base; Asterisk "
+                                f"would run out of memory), line {number} of {file}",
+                                file, number)
+                    return None
                 cat.bases.append(base.name)
-                cat.variables.extend(list(base.variables))
+                cat.variables.extend(base.variables)
         if newcat is not None:
             self.config.categories.append(newcat)
             self.index.setdefault(name.lower(), []).append(newcat)
@@ -318,12 +408,15 @@ class Loader:
     def _find(self, name: str, filter_: str, base: bool) -> Category | None:
         """category_get_sep()/does_category_match(): the first category that qualifies."""
         candidates = self.index.get(name.lower(), []) if name else self.config.categories
-        for cat in candidates:
-            if base:
-                return cat  # "TEMPLATES=include": templates and normal sections alike
-            if matches_filter(cat, filter_):
-                return cat
-        return None
+        if not candidates:
+            return None
+        if base:
+            return candidates[0]  # "TEMPLATES=include": templates and normal sections alike
+        if not filter_:
+            return next((cat for cat in candidates if not cat.template), None)
+        self._settle()
+        index = first_matching(candidates, filter_)
+        return candidates[index] if index >= 0 else None
 
     def _directive(self, line: Line, file: str, number: int) -> bool:
         directive = line.name.lower()
@@ -384,18 +477,24 @@ def split_expressions(text: str, sep: str) -> list[str]:
     return parts
 
 
-def matches_filter(cat: Category, filter_: str) -> bool:
-    """does_category_match() with '&'-joined `name=value` POSIX regex pairs (unanchored)."""
-    if not filter_:
-        return not cat.template
-    expressions = split_expressions(filter_, "&")
+def _expressions(filter_: str) -> list[tuple[str, str] | None]:
+    """The '&'-joined `name=value` pairs of a filter; None for a pair without '='."""
+    out: list[tuple[str, str] | None] = []
+    for expression in split_expressions(filter_, "&"):
+        pair = split_expressions(expression, "=")
+        out.append((pair[0], pair[1]) if len(pair) >= 2 else None)
+    return out
+
+
+def _matches(cat: Category, pairs: list[tuple[str, str] | None],
+             compiled: dict[str, PosixRegex]) -> bool:
+    """does_category_match() for one category (the C code in main/config.c:1065)."""
     found = 0
     template_ok = False
-    for expression in expressions:
-        pair = split_expressions(expression, "=")
-        if len(pair) < 2:
+    for pair in pairs:
+        if pair is None:
             break
-        name_rx, value_rx = pair[0], pair[1]
+        name_rx, value_rx = pair
         if name_rx == "TEMPLATES":
             if value_rx.lower() == "include":
                 template_ok = template_ok or cat.template
@@ -406,14 +505,52 @@ def matches_filter(cat: Category, filter_: str) -> bool:
                 found += 1
                 template_ok = True
             continue
-        try:
-            name_re, value_re = re.compile(name_rx), re.compile(value_rx)
-        except re.error:
-            break
+        name_re, value_re = compiled[name_rx], compiled[value_rx]
+        if not (name_re.ok and value_re.ok):
+            return False  # "Regular expression ... failed to compile"
         if any(name_re.search(var.name) and value_re.search(var.value)
                for var in cat.variables):
             found += 1
-    return found == len(expressions) and (not cat.template or template_ok)
+    return found == len(pairs) and (not cat.template or template_ok)
+
+
+class FilterTooSlow(Exception):
+    """A (+filter) regex that did not finish within the isolated time and memory limit."""
+
+
+def first_matching(candidates: list[Category], filter_: str) -> int:
+    """Index of the first candidate the filter matches, -1 for none.
+
+    Plain patterns run here; a pattern with a quantified group, an alternation or a
+    back-reference runs in a child process with limits (posix_regex.isolated).
+    """
+    pairs = _expressions(filter_)
+    patterns = {p for pair in pairs if pair is not None and pair[0] != "TEMPLATES"
+                for p in pair}
+    compiled = {p: PosixRegex(p) for p in patterns}
+    try:
+        def scan() -> int:
+            for index, cat in enumerate(candidates):
+                if _matches(cat, pairs, compiled):
+                    return index
+            return -1
+
+        if not any(rx.complex for rx in compiled.values()):
+            return scan()
+        result = isolated(scan)
+        if result is None:
+            raise FilterTooSlow(filter_)
+        return result
+    finally:
+        for rx in compiled.values():
+            rx.close()
+
+
+def matches_filter(cat: Category, filter_: str) -> bool:
+    """does_category_match() with '&'-joined `name=value` POSIX regex pairs (unanchored)."""
+    if not filter_:
+        return not cat.template
+    return first_matching([cat], filter_) == 0
 
 
 def load_config(config_dir: Path, filename: str, documents: Documents | None = None,

@@ -37,7 +37,8 @@ class Variable:
     __slots__ = ("appended", "file", "key", "line", "name", "object", "section", "value")
 
     def __init__(self, name: str, value: str, file: str, line: int, section: str,
-                 object_: bool = False, appended: tuple[Origin, ...] = ()) -> None:
+                 object_: bool = False,
+                 appended: tuple[Origin, ...] | list[Origin] = ()) -> None:
         self.name = name
         self.key = name.lower()  # option names are case-insensitive; computed once
         self.value = value
@@ -45,7 +46,8 @@ class Variable:
         self.line = line
         self.section = section  # the category the line is written in
         self.object = object_  # written with '=>'
-        self.appended = appended  # '+=' lines that extended the value
+        # '+=' lines that extended the value (a list only while the loader grows it)
+        self.appended: tuple[Origin, ...] | list[Origin] = appended
 
     @property
     def origin(self) -> Origin:

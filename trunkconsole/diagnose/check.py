@@ -53,7 +53,7 @@ def live_provider(context: Any) -> list[Finding]:
     args = context.args
     ev = _evidence(context)
     if args is not None and getattr(args, "no_live", False):
-        return _from_logs_only(ev, None)
+        return _from_logs_only(context, ev, None)
     try:
         target = ami_target(args)
     except OperatorError as exc:
@@ -61,22 +61,38 @@ def live_provider(context: Any) -> list[Finding]:
     gaps_before = len(ev.gaps)
     asyncio.run(live_evidence(ev, target, listen=float(getattr(args, "listen", 0) or 0)))
     if ev.state is None:
-        return _from_logs_only(ev, "; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
+        return _from_logs_only(context, ev,
+                               "; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
+    return _diagnose(context, ev)
+
+
+def _diagnose(context: Any, ev: Evidence) -> list[Finding]:
+    context.cache["diagnosed"] = True  # bans_provider: diagnose() names the bans
     return diagnose(ev)
 
 
-def _from_logs_only(ev: Evidence, reason: str | None) -> list[Finding]:
+def _from_logs_only(context: Any, ev: Evidence, reason: str | None) -> list[Finding]:
     """Without AMI, the logs still say who was refused: diagnose from them alone."""
     if ev.log is None or not ev.log.senders().by_address:
         if reason is not None:
             raise CheckUnavailable(reason)
         return []
-    findings = diagnose(ev)
+    findings = _diagnose(context, ev)
     if reason is not None:
         findings.append(Finding(code="check-unavailable", severity=Severity.INFO,
                                 title=f"could not check live state: {reason}",
                                 subject="live", evidence=(Line(reason),)))
     return findings
+
+
+def bans_provider(context: Any) -> list[Finding]:
+    """Provider bans (fail2ban, CrowdSec, FreePBX) when the diagnoses did not run (no AMI,
+    no logs): they need neither."""
+    from trunkconsole.diagnose.bans import provider_banned
+
+    if context.cache.get("diagnosed"):
+        return []  # diagnose() included them
+    return provider_banned(_evidence(context))
 
 
 def log_provider(context: Any) -> list[Finding]:

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 from typing import Any
 
+from trunkconsole.visible import echo
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -38,17 +40,17 @@ def _run(args: argparse.Namespace) -> int:
     def report(step: Step) -> None:
         key = id(step)
         if step.state is StepState.RUNNING and key not in printed:
-            print(f"... {step.title}", flush=True)
+            echo(f"... {step.title}", flush=True)
             printed[key] = 0
             return
         if step.state is not StepState.RUNNING:
             mark = {StepState.OK: "ok", StepState.PROBLEM: "PROBLEM",
                     StepState.SKIPPED: "skipped"}[step.state]
-            print(f"[{mark}] {step.title}")
+            echo(f"[{mark}] {step.title}")
             for line in step.saw:
-                print(f"      {line}")
+                echo(f"      {line}")
             if step.fix:
-                print(f"      fix: {step.fix}")
+                echo(f"      fix: {step.fix}")
 
     async def run() -> list[Step]:
         from trunkconsole.ami.oneshot import ami_session

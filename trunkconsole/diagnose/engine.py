@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from trunkconsole.diagnose.bans import provider_banned
 from trunkconsole.diagnose.callerid import callerid_rejected
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.health import codec_mismatch, registration_failing, trunk_unreachable
@@ -13,7 +14,7 @@ from trunkconsole.diagnose.quality import media_quality
 from trunkconsole.findings import Finding
 
 DIAGNOSES: tuple[Callable[[Evidence], list[Finding]], ...] = (
-    provider_ip_changed, rtp_not_arriving, callerid_rejected, trunk_unreachable,
+    provider_ip_changed, provider_banned, rtp_not_arriving, callerid_rejected, trunk_unreachable,
     registration_failing, codec_mismatch, media_quality,
 )
 

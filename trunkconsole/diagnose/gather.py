@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,13 +18,15 @@ if TYPE_CHECKING:
 
 def network_evidence(ev: Evidence, config_dir: Path) -> None:
     """The firewall report and a compiled engine, or a gap saying why not."""
-    from trunkconsole.net.collect import FirewallUnreadable, read_ruleset
+    from trunkconsole.net.bans import gather_bans
+    from trunkconsole.net.collect import FirewallUnreadable, capture
     from trunkconsole.net.engine import Engine
     from trunkconsole.net.helper import helper_state
     from trunkconsole.net.host import read_host
     from trunkconsole.net.pjsip_inputs import from_system, load_inputs
     from trunkconsole.net.report import build_report
 
+    ev.network_read_at = time.time()  # before reading: a change during the read is newer
     try:
         inputs = from_system(ev.config) if ev.config is not None else load_inputs(config_dir)
     except OperatorError as exc:
@@ -32,11 +35,14 @@ def network_evidence(ev: Evidence, config_dir: Path) -> None:
     sources = [s for p in inputs.providers if (s := p.probe_address()) is not None]
     host = read_host(sources)
     try:
-        ruleset = read_ruleset()
+        raw = capture()
+        ruleset = raw.ruleset()
     except (FirewallUnreadable, OperatorError) as exc:
         ev.gaps.append(f"firewall: {exc.what}")
         ev.network = build_report(inputs, None, host, None, firewall_error=exc.render())
+        ev.bans = gather_bans(None)
         return
+    ev.bans = gather_bans(ruleset, raw.document)
     ev.engine = Engine(ruleset, local_addresses=sorted(host.local()))
     ev.network = build_report(inputs, ruleset, host, helper_state(ruleset), engine=ev.engine)
 

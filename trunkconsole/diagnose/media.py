@@ -50,5 +50,6 @@ def rtp_not_arriving(ev: Evidence) -> list[Finding]:
             title=f"no audio from the provider on {channel.name}: its RTP does not reach "
                   "Asterisk", subject=trunk, evidence=tuple(lines), fix=fix,
             details={"channel": channel.name, "trunk": trunk,
-                     "rule": rule.label if rule is not None else None}))
+                     "rule": rule.label if rule is not None else None},
+            raised_at=channel.started_at))
     return findings

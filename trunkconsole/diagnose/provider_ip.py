@@ -9,12 +9,15 @@ contact unreachable), and whether the firewall would even let the new address in
 
 from __future__ import annotations
 
+import ipaddress
+
 from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.text import ago, clock, plural
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.net.verdict import Decision
+from trunkconsole.pjsip.system import AsteriskConfig
 
 STRONG = 3  # a proposal needs at least this score: same /24, or a dialled DID
 
@@ -41,6 +44,10 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
     # The most recent and busiest first: a provider that moved keeps knocking.
     senders = sorted(ev.unknown_senders(), key=lambda s: (-s.last_seen, -s.count))
     for sender in senders:
+        if ev.bans is not None and ev.bans.lookup(sender.address):
+            continue  # diagnose/bans.py names it with both fixes
+        if _identified(ev.config, sender.address):
+            continue  # refused before the identify was added (the logs remember it)
         lines = [Line(f"{plural(sender.count, 'request')} from {sender.address} refused with "
                       f"401 since {clock(sender.first_seen)}, last {ago(ev.now, sender.last_seen)}"
                       f" ({sender.last_event}"
@@ -61,7 +68,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
                 subject=sender.address, evidence=tuple(lines),
                 fix=(f"if it is a provider: trunkconsole identify add TRUNK {sender.address}; "
                      "if not, it is probably a scanner: block it in the firewall"),
-                details={"flow": "identify-add", "address": sender.address}))
+                details={"flow": "identify-add", "address": sender.address},
+                raised_at=sender.first_seen))
             continue
         best = candidates[0]
         trunk = best.trunk
@@ -79,8 +87,19 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
             subject=trunk, evidence=tuple(lines), fix=fix,
             details={"flow": "identify-add", "trunk": trunk, "address": sender.address,
                      "requests": sender.count, "firewall_blocks": blocked,
-                     "other_candidates": [c.trunk for c in candidates[1:]]}))
+                     "other_candidates": [c.trunk for c in candidates[1:]]},
+            raised_at=sender.first_seen))
     return findings
+
+
+def _identified(config: AsteriskConfig, address: str) -> bool:
+    """True when an identify in the current config matches address now."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(match.contains(ip) for identify in config.pjsip.of_type("identify")
+               for match, _option in config.pjsip.matches(identify))
 
 
 def _trunk_silence(ev: Evidence, trunk: str) -> list[Line]:

@@ -26,6 +26,19 @@ CARRIER_ADDRESSES = (CARRIER_ADDRESS, *SPARE_ADDRESSES)
 # What sipp may carry into a SIP header: printable, no CR/LF, no quote (it is quoted).
 _SAFE_FIELD = re.compile(r'^[^\r\n"\x00-\x1f\x7f]{0,64}$')
 _DID = re.compile(r"^[0-9+*#]{1,32}\Z")
+# What a hostile carrier puts in a caller ID name (issue 11): a window title (OSC 0), a
+# clipboard write (OSC 52) and a clear screen. Sent by uac_hostile.xml as quoted-pairs.
+HOSTILE_CALLER_NAME = "\x1b]0;tc-pwned\x07\x1b]52;c;dGMtcHduZWQ=\x07\x1b[2J"
+# uac_hostile.xml's From user `1555%1B%5B2J%C2%9B%E2%80%AE`, as pjsip unescapes it.
+HOSTILE_FROM_USER = "1555\x1b[2J\x9b\u202e"
+
+
+def quoted_pairs(text: str) -> str:
+    """Text for inside a SIP quoted-string: every control, quote and backslash as a
+    quoted-pair (RFC 3261 25.1: quoted-pair = "\\" any byte but CR and LF)."""
+    if "\r" in text or "\n" in text:
+        raise OperatorError("CR and LF cannot be sent even as a quoted-pair")
+    return "".join("\\" + c if ord(c) < 0x20 or c in '"\\\x7f' else c for c in text)
 
 
 def scenario(name: str) -> Path:
@@ -86,6 +99,7 @@ class CallSpec:
     media: bool = False  # send RTP (PCMA from sipp's g711a.pcap) after the answer
     echo: bool = False  # echo the PBX's RTP back (sipp -rtp_echo): media both ways, all call
     variant: InviteVariant = field(default_factory=InviteVariant)  # header/SDP that differ
+    hostile: bool = False  # uac_hostile.xml: control sequences in the caller ID (tests)
 
     def validate(self) -> None:
         if self.source not in CARRIER_ADDRESSES:
@@ -95,7 +109,7 @@ class CallSpec:
             )
         check_dialable(self.did)
         for label, value in (("caller name", self.caller_name), ("From user", self.from_user)):
-            if not _SAFE_FIELD.match(value):
+            if not _SAFE_FIELD.match(value) and not self.hostile:
                 raise OperatorError(f"{label} {value!r} cannot go into a SIP header",
                                     evidence="CR, LF, quotes and control characters are refused")
         if not (1 <= self.count <= 100_000 and 0 < self.rate <= 1000
@@ -109,6 +123,7 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
         raise OperatorError(f"{MEDIA_PCAP} is missing", fix="apt-get install sip-tester")
     log_file = log_dir / f"sipp-{tag}.log"
     log_file.unlink(missing_ok=True)
+    name = quoted_pairs(HOSTILE_CALLER_NAME) if spec.hostile else spec.caller_name
     return [
         "ip", "netns", "exec", netns, "sipp", f"{PBX_ADDRESS}:5060",
         "-sf", str(_scenario_file(spec, log_dir, tag)),
@@ -116,7 +131,7 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
         "-s", spec.did, "-m", str(spec.count), *_rate_args(spec.rate),
         "-l", str(max(1, min(spec.count, int(spec.rate * (spec.duration + 5)) + 10))),
         "-d", str(int(spec.duration * 1000)),
-        "-key", "caller_name", spec.caller_name, "-key", "from_user", spec.from_user,
+        "-key", "caller_name", name, "-key", "from_user", spec.from_user,
         "-recv_timeout", "15000", "-nostdin", "-nd",
         *(["-rtp_echo"] if spec.echo else []),
         "-trace_logs", "-log_file", str(log_file),
@@ -126,9 +141,11 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
 
 def _scenario_file(spec: CallSpec, log_dir: Path, tag: str) -> Path:
     if spec.variant.plain:
-        return scenario("uac_media.xml" if spec.media else "uac.xml")
-    if spec.media:
-        raise OperatorError("a call with a variant INVITE cannot also play media")
+        return scenario("uac_hostile.xml" if spec.hostile else
+                        "uac_media.xml" if spec.media else "uac.xml")
+    if spec.media or spec.hostile:
+        raise OperatorError("a call with a variant INVITE cannot also play media or be "
+                            "the hostile one")
     return render(scenario("uac.xml"), spec.variant, log_dir / f"sipp-{tag}-variant.xml")
 
 

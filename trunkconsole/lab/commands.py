@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from trunkconsole.visible import echo
+
 
 def register(subparsers: Any) -> None:
     """Add the `lab` command group."""
@@ -68,11 +70,10 @@ def register(subparsers: Any) -> None:
 
     scenario = sub.add_parser("scenario", parents=[common],
                               help="break the lab the way production breaks")
-    scenario.add_argument("scenario", choices=("provider-ip-changed", "rtp-blocked",
-                                               "callerid-rejected", "trunk-down",
-                                               "packet-loss", "did-in-header",
-                                               "codec-mismatch", "private-sdp",
-                                               "reset"))
+    scenario.add_argument("scenario", choices=("provider-ip-changed", "provider-banned",
+                                               "rtp-blocked", "callerid-rejected",
+                                               "trunk-down", "packet-loss", "did-in-header",
+                                               "codec-mismatch", "private-sdp", "reset"))
     scenario.set_defaults(handler=_scenario)
 
     dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)
@@ -95,7 +96,7 @@ def _lab(args: argparse.Namespace) -> Any:
 def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     _lab(args).up(rebuild=args.rebuild, uas_mode=args.carrier)
-    print(f"lab up in {time.monotonic() - started:.1f} s")
+    echo(f"lab up in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -105,7 +106,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
     require_root("trunkconsole lab prepare")
     path = rootfs.ensure_rootfs(rootfs.cache_dir(args.cache_dir), rebuild=args.rebuild)
-    print(f"lab root filesystem ready: {path} ({rootfs.asterisk_version(path)})")
+    echo(f"lab root filesystem ready: {path} ({rootfs.asterisk_version(path)})")
     return 0
 
 
@@ -117,10 +118,10 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     info = _lab(args).status()
     if args.json:
-        print(json.dumps(info, indent=2))
+        echo(json.dumps(info, indent=2))
     else:
         for key, value in info.items():
-            print(f"{key:18} {value}")
+            echo(f"{key:18} {value}")
     return 0 if info["asterisk"] else 1
 
 
@@ -129,14 +130,14 @@ def _call(args: argparse.Namespace) -> int:
 
     if args.outbound:
         _lab(args).originate(args.outbound)
-        print(f"outbound call to {args.outbound} queued through the trunk")
+        echo(f"outbound call to {args.outbound} queued through the trunk")
         return 0
     source = args.source or _lab(args).carrier_address()
     spec = CallSpec(did=args.did, source=source, count=args.count, rate=args.rate,
                     duration=args.duration, caller_name=args.caller_name,
                     from_user=args.from_user, media=args.media)
     report = _lab(args).call(spec)
-    print(f"calls from {spec.source} to {spec.did}: {report.summary()}")
+    echo(f"calls from {spec.source} to {spec.did}: {report.summary()}")
     return 0 if report.answered == report.placed else 1
 
 
@@ -162,7 +163,7 @@ def _dialer(args: argparse.Namespace) -> int:
 
 def _carrier(args: argparse.Namespace) -> int:
     _lab(args).set_carrier(args.mode)
-    print(f"carrier: {args.mode}")
+    echo(f"carrier: {args.mode}")
     return 0
 
 

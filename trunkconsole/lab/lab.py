@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from trunkconsole.errors import OperatorError
-from trunkconsole.lab import carrier, pbx, rootfs
+from trunkconsole.lab import carrier, fail2ban, pbx, rootfs
 from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.network import LabNetwork
 from trunkconsole.lab.system import require_root, require_tools, spawn
+from trunkconsole.visible import echo
 
 RUN_DIR = Path("/run/trunkconsole/labs")
 NAME_RE = re.compile(r"^[a-z0-9]{1,8}\Z")
@@ -43,6 +44,7 @@ class LabState:
     carrier_address: str = CARRIER_ADDRESS  # where the carrier lives now (scenarios move it)
     scenario: str = ""
     call_pids: list[int] = field(default_factory=list)  # background call bursts
+    fail2ban_pid: int = 0  # scenario provider-banned: fail2ban-server in the PBX namespace
 
 
 def check_name(name: str) -> str:
@@ -112,7 +114,7 @@ class Lab:
 
     # -- lifecycle -------------------------------------------------------------------
     def up(self, *, rebuild: bool = False, uas_mode: str = "answer",
-           log: Log = print) -> LabState:
+           log: Log = echo) -> LabState:
         """Bring the lab up; returns only once AMI reports FullyBooted."""
         require_root("trunkconsole lab up")
         require_tools(*TOOLS)
@@ -152,10 +154,12 @@ class Lab:
         log("attach: " + " ".join(self.attach_command()) + "   (or: trunkconsole lab console)")
         return state
 
-    def down(self, log: Log = print) -> None:
+    def down(self, log: Log = echo) -> None:
         """Stop what the lab started, remove its namespaces and state."""
         state = self.state()
         if state is not None:
+            if state.fail2ban_pid:
+                fail2ban.stop(self.dir, self.pbx_ns, state.fail2ban_pid)
             for pid in (*state.call_pids, state.uas_pid, state.asterisk_pid):
                 if pid:
                     pbx.stop_process(pid)
@@ -176,6 +180,21 @@ class Lab:
             state.uas_pid = carrier.start_uas(self.carrier_ns, mode, self.log_dir,
                                               state.carrier_address)
             state.uas_mode = mode
+        self._save(state)
+
+    def start_fail2ban(self) -> int:
+        """Start a real fail2ban (stock asterisk jail, nftables bans) in the PBX namespace."""
+        state = self._running_state()
+        self.stop_fail2ban()
+        state.fail2ban_pid = fail2ban.start(self.dir, self.pbx_ns)
+        self._save(state)
+        return state.fail2ban_pid
+
+    def stop_fail2ban(self) -> None:
+        """Stop the lab's fail2ban (our pid only) and remove its table."""
+        state = self._running_state()
+        fail2ban.stop(self.dir, self.pbx_ns, state.fail2ban_pid)
+        state.fail2ban_pid = 0
         self._save(state)
 
     def set_scenario(self, name: str) -> None:
@@ -266,6 +285,7 @@ class Lab:
             "carrier": state.uas_mode if state and pbx.alive(state.uas_pid) else "stopped",
             "carrier_address": state.carrier_address if state else None,
             "scenario": (state.scenario or "none") if state else None,
+            "fail2ban": bool(state and state.fail2ban_pid and pbx.alive(state.fail2ban_pid)),
             "rootfs": str(rootfs.rootfs_path(self.cache)),
             "rootfs_ready": rootfs.is_ready(rootfs.rootfs_path(self.cache)),
             "config_dir": str(self.config_dir),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.system import require_root, require_tools, run
+from trunkconsole.visible import echo
 
 DEFAULT_CACHE = Path("/var/cache/trunkconsole")
 CACHE_ENV = "TRUNKCONSOLE_LAB_CACHE"
@@ -55,7 +56,7 @@ def _build_lock(cache: Path) -> Iterator[None]:
         yield
 
 
-def ensure_rootfs(cache: Path, *, rebuild: bool = False, log: Log = print) -> Path:
+def ensure_rootfs(cache: Path, *, rebuild: bool = False, log: Log = echo) -> Path:
     """Return a ready root filesystem, building it when missing or when rebuild is asked."""
     rootfs = rootfs_path(cache)
     if is_ready(rootfs) and not rebuild:

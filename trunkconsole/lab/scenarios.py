@@ -8,6 +8,10 @@
 - callerid-rejected: the carrier answers the PBX's outbound calls with 403 Forbidden unless
   the caller ID (From user) is the number it assigned, 15551230000.
 - trunk-down: the carrier stops answering anything, qualify included.
+- provider-banned: provider-ip-changed on a PBX guarded by a real fail2ban (the stock
+  asterisk jail on the security log, nftables bans): the carrier's calls from .12 get
+  401s until fail2ban bans .12, and it keeps calling. The compound failure: fixing the
+  identify alone does not bring the calls back while the ban holds.
 - packet-loss: the carrier's network drops 8% of the RTP it sends (nft `numgen random`
   in the carrier's namespace: this kernel has no netem) on a call carrying RTP both
   ways (sipp echoes the PBX's milliwatt tone back); jitter is the sender's own timing.
@@ -31,7 +35,7 @@ import time
 from collections.abc import Callable
 
 from trunkconsole.errors import OperatorError
-from trunkconsole.lab import pbx
+from trunkconsole.lab import fail2ban, pbx
 from trunkconsole.lab.addresses import CARRIER_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
@@ -39,12 +43,14 @@ from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.network import VETH
 from trunkconsole.lab.system import require_tools, run
 from trunkconsole.lab.uac_variants import InviteVariant
+from trunkconsole.visible import echo
 
 NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
 RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
-SCENARIOS = ("provider-ip-changed", "rtp-blocked", "callerid-rejected", "trunk-down",
-             "packet-loss", "did-in-header", "codec-mismatch", "private-sdp", "reset")
+SCENARIOS = ("provider-ip-changed", "provider-banned", "rtp-blocked", "callerid-rejected",
+             "trunk-down", "packet-loss", "did-in-header", "codec-mismatch", "private-sdp",
+             "reset")
 PILOT = "15550000000"
 LOSS_PERCENT = 8
 Log = Callable[[str], None]
@@ -73,6 +79,24 @@ def provider_ip_changed(lab: Lab, log: Log) -> None:
                                     count=120, rate=0.2, duration=1))
     log(f"carrier now at {NEW_CARRIER_ADDRESS}; its calls: {report.summary()}; "
         "it keeps calling every 5 s")
+
+
+def provider_banned(lab: Lab, log: Log, timeout: float = 60.0) -> None:
+    lab.start_fail2ban()
+    lab.set_carrier("answer", NEW_CARRIER_ADDRESS)
+    # The stock jail bans after maxretry = 10 failures: one InvalidAccountID per call.
+    report = lab.call(CallSpec(did="15551230001", source=NEW_CARRIER_ADDRESS, count=12,
+                               rate=5, duration=1))
+    deadline = time.monotonic() + timeout
+    while NEW_CARRIER_ADDRESS not in fail2ban.banned(lab.dir):
+        if time.monotonic() > deadline:
+            raise OperatorError(f"fail2ban did not ban {NEW_CARRIER_ADDRESS} in time",
+                                evidence=f"its calls: {report.summary()}")
+        time.sleep(0.5)
+    lab.call_in_background(CallSpec(did="15551230001", source=NEW_CARRIER_ADDRESS,
+                                    count=120, rate=0.2, duration=1))
+    log(f"carrier now at {NEW_CARRIER_ADDRESS}; its calls: {report.summary()}; fail2ban "
+        f"(jail {fail2ban.JAIL}, nftables) banned it; it keeps calling every 5 s")
 
 
 def rtp_blocked(lab: Lab, log: Log, hold: float = 30.0) -> CallSpec:
@@ -158,6 +182,7 @@ def trunk_down(lab: Lab, log: Log) -> None:
 
 def reset(lab: Lab, log: Log) -> None:
     lab.stop_background_calls()
+    lab.stop_fail2ban()
     with lab.ami() as ami:
         ami.command("channel request hangup all")
     _unblock_rtp(lab)
@@ -183,10 +208,11 @@ def _wait_reachable(ami: AmiProbe, timeout: float = 10.0) -> None:
     raise OperatorError("the lab carrier did not answer qualify after the reset")
 
 
-def apply(lab: Lab, name: str, log: Log = print) -> None:
+def apply(lab: Lab, name: str, log: Log = echo) -> None:
     """Run one scenario by name."""
     actions: dict[str, Callable[[Lab, Log], object]] = {
-        "provider-ip-changed": provider_ip_changed, "rtp-blocked": rtp_blocked,
+        "provider-ip-changed": provider_ip_changed, "provider-banned": provider_banned,
+        "rtp-blocked": rtp_blocked,
         "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
         "packet-loss": packet_loss, "did-in-header": did_in_header,
         "codec-mismatch": codec_mismatch, "private-sdp": private_sdp,

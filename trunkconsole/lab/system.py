@@ -16,6 +16,8 @@ TOOLS: dict[str, str] = {
     "debootstrap": "debootstrap",
     "sipp": "sip-tester",
     "nft": "nftables",
+    "fail2ban-server": "fail2ban",
+    "fail2ban-client": "fail2ban",
     "unshare": "util-linux",
     "nsenter": "util-linux",
     "chroot": "coreutils",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from trunkconsole.visible import echo, visible_json
 
 
 def add_log_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,25 +46,24 @@ def _show(args: argparse.Namespace) -> int:
 
     record = read_logs(config_dir(args), args.since, log_dir=args.log_dir)
     if args.json:
-        json.dump({"since": record.since, "files": record.files, "gaps": record.gaps,
-                   "channels": [c.to_json() for c in record.setup.channels],
-                   "events": [e.to_json() for e in record.events]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json({"since": record.since, "files": record.files, "gaps": record.gaps,
+                           "channels": [c.to_json() for c in record.setup.channels],
+                           "events": [e.to_json() for e in record.events]}))
         return 0
     for event in record.events:
-        print(f"{clock(event.at)} {event.kind:15} {event.text}")
+        echo(f"{clock(event.at)} {event.kind:15} {event.text}")
     for gap in record.gaps:
-        print(f"note: {gap}")
-    print(f"{len(record.events)} lines from {', '.join(record.files) or 'no file'}")
+        echo(f"note: {gap}")
+    echo(f"{len(record.events)} lines from {', '.join(record.files) or 'no file'}")
     return 0
 
 
 def _enable(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import review_and_apply
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.logger_conf import plan_logging
     from trunkconsole.cli_support import ami_target, settings_from_args
     from trunkconsole.pjsip.commands import config_dir
 
-    changeset = plan_logging(config_dir(args))
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    return run_change(args, lambda: plan_logging(config_dir(args)),
+                      target=lambda: None if args.dry_run else ami_target(args),
+                      readonly=settings_from_args(args).readonly)

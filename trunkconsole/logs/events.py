@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trunkconsole.logs.clock import DateParser, parse_event_tv
-from trunkconsole.text import printable
 
 KEYWORDS = (b"SecurityEvent=", b"' failed for '", b" is now ", b"extension not found",
             b"No joint capabilities")
@@ -56,7 +55,7 @@ class LogEvent:
     kind: str  # request-failed | security | contact | endpoint | no-extension
     fields: dict[str, str] = field(default_factory=dict)
     file: str = ""
-    text: str = ""  # the line, printable only
+    text: str = ""  # the line as written (raw: front ends show it through visible())
 
     def to_json(self) -> dict[str, object]:
         return {"at": self.at, "kind": self.kind, "fields": dict(self.fields),
@@ -102,27 +101,27 @@ class LineParser:
         at = self.dates.parse(date)
         if at is None:
             return None
-        line = printable(text)[:2000]
+        line = text[:2000]
         name = str(file)
         if level == "SECURITY" or message.startswith("SecurityEvent="):
-            fields = {k.lower(): printable(v) for k, v in _SECURITY_FIELD.findall(message)}
+            fields = {k.lower(): v for k, v in _SECURITY_FIELD.findall(message)}
             if "securityevent" not in fields:
                 return None
             fields["event"] = fields.pop("securityevent")
             exact = parse_event_tv(fields.get("eventtv", ""))
             return LogEvent(exact if exact is not None else at, "security", fields, name, line)
         if (m := _REQUEST.search(message)) is not None:
-            fields = {k: printable(v or "") for k, v in m.groupdict().items()}
+            fields = {k: v or "" for k, v in m.groupdict().items()}
             return LogEvent(at, "request-failed", fields, name, line)
         if (m := _CONTACT.search(message)) is not None:
-            return LogEvent(at, "contact", {k: printable(v) for k, v in m.groupdict().items()},
+            return LogEvent(at, "contact", {k: v for k, v in m.groupdict().items()},
                             name, line)
         if (m := _ENDPOINT.search(message.rstrip())) is not None:
             return LogEvent(at, "endpoint",
-                            {k: printable(v) for k, v in m.groupdict().items()}, name, line)
+                            {k: v for k, v in m.groupdict().items()}, name, line)
         if (m := _NOEXTEN.search(message)) is not None:
             return LogEvent(at, "no-extension",
-                            {k: printable(v) for k, v in m.groupdict().items()}, name, line)
+                            {k: v for k, v in m.groupdict().items()}, name, line)
         return None
 
 

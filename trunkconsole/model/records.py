@@ -200,3 +200,20 @@ class UnknownSender:
     @property
     def account(self) -> str:
         return self.accounts[-1] if self.accounts else ""
+
+
+@dataclass(slots=True)
+class ResolvedSender:
+    """An unknown sender that an identify now matches: no longer unknown, kept to say so."""
+
+    sender: UnknownSender
+    at: float  # when the matching identify was first seen
+    identify: str  # the identify section that matches it
+    endpoint: str  # the endpoint (trunk) it now reaches
+
+    @property
+    def address(self) -> str:
+        return self.sender.address
+
+    def describe(self) -> str:
+        return f"matched by identify {self.identify} of trunk {self.endpoint}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trunkconsole.model.records import Channel, Contact, Hangup, UnknownSender
+from trunkconsole.model.records import Channel, Contact, Hangup, ResolvedSender, UnknownSender
 from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
 
@@ -39,6 +39,11 @@ def _sender(s: UnknownSender) -> dict[str, Any]:
             "accounts": list(s.accounts), "last_event": s.last_event}
 
 
+def _resolved(r: ResolvedSender) -> dict[str, Any]:
+    return {**_sender(r.sender), "resolved_at": r.at, "identify": r.identify,
+            "endpoint": r.endpoint}
+
+
 def snapshot(state: PbxState, now: float) -> dict[str, Any]:
     """Everything in the model, JSON-ready; untrusted strings are left as they came."""
     endpoints = []
@@ -67,4 +72,6 @@ def snapshot(state: PbxState, now: float) -> dict[str, Any]:
         "recent_hangups": [_hangup(h) for h in list(state.hangups)[-50:]],
         "unknown_senders": [_sender(s) for s in sorted(
             state.senders.by_address.values(), key=lambda s: -s.last_seen)],
+        # Once unknown, now matched by an identify (what fixed it, and when).
+        "resolved_senders": [_resolved(r) for r in state.senders.resolved.values()],
     }

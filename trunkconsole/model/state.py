@@ -211,12 +211,15 @@ class PbxState:
         if endpoint is None:
             return _NOTHING
         name = f.get("objectname", "")
-        endpoint.identifies[name] = Identify(
+        identify = endpoint.identifies[name] = Identify(
             name=name, endpoint=owner, matches=norm.split_matches(f.get("match", "")),
             match_header=f.get("matchheader", ""),
             match_request_uri=f.get("matchrequesturi", ""),
         )
-        return {(ENDPOINT, owner)}
+        changed: set[Key] = {(ENDPOINT, owner)}
+        for address in self.senders.resolve(identify, self.clock()):
+            changed.add((SENDER, address))
+        return changed
 
     def _endpoint_detail_complete(self, _f: Fields, _m: AmiMessage) -> Set[Key]:
         endpoint = self.endpoints.get(self._detail)

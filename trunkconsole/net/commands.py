@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.visible import echo
 
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:@+-]{1,15}\Z")
 
@@ -112,11 +113,11 @@ def verdict_command(args: argparse.Namespace) -> int:
     engine = Engine(_ruleset(args))
     result = engine.evaluate_range(probe)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
     else:
         from trunkconsole.net.text import render_verdict
 
-        print(render_verdict(result, engine.ruleset.notes))
+        echo(render_verdict(result, engine.ruleset.notes))
     return {Decision.ACCEPT: 0, Decision.DEPENDS: 1, Decision.DROP: 2}[result.decision]
 
 
@@ -130,9 +131,9 @@ def report_command(args: argparse.Namespace) -> int:
         args.ruleset is not None or args.iptables_save or args.ipset_save) else None
     report = gather_report(config_dir, files=files, netns=args.netns)
     if args.json:
-        print(json.dumps(report.to_json(), indent=2))
+        echo(json.dumps(report.to_json(), indent=2))
     else:
         from trunkconsole.net.text import render_report
 
-        print(render_report(report))
+        echo(render_report(report))
     return exit_status(report.findings)

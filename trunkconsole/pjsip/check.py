@@ -28,6 +28,7 @@ PROVIDERS: tuple[str, ...] = (
     "trunkconsole.pjsip.check:config_provider",
     "trunkconsole.diagnose.check:network_provider",
     "trunkconsole.diagnose.check:live_provider",
+    "trunkconsole.diagnose.check:bans_provider",
     "trunkconsole.diagnose.check:log_provider",
 )
 

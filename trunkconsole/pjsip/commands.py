@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from trunkconsole.visible import echo, visible_json
 
 DEFAULT_CONFIG_DIR = Path("/etc/asterisk")
 
@@ -78,7 +79,7 @@ def config_show(args: argparse.Namespace) -> int:
 
     directory = config_dir(args)
     if not directory.is_dir():
-        print(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
+        echo(f"trunkconsole: {directory} is not a directory", file=sys.stderr)
         return 3
     from trunkconsole.pjsip import freepbx
 
@@ -101,22 +102,21 @@ def config_show(args: argparse.Namespace) -> int:
             "files": {name: {"found": conf.found, "valid": conf.valid, "files": conf.files}
                       for name, conf in system.loaded.items()},
         }
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json(data))
         return 0
     for obj in objects:
         state = "" if obj.loaded else "  (REJECTED: " + "; ".join(obj.rejected) + ")"
         origin = f"wizard {obj.wizard}, " if obj.wizard else ""
-        print(f"{obj.type} {obj.id}  ({origin}{obj.file}:{obj.line}){state}")
+        echo(f"{obj.type} {obj.id}  ({origin}{obj.file}:{obj.line}){state}")
         for option in obj.options:
             if option.name.lower() == "type":
                 continue
             value = shown(option.name, option.value, option.file)
             mark = f" ({freepbx.CUSTOM_MARK})" if custom and option.file in custom else ""
-            print(f"    {option.name} = {value}    ; {obj.describe(option)}{mark}")
-        print()
+            echo(f"    {option.name} = {value}    ; {obj.describe(option)}{mark}")
+        echo()
     rtp = system.rtp
-    print(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
+    echo(f"rtp range {rtp.start}-{rtp.end}" + (" (default)" if rtp.defaulted else ""))
     return 0
 
 
@@ -151,15 +151,18 @@ def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
 
 
 def config_set(args: argparse.Namespace) -> int:
-    """`config set TYPE NAME OPTION VALUE`."""
-    from trunkconsole.changes.cli_apply import review_and_apply
+    """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
+    from trunkconsole.changes.audit import is_secret_option
+    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.option import plan_option_set
     from trunkconsole.cli_support import ami_target, settings_from_args
 
-    changeset = plan_option_set(config_dir(args), args.object_type, args.name, args.option,
-                                args.value, force=args.force)
-    target = None if args.dry_run else ami_target(args)
-    return review_and_apply(changeset, args, target, settings_from_args(args).readonly)
+    return run_change(
+        args, lambda: plan_option_set(config_dir(args), args.object_type, args.name,
+                                      args.option, args.value, force=args.force),
+        target=lambda: None if args.dry_run else ami_target(args),
+        readonly=settings_from_args(args).readonly,
+        secrets=[args.value] if is_secret_option(args.option) else [])
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -169,20 +172,18 @@ def check_command(args: argparse.Namespace) -> int:
 
     result = run_checks(CheckContext(config_dir=config_dir(args), args=args))
     if args.json:
-        json.dump({"status": result.status, "unavailable": result.unavailable,
-                   "findings": [finding.to_json() for finding in result.findings]},
-                  sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        echo(visible_json({"status": result.status, "unavailable": result.unavailable,
+                           "findings": [finding.to_json() for finding in result.findings]}))
         return result.status
     ordered = sorted(result.findings, key=lambda f: -f.severity)
     for finding in ordered:
-        print(f"{finding.severity.name:8} {finding.code}: {finding.title}")
+        echo(f"{finding.severity.name:8} {finding.code}: {finding.title}")
         for evidence in finding.evidence:
             where = evidence.location()
-            print(f"         {where + ': ' if where else ''}{evidence.text}")
+            echo(f"         {where + ': ' if where else ''}{evidence.text}")
         if finding.fix:
-            print(f"         fix: {finding.fix}")
+            echo(f"         fix: {finding.fix}")
     counts = {sev: sum(1 for f in result.findings if f.severity == sev) for sev in Severity}
-    print(f"{counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warnings, "
-          f"{counts[Severity.INFO]} notes")
+    echo(f"{counts[Severity.CRITICAL]} critical, {counts[Severity.WARNING]} warnings, "
+         f"{counts[Severity.INFO]} notes")
     return result.status

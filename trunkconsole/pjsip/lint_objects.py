@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator
 
 from trunkconsole.findings import Evidence, Finding, Severity
@@ -40,12 +41,18 @@ def type_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
             fix=f"write {hint}")
 
 
+@functools.lru_cache(maxsize=4096)
+def _close_option(kind: str, name: str) -> list[str]:
+    """The nearest known option name (difflib is slow: a hostile config repeats one typo
+    180,000 times)."""
+    return difflib.get_close_matches(name, sorted(PJSIP_OPTIONS.get(kind, ())), 1)
+
+
 def rejection_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
     """Objects Asterisk refuses: unknown options, bad matches, wizard errors."""
     for obj in pjsip.objects:
         for option in obj.unknown:
-            names = sorted(PJSIP_OPTIONS.get(obj.type, ()))
-            guess = difflib.get_close_matches(option.name.lower(), names, 1)
+            guess = _close_option(obj.type, option.name.lower())
             fix = f"did you mean {guess[0]}=?" if guess else (
                 f"remove it: it is not a {obj.type} option")
             yield Finding(

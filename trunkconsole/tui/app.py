@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import Screen
@@ -29,6 +29,7 @@ from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.commands import TrunkCommands
 from trunkconsole.tui.themes import VARIABLE_DEFAULTS, load_themes
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 REFRESH_HZ = 3.0
 # Screens by mode name, imported when first shown: "module:Class".
@@ -40,6 +41,7 @@ SCREENS_BY_MODE: dict[str, str] = {
     "network": "trunkconsole.tui.screens.network:NetworkScreen",
     "diagnoses": "trunkconsole.tui.screens.diagnoses:DiagnosesScreen",
     "workflow": "trunkconsole.tui.screens.workflow:WorkflowScreen",
+    "history": "trunkconsole.tui.screens.history:HistoryScreen",
 }
 DEFAULT_MODE = "dashboard"
 
@@ -68,6 +70,7 @@ class TrunkConsoleApp(App[int]):
         Binding("f5", "switch_mode('logger')", "SIP logger", id="screen-logger", show=False),
         Binding("f6", "switch_mode('diagnoses')", "Diagnoses", id="screen-diagnoses", show=False),
         Binding("f7", "switch_mode('workflow')", "Walk a call", id="screen-workflow", show=False),
+        Binding("f8", "switch_mode('history')", "History", id="screen-history", show=False),
         Binding("i", "add_identify", "Add provider IP", id="add-identify"),
         Binding("t", "add_trunk", "New trunk", id="add-trunk"),
         # Screen keys (F2..F7) stay out of the footer, which is short at 80 columns: the
@@ -88,6 +91,8 @@ class TrunkConsoleApp(App[int]):
         ("Diagnoses", "what is wrong now, the evidence and the fix",
          "switch_mode('diagnoses')"),
         ("Walk a call", "logger, INVITE, identify, RTP: step by step", "switch_mode('workflow')"),
+        ("History", "what happened: outages, refused senders, changes (journal)",
+         "switch_mode('history')"),
         ("Add provider IP", "add an address to a trunk's identify", "add_identify"),
         ("New trunk", "create an IP-authenticated trunk", "add_trunk"),
         ("Run check", "diagnose now: config, firewall, live state", "switch_mode('diagnoses')"),
@@ -168,21 +173,23 @@ class TrunkConsoleApp(App[int]):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         if loaded.errors:
-            self.notify("\n".join(loaded.errors), title=f"{len(loaded.errors)} theme file(s) "
-                        "could not be read", severity="warning", markup=False)
+            self.notify(visible_lines("\n".join(loaded.errors)),
+                        title=f"{len(loaded.errors)} theme file(s) could not be read",
+                        severity="warning", markup=False)
         wanted = self.settings.theme
         if wanted in self.available_themes:
             self.theme = wanted
         else:
-            self.notify(f"theme {wanted!r} not found, using trunk-dark", severity="warning",
-                        markup=False)
+            self.notify(visible(f"theme {wanted!r} not found, using trunk-dark"),
+                        severity="warning", markup=False)
             self.theme = "trunk-dark" if "trunk-dark" in self.available_themes else "textual-dark"
 
     def _remember_theme(self, _theme: object) -> None:
         try:
             save_setting("theme", self.theme)
         except (OSError, OperatorError) as exc:
-            self.notify(f"could not save the theme: {exc}", severity="warning", markup=False)
+            self.notify(visible_lines(f"could not save the theme: {exc}"), severity="warning",
+                        markup=False)
 
     # -- AMI --------------------------------------------------------------------------
     def _on_status(self, status: Status) -> None:
@@ -205,7 +212,10 @@ class TrunkConsoleApp(App[int]):
     # -- refresh ----------------------------------------------------------------------
     def refresh_visible(self) -> None:
         """Pull state into the visible screen only; nothing while a modal is open."""
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # between modes, or shutting down: nothing is visible
         if self.live is not None and self.live.server_info is not None:
             self.server_info = self.live.server_info
         for bar in screen.query(StatusBar):

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from trunkconsole.visible import visible
+
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
 
@@ -34,12 +36,12 @@ class TrunkCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(visible(title), callback, help=help_text)  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback,  # type: ignore[arg-type]
+                yield Hit(score, matcher.highlight(visible(title)), callback,  # type: ignore[arg-type]
                           help=help_text)

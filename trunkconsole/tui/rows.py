@@ -9,8 +9,10 @@ from rich.text import Text
 from trunkconsole.calls.quality import CallQuality
 from trunkconsole.model.records import Channel, UnknownSender
 from trunkconsole.model.views import TrunkSummary
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.live_table import Cells, Column, clock_key, number_key
 from trunkconsole.tui.widgets.sparkline import sparkline
+from trunkconsole.visible import visible
 
 STATUS_STYLE = {
     "Reachable": "green",
@@ -61,23 +63,23 @@ def trunk_cells(t: TrunkSummary) -> Cells:
     rtt = f"{t.rtt_ms:.1f}ms" if t.rtt_ms is not None else "-"
     status = t.status + (f" / {t.registration}" if t.registration else "")
     return (
-        Text(t.name, style="bold"),
-        Text(status, style=STATUS_STYLE.get(t.status, "")),
-        Text(rtt),
-        Text(sparkline(t.rtt_history, 12), style="cyan"),
-        Text(", ".join(t.matches) or "-"),
-        Text(str(t.calls_now)),
-        Text(str(t.calls_last_hour)),
-        Text(t.last_hangup or "-"),
+        plain(t.name, style="bold"),
+        plain(status, style=STATUS_STYLE.get(t.status, "")),
+        plain(rtt),
+        plain(sparkline(t.rtt_history, 12), style="cyan"),
+        plain(", ".join(t.matches) or "-"),
+        plain(str(t.calls_now)),
+        plain(str(t.calls_last_hour)),
+        plain(t.last_hangup or "-"),
     )
 
 
 def caller_text(channel: Channel) -> Text:
     """Caller ID as literal text: the name comes from the far end (markup stays text)."""
-    text = Text(channel.caller_num or "?")
+    text = plain(channel.caller_num or "?")
     if channel.caller_name and channel.caller_name != "<unknown>":
         text.append(" ")
-        text.append(channel.caller_name, style="italic")
+        text.append(visible(channel.caller_name), style="italic")
     return text
 
 
@@ -108,23 +110,23 @@ def quality_cells(quality: CallQuality | None) -> Cells:
 
 def channel_cells(channel: Channel, now: float, quality: CallQuality | None = None) -> Cells:
     return (
-        Text(channel.name),
-        Text(channel.state, style="green" if channel.state == "Up" else "yellow"),
+        plain(channel.name),
+        plain(channel.state, style="green" if channel.state == "Up" else "yellow"),
         *quality_cells(quality),
         caller_text(channel),
-        Text(channel.did or channel.exten),
-        Text(channel.context),
-        Text(clock_text(channel.duration(now))),
+        plain(channel.did or channel.exten),
+        plain(channel.context),
+        plain(clock_text(channel.duration(now))),
     )
 
 
 def sender_cells(sender: UnknownSender) -> Cells:
     return (
-        Text(sender.address, style="bold yellow"),
-        Text(str(sender.count)),
-        Text(time.strftime("%H:%M:%S", time.localtime(sender.last_seen))),
-        Text(", ".join(sender.accounts) or "-"),
-        Text(sender.transport),
+        plain(sender.address, style="bold yellow"),
+        plain(str(sender.count)),
+        plain(time.strftime("%H:%M:%S", time.localtime(sender.last_seen))),
+        plain(", ".join(sender.accounts) or "-"),
+        plain(sender.transport),
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
+
+from trunkconsole.tui.plain import plain, plain_lines
 
 KEYMAP_HINT = (
     "Remap any key in ~/.config/trunkconsole/config.yaml, by the id in the last column:\n"
@@ -37,7 +38,7 @@ def bindings_table(screen: Screen[object]) -> Table:
         keys.append(screen.app.get_key_display(binding))
     ordered = sorted(rows.items(), key=lambda item: (item[1][1] == "everywhere", item[0][1]))
     for (_action, description), (keys, where, binding_id) in ordered:
-        table.add_row(Text(", ".join(keys)), Text(description), Text(where), Text(binding_id))
+        table.add_row(plain(", ".join(keys)), plain(description), plain(where), plain(binding_id))
     return table
 
 
@@ -64,9 +65,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             title = getattr(self.for_screen, "TITLE", None) or type(self.for_screen).__name__
-            yield Static(Text(f"Keys on {title}", style="bold"))
+            yield Static(plain(f"Keys on {title}", style="bold"))
             yield Static(bindings_table(self.for_screen))
-            yield Static(Text(KEYMAP_HINT), id="help-hint")
+            yield Static(plain_lines(KEYMAP_HINT), id="help-hint")
         yield Footer()
 
     def action_dismiss_help(self) -> None:

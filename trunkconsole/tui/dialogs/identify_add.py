@@ -17,6 +17,7 @@ from trunkconsole.changes.firewall_note import sip_firewall_note
 from trunkconsole.changes.identify import plan_identify_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.plain import plain, plain_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -51,9 +52,9 @@ class IdentifyAddDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalGroup():
             yield Static(Text("Add a provider address to a trunk's identify", style="bold"))
-            yield Static(Text(self.why), id="identify-why", markup=False)
+            yield Static(plain_lines(self.why), id="identify-why", markup=False)
             yield Label("Trunk")
-            yield Select([(t, t) for t in self.trunks], value=self.trunk or Select.NULL,
+            yield Select([(plain(t), t) for t in self.trunks], value=self.trunk or Select.NULL,
                          allow_blank=not self.trunks, id="identify-trunk")
             yield Label("Address (IP, network, IP/mask or hostname; optional :port)")
             yield Input(self.address, placeholder="203.0.113.12", id="identify-address")
@@ -87,7 +88,7 @@ class IdentifyAddDialog(ModalScreen[None]):
             if note:
                 plan.changeset.notes.append(note)
         except OperatorError as exc:
-            error.update(Text(exc.render()))
+            error.update(plain_lines(exc.render()))
             return
         self.dismiss(None)
         app.push_screen(ReviewScreen(plan.changeset))

@@ -22,7 +22,9 @@ from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.diff_view import DiffView
+from trunkconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -67,9 +69,9 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(self.changeset.title), id="review-title")
+            yield Label(plain(self.changeset.title), id="review-title")
             notes = "\n".join(f"! {note}" for note in self.changeset.notes)
-            yield Static(Text(notes), id="review-notes", markup=False)
+            yield Static(plain_lines(notes), id="review-notes", markup=False)
             with VerticalScroll(id="review-diff"):
                 yield DiffView(self.changeset.diff())
             yield Static(id="review-progress", markup=False)
@@ -111,8 +113,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
         for item in self._progress:
             text.append("  ok  " if item.ok else " FAIL ",
                         style="bold green" if item.ok else "bold red")
-            text.append(f"{item.step.value:9} ")
-            text.append(item.detail + "\n")
+            text.append(visible(f"{item.step.value:9} "))
+            text.append(visible_lines(item.detail + "\n"))
         self.query_one("#review-progress", Static).update(text)
 
     @work(exclusive=True, group="apply", exit_on_error=False)
@@ -125,9 +127,9 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
         async def confirm() -> bool:
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._confirm_event = future
-            confirm_line.update(Text(f"Calls still working? Press k to keep the change; it is "
-                                     f"rolled back in {DEAD_MAN_SECONDS:.0f} s otherwise "
-                                     "(escape rolls back now)."))
+            confirm_line.update(plain(f"Calls still working? Press k to keep the change; it is "
+                                      f"rolled back in {DEAD_MAN_SECONDS:.0f} s otherwise "
+                                      "(escape rolls back now)."))
             self.refresh_bindings()
             try:
                 return await future
@@ -144,10 +146,11 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
                 self.changeset, confirm=confirm if dead_man else None,
                 confirm_within=DEAD_MAN_SECONDS if dead_man else None)
         except OperatorError as exc:
-            confirm_line.update(Text(exc.render(), style="bold red"))
+            confirm_line.update(plain_lines(exc.render(), style="bold red"))
         else:
             style = "bold green" if self.result.applied else "bold red"
-            confirm_line.update(Text(self.result.summary() + "  (escape closes)", style=style))
+            confirm_line.update(plain_lines(self.result.summary() + "  (escape closes)",
+                                            style=style))
         finally:
             self.running = False
             self.refresh_bindings()

@@ -16,6 +16,7 @@ from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.plain import plain, plain_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -63,7 +64,7 @@ class TrunkAddDialog(ModalScreen[None]):
                 value = "ulaw,alaw" if key == "codecs" else ""
                 yield Input(value, placeholder=placeholder, id=f"trunk-{key}")
             yield Label("DIDs go to context")
-            yield Select([(c, c) for c in self.contexts], id="trunk-route")
+            yield Select([(plain(c), c) for c in self.contexts], id="trunk-route")
             yield Static(id="trunk-error", markup=False)
             with Horizontal():
                 yield Button("Review change", variant="primary", id="trunk-review")
@@ -95,7 +96,7 @@ class TrunkAddDialog(ModalScreen[None]):
             )
             changeset = plan_trunk_add(app.settings.asterisk_dir, spec)
         except OperatorError as exc:
-            self.query_one("#trunk-error", Static).update(Text(exc.render()))
+            self.query_one("#trunk-error", Static).update(plain_lines(exc.render()))
             return
         self.dismiss(None)
         app.push_screen(ReviewScreen(changeset))

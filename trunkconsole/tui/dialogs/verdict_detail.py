@@ -20,8 +20,10 @@ from trunkconsole.findings import Finding
 from trunkconsole.net.report import NetworkReport, ProviderRow
 from trunkconsole.net.text import MARK, rtp_mark, verdict_command
 from trunkconsole.net.verdict import Decision, PacketVerdict
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.host_facts import ROW_CODES, row_subject
 from trunkconsole.tui.widgets.verdict_style import GLYPH, VerdictStyles
+from trunkconsole.visible import visible, visible_lines
 
 MAX_WAYS = 4  # undecidable rules fork the walk; ufw's conntrack matches give dozens of ways
 
@@ -33,64 +35,65 @@ def row_findings(report: NetworkReport, row: ProviderRow) -> list[Finding]:
 
 def _verdict(text: Text, verdict: PacketVerdict, styles: VerdictStyles, indent: str) -> None:
     """The probe, then each way through the rules: decision, deciding rule, path, assumptions."""
-    text.append(f"{indent}{verdict.probe.describe()}\n", style=styles.muted)
+    text.append(visible_lines(f"{indent}{verdict.probe.describe()}\n"), style=styles.muted)
     ways = verdict.outcomes
     for number, outcome in enumerate(ways[:MAX_WAYS], 1):
         word = "accepted" if outcome.decision is Decision.ACCEPT else "dropped"
-        head = Text(indent)
+        head = plain(indent)
         if len(ways) > 1:
-            head.append(f"way {number} of {len(ways)}: ")
-        head.append(f"{word} by ", style=styles.of(outcome.decision))
-        head.append(outcome.deciding.label, style=styles.of(outcome.decision))
+            head.append(visible(f"way {number} of {len(ways)}: "))
+        head.append(visible(f"{word} by "), style=styles.of(outcome.decision))
+        head.append(visible(outcome.deciding.label), style=styles.of(outcome.decision))
         text.append_text(head)
-        text.append(f"\n{indent}  rule: ", style=styles.muted)
-        text.append(outcome.deciding.text)
+        text.append(visible_lines(f"\n{indent}  rule: "), style=styles.muted)
+        text.append(visible(outcome.deciding.text))
         if outcome.path:
-            text.append(f"\n{indent}  path:", style=styles.muted)
+            text.append(visible_lines(f"\n{indent}  path:"), style=styles.muted)
             for step_number, step in enumerate(outcome.path, 1):
-                text.append(f"\n{indent}   {step_number:>2}. {step.render()}")
+                text.append(visible_lines(f"\n{indent}   {step_number:>2}. {step.render()}"))
         for assumption in outcome.assumptions:
-            text.append(f"\n{indent}  assumes ", style=styles.depends)
-            text.append(assumption)
+            text.append(visible_lines(f"\n{indent}  assumes "), style=styles.depends)
+            text.append(visible(assumption))
         for note in outcome.notes:
             if note not in verdict.notes:
-                text.append(f"\n{indent}  note: ", style=styles.muted)
-                text.append(note)
+                text.append(visible_lines(f"\n{indent}  note: "), style=styles.muted)
+                text.append(visible(note))
         text.append("\n")
     if len(ways) > MAX_WAYS:
-        text.append(f"{indent}and {len(ways) - MAX_WAYS} more ways; all of them: "
-                    f"{verdict_command(verdict.probe)} --json\n", style=styles.muted)
+        text.append(visible_lines(f"{indent}and {len(ways) - MAX_WAYS} more ways; all of them: "
+                                  f"{verdict_command(verdict.probe)} --json\n"),
+                    style=styles.muted)
     for note in verdict.notes:
-        text.append(f"{indent}note: ", style=styles.muted)
-        text.append(f"{note}\n")
+        text.append(visible(f"{indent}note: "), style=styles.muted)
+        text.append(visible_lines(f"{note}\n"))
 
 
 def _new_section(text: Text, title: str) -> None:
     """One blank line before a section, however the previous one ended."""
     text.append("\n" if text.plain.endswith("\n") else "\n\n")
-    text.append(title, style="bold")
+    text.append(visible(title), style="bold")
 
 
 def explain_row(report: NetworkReport, row: ProviderRow, styles: VerdictStyles) -> Text:
     """Everything the rules say about one provider address."""
     text = Text()
-    text.append(row.address.provider, style="bold")
-    text.append(f"  {row.address.address}", style="bold")
+    text.append(visible(row.address.provider), style="bold")
+    text.append(visible(f"  {row.address.address}"), style="bold")
     where = " ".join(p for p in (row.address.origin, row.address.location) if p)
     if where:
-        text.append(f"\n{where}", style=styles.muted)
+        text.append(visible_lines(f"\n{where}"), style=styles.muted)
     if row.iif:
-        text.append(f"\narrives on {row.iif}")
+        text.append(visible_lines(f"\narrives on {row.iif}"))
     if row.note:
         text.append("\nnote: ", style=styles.depends)
-        text.append(row.note)
+        text.append(visible(row.note))
     if report.firewall_error:
         _new_section(text, "")
         text.append("firewall not checked\n", style=styles.drop)
-        text.append(report.firewall_error)
+        text.append(visible_lines(report.firewall_error))
     for name, verdict in row.sip.items():
         _new_section(text, f"SIP {name}  ")
-        text.append(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}",
+        text.append(visible(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}"),
                     style=styles.of(verdict.decision))
         text.append("\n")
         _verdict(text, verdict, styles, "  ")
@@ -100,8 +103,8 @@ def explain_row(report: NetworkReport, row: ProviderRow, styles: VerdictStyles) 
         text.append_text(styles.rtp_cell(row.rtp))
         for port_class in row.rtp.classes:
             verdict = port_class.verdict
-            text.append(f"\n  {port_class.ports()}  ")
-            text.append(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}",
+            text.append(visible_lines(f"\n  {port_class.ports()}  "))
+            text.append(visible(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}"),
                         style=styles.of(verdict.decision))
             text.append("\n")
             _verdict(text, verdict, styles, "    ")
@@ -177,7 +180,7 @@ class VerdictDetailDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         box = self.query_one("#verdict-box")
-        box.border_title = Text(f"{self.row.address.provider} {self.row.address.address}")
+        box.border_title = plain(f"{self.row.address.provider} {self.row.address.address}")
         self.query_one("#verdict-why").focus()
 
     def action_close(self) -> None:

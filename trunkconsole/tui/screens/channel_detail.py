@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trunkconsole.model.state import PbxState
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.rows import clock_text
 from trunkconsole.tui.screens.live_detail import LiveDetailScreen
 from trunkconsole.tui.widgets.quality_plot import quality_report
@@ -34,7 +35,7 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Group | Text:
     else:
         ended = next((h for h in reversed(state.hangups) if h.uniqueid == uniqueid), None)
         if ended is None:
-            return Text(f"Channel {uniqueid} is gone.", style="bold red")
+            return plain(f"Channel {uniqueid} is gone.", style="bold red")
         rows = [
             ("Channel", ended.channel), ("Endpoint", ended.endpoint or "-"),
             ("State", "hung up"), ("Cause", ended.describe()),
@@ -43,7 +44,7 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Group | Text:
             ("Uniqueid", ended.uniqueid),
         ]
     for label, value in rows:
-        grid.add_row(Text(label), Text(value))  # caller IDs are attacker-controlled text
+        grid.add_row(plain(label), plain(value))  # caller IDs are attacker-controlled text
     return Group(grid, Text(), Text("Media quality (RTCP)", style="bold"),
                  quality_report(state.quality.get(uniqueid)))
 

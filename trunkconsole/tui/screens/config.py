@@ -23,7 +23,9 @@ from textual.widgets.option_list import Option
 from trunkconsole.findings import Severity
 from trunkconsole.pjsip.freepbx import CUSTOM_MARK, custom_values
 from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -36,12 +38,12 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
     """The detail pane for one trunk; custom: on FreePBX, the files it does not generate."""
     parts: list[Table | Text] = []
     for obj in group.objects():
-        title = Text(f"{obj.type} {obj.id}", style="bold")
-        title.append(f"  {obj.file}:{obj.line}", style="dim")
+        title = plain(f"{obj.type} {obj.id}", style="bold")
+        title.append(visible(f"  {obj.file}:{obj.line}"), style="dim")
         if obj.wizard:
-            title.append(f"  (wizard {obj.wizard})", style="dim")
+            title.append(visible(f"  (wizard {obj.wizard})"), style="dim")
         if not obj.loaded:
-            title.append("  REJECTED: " + "; ".join(obj.rejected), style="bold red")
+            title.append(visible("  REJECTED: " + "; ".join(obj.rejected)), style="bold red")
         table = Table(title=title, title_justify="left", show_header=False, box=None,
                       padding=(0, 2))
         table.add_column(no_wrap=True)
@@ -51,24 +53,25 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
             if option.key == "type":
                 continue
             template = obj.template_of(option)
-            origin = Text(f"{option.file}:{option.line}" + (f" ({template})" if template else ""))
+            origin = plain(f"{option.file}:{option.line}" + (f" ({template})" if template else ""))
             winner = obj.overridden_by(option)
             if winner is not None:
-                origin.append(f"  overridden by {winner.file}:{winner.line}", style="yellow")
+                origin.append(visible(f"  overridden by {winner.file}:{winner.line}"),
+                              style="yellow")
             if custom and option.file in custom:
-                origin.append(f"  {CUSTOM_MARK}", style="cyan")
-            table.add_row(Text(option.name), Text(option.value), origin)
+                origin.append(visible(f"  {CUSTOM_MARK}"), style="cyan")
+            table.add_row(plain(option.name), plain(option.value), origin)
         parts.append(table)
     if group.findings:
         parts.append(Text("Findings", style="bold"))
         for finding in sorted(group.findings, key=lambda f: -f.severity):
-            line = Text(f"{finding.severity.name:8} ", style=SEVERITY_STYLE[finding.severity])
-            line.append(finding.title)
+            line = plain(f"{finding.severity.name:8} ", style=SEVERITY_STYLE[finding.severity])
+            line.append(visible(finding.title))
             for evidence in finding.evidence:
                 if evidence.file:
-                    line.append(f"\n         {evidence.location()}", style="dim")
+                    line.append(visible_lines(f"\n         {evidence.location()}"), style="dim")
             if finding.fix:
-                line.append(f"\n         fix: {finding.fix}", style="green")
+                line.append(visible_lines(f"\n         fix: {finding.fix}"), style="green")
             parts.append(line)
     return Group(*parts)
 
@@ -107,13 +110,13 @@ class ConfigScreen(Screen[None]):
         if system is None:
             self.groups = []
             self.query_one("#config-detail", Static).update(
-                Text(f"cannot read {app.settings.asterisk_dir}", style="bold red"))
+                plain(f"cannot read {app.settings.asterisk_dir}", style="bold red"))
             return
         self.custom = custom_values(list(system.documents.by_path.values()))
         groups = trunk_groups(system.pjsip, config_findings(system))
         self.groups = sorted(groups, key=lambda g: (not g.is_trunk, g.name))
         for group in self.groups:
-            label = Text(group.name)
+            label = plain(group.name)
             worst = max((f.severity for f in group.findings), default=None)
             if worst is not None:
                 label.append(" !", style=SEVERITY_STYLE[worst])

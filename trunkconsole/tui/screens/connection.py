@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -14,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from trunkconsole.ami.connection import State
 from trunkconsole.ami.server_info import format_uptime
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.status_bar import STATE_STYLE, StatusBar
 
 if TYPE_CHECKING:
@@ -43,18 +43,18 @@ class ConnectionScreen(Screen[None]):
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         target = app.settings.ami
-        table.add_row("AMI target", Text(f"{target.address} as {target.username}"))
-        table.add_row("Secret from", Text(target.secret_source))
+        table.add_row("AMI target", plain(f"{target.address} as {target.username}"))
+        table.add_row("Secret from", plain(target.secret_source))
         status = app.ami_status
-        table.add_row("State", Text(status.state.value, style=STATE_STYLE[status.state]))
+        table.add_row("State", plain(status.state.value, style=STATE_STYLE[status.state]))
         if status.reason and status.state is not State.CONNECTED:
-            table.add_row("Reason", Text(status.reason))
+            table.add_row("Reason", plain(status.reason))
         info = app.server_info
         if info is not None and status.state is State.CONNECTED:
-            table.add_row("Asterisk", Text(info.asterisk_version))
-            table.add_row("AMI version", Text(info.ami_version))
-            table.add_row("Uptime", Text(format_uptime(info.uptime(app.clock()))))
-        table.add_row("Asterisk configs", Text(str(app.settings.asterisk_dir)))
+            table.add_row("Asterisk", plain(info.asterisk_version))
+            table.add_row("AMI version", plain(info.ami_version))
+            table.add_row("Uptime", plain(format_uptime(info.uptime(app.clock()))))
+        table.add_row("Asterisk configs", plain(str(app.settings.asterisk_dir)))
         for problem in app.live.problems if app.live is not None else []:
-            table.add_row("Problem", Text(problem, style="yellow"))
+            table.add_row("Problem", plain(problem, style="yellow"))
         self.query_one("#connection-details", Static).update(table)

@@ -10,7 +10,6 @@ import contextlib
 import time
 from typing import Any, ClassVar, Protocol
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,6 +21,7 @@ from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.model.state import SENDER, PbxState
 from trunkconsole.model.views import trunk_summaries
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
     SENDER_COLUMNS,
@@ -63,6 +63,8 @@ class DashboardScreen(Screen[None]):
     DashboardScreen #senders { height: auto; max-height: 30%; }
     DashboardScreen .caption { height: 1; color: $text-muted; padding: 0 1; }
     DashboardScreen #problems { color: $text-warning; padding: 0 1; height: auto; }
+    DashboardScreen #senders-resolved { color: $text-success; padding: 0 1; height: auto;
+                                        max-height: 3; display: none; }
     DashboardScreen #filter { dock: bottom; display: none; }
     DashboardScreen #filter.shown { display: block; }
     """
@@ -92,6 +94,7 @@ class DashboardScreen(Screen[None]):
             yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
                          classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
+            yield Static(id="senders-resolved", markup=False)
         yield Input(placeholder="filter: part of a name, address, caller, DID",
                     id="filter")
         yield Footer()
@@ -144,18 +147,27 @@ class DashboardScreen(Screen[None]):
                     s.address: cells for s in state.senders.by_address.values()
                     if matches(cells := sender_cells(s), needle)}
                 self.query_one("#senders", LiveTable).sync(sender_rows)
+                self._show_resolved(state)
                 self._senders_dirty = False
             # Static.update() re-lays out the screen: only when the text really changed.
             caption = f"Channels ({len(state.channels)})"
             if caption != self._caption:
                 self._caption = caption
-                self.query_one("#channels-caption", Static).update(Text(caption))
+                self.query_one("#channels-caption", Static).update(plain(caption))
             problems_text = "\n".join(live.problems)
             if problems_text != self._problems:
                 self._problems = problems_text
                 problems = self.query_one("#problems", Static)
-                problems.update(Text(problems_text))
+                problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
+
+    def _show_resolved(self, state: PbxState) -> None:
+        """Senders an identify now matches: resolved, when, and by which identify."""
+        lines = [f"resolved {time.strftime('%H:%M:%S', time.localtime(r.at))}: {r.address} "
+                 f"{r.describe()}" for r in list(state.senders.resolved.values())[-3:]]
+        resolved = self.query_one("#senders-resolved", Static)
+        resolved.update(plain_lines("\n".join(lines)))
+        resolved.display = bool(lines)
 
     # -- actions ---------------------------------------------------------------------------
     def _focused_table(self) -> LiveTable:

@@ -25,7 +25,9 @@ from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.logs.findings import log_findings
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -39,15 +41,15 @@ SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
 def finding_text(finding: Finding) -> Text:
     """The whole finding for the detail pane, as plain text (untrusted values inside)."""
     text = Text()
-    text.append(finding.title + "\n\n", style="bold")
+    text.append(visible_lines(finding.title + "\n\n"), style="bold")
     for line in finding.evidence:
         where = line.location()
         text.append("  • ")
-        text.append(f"{where}: " if where else "", style="dim")
-        text.append(line.text + "\n")
+        text.append(visible(f"{where}: " if where else ""), style="dim")
+        text.append(visible_lines(line.text + "\n"))
     if finding.fix:
         text.append("\nfix: ", style="bold")
-        text.append(finding.fix + "\n")
+        text.append(visible_lines(finding.fix + "\n"))
     if finding.details.get("flow") == "identify-add":
         text.append("\npress a to review this change", style="bold green")
     return text
@@ -105,6 +107,10 @@ class DiagnosesScreen(Screen[None]):
     def action_read_network(self) -> None:
         self._network()
 
+    def _reading_network(self) -> bool:
+        return any(w.node is self and w.group == "diag-network" and not w.is_finished
+                   for w in self.workers)
+
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
@@ -112,6 +118,8 @@ class DiagnosesScreen(Screen[None]):
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self._app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
+        self.evidence.bans = ev.bans
+        self.evidence.network_read_at = ev.network_read_at
         self.evidence.log = ev.log
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
@@ -134,19 +142,21 @@ class DiagnosesScreen(Screen[None]):
         if ev.log is not None:
             self.findings += log_findings(ev.log)
         self._show()
+        if ev.stale_for(self.findings) and not self._reading_network():
+            self._network()  # a finding newer than the firewall read: read it again
 
     def _show(self) -> None:
         gaps = list(self.evidence.gaps)
         if self.evidence.state is None and not self._static:
             gaps.insert(0, "live state: not connected to AMI")
-        self.query_one("#diag-gaps", Static).update(Text("; ".join(gaps)))
+        self.query_one("#diag-gaps", Static).update(plain("; ".join(gaps)))
         table = self.query_one("#diag-table", DataTable)
         selected = table.cursor_row
         table.clear()
         for index, finding in enumerate(self.findings):
-            table.add_row(Text(finding.severity.name.lower(),
-                               style=SEVERITY_STYLE[finding.severity]),
-                          Text(finding.subject), Text(finding.title), key=str(index))
+            table.add_row(plain(finding.severity.name.lower(),
+                                style=SEVERITY_STYLE[finding.severity]),
+                          plain(finding.subject), plain(finding.title), key=str(index))
         if not self.findings and self.evidence.state is None and not self._static:
             self.query_one("#diag-text", Static).update(
                 Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "

@@ -27,9 +27,11 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.net.report import NetworkReport, ProviderRow
 from trunkconsole.net.verdict import Decision
 from trunkconsole.tui.dialogs.verdict_detail import VerdictDetailDialog
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.host_facts import HostFactsView
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.tui.widgets.verdict_style import VerdictStyles
+from trunkconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -194,7 +196,7 @@ class NetworkScreen(Screen[None]):
         for row in report.rows:
             key = row_key(row)
             self.rows[key] = row
-            cells = [Text(row.address.provider), Text(row.address.address)]
+            cells = [plain(row.address.provider), plain(row.address.address)]
             for name in transports or [""]:
                 verdict = row.sip.get(name)
                 cells.append(self.verdict_styles.sip_cell(verdict) if verdict is not None
@@ -213,23 +215,25 @@ class NetworkScreen(Screen[None]):
     def _state_text(self, age: int) -> Text:
         styles, report = self.verdict_styles, self.report
         if self.failure:
-            return Text(self.failure, style=styles.drop)
+            return plain_lines(self.failure, style=styles.drop)
         if report is None:
             return Text("Reading the firewall and host facts...")
         text = Text()
         if report.firewall_error:
             text.append("Firewall not checked: ", style=styles.drop)
-            text.append(report.firewall_error)
+            text.append(visible_lines(report.firewall_error))
             text.append("\nHost facts below are still checked.  ")
         else:
-            text.append(f"Firewall read {age} s ago: ")
+            text.append(visible(f"Firewall read {age} s ago: "))
             blocked = sum(1 for r in report.rows if _worst(r) is Decision.DROP)
             depends = sum(1 for r in report.rows if _worst(r) is Decision.DEPENDS)
             count = len(report.rows)
-            text.append(f"{count} address{'' if count == 1 else 'es'}, ")
-            text.append(f"{blocked} blocked", style=styles.drop if blocked else styles.muted)
+            text.append(visible(f"{count} address{'' if count == 1 else 'es'}, "))
+            text.append(visible(f"{blocked} blocked"),
+                        style=styles.drop if blocked else styles.muted)
             text.append(", ")
-            text.append(f"{depends} undecided", style=styles.depends if depends else styles.muted)
+            text.append(visible(f"{depends} undecided"),
+                        style=styles.depends if depends else styles.muted)
             text.append(".  ")
         text.append("r re-read", style=styles.muted)
         return text
@@ -255,17 +259,17 @@ class NetworkScreen(Screen[None]):
         label = self.query_one("#network-row", Static)
         row = self.rows.get(self._cursor_key() or "")
         if row is None:
-            label.update(Text("no provider addresses in the config" if self.report else ""))
+            label.update(plain("no provider addresses in the config" if self.report else ""))
             return
-        text = Text(f"{row.address.provider} {row.address.address}", style="bold")
+        text = plain(f"{row.address.provider} {row.address.address}", style="bold")
         where = " ".join(p for p in (row.address.origin, row.address.location) if p)
-        text.append(f"  {where}" if where else "", style=self.verdict_styles.muted)
+        text.append(visible(f"  {where}" if where else ""), style=self.verdict_styles.muted)
         if row.iif:
-            text.append(f"  arrives on {row.iif}", style=self.verdict_styles.muted)
+            text.append(visible(f"  arrives on {row.iif}"), style=self.verdict_styles.muted)
         text.append("\n")
         worst = _worst(row)
         what = problems(row) or "not checked: the firewall was not read"
-        text.append(what, style=self.verdict_styles.of(worst) if worst else "")
+        text.append(visible(what), style=self.verdict_styles.of(worst) if worst else "")
         text.append("  (Enter: path and what to change)", style=self.verdict_styles.muted)
         label.update(text)
 

@@ -23,6 +23,7 @@ from trunkconsole.changes.logger_guard import start_guard
 from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.call_ladder import CallLadder
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -91,7 +92,7 @@ class SipLoggerScreen(Screen[None]):
         for label, width in (("time", 8), ("dir", 3), ("peer", 18), ("message", 44)):
             table.add_column(label, width=width, key=label)
         self.query_one("#logger-trunk", Select).set_options(
-            [(t, t) for t in self._app.trunk_names()])
+            [(plain(t), t) for t in self._app.trunk_names()])
         for message in self.messages.values():
             self._add_row(table, message)
         self.query_one(CallLadder).add_messages(list(self.messages.values()))
@@ -108,10 +109,10 @@ class SipLoggerScreen(Screen[None]):
             label.update(Text("SIP logger is off"))
             return
         left = max(0, int(state.until - time.time()))
-        label.update(Text(f"SIP logger on for {', '.join(state.hosts)}"
-                          + (f" ({', '.join(state.methods)})" if state.methods else "")
-                          + f": {left} s left, {len(self.messages)} messages",
-                          style="bold green"))
+        label.update(plain(f"SIP logger on for {', '.join(state.hosts)}"
+                           + (f" ({', '.join(state.methods)})" if state.methods else "")
+                           + f": {left} s left, {len(self.messages)} messages",
+                           style="bold green"))
 
     def start_for(self, trunk: str) -> None:
         """Choose a trunk and switch the logger on (from the command palette)."""
@@ -174,7 +175,7 @@ class SipLoggerScreen(Screen[None]):
             if self.switch_off not in app.on_exit_cleanups:
                 app.on_exit_cleanups.append(self.switch_off)
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
             return
         self.refresh_live()
 
@@ -184,8 +185,8 @@ class SipLoggerScreen(Screen[None]):
             try:
                 await self.logger.off()
             except OperatorError as exc:
-                self.query_one("#logger-state", Static).update(Text(exc.render(),
-                                                                    style="bold red"))
+                self.query_one("#logger-state", Static).update(plain_lines(exc.render(),
+                                                                           style="bold red"))
                 return
         self.refresh_live()
 
@@ -216,8 +217,8 @@ class SipLoggerScreen(Screen[None]):
         if table.row_count >= MAX_ROWS:
             return
         stamp = time.strftime("%H:%M:%S", time.localtime(message.timestamp))
-        table.add_row(Text(stamp), Text("<==" if message.received else "==>"),
-                      Text(message.address), Text(message.first_line),
+        table.add_row(plain(stamp), plain("<==" if message.received else "==>"),
+                      plain(message.address), plain(message.first_line),
                       key=str(message.number))
 
     @on(Input.Changed, "#logger-filter")
@@ -237,7 +238,7 @@ class SipLoggerScreen(Screen[None]):
         if message is not None:
             arrow = "received from" if message.received else "sent to"
             self.query_one("#logger-text", Static).update(
-                Text(f"#{message.number} {arrow} {message.address}\n\n{message.text}"))
+                plain_lines(f"#{message.number} {arrow} {message.address}\n\n{message.text}"))
 
     async def switch_off(self) -> None:
         """On console exit: leave no logger running."""

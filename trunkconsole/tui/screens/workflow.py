@@ -17,7 +17,9 @@ from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.gather import network_evidence
 from trunkconsole.diagnose.workflow import Step, StepState, WorkflowInput, run_workflow
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible, visible_lines
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -29,13 +31,13 @@ MARKS = {StepState.RUNNING: ("…", "yellow"), StepState.OK: ("✔", "green"),
 def step_text(step: Step) -> Text:
     mark, style = MARKS[step.state]
     text = Text()
-    text.append(f" {mark} ", style=style)
-    text.append(step.title + "\n", style="bold")
+    text.append(visible(f" {mark} "), style=style)
+    text.append(visible_lines(step.title + "\n"), style="bold")
     for line in step.saw:
-        text.append(f"     {line}\n")
+        text.append(visible_lines(f"     {line}\n"))
     if step.fix:
         text.append("     fix: ", style="bold")
-        text.append(step.fix + "\n")
+        text.append(visible_lines(step.fix + "\n"))
     return text
 
 
@@ -81,7 +83,7 @@ class WorkflowScreen(Screen[None]):
     def on_mount(self) -> None:
         names = self._app.trunk_names()
         select = self.query_one("#wf-trunk", Select)
-        select.set_options([(t, t) for t in names])
+        select.set_options([(plain(t), t) for t in names])
         if self.trunk in names:
             select.value = self.trunk
         if self.steps:
@@ -117,7 +119,7 @@ class WorkflowScreen(Screen[None]):
             except ValueError:
                 raise OperatorError("the wait must be a number of seconds") from None
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
             return
         self.running = True
         self.steps = []
@@ -135,7 +137,7 @@ class WorkflowScreen(Screen[None]):
             await run_workflow(ami, WorkflowInput(trunk=trunk, config=config, engine=ev.engine,
                                                   rtp_range=rtp, wait=wait), report)
         except OperatorError as exc:
-            label.update(Text(exc.render(), style="bold red"))
+            label.update(plain_lines(exc.render(), style="bold red"))
         finally:
             self.running = False
 

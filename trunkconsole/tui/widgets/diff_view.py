@@ -7,6 +7,7 @@ from textual.highlight import HighlightTheme, highlight
 from textual.widgets import Static
 
 from trunkconsole.changes.audit import mask_secrets
+from trunkconsole.visible import visible_lines
 
 
 class DiffTheme(HighlightTheme):
@@ -31,5 +32,5 @@ class DiffView(Static):
     """
 
     def __init__(self, diff: str, *, id: str | None = None) -> None:
-        super().__init__(highlight(mask_secrets(diff), language="diff", theme=DiffTheme),
-                         id=id, markup=False)
+        shown = visible_lines(mask_secrets(diff))
+        super().__init__(highlight(shown, language="diff", theme=DiffTheme), id=id, markup=False)

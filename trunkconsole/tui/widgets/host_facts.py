@@ -11,7 +11,9 @@ from textual.widgets import Static
 
 from trunkconsole.findings import Finding
 from trunkconsole.net.report import NetworkReport
+from trunkconsole.tui.plain import plain_lines
 from trunkconsole.tui.widgets.verdict_style import VerdictStyles
+from trunkconsole.visible import visible, visible_lines
 
 MAX_SOCKETS = 12
 # Findings that belong to one row (shown in its detail dialog, not under "Checks").
@@ -33,7 +35,7 @@ def general_findings(report: NetworkReport) -> list[Finding]:
 def _heading(text: Text, title: str) -> None:
     if text.plain:
         text.append("\n")
-    text.append(title, style="bold")
+    text.append(visible(title), style="bold")
 
 
 def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
@@ -46,9 +48,9 @@ def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
         _heading(text, "Addresses")
         for address in host.addresses:
             kind = "private" if address.private else "public"
-            line = Text(f"\n  {address.ifname:<10} ")
-            line.append(f"{address.address}/{address.prefixlen}".ljust(26) + " ")
-            line.append(kind, style=styles.muted if address.private else "")
+            line = plain_lines(f"\n  {address.ifname:<10} ")
+            line.append(visible(f"{address.address}/{address.prefixlen}".ljust(26) + " "))
+            line.append(visible(kind), style=styles.muted if address.private else "")
             if address.tentative or address.dadfailed:
                 line.append("  DAD failed" if address.dadfailed else "  tentative",
                             style=styles.depends)
@@ -56,15 +58,15 @@ def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
         if host.routes:
             _heading(text, "Routes to providers")
             for dst, route in host.routes.items():
-                line = Text(f"\n  {dst:<16} ")
+                line = plain_lines(f"\n  {dst:<16} ")
                 if route.error:
-                    line.append(f"no route: {route.error}", style=styles.drop)
+                    line.append(visible(f"no route: {route.error}"), style=styles.drop)
                 else:
-                    line.append(f"on {route.oif or '?'}")
+                    line.append(visible(f"on {route.oif or '?'}"))
                     if route.gateway:
-                        line.append(f" via {route.gateway}")
+                        line.append(visible(f" via {route.gateway}"))
                     if route.prefsrc:
-                        line.append(f", from {route.prefsrc}")
+                        line.append(visible(f", from {route.prefsrc}"))
                 text.append_text(line)
         _heading(text, "Listening sockets")
         if host.sockets is None:
@@ -73,29 +75,32 @@ def host_facts_text(report: NetworkReport, styles: VerdictStyles) -> Text:
             sockets = sorted(host.sockets, key=lambda s: (s.proto, s.port, s.address))
             for socket in sockets[:MAX_SOCKETS]:
                 where = f"[{socket.address}]" if ":" in socket.address else socket.address
-                line = Text(f"\n  {socket.proto} " + f"{where}:{socket.port}".ljust(24) + " ")
+                line = plain_lines(f"\n  {socket.proto} "
+                                   + f"{where}:{socket.port}".ljust(24) + " ")
                 owner = socket.process + (f" (pid {socket.pid})" if socket.pid else "")
-                line.append(owner or "?", style=styles.muted)
+                line.append(visible(owner or "?"), style=styles.muted)
                 text.append_text(line)
             if len(sockets) > MAX_SOCKETS:
-                text.append(f"\n  and {len(sockets) - MAX_SOCKETS} more", style=styles.muted)
+                text.append(visible_lines(f"\n  and {len(sockets) - MAX_SOCKETS} more"),
+                            style=styles.muted)
         for error in host.errors:
-            text.append(f"\n  {error}", style=styles.drop)
+            text.append(visible_lines(f"\n  {error}"), style=styles.drop)
     if report.helper is not None:
         _heading(text, "SIP conntrack helper")
         style = styles.depends if report.helper.active else styles.muted
-        text.append(f"\n  {report.helper.explain()}", style=style)
+        text.append(visible_lines(f"\n  {report.helper.explain()}"), style=style)
     checks = general_findings(report)
     if checks:
         _heading(text, "Checks")
         for finding in sorted(checks, key=lambda f: -f.severity):
             line = Text("\n  ")
-            line.append(f"{finding.severity.name:<8} ", style=styles.of_severity(finding.severity))
-            line.append(finding.title)
+            line.append(visible(f"{finding.severity.name:<8} "),
+                        style=styles.of_severity(finding.severity))
+            line.append(visible(finding.title))
             if finding.subject:
-                line.append(f" ({finding.subject})", style=styles.muted)
+                line.append(visible(f" ({finding.subject})"), style=styles.muted)
             if finding.fix:
-                line.append(f"\n           fix: {finding.fix}")
+                line.append(visible_lines(f"\n           fix: {finding.fix}"))
             text.append_text(line)
     return text
 

@@ -18,6 +18,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from trunkconsole.tui.plain import plain
+
 Cells = tuple[Text, ...]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 CLEAR_RATIO = 0.3  # above this share of stale rows, clear() and re-add
@@ -71,7 +73,7 @@ class LiveTable(DataTable[Text]):
         # The screen's first refresh can run before this widget's Mount.
         if not self.columns:
             for column in self.spec:
-                self.add_column(Text(column.label), width=column.width, key=column.key)
+                self.add_column(plain(column.label), width=column.width, key=column.key)
 
     @property
     def keys(self) -> list[str]:

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.server_info import ServerInfo, format_uptime
+from trunkconsole.visible import visible
 
 STATE_STYLE = {
     State.CONNECTED: "bold green",
@@ -22,16 +23,16 @@ def status_text(address: str, status: Status, info: ServerInfo | None, readonly:
     """One line; every value goes in as Text, never markup."""
     text = Text()
     text.append(" AMI ", style="bold")
-    text.append(address)
+    text.append(visible(address))
     text.append("  ")
-    text.append(status.state.value, style=STATE_STYLE[status.state])
+    text.append(visible(status.state.value), style=STATE_STYLE[status.state])
     if status.state is State.RECONNECTING and status.retry_in:
-        text.append(f" (retry in {status.retry_in:.1f} s)", style="yellow")
+        text.append(visible(f" (retry in {status.retry_in:.1f} s)"), style="yellow")
     if info is not None and status.state is State.CONNECTED:
         text.append("  Asterisk ")
-        text.append(info.asterisk_version, style="bold")
+        text.append(visible(info.asterisk_version), style="bold")
         text.append("  up ")
-        text.append(format_uptime(info.uptime(now)))
+        text.append(visible(format_uptime(info.uptime(now))))
     if readonly:
         text.append("  READ-ONLY", style="bold reverse")
     return text

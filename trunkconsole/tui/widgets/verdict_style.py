@@ -16,6 +16,7 @@ from textual.color import Color, ColorParseError
 from trunkconsole.findings import Severity
 from trunkconsole.net.text import MARK, PARTLY, rtp_mark
 from trunkconsole.net.verdict import Decision, PacketVerdict, RangeVerdict
+from trunkconsole.tui.plain import plain
 
 GLYPH = {Decision.ACCEPT: "✓", Decision.DROP: "✗", Decision.DEPENDS: "?"}
 
@@ -55,16 +56,16 @@ class VerdictStyles:
 
     def sip_cell(self, verdict: PacketVerdict) -> Text:
         """`✓ ok` / `✗ BLOCKED` / `? depends`, coloured."""
-        return Text(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}",
-                    style=self.of(verdict.decision))
+        return plain(f"{GLYPH[verdict.decision]} {MARK[verdict.decision]}",
+                     style=self.of(verdict.decision))
 
     def rtp_cell(self, rtp: RangeVerdict) -> Text:
         """As sip_cell; `✗ PARTLY` (red: calls lose audio on those ports) when part of the
         range is dropped."""
         mark = rtp_mark(rtp)
         if mark == PARTLY:
-            return Text(f"{GLYPH[Decision.DROP]} {mark}", style=self.drop)
-        return Text(f"{GLYPH[rtp.decision]} {mark}", style=self.of(rtp.decision))
+            return plain(f"{GLYPH[Decision.DROP]} {mark}", style=self.drop)
+        return plain(f"{GLYPH[rtp.decision]} {mark}", style=self.of(rtp.decision))
 
     def unchecked(self, why: str) -> Text:
-        return Text(f"- {why}", style=self.muted)
+        return plain(f"- {why}", style=self.muted)

@@ -1,0 +1,158 @@
+"""Never stale, on the real lab: what the console says follows what Asterisk says.
+
+- After `identify add carrier 203.0.113.12` (applied, verified, a call from .12 answered)
+  the unknown sender and the provider-IP-changed diagnosis leave the dashboard, the
+  Diagnoses screen, `status --json` and `check` within one refresh.
+- rtp-blocked: the Diagnoses screen, shown before the rule was inserted, names the rule
+  without a key press (the firewall is read again for a finding newer than the last read);
+  after `lab scenario reset` the finding clears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.lab.live_helpers import eventually, lab_target
+from tests.tui.screen import visible_text
+from trunkconsole.findings import Finding
+from trunkconsole.lab import scenarios
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+from trunkconsole.settings import Settings
+from trunkconsole.tui.app import REFRESH_HZ, TrunkConsoleApp
+from trunkconsole.tui.screens.dashboard import DashboardScreen
+from trunkconsole.tui.widgets.live_table import LiveTable
+
+from .helpers import ROOT, run_cli
+
+NEW_IP = scenarios.NEW_CARRIER_ADDRESS
+RULE = f"inet {scenarios.NFT_TABLE} input #2"
+ONE_TICK = 1 / REFRESH_HZ
+
+
+@pytest.fixture
+def scenario_lab(lab_config: Lab) -> Iterator[Lab]:
+    yield lab_config
+    scenarios.apply(lab_config, "reset", log=lambda _m: None)
+
+
+def console(lab: Lab) -> TrunkConsoleApp:
+    """The real console on the lab PBX (it connects and resyncs by itself)."""
+    return TrunkConsoleApp(Settings(ami=lab_target(lab), asterisk_dir=lab.config_dir))
+
+
+async def cli_in_background(lab: Lab, *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        "ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+        "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL, cwd=ROOT)
+
+
+async def json_of(process: asyncio.subprocess.Process) -> dict[str, object]:
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode in (0, 1, 2), err.decode()
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+def sender_keys(app: TrunkConsoleApp) -> list[str]:
+    return list(app.screen.query_one("#senders", LiveTable).keys)
+
+
+async def test_identify_fix_leaves_dashboard_status_and_check(
+        scenario_lab: Lab, in_pbx_netns: Lab, tmp_path: Path) -> None:
+    lab = scenario_lab
+    await asyncio.to_thread(scenarios.apply, lab, "provider-ip-changed", log=lambda _m: None)
+    app = console(lab)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await eventually(lambda: app.live is not None and app.live.syncs > 0, 15, "a resync")
+        await eventually(lambda: isinstance(app.screen, DashboardScreen)
+                         and NEW_IP in sender_keys(app), 20, "the unknown sender on screen")
+        # The CLI twins listen across the fix, as a Nagios check running at that moment.
+        status = await cli_in_background(lab, "status", "--json", "--listen", "22",
+                                         "--config-dir", str(lab.config_dir))
+        check = await cli_in_background(lab, "check", "--json", "--no-network", "--listen",
+                                        "22")
+        await pilot.press("f6")
+        await eventually(lambda: "provider-ip-changed" in codes(app), 15, "the diagnosis")
+        await asyncio.sleep(6)  # the carrier's calls from .12 keep being refused meanwhile
+        fixed = await asyncio.to_thread(run_cli, lab, "identify", "add", "carrier", NEW_IP,
+                                        "--yes", state=tmp_path)
+        assert "applied and verified" in fixed.stdout, fixed.stdout + fixed.stderr
+        answered = await asyncio.to_thread(lab.call, CallSpec(did="15551230001",
+                                                              source=NEW_IP))
+        assert answered.answered == 1, answered.summary()
+        assert app.live is not None
+        state = app.live.state
+        # Asterisk's reload made the session list the carrier's identify again.
+        took = await eventually(lambda: NEW_IP not in state.senders.by_address, 10,
+                                "the sender resolved in the model")
+        resolved = state.senders.resolved[NEW_IP]
+        assert (resolved.endpoint, resolved.identify) == ("carrier", "carrier")
+        assert took < 10
+        await eventually(lambda: "provider-ip-changed" not in codes(app), 2.5,
+                         "the diagnosis gone from the Diagnoses screen")
+        await pilot.press("f1")
+        await pilot.pause(ONE_TICK + 0.1)
+        assert NEW_IP not in sender_keys(app)  # within one tick of the dashboard
+        assert f"{NEW_IP} matched by identify carrier of trunk carrier" in visible_text(app)
+        status_data = await json_of(status)
+        check_data = await json_of(check)
+    assert NEW_IP not in [s["address"] for s in status_data["unknown_senders"]]  # type: ignore[attr-defined]
+    assert [(r["address"], r["endpoint"]) for r in status_data["resolved_senders"]] == [  # type: ignore[attr-defined]
+        (NEW_IP, "carrier")]  # it was seen as unknown during the listen, then resolved
+    for data in (status_data, check_data):
+        found = [f["code"] for f in data["findings"]]  # type: ignore[attr-defined]
+        assert "provider-ip-changed" not in found, found
+        assert not [f for f in data["findings"]  # type: ignore[attr-defined]
+                    if f.get("subject") == NEW_IP], data["findings"]
+
+
+def rtp_finding(app: TrunkConsoleApp) -> Finding:
+    found: list[Finding] = [f for f in getattr(app.screen, "findings", [])
+                            if f.code == "rtp-not-arriving"]
+    return found[0]
+
+
+def codes(app: TrunkConsoleApp) -> list[str]:
+    findings = getattr(app.screen, "findings", [])
+    return [f.code for f in findings]
+
+
+async def test_rtp_blocked_names_the_rule_without_a_key_press(
+        scenario_lab: Lab, in_pbx_netns: Lab) -> None:
+    lab = scenario_lab
+    app = console(lab)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await eventually(lambda: app.live is not None and app.live.syncs > 0, 15, "a resync")
+        await pilot.press("f6")  # the firewall is read now, before the rule exists
+        await eventually(lambda: app.screen.evidence.network_read_at > 0,  # type: ignore[attr-defined]
+                         10, "the first firewall read")
+        first_read = app.screen.evidence.network_read_at  # type: ignore[attr-defined]
+        await asyncio.to_thread(scenarios.apply, lab, "rtp-blocked", log=lambda _m: None)
+        await eventually(lambda: "rtp-not-arriving" in codes(app), 20, "no audio diagnosed")
+        await eventually(lambda: rtp_finding(app).details["rule"] == RULE, 10,
+                         "the rule in the evidence")
+        finding = rtp_finding(app)
+        # Other findings may come first (the logs remember earlier tests' unknown senders):
+        # highlight this one as a cursor would, and its detail names the rule.
+        app.screen.query_one("#diag-table", DataTable).move_cursor(
+            row=app.screen.findings.index(finding))  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert RULE in visible_text(app)
+        assert app.screen.evidence.network_read_at > first_read  # type: ignore[attr-defined]
+        assert app.screen.evidence.network_read_at >= finding.raised_at  # type: ignore[attr-defined]
+        assert finding.raised_at > first_read  # raised after the first read: read again
+        await asyncio.to_thread(scenarios.apply, lab, "reset", log=lambda _m: None)
+        await eventually(lambda: "rtp-not-arriving" not in codes(app), 10,
+                         "the finding cleared after reset")
+        await pilot.pause(0.3)
+        assert RULE not in visible_text(app)

@@ -1,0 +1,1 @@
+"""Prometheus metrics of `trunkconsole watch` (prometheus_client, custom collector)."""

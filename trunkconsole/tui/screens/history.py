@@ -1,0 +1,147 @@
+"""The History screen: what the journal says happened, per trunk plots, and evidence.
+
+Left: the timeline (newest last). Right: each trunk's availability, RTT and calls over the
+window as one-line plots, flaps and outages; Enter on an item shows the journal rows
+behind it. Data comes from the core (journal.history); this screen only renders it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from trunkconsole.errors import OperatorError
+from trunkconsole.journal.history import (
+    History,
+    build_history,
+    default_journal,
+    evidence_rows,
+    spark,
+)
+from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    pass
+
+WINDOWS = (3600.0, 86400.0, 7 * 86400.0)
+WINDOW_NAMES = {3600.0: "1h", 86400.0: "24h", 7 * 86400.0: "7d"}
+KIND_STYLE = {"contact-unreachable": "bold red", "finding-raised": "yellow",
+              "senders": "red", "contact-reachable": "green", "calls-resume": "green",
+              "finding-cleared": "green", "change-applied": "cyan"}
+
+
+def trunk_summary(history: History) -> Group:
+    parts: list[Text] = [plain(f"{WINDOW_NAMES.get(history.until - history.since, '')} "
+                               f"from {history.journal}", style="dim")]
+    for name, series in sorted(history.trunks.items()):
+        known = [a for a in series.availability if a is not None]
+        share = f"{100 * sum(known) / len(known):.1f}%" if known else "unknown"
+        head = Text("\n")
+        head.append_text(plain(name, style="bold"))
+        head.append(f"  available {share}  flaps {series.flaps}  outages "
+                    f"{len(series.outages)}  calls {sum(series.calls)} "
+                    f"({sum(series.failed_calls)} failed)")
+        parts.append(head)
+        rtts = [v for v in series.rtt_ms if v is not None]
+        parts.append(Text(f"up    {spark(series.availability, 1.0)}", style="green"))
+        parts.append(Text(f"RTT   {spark(series.rtt_ms)}"
+                          + (f" max {max(rtts):.0f} ms" if rtts else "")))
+        parts.append(Text(f"calls {spark([float(c) for c in series.calls])}"))
+    if not history.trunks:
+        parts.append(Text("no trunk in the journal for this window", style="dim"))
+    return Group(*parts)
+
+
+class HistoryScreen(Screen[None]):
+    """The journal's timeline and per-trunk plots; Enter shows an item's evidence."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Re-read journal", id="history-reload"),
+        Binding("w", "window", "1h/24h/7d", id="history-window"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = 86400.0
+        self.history: History | None = None
+
+    DEFAULT_CSS = """
+    #history-trunks-scroll { height: auto; max-height: 45%; }
+    #history-table { height: 1fr; }
+    #history-evidence-scroll { height: auto; max-height: 30%; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar")
+        with Vertical():
+            with VerticalScroll(id="history-trunks-scroll"):
+                yield Static(id="history-trunks")
+            yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="history-evidence-scroll"):
+                yield Static(id="history-evidence")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#history-table", DataTable)
+        table.add_column("when", width=11, key="when")
+        table.add_column("trunk", width=10, key="trunk")
+        table.add_column("what", width=120, key="what")
+        table.focus()
+        self.action_reload()
+
+    def action_window(self) -> None:
+        self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self._load(self.window)
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _load(self, window: float) -> None:
+        try:
+            history: History | str = build_history(default_journal(), window)
+        except OperatorError as exc:
+            history = exc.render()
+        self.app.call_from_thread(self._show, history)
+
+    def _show(self, history: History | str) -> None:
+        table = self.query_one("#history-table", DataTable)
+        table.clear()
+        if isinstance(history, str):
+            self.history = None
+            self.query_one("#history-trunks", Static).update(plain_lines(history,
+                                                                         style="yellow"))
+            return
+        self.history = history
+        for index, item in enumerate(history.items):
+            when = time.strftime("%H:%M", time.localtime(item.at))
+            if item.end is not None and item.end - item.at >= 60:
+                when += "-" + time.strftime("%H:%M", time.localtime(item.end))
+            table.add_row(plain(when), plain(item.trunk),
+                          plain(item.text, style=KIND_STYLE.get(item.kind, "")),
+                          key=str(index))
+        if history.items:
+            table.move_cursor(row=len(history.items) - 1)
+        self.query_one("#history-trunks", Static).update(trunk_summary(history))
+
+    @on(DataTable.RowSelected, "#history-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        history = self.history
+        if history is None or not 0 <= event.cursor_row < len(history.items):
+            return
+        item = history.items[event.cursor_row]
+        lines = evidence_rows(default_journal(), item.evidence)
+        text = plain(f"evidence: {item.text}", style="bold")
+        text.append("\n")
+        text.append_text(plain_lines("\n".join(lines) or "no rows", style="dim"))
+        self.query_one("#history-evidence", Static).update(text)
