@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from typing import Any
+
+from trunkconsole.visible import echo, visible_json
 
 
 def register(subparsers: Any) -> None:
@@ -64,9 +65,9 @@ def _preflight(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run())
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        echo(visible_json(result.to_json()))
     else:
-        print("\n".join(result.lines()))
+        echo("\n".join(result.lines()))
     if result.call is None:
         return 3
     return 0 if result.ok else 2

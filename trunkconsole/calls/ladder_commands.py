@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from trunkconsole.calls.ladder import CallFlow, group_calls, render_ladder
@@ -11,6 +10,7 @@ from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.sip import printable
 from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.errors import OperatorError
+from trunkconsole.visible import echo, visible_json
 
 
 def select_calls(messages: list[SipMessage], call_ids: list[str],
@@ -36,21 +36,21 @@ def show_ladder(messages: list[SipMessage], args: argparse.Namespace) -> int:
         from trunkconsole.calls.pcap import write_pcap
 
         count = write_pcap(flows, args.pcap)
-        print(f"wrote {count} SIP messages of {len(flows)} call(s) to {args.pcap}",
-              file=sys.stderr)
+        echo(f"wrote {count} SIP messages of {len(flows)} call(s) to {args.pcap}",
+             file=sys.stderr)
     if args.json:
-        print(json.dumps([f.to_json() | {"nat": [{"code": n.code, "text": n.text, "fix": n.fix}
-                                                 for n in analyse(f)]} for f in flows],
-                         indent=2))
+        echo(visible_json([f.to_json() | {"nat": [{"code": n.code, "text": n.text,
+                                                   "fix": n.fix} for n in analyse(f)]}
+                           for f in flows]))
     else:
         for flow in flows:
             lines = render_ladder(flow)
             for finding in analyse(flow):
                 lines += [printable(f"  NAT: {finding.text}"),
                           printable(f"       fix: {finding.fix}")]
-            print("\n".join(lines) + "\n")
+            echo("\n".join(lines) + "\n")
     if not flows:
-        print("no calls in the SIP history" + (" match" if args.call or args.search else ""),
-              file=sys.stderr)
+        echo("no calls in the SIP history" + (" match" if args.call or args.search else ""),
+             file=sys.stderr)
         return 1
     return 0

@@ -93,19 +93,19 @@ def mos_style(mos: float | None) -> str:
 def quality_cells(quality: CallQuality | None) -> Cells:
     """MOS, loss from/to the provider (%), the worse jitter (ms); '-' before any RTCP."""
     if quality is None:
-        return Text("-", style="dim"), Text("-", style="dim"), Text("-", style="dim")
+        return plain("-", style="dim"), plain("-", style="dim"), plain("-", style="dim")
     mos = quality.mos()
 
     def pct(value: float | None) -> str:
         return "?" if value is None else f"{value:g}"
 
-    loss = Text(f"{pct(quality.rx_loss)}/{pct(quality.tx_loss)}%")
+    loss = plain(f"{pct(quality.rx_loss)}/{pct(quality.tx_loss)}%")
     if max(quality.rx_loss or 0, quality.tx_loss or 0) >= 3:
         loss.stylize("bold red")
     jitters = [j for j in (quality.rx_jitter_ms, quality.tx_jitter_ms) if j is not None]
-    jitter = Text(f"{max(jitters):g}" if jitters else "-",
-                  style="bold red" if jitters and max(jitters) >= 30 else "")
-    return Text("-" if mos is None else f"{mos:.1f}", style=mos_style(mos)), loss, jitter
+    jitter = plain(f"{max(jitters):g}" if jitters else "-",
+                   style="bold red" if jitters and max(jitters) >= 30 else "")
+    return plain("-" if mos is None else f"{mos:.1f}", style=mos_style(mos)), loss, jitter
 
 
 def channel_cells(channel: Channel, now: float, quality: CallQuality | None = None) -> Cells:

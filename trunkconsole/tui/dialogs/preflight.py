@@ -15,6 +15,8 @@ from textual.widgets import Input, Label, Static
 from trunkconsole.calls.preflight import run_preflight
 from trunkconsole.changes.sip_logger import state_file_for
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.visible import visible
 
 if TYPE_CHECKING:
     from trunkconsole.tui.app import TrunkConsoleApp
@@ -41,8 +43,8 @@ class PreflightDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalGroup():
-            yield Static(Text(f"Pre-flight: one outbound call through trunk {self.trunk}, "
-                              "cancelled at the first ring (nothing billed)", style="bold"))
+            yield Static(plain(f"Pre-flight: one outbound call through trunk {self.trunk}, "
+                               "cancelled at the first ring (nothing billed)", style="bold"))
             yield Label("Number to call")
             yield Input(placeholder="e.g. 15550001111", id="preflight-number")
             yield Label("Caller ID (empty: the dialplan's)")
@@ -70,16 +72,17 @@ class PreflightDialog(ModalScreen[None]):
                 raise OperatorError("read-only mode: no pre-flight call")
             if ami is None:
                 raise OperatorError("AMI is not connected")
-            out.update(Text(f"calling {number} through {self.trunk} ...", style="yellow"))
+            out.update(plain(f"calling {number} through {self.trunk} ...", style="yellow"))
             result = await run_preflight(
                 ami, self.trunk, number, caller_id,
                 state_file_for(f"preflight-{app.settings.ami.address}"))
         except OperatorError as exc:
-            out.update(Text(exc.render(), style="bold red"))
+            out.update(plain_lines(exc.render(), style="bold red"))
             return
         style = "bold green" if result.ok else "bold red"
         lines = result.lines()
-        text = Text(lines[0], style=style)
+        text = plain(lines[0], style=style)
         for line in lines[1:]:
-            text.append("\n" + line)
+            text.append("\n")
+            text.append(visible(line))
         out.update(text)

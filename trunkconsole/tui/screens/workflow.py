@@ -158,7 +158,7 @@ class WorkflowScreen(Screen[None]):
                     else plan_option_set(config_dir, flow["kind"], flow["name"],
                                          flow["option"], flow["value"])
             except OperatorError as exc:
-                self.notify(exc.render(), severity="error", markup=False)
+                self.notify(visible(exc.render()), severity="error", markup=False)
                 return
             self._app.push_screen(ReviewScreen(changeset))
             return

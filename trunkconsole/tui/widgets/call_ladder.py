@@ -23,16 +23,18 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from trunkconsole.calls.ladder import CallFlow, CallIndex, Rung, arrow, did_numbers
 from trunkconsole.calls.nat import analyse
-from trunkconsole.calls.sip import printable
 from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.visible import visible
 
 ARROW = 30
 MAX_CALLS = 5000
 
 
 def _text(value: str, style: str = "") -> Text:
-    return Text(printable(value), style=style)
+    """Untrusted SIP text, every control character shown as an escape (visible.py)."""
+    return plain(value, style=style)
 
 
 class RawMessageScreen(ModalScreen[None]):
@@ -56,8 +58,9 @@ class RawMessageScreen(ModalScreen[None]):
         way = "received from" if message.received else "sent to"
         stamp = time.strftime("%H:%M:%S", time.localtime(message.timestamp))
         with VerticalScroll():
-            yield Static(_text(f"#{message.number} {way} {message.address} at {stamp}\n\n"
-                               f"{message.text}"), markup=False, id="raw-text")
+            yield Static(plain_lines(f"#{message.number} {way} {message.address} at "
+                                     f"{stamp}\n\n{message.text}"),
+                         markup=False, id="raw-text")
         yield Footer()
 
 
@@ -132,9 +135,9 @@ class CallLadder(Vertical):
             "bold red" if code[:1] in ("4", "5", "6") else "yellow")
         stamp = time.strftime("%H:%M:%S", time.localtime(flow.first.message.timestamp))
         return (Text("*" if flow.call_id in self.marked else " ", style="bold yellow"),
-                Text(stamp), Text("in" if flow.inbound else "out"), _text(flow.caller or "?"),
-                _text(flow.called or "?"), _text(outcome, style), Text(str(len(flow.rungs))),
-                _text(flow.call_id))
+                plain(stamp), Text("in" if flow.inbound else "out"),
+                _text(flow.caller or "?"), _text(flow.called or "?"), _text(outcome, style),
+                plain(str(len(flow.rungs))), _text(flow.call_id))
 
     # -- ladder ----------------------------------------------------------------------
     def _select(self, call_id: str) -> None:
@@ -145,14 +148,15 @@ class CallLadder(Vertical):
 
     def _draw_ladder(self, flow: CallFlow) -> None:
         head = Text()
-        head.append(printable(f"{'in' if flow.inbound else 'out'} {flow.call_id}"),
+        head.append(visible(f"{'in' if flow.inbound else 'out'} {flow.call_id}"),
                     style="bold")
-        head.append(printable(f"  {flow.peer} <-> {flow.local or '?'}"))
+        head.append(visible(f"  {flow.peer} <-> {flow.local or '?'}"))
         if flow.invite is not None and (where := did_numbers(flow.invite.sip)):
-            head.append("\nnumber dialled: " + printable(
-                ", ".join(f"{h} {n}" for h, n in where)))
+            head.append("\nnumber dialled: ")
+            head.append(visible(", ".join(f"{h} {n}" for h, n in where)))
         for finding in analyse(flow):
-            head.append("\nNAT: " + printable(finding.text), style="yellow")
+            head.append("\nNAT: ", style="yellow")
+            head.append(visible(finding.text), style="yellow")
         self.query_one("#ladder-head", Static).update(head)
         ladder = self.query_one("#ladder", DataTable)
         row = ladder.cursor_row
@@ -169,7 +173,7 @@ class CallLadder(Vertical):
         if status is not None and status >= 300:
             style = "dim red" if rung.retransmission else "bold red"
         mark = "R" if rung.retransmission else " "
-        return (Text(f"+{rung.offset}s"),
+        return (plain(f"+{rung.offset}s"),
                 _text(mark + arrow(rung, ARROW, ascii_only=False), style),
                 _text(rung.note(), "dim" if rung.retransmission else ""))
 

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trunkconsole.calls.quality import CallQuality
+from trunkconsole.tui.plain import plain
 from trunkconsole.tui.rows import mos_style
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -47,26 +48,26 @@ def quality_report(quality: CallQuality | None) -> Table | Text:
     grid.add_column()
     mos = quality.mos()
     grid.add_row(Text("MOS (estimate)"),
-                 Text(f"{mos:.2f}" if mos is not None else "-", style=mos_style(mos))
-                 + Text(f"  {quality.basis}", style="dim"))
+                 plain(f"{mos:.2f}" if mos is not None else "-", style=mos_style(mos))
+                 + plain(f"  {quality.basis}", style="dim"))
     rx = f"{_pct(quality.rx_loss)} (lost so far {quality.rx_cumulative_lost})"
     tx = (f"{_pct(quality.tx_loss)} (lost so far {quality.tx_cumulative_lost})"
           if quality.received_reports else "unknown: no RTCP from the provider")
-    grid.add_row(Text("Loss from provider"), Text(rx))
-    grid.add_row(Text("Loss to provider"), Text(tx))
-    grid.add_row(Text("Jitter"), Text(f"from provider {_ms(quality.rx_jitter_ms)}, "
+    grid.add_row(Text("Loss from provider"), plain(rx))
+    grid.add_row(Text("Loss to provider"), plain(tx))
+    grid.add_row(Text("Jitter"), plain(f"from provider {_ms(quality.rx_jitter_ms)}, "
                                       f"to provider {_ms(quality.tx_jitter_ms)}"))
-    grid.add_row(Text("RTT"), Text(_ms(quality.rtt_ms)))
-    grid.add_row(Text("RTCP reports"), Text(f"{quality.sent_reports} sent, "
+    grid.add_row(Text("RTT"), plain(_ms(quality.rtt_ms)))
+    grid.add_row(Text("RTCP reports"), plain(f"{quality.sent_reports} sent, "
                                             f"{quality.received_reports} received"))
     history = list(quality.history)
     grid.add_row(Text("MOS over the call"),
-                 Text(fixed_sparkline([s.mos for s in history], 1.0, 4.5), style="cyan")
+                 plain(fixed_sparkline([s.mos for s in history], 1.0, 4.5), style="cyan")
                  + Text("  1..4.5", style="dim"))
     grid.add_row(Text("Loss from provider"),
-                 Text(fixed_sparkline([s.rx_loss for s in history], 0.0, 20.0),
+                 plain(fixed_sparkline([s.rx_loss for s in history], 0.0, 20.0),
                       style="magenta") + Text("  0..20%", style="dim"))
     grid.add_row(Text("Jitter from provider"),
-                 Text(fixed_sparkline([s.rx_jitter_ms for s in history], 0.0, 100.0),
+                 plain(fixed_sparkline([s.rx_jitter_ms for s in history], 0.0, 100.0),
                       style="yellow") + Text("  0..100 ms", style="dim"))
     return grid
