@@ -22,7 +22,7 @@ fi
 # scenario (run by the lab inside its PBX namespace with a private configuration),
 # tshark to check exported pcaps.
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates ipset prometheus fail2ban tshark)
+          python3 python3-venv ca-certificates ipset prometheus fail2ban ansible-core tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

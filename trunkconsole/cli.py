@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from trunkconsole import __version__
 from trunkconsole.errors import OperatorError
@@ -40,22 +41,73 @@ COMMAND_MODULES: tuple[str, ...] = (
 Handler = Callable[[argparse.Namespace], int]
 
 
-def add_ami_arguments(parser: argparse.ArgumentParser) -> None:
-    """AMI target flags, shared by the TUI and every command that talks to Asterisk."""
-    group = parser.add_argument_group("AMI target (default: config.yaml, else 127.0.0.1:5038)")
-    group.add_argument("--host", help="AMI host")
-    group.add_argument("--port", type=int, help="AMI port")
-    group.add_argument("--username", help="AMI user (manager.conf section)")
-    group.add_argument(
-        "--secret-file",
-        type=Path,
-        help="file holding the AMI secret (or set $TRUNKCONSOLE_AMI_SECRET)",
-    )
-    parser.add_argument(
-        "--config-dir",
-        type=Path,
-        help="Asterisk configuration directory (default /etc/asterisk)",
-    )
+def port_number(text: str) -> int:
+    """--port: 1-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+    """The flags that mean the same before or after any subcommand: AMI target, Asterisk
+    config directory, read-only.
+
+    Every subcommand gets them with SUPPRESS defaults: argparse copies a subparser's
+    defaults over the top-level namespace (`trunkconsole --port 9 status` lost its port to
+    status's own default None), and an absent SUPPRESS flag copies nothing. A subcommand
+    may declare one itself only with the same dest and a SUPPRESS default; anything else
+    is a second meaning for the flag and stops the parser from being built.
+    """
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group(
+        "AMI target and configuration (the same before or after the subcommand; default: "
+        "config.yaml, else 127.0.0.1:5038 and /etc/asterisk)")
+    flags: list[tuple[str, dict[str, Any]]] = [
+        ("--host", {"help": "AMI host"}),
+        ("--port", {"type": port_number, "help": "AMI port"}),
+        ("--username", {"help": "AMI user (manager.conf section)"}),
+        ("--secret-file", {"type": Path, "help": "file holding the AMI secret (or set "
+                                                 "$TRUNKCONSOLE_AMI_SECRET)"}),
+        ("--config-dir", {"type": Path, "help": "Asterisk configuration directory (default "
+                          "/etc/asterisk); without a secret, AMI credentials come from its "
+                          "manager.conf"}),
+        ("--readonly", {"action": "store_true",
+                        "help": "refuse every write (config, reload, logger)"}),
+    ]
+    for flag, options in flags:
+        dest = flag.lstrip("-").replace("-", "_")
+        existing = parser._option_string_actions.get(flag)
+        if existing is not None:
+            if existing.dest != dest or existing.default is not argparse.SUPPRESS:
+                raise ValueError(f"{parser.prog}: {flag} must be the common flag (dest "
+                                 f"{dest}, default SUPPRESS), not a meaning of its own")
+            continue
+        group.add_argument(flag, default=default, **options)
+
+
+# Kept for callers that want the AMI flags on a parser of their own.
+add_ami_arguments = add_common_arguments
+
+
+def leaf_parsers(parser: argparse.ArgumentParser,
+                 path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...],
+                                                         argparse.ArgumentParser]]:
+    """Every runnable subcommand: (path of names, its parser)."""
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    subactions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subactions:
+        return [(path, parser)]
+    seen: set[int] = set()
+    for action in subactions:
+        for name, sub in action.choices.items():
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                found += leaf_parsers(sub, (*path, name))
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,14 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         "With no subcommand, opens the console.",
     )
     parser.add_argument("--version", action="version", version=f"trunkconsole {__version__}")
-    add_ami_arguments(parser)
-    parser.add_argument("--readonly", action="store_true", default=None,
-                        help="refuse every write (config, reload, logger)")
+    add_common_arguments(parser, suppress=False)
     parser.add_argument("--no-mouse", dest="mouse", action="store_false", default=None,
                         help="leave the mouse to the terminal (native text selection)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    for _path, leaf in leaf_parsers(parser):
+        add_common_arguments(leaf)
     return parser
 
 

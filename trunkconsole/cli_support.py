@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from trunkconsole.settings import AmiTarget, Settings, resolve_settings
@@ -29,8 +30,13 @@ def ami_target_and_gaps(args: argparse.Namespace) -> tuple[AmiTarget, list[str]]
 
     username = getattr(args, "username", None)
     if username:
-        return user_target(Path(settings.asterisk_dir), username)
-    return discover(Path(settings.asterisk_dir), prefer="trunkconsole"), []
+        target, gaps = user_target(Path(settings.asterisk_dir), username)
+    else:
+        target, gaps = discover(Path(settings.asterisk_dir), prefer="trunkconsole"), []
+    # --host/--port typed by the operator win over manager.conf's bindaddr and port.
+    host, port = getattr(args, "host", None), getattr(args, "port", None)
+    return replace(target, host=host or target.host,
+                   port=port if port is not None else target.port), gaps
 
 
 def ami_target(args: argparse.Namespace) -> AmiTarget:

@@ -243,6 +243,14 @@ def _with_setting(text: str, key: str, value: object) -> str:
     return text + entry
 
 
+def configured_asterisk_dir(flag: Path | None) -> Path:
+    """The Asterisk config directory as resolve_settings() finds it, without reading the
+    AMI secret: the flag, else config.yaml's asterisk_dir, else /etc/asterisk."""
+    if flag is not None:
+        return Path(flag)
+    return Path(str(load_config_file(config_path()).get("asterisk_dir") or DEFAULT_ASTERISK_DIR))
+
+
 def save_setting(key: str, value: object) -> None:
     """Remember one top-level setting (e.g. the theme) in config.yaml, atomically, keeping
     its comments, its mode (it may hold the AMI secret: 0600 stays 0600) and a symlink

@@ -195,3 +195,27 @@ def test_dead_man_cli_without_stdin_rolls_back_at_once(lab_config: Lab,
     assert out.returncode == 1, out.stdout + out.stderr
     assert "stdin reached its end" in out.stdout
     assert path.read_bytes() == original
+
+
+def test_value_starting_with_gt_is_what_asterisk_loads(lab_config: Lab, tmp_path: Path) -> None:
+    """`accountcode=>x` would reach Asterisk as accountcode => x ("x"): the verification
+    reads the live endpoint, so "applied and verified" means Asterisk holds ">acct-7".
+    (from_user cannot test this: Asterisk refuses '>' in it and the change rolls back.)"""
+    from .helpers import run_cli
+
+    lab = lab_config
+    path = lab.config_dir / "pjsip.conf"
+    # A line without blanks around '=', as many hand-written files have: the new value
+    # replaces "old" right after the '='.
+    text = path.read_text()
+    assert "from_domain = 203.0.113.1\n" in text
+    path.write_text(text.replace("from_domain = 203.0.113.1\n",
+                                 "from_domain = 203.0.113.1\naccountcode=old\n", 1))
+    with lab.ami() as ami:
+        ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
+    out = run_cli(lab, "config", "set", "endpoint", "carrier", "accountcode", ">acct-7",
+                  "--yes", state=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "applied and verified" in out.stdout
+    assert "accountcode is '>acct-7' in Asterisk" in out.stdout
+    assert "accountcode= >acct-7\n" in path.read_text()

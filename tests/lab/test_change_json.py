@@ -313,6 +313,10 @@ def test_trunk_by_contact_names_the_trunk(lab_config: Lab, tmp_path: Path) -> No
                         "--yes", state=tmp_path)
     assert (code, data["changed"], data["verified"]) == (0, True, True), data
     assert data["change"] == f"add {NEW_IP} to the identify of trunk carrier"
+    code, data = change(lab, "config", "set", "endpoint", "--trunk-by-contact", "203.0.113.10",
+                        "from_user", "15551230000", "--yes", state=tmp_path)
+    assert (code, data["changed"], data["verified"]) == (0, True, True), data
+    assert data["change"] == "set from_user = 15551230000 on endpoint carrier"
     before = configs(lab)
     code, data = change(lab, "identify", "add", "--trunk-by-contact", "192.0.2.99", NEW_IP,
                         "--yes", state=tmp_path)

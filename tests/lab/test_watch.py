@@ -16,6 +16,7 @@ from trunkconsole.lab import scenarios
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
+from .helpers import run_cli
 from .watch_helpers import events, history_json, metrics, running_watch, wait_for
 
 
@@ -130,3 +131,38 @@ def test_watch_tells_systemd_it_is_ready(lab: Lab, tmp_path: Path,
             assert message.startswith(b"READY=1")
             assert events(tmp_path / "j.sqlite", "contact-reachable") or wait_for(
                 "the listing", lambda: events(tmp_path / "j.sqlite", "contact-reachable"))
+
+
+def test_history_tells_the_provider_ip_story(scenario_lab: Lab, tmp_path: Path) -> None:
+    """Refused INVITEs from the new address, the finding, `identify add` (from the audit
+    log), then calls resume: the issue's timeline, from a real run."""
+    lab = scenario_lab
+    journal = tmp_path / "journal.sqlite"
+    with running_watch(lab, journal, tmp_path, "--no-metrics"):
+        wait_for("the first listing", lambda: events(journal, "contact-reachable"))
+        scenarios.apply(lab, "provider-ip-changed", log=lambda _m: None)
+        wait_for("the finding", lambda: [e for e in events(journal, "finding-raised")
+                                         if "203.0.113.12" in e[2]], timeout=40)
+        fixed = run_cli(lab, "identify", "add", "carrier", scenarios.NEW_CARRIER_ADDRESS,
+                        "--yes", state=tmp_path)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        wait_for("the applied change", lambda: events(journal, "change-applied"))
+        report = lab.call(CallSpec(did="15551230001", source=scenarios.NEW_CARRIER_ADDRESS,
+                                   duration=1))
+        assert report.answered == 1, report.summary()
+        lab.stop_background_calls()
+        time.sleep(2.5)
+    history = history_json(lab, journal, "--since", "1h")
+    timeline = history["timeline"]
+    kinds = [i["kind"] for i in timeline]
+    refused = next(i for i in timeline if i["kind"] == "senders")
+    assert refused["evidence"]["address"] == scenarios.NEW_CARRIER_ADDRESS
+    assert refused["trunk"] == "carrier"
+    assert refused["evidence"]["count"] >= 3
+    change = next(i for i in timeline if i["kind"] == "change-applied")
+    assert "203.0.113.12" in change["text"]
+    assert " by " in change["text"]
+    resume = next(i for i in timeline if i["kind"] == "calls-resume")
+    assert kinds.index("senders") < kinds.index("change-applied") < \
+        timeline.index(resume)
+    assert resume["trunk"] == "carrier"

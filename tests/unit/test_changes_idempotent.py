@@ -219,3 +219,39 @@ def test_outcome_masks_secrets_and_maps_exit_codes() -> None:
     done = ChangeOutcome()
     done.applied(ApplyResult(applied=True, progress=[Progress(Step.VERIFY, True, "ok")]))
     assert (done.ok, done.changed, done.verified, done.exit_code()) == (True, True, True, 0)
+
+
+def test_json_apply_needs_yes_and_no_dead_man(etc: Path) -> None:
+    """--json is for tools: no prompt on stdout, and no dead-man window nobody answers."""
+    before = (etc / "pjsip.conf").read_bytes()
+    for extra, what in (((), "--json needs --yes"),
+                        (("--yes", "--confirm-within", "30"), "--confirm-within needs a person")):
+        out = subprocess.run([sys.executable, "-m", "trunkconsole", "--config-dir", str(etc),
+                              "identify", "add", "carrier", "203.0.113.12", "--json", *extra],
+                             capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL, cwd=ROOT)
+        data = json.loads(out.stdout)
+        assert out.returncode == 3
+        assert what in data["error"]["what"]
+        assert data["diff"].startswith("--- ")  # the change it refused to make, for review
+        assert (data["ok"], data["changed"], data["backup"]) == (False, False, None)
+    assert (etc / "pjsip.conf").read_bytes() == before
+
+
+def test_config_set_by_contact(etc: Path) -> None:
+    for kind, option, value, title in (
+            ("endpoint", "from_user", "15551230000", "on endpoint acme"),
+            ("aor", "qualify_frequency", "30", "on aor acme"),
+            ("identify", "srv_lookups", "no", "on identify acme-in")):
+        code, data = dry_run(etc, "config", "set", kind, "--trunk-by-contact",
+                             "sip.acme.example", option, value)
+        assert (code, data["changed"]) == (0, True), data
+        assert str(data["change"]).endswith(title)
+    code, data = dry_run(etc, "config", "set", "endpoint", "acme", "--trunk-by-contact",
+                         "sip.acme.example", "from_user", "1")
+    assert code == 3
+    assert "no NAME" in str(data["error"])
+    code, data = dry_run(etc, "config", "set", "transport", "--trunk-by-contact",
+                         "sip.acme.example", "bind", "0.0.0.0")
+    assert code == 3
+    assert "not a transport" in str(data["error"])

@@ -266,3 +266,75 @@ def test_go_float_is_prometheus_clients(value: float) -> None:
     from trunkconsole.metrics.text import go_float
 
     assert go_float(value) == floatToGoString(value)  # type: ignore[no-untyped-call]
+
+
+def test_check_reads_the_journal_when_present(tmp_path: Path) -> None:
+    """No AMI, no logs: the journal alone names the moved provider and the past outage."""
+    import argparse
+
+    from trunkconsole.pjsip.check import CheckContext, run_checks
+    from trunkconsole.resources import sample_configs_dir
+
+    now = time.time()
+    writer = _writer(tmp_path / "journal.sqlite")
+    writer.add("senders", (now - 300, now - 900, "203.0.113.12", 12, "15557770000",
+                           "InvalidAccountID", ""))
+    writer.event(now - 1800, "contact-unreachable", "x", trunk="carrier",
+                 subject="sip:203.0.113.10:5060", detail='{"previous": "Reachable"}')
+    writer.event(now - 1500, "contact-reachable", "x", trunk="carrier",
+                 subject="sip:203.0.113.10:5060", detail='{"previous": "Unreachable"}')
+    writer.close()
+    args = argparse.Namespace(no_live=True, no_network=True, no_logs=True, since=3600.0,
+                              journal=tmp_path / "journal.sqlite", log_dir=None)
+    result = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", args=args))
+    codes = {f.code: f for f in result.findings}
+    moved = codes["provider-ip-changed"]
+    assert moved.details["trunk"] == "carrier"
+    assert moved.details["address"] == "203.0.113.12"
+    assert "12 requests" in moved.evidence[0].text
+    assert codes["trunk-was-unreachable"].domain == "journal"
+    assert result.status == 2
+    args.no_journal = True
+    quiet = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", args=args))
+    assert "provider-ip-changed" not in {f.code for f in quiet.findings}
+
+
+def test_textfile_output_is_atomic_and_parses(tmp_path: Path) -> None:
+    from trunkconsole.journal.writer import Health
+    from trunkconsole.metrics.exporter import write_textfile
+
+    target = tmp_path / "trunkconsole.prom"
+    write_textfile(WatchView(state=PbxState(), health=Health()), target)
+    names = {f.name for f in text_string_to_metric_families(target.read_text())}
+    assert {"trunkconsole_up", "trunkconsole_journal_ok"} <= names
+    assert [p.name for p in tmp_path.iterdir()] == ["trunkconsole.prom"]
+
+
+def test_watch_refuses_a_textfile_node_exporter_would_ignore(tmp_path: Path) -> None:
+    from trunkconsole.cli import build_parser
+
+    args = build_parser().parse_args(["watch", "--textfile", str(tmp_path / "x.txt")])
+    with pytest.raises(OperatorError, match=r"\.prom"):
+        args.handler(args)
+
+
+def test_systemd_unit_is_valid_for_systemd(tmp_path: Path) -> None:
+    """systemd-analyze verify: only the absent binary may be reported."""
+    import shutil
+    import subprocess
+
+    from trunkconsole.resources import sample_configs_dir
+
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze not installed")
+    unit = sample_configs_dir() / "systemd" / "trunkconsole-watch.service"
+    text = unit.read_text()
+    assert "Type=notify" in text
+    assert "Restart=on-failure" in text
+    assert "User=trunkconsole" in text
+    out = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True,
+                         timeout=60)
+    problems = [line for line in (out.stdout + out.stderr).splitlines()
+                if line.strip() and "is not executable" not in line]
+    assert problems == []

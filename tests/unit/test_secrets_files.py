@@ -134,6 +134,7 @@ def test_logger_guard_does_not_inherit_the_secret(tmp_path: Path,
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert environ, f"the guard ended early: {os.waitpid(pid, os.WNOHANG)}"
         assert b"PYTHONPATH=" in environ  # the environment was read, and it is the guard's
         assert SECRET_ENV.encode() not in environ
         assert b"s3cr3t-in-env" not in environ + cmdline

@@ -21,9 +21,6 @@ def register(subparsers: Any) -> None:
         description="Connect to AMI, take one full snapshot of the PBX (the same model the "
         "console shows) and print it. --listen keeps listening to collect events such as "
         "unknown senders. Exit status: 0 fine, 1 warnings, 2 critical, 3 not connected.")
-    from trunkconsole.cli import add_ami_arguments
-
-    add_ami_arguments(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument("--listen", type=float, default=0.0, metavar="SECONDS",
                         help="keep listening this long after the snapshot")

@@ -57,6 +57,17 @@ def mask_secrets(text: str) -> str:
     return _SECRET_LINE.sub(lambda m: m.group("head") + "********", text)
 
 
+def shown_value(name: str, value: str, file: str) -> str:
+    """A config value as a screen shows it: secrets masked, and anything read from a file
+    outside the config directory (an absolute #include: Asterisk reads it, and it may be
+    any file on the host) withheld."""
+    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
+        return "********"
+    if file.startswith("/"):
+        return f"(from {file}, outside the config directory: --show-secrets shows it)"
+    return value
+
+
 def mask_title(text: str) -> str:
     """Mask `password = X` in a one-line description of a change."""
     return _SECRET_TITLE.sub(lambda m: m.group("head") + "********", text)

@@ -42,8 +42,6 @@ def register(subparsers: Any) -> None:
                                 "as present (default: write the exact address)")
         action.add_argument("--force", action="store_true",
                             help="accept a range larger than /16 (IPv4) or /48 (IPv6)")
-        action.add_argument("--config-dir", type=Path, dest="sub_config_dir",
-                            help="Asterisk config directory (default /etc/asterisk)")
         add_apply_arguments(action)
         action.set_defaults(handler=_run, identify_action=name)
 
@@ -66,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
-    config_dir = Path(args.sub_config_dir or settings.asterisk_dir)
+    config_dir = Path(settings.asterisk_dir)
 
     def plan() -> Any:
         from trunkconsole.changes.address_file import read_address_file

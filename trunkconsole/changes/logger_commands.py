@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
     on = sub.add_parser("on", help="logger on for a trunk's or host's addresses")
     on.add_argument("--trunk", action="append", default=[],
                     help="endpoint whose identify matches and contacts to log")
-    on.add_argument("--host", action="append", default=[], help="IP or CIDR (repeatable)")
+    # Not --host: that is the AMI host wherever it is typed.
+    on.add_argument("--address", action="append", default=[], dest="addresses",
+                    help="provider IP or CIDR to log (repeatable)")
     on.add_argument("--method", action="append", default=[], help="SIP method (repeatable)")
     on.add_argument("--for", dest="seconds", type=float, default=300.0,
                     help="time box in seconds (default 300)")
@@ -68,7 +70,7 @@ def _on(args: argparse.Namespace) -> int:
         from trunkconsole.changes.sip_logger import SipLogger, state_file_for
 
         async with ami_session(target) as ami:
-            hosts = list(args.host)
+            hosts = list(args.addresses)
             for trunk in args.trunk:
                 hosts += await trunk_hosts(ami, trunk)
             logger = SipLogger(ami, state_file_for(target.address))

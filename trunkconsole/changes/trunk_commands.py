@@ -30,8 +30,6 @@ def register(subparsers: Any) -> None:
     add.add_argument("--transport", default="", help="PJSIP transport (default: first UDP)")
     add.add_argument("--qualify", type=int, default=60, help="qualify frequency in seconds")
     add.add_argument("--force", action="store_true", help="accept very large address ranges")
-    add.add_argument("--config-dir", type=Path, dest="sub_config_dir",
-                     help="Asterisk config directory (default /etc/asterisk)")
     add_apply_arguments(add)
     add.set_defaults(handler=_add)
 
@@ -55,7 +53,7 @@ def _add(args: argparse.Namespace) -> int:
             from_user=args.from_user, from_domain=args.from_domain,
             qualify_frequency=args.qualify, transport=args.transport,
         )
-        return plan_trunk_add(Path(args.sub_config_dir or settings.asterisk_dir), spec)
+        return plan_trunk_add(Path(settings.asterisk_dir), spec)
 
     return run_change(args, plan, target=lambda: None if args.dry_run else ami_target(args),
                       readonly=settings.readonly)

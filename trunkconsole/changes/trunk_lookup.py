@@ -83,3 +83,23 @@ def trunk_by_contact(config_dir: Path, host: str) -> str:
         raise OperatorError(f"{text} names {len(found)} trunks, not one",
                             evidence=listed, fix="name the trunk itself on this PBX")
     return next(iter(found))
+
+
+def trunk_object(config_dir: Path, trunk: str, kind: str) -> str:
+    """The name of the trunk's object of a type: the endpoint itself, its one aor or its
+    one identify (an identify's name need not be the endpoint's)."""
+    config = load_asterisk(config_dir)
+    if kind == "endpoint":
+        return trunk
+    endpoint = config.pjsip.get("endpoint", trunk)
+    if kind == "aor" and endpoint is not None:
+        names = endpoint.names("aors")
+    elif kind == "identify":
+        names = [i.id for i in config.pjsip.identifies_for(trunk)]
+    else:
+        raise OperatorError(f"--trunk-by-contact names an endpoint, its aor or its identify, "
+                            f"not a {kind}")
+    if len(names) != 1:
+        raise OperatorError(f"trunk {trunk} has {len(names)} {kind}s, not one: "
+                            f"{', '.join(names) or 'none'}", fix="name the object itself")
+    return names[0]

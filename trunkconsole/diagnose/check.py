@@ -7,6 +7,7 @@ compiled once.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any
 
 from trunkconsole.diagnose.engine import diagnose
@@ -32,9 +33,10 @@ def _evidence(context: Any) -> Evidence:
         config_evidence(ev, context.config_dir)
         if not getattr(context.args, "no_network", False):
             network_evidence(ev, context.config_dir)
+        since = getattr(context.args, "since", None) or 3600.0
         if not getattr(context.args, "no_logs", False):
-            log_evidence(ev, context.config_dir, getattr(context.args, "since", None) or 3600.0,
-                         getattr(context.args, "log_dir", None))
+            log_evidence(ev, context.config_dir, since, getattr(context.args, "log_dir", None))
+        _journal_evidence(ev, context, since)
         cache["evidence"] = ev
     evidence: Evidence = cache["evidence"]
     return evidence
@@ -73,7 +75,9 @@ def _diagnose(context: Any, ev: Evidence) -> list[Finding]:
 
 def _from_logs_only(context: Any, ev: Evidence, reason: str | None) -> list[Finding]:
     """Without AMI, the logs still say who was refused: diagnose from them alone."""
-    if ev.log is None or not ev.log.senders().by_address:
+    past = (ev.log is not None and bool(ev.log.senders().by_address)) or (
+        ev.journal_senders is not None and bool(ev.journal_senders.by_address))
+    if not past:
         if reason is not None:
             raise CheckUnavailable(reason)
         return []
@@ -96,12 +100,35 @@ def bans_provider(context: Any) -> list[Finding]:
 
 
 def log_provider(context: Any) -> list[Finding]:
-    """What Asterisk's own logs say about the window: logging off, past outages, flapping."""
-    if getattr(context.args, "no_logs", False):
-        return []
+    """What Asterisk's own logs and watch's journal say about the window: logging off,
+    past outages, flapping (one finding per trunk and code; the journal's first)."""
     ev = _evidence(context)
-    if ev.log is None:
-        return []
-    trunks = ({g.name for g in trunk_groups(ev.config.pjsip) if g.is_trunk}
-              if ev.config is not None else None)
-    return log_findings(ev.log, trunks)
+    findings: list[Finding] = list(context.cache.get("journal_findings", []))
+    if ev.log is not None and not getattr(context.args, "no_logs", False):
+        trunks = ({g.name for g in trunk_groups(ev.config.pjsip) if g.is_trunk}
+                  if ev.config is not None else None)
+        seen = {(f.code, f.subject) for f in findings}
+        findings += [f for f in log_findings(ev.log, trunks) if (f.code, f.subject) not in seen]
+    return findings
+
+
+def _journal_evidence(ev: Evidence, context: Any, since: float) -> None:
+    """The journal of `watch`, when there is one (--journal, else the default path)."""
+    from trunkconsole.journal.commands import journal_path
+    from trunkconsole.journal.history import build_history
+    from trunkconsole.journal.past import journal_findings, journal_senders, readable
+
+    args = context.args
+    if args is None or getattr(args, "no_journal", False):
+        return
+    path = journal_path(args)
+    if not readable(path):
+        if getattr(args, "journal", None):
+            ev.gaps.append(f"journal: cannot read {path}")
+        return
+    try:
+        ev.journal_senders = journal_senders(path, ev.now - since)
+        context.cache["journal_findings"] = journal_findings(
+            build_history(path, since, now=ev.now))
+    except (OperatorError, sqlite3.Error) as exc:
+        ev.gaps.append(f"journal: {exc}")

@@ -34,6 +34,7 @@ class Evidence:
     bans: BanIndex | None = None  # fail2ban / CrowdSec / FreePBX bans, read with the rules
     log: LogRecord | None = None  # Asterisk's own log files over the check's window
     sender_window: float | None = None  # only senders seen this recently (a long-lived watch)
+    journal_senders: SenderLog | None = None  # what `watch` recorded over the window
     now: float = field(default_factory=time.time)
     gaps: list[str] = field(default_factory=list)  # what could not be looked at, and why
     network_read_at: float = 0.0  # wall time the firewall and host were read (0: never)
@@ -67,9 +68,29 @@ class Evidence:
                 del past.by_address[address]
             merge_senders(merged, past)
             senders = list(merged.by_address.values())
+        if self.journal_senders is not None:
+            senders = self._with_journal(senders, self.journal_senders)
         if self.sender_window is not None:
             senders = [s for s in senders if self.now - s.last_seen <= self.sender_window]
         return senders
+
+    def _with_journal(self, senders: list[UnknownSender],
+                      recorded: SenderLog) -> list[UnknownSender]:
+        """Add what `watch` recorded; the journal and the logs saw the same requests, so
+        a count is the larger of the two, never their sum."""
+        by_address = {s.address: replace(s, sessions=deque(s.sessions,
+                                                            maxlen=s.sessions.maxlen),
+                                          accounts=list(s.accounts)) for s in senders}
+        for address, old in recorded.by_address.items():
+            now = by_address.get(address)
+            if now is None:
+                if not self._identified(address):
+                    by_address[address] = replace(old, accounts=list(old.accounts))
+                continue
+            now.count = max(now.count, old.count)
+            now.first_seen = min(now.first_seen, old.first_seen)
+            now.last_seen = max(now.last_seen, old.last_seen)
+        return list(by_address.values())
 
     def _identified(self, address: str) -> bool:
         if self.state is not None:

@@ -24,7 +24,7 @@ def network_evidence(ev: Evidence, config_dir: Path) -> None:
     from trunkconsole.net.helper import helper_state
     from trunkconsole.net.host import read_host
     from trunkconsole.net.pjsip_inputs import from_system, load_inputs
-    from trunkconsole.net.report import build_report
+    from trunkconsole.net.report import attach_bans, build_report
 
     ev.network_read_at = time.time()  # before reading: a change during the read is newer
     try:
@@ -45,6 +45,7 @@ def network_evidence(ev: Evidence, config_dir: Path) -> None:
     ev.bans = gather_bans(ruleset, raw.document)
     ev.engine = Engine(ruleset, local_addresses=sorted(host.local()))
     ev.network = build_report(inputs, ruleset, host, helper_state(ruleset), engine=ev.engine)
+    attach_bans(ev.network, ev.bans)
 
 
 async def live_evidence(ev: Evidence, target: AmiTarget, *, listen: float = 0.0,

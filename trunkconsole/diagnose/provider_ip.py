@@ -37,7 +37,8 @@ def _seen_from_users(ev: Evidence) -> dict[str, set[str]]:
 
 
 def provider_ip_changed(ev: Evidence) -> list[Finding]:
-    if ev.config is None or (ev.state is None and ev.log is None):
+    if ev.config is None or (ev.state is None and ev.log is None
+                             and ev.journal_senders is None):
         return []
     findings = []
     known = _seen_from_users(ev)

@@ -30,6 +30,7 @@ from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
+from trunkconsole.net.bans import BanIndex, banned_addresses
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.pjsip.system import AsteriskConfig
@@ -61,6 +62,7 @@ class WorkflowInput:
     rtp_range: tuple[int, int] = (10000, 20000)
     wait: float = 60.0
     logger_state_file: Path | None = None
+    bans: BanIndex | None = None  # fail2ban / CrowdSec / FreePBX bans, read with the rules
 
 
 Report = Callable[[Step], None]
@@ -71,6 +73,26 @@ def _final_response(messages: list[SipMessage], call_id: str) -> SipMessage | No
               and m.first_line.startswith("SIP/2.0 ") and not m.first_line.startswith(
                   "SIP/2.0 1")]
     return finals[0] if finals else None
+
+
+def _banned_lines(spec: WorkflowInput, hosts: list[str], step: Step) -> None:
+    """A ban of the trunk's addresses, or of a banned address near them (its new IP), is
+    why no INVITE arrives: name it and make its fix the step's fix."""
+    if spec.bans is None:
+        return
+    suspects = [h for h in hosts if spec.bans.lookup(h)]
+    if spec.config is not None:
+        suspects += [a for a in banned_addresses(spec.bans) if a not in suspects and any(
+            c.trunk == spec.trunk and c.score >= 3 for c in propose_trunks(spec.config, a))]
+    fixes = []
+    for address in suspects:
+        for ban in spec.bans.lookup(address):
+            step.saw.append(f"{address} is banned by {ban.describe()}")
+            fixes.append(ban.fix())
+        if address not in hosts:
+            fixes.insert(0, f"trunkconsole identify add {spec.trunk} {address}")
+    if fixes:
+        step.fix = "; ".join(dict.fromkeys(fixes))
 
 
 def _matching_identify(config: AsteriskConfig | None, address: str) -> tuple[str, str] | None:
@@ -147,6 +169,7 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
                 step.saw.append(f"firewall, SIP from {host}: {verdict}")
         step.fix = ("the call never arrived: check the provider's side (which address it "
                     "sends to), DNS for your domain, and the firewall verdicts above")
+        _banned_lines(spec, hosts, step)
         end(step, StepState.PROBLEM)
         return
     request_uri = invite.first_line.split(" ")[1] if " " in invite.first_line else "?"

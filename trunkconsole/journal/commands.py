@@ -39,8 +39,6 @@ def register(subparsers: Any) -> None:
     add_journal_argument(watch)
     watch.add_argument("--state-dir", type=Path,
                        help="where the audit log is (default /var/lib/trunkconsole)")
-    watch.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                       help="Asterisk configuration directory (default /etc/asterisk)")
     watch.add_argument("--metrics", default="127.0.0.1:9595", metavar="ADDR:PORT",
                        help="serve /metrics here (default 127.0.0.1:9595; expose it only "
                        "through your own network policy)")

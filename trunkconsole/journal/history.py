@@ -126,14 +126,17 @@ def _timeline(db: sqlite3.Connection, history: History, trunk: str | None) -> No
                                   evidence={"table": "events", "ids": [row_id],
                                             "subject": subject, **data}))
     spans: dict[str, Item] = {}
-    for row_id, at, first, address, count, account in db.execute(
-            "SELECT id, at, first, address, count, account FROM senders WHERE at >= ? "
-            "ORDER BY at", (history.since,)):
+    for row_id, at, first, address, count, account, row_trunk in db.execute(
+            "SELECT id, at, first, address, count, account, trunk FROM senders "
+            "WHERE at >= ? ORDER BY at", (history.since,)):
         span = spans.get(address)
+        if row_trunk:
+            addresses[address] = row_trunk  # resolved by an identify of that trunk
         if span is not None and span.end is not None and at - span.end <= SPAN_GAP:
             span.end = at
             span.evidence["ids"].append(row_id)
             span.evidence["count"] += count
+            span.trunk = span.trunk or addresses.get(address, "")
         else:
             span = Item(max(first, history.since), "senders", "", addresses.get(address, ""),
                         end=at, evidence={"table": "senders", "ids": [row_id],

@@ -20,7 +20,7 @@ from trunkconsole.model.senders import SECURITY_EVENTS
 from trunkconsole.model.state import PbxState
 
 SAMPLE_EVERY = 60.0
-SENDERS_EVERY = 60.0
+SENDERS_EVERY = 30.0
 RESTART_UPTIME = 120  # a FullyBooted this young means Asterisk (re)started
 CONTACT_EVENTS = frozenset({"ContactStatus", "ContactStatusDetail", "ContactList"})
 
@@ -78,7 +78,12 @@ class Recorder:
     def flush_senders(self, now: float | None = None) -> None:
         now = self.clock() if now is None else now
         self._sender_flush = now
-        for address, sender in list(self.state.senders.by_address.items()):
+        log = self.state.senders
+        # Senders an identify now matches left by_address: their last requests count too,
+        # and we know the trunk they belong to.
+        current = [(a, s, "") for a, s in log.by_address.items()]
+        current += [(a, r.sender, r.endpoint) for a, r in log.resolved.items()]
+        for address, sender, trunk in current:
             before = self._sender_counts.get(address, 0)
             if sender.count < before:
                 before = 0  # forgotten and seen again
@@ -86,7 +91,7 @@ class Recorder:
                 account = sender.accounts[-1] if sender.accounts else ""
                 self.writer.add("senders", (sender.last_seen, sender.first_seen, address,
                                             sender.count - before, account, sender.last_event,
-                                            ""))
+                                            trunk))
             self._sender_counts[address] = sender.count
 
     def connection(self, state: str, reason: str) -> None:

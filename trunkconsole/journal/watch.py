@@ -215,6 +215,8 @@ class Watch:
         try:
             size = path.stat().st_size
         except OSError:
+            if self._audit_pos < 0:
+                self._audit_pos = 0  # no audit log yet: the first change will start it
             return
         if self._audit_pos < 0 or size < self._audit_pos:
             self._audit_pos = size if self._audit_pos < 0 else 0  # start at the end; rotated

@@ -24,8 +24,6 @@ def register(subparsers: Any) -> None:
     show = sub.add_parser("show", help="refused requests, reachability changes, ... from the "
                           "log files logger.conf names")
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                      help="Asterisk configuration directory (default /etc/asterisk)")
     add_since_argument(show, "1h")
     add_log_dir_argument(show)
     show.set_defaults(handler=_show)
@@ -33,8 +31,6 @@ def register(subparsers: Any) -> None:
                             description="Add `security.log => security` (and a NOTICE file "
                             "when there is none) to logger.conf [logfiles], as a reviewed diff, "
                             "then `logger reload`.")
-    enable.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                        help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(enable)
     enable.set_defaults(handler=_enable)
 

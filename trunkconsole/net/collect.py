@@ -39,7 +39,8 @@ def subprocess_runner(netns: str | None = None, timeout: float = TIMEOUT) -> Run
     def run(cmd: list[str]) -> tuple[int, str, str]:
         full = ["ip", "netns", "exec", netns, *cmd] if netns else cmd
         try:
-            proc = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(full, capture_output=True, text=True,
+                                  errors="replace", timeout=timeout)
         except FileNotFoundError:
             return 127, "", f"{full[0]}: not found"
         except subprocess.TimeoutExpired:

@@ -70,8 +70,6 @@ def register(subparsers: Any) -> None:
     report = sub.add_parser("report", help="every provider: SIP per transport, RTP range, "
                             "host cross-checks")
     _sources(report)
-    report.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                        help="Asterisk configuration directory (default /etc/asterisk)")
     report.add_argument("--netns", type=interface, help="read rules and host facts from "
                         "this network namespace (`ip netns` name)")
     report.set_defaults(handler=report_command)
@@ -125,8 +123,9 @@ def report_command(args: argparse.Namespace) -> int:
     """Print the provider report; exit like `trunkconsole check`."""
     from trunkconsole.findings import exit_status
     from trunkconsole.net.gather import gather_report
+    from trunkconsole.pjsip.commands import config_dir as configured_dir
 
-    config_dir = Path(getattr(args, "config_dir", None) or "/etc/asterisk")
+    config_dir = configured_dir(args)
     files = (args.ruleset, list(args.iptables_save) + list(args.ipset_save)) if (
         args.ruleset is not None or args.iptables_save or args.ipset_save) else None
     report = gather_report(config_dir, files=files, netns=args.netns)

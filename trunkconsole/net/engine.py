@@ -13,43 +13,33 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Any
+from typing import NamedTuple
 
 from trunkconsole.conf.gcpause import gc_paused
-from trunkconsole.net.ir import (
-    Chain,
-    CtHelper,
-    Match,
-    Nat,
-    Nop,
-    NoTrack,
-    Rule,
-    Ruleset,
-    SetMark,
-    SetRef,
-    Statement,
-    Table,
-    Unknown,
-    Verdict,
-    VMap,
+from trunkconsole.net.compiled import (
+    CChain,
+    Compiler,
+    CRule,
+    HelperOp,
+    MarkOp,
+    MatchOp,
+    NatOp,
+    NoTrackOp,
+    UnknownOp,
+    VerdictOp,
+    VMapOp,
+    VMapUnknownOp,
+    match_text,
+    verdict_text,
 )
-from trunkconsole.net.match import (
-    ABSENT,
-    LOCAL_UNICAST,
-    REMOTE_IF,
-    UNKNOWN,
-    SetCache,
-    Unsupported,
-    compile_lookup,
-    compile_match,
-    find,
-    key_reader,
-)
+from trunkconsole.net.cycles import check_loops
+from trunkconsole.net.ir import Nat, Ruleset, SetMark, Verdict
+from trunkconsole.net.match import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN, find
 from trunkconsole.net.packet import Packet, Probe
 from trunkconsole.net.unknowns import Condition
-from trunkconsole.net.values import ValueError_
+from trunkconsole.net.values import CT_NEW, CT_STATUS_DNAT, CT_STATUS_SNAT, CT_UNTRACKED
 from trunkconsole.net.verdict import (
     Decision,
     Outcome,
@@ -61,12 +51,24 @@ from trunkconsole.net.verdict import (
 )
 
 MAX_PATHS = 256
+# Rule visits per probe: a loop-free ruleset can still make a walk exponential (each
+# chain jumping twice to the next); a hostile file must end, not hang (issue 11).
+MAX_STEPS = 20_000
+MAX_PATH = 1_000  # steps kept per outcome; a longer walk is cut in the display
 PRE_HOOKS = ("prerouting",)
 FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
 
 
 class TooManyPaths(Exception):
     pass
+
+
+class Alternative(NamedTuple):
+    """One way a rule can end: next | accept | drop | return | jump | goto, and the branch."""
+
+    action: str
+    target: str
+    branch: Branch
 
 
 @dataclass(slots=True)
@@ -87,39 +89,12 @@ class Branch:
                        assumptions=(*self.assumptions, assumption), conditions=conditions)
 
     def step(self, step: Step) -> None:
-        self.path = (*self.path, step)
+        if len(self.path) < MAX_PATH:
+            self.path = (*self.path, step)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes = (*self.notes, text)
-
-
-@dataclass(slots=True)
-class CRule:
-    """A rule compiled to ops, plus for each op whether anything decisive follows it."""
-
-    rule: Rule
-    ops: list[tuple[Any, ...]]
-    decisive_after: list[bool]
-    owner: str
-    cached_ref: RuleRef | None = None
-
-    @property
-    def ref(self) -> RuleRef:
-        if self.cached_ref is None:
-            self.cached_ref = RuleRef.of_rule(self.rule, self.owner)
-        return self.cached_ref
-
-
-@dataclass(slots=True)
-class CChain:
-    chain: Chain
-    rules: list[CRule] = field(default_factory=list)
-    owner: str = ""
-
-
-def _is_decisive(op: tuple[Any, ...]) -> bool:
-    return op[0] in ("v", "vm", "vmu", "nat", "mark", "helper", "notrack")
 
 
 class Engine:
@@ -131,18 +106,18 @@ class Engine:
         self.max_paths = max_paths
         self.local = None if local_addresses is None else {
             int(ipaddress.ip_address(a)) for a in local_addresses}
+        check_loops(ruleset.tables)
         with gc_paused():  # 50,000 set elements: generation scans would double the time
             self._compile(ruleset)
 
     def _compile(self, ruleset: Ruleset) -> None:
-        self._sets = SetCache()
-        self._preds: dict[tuple[Match, int], Any] = {}
+        compiler = Compiler()
         self._chains: dict[tuple[str, str, str, str], CChain] = {}
         for table in ruleset.tables:
             owner = table.owner
             for chain in table.chains.values():
                 self._chains[(table.source, table.family, table.name, chain.name)] = \
-                    self._compile_chain(table, chain, owner)
+                    compiler.chain(table, chain, owner)
         self._hooks: dict[tuple[int, str], list[CChain]] = {}
         for family in (4, 6):
             for hook in ("ingress", "prerouting", "input", "forward"):
@@ -158,76 +133,19 @@ class Engine:
             return table_family in ("netdev", "inet")
         return table_family in FAMILIES[family]
 
-    # --- compilation ---------------------------------------------------------------------
-
-    def _compile_chain(self, table: Table, chain: Chain, owner: str) -> CChain:
-        compiled = CChain(chain, owner=owner)
-        for rule in chain.rules:
-            ops = [op for s in rule.statements if (op := self._compile_op(s, table)) is not None]
-            decisive = [any(_is_decisive(o) for o in ops[i + 1:]) for i in range(len(ops))]
-            compiled.rules.append(CRule(rule, ops, decisive, owner))
-        return compiled
-
-    def _compile_op(self, stmt: Statement, table: Table) -> tuple[Any, ...] | None:
-        if isinstance(stmt, Match):
-            volatile = ""
-            if isinstance(stmt.right, SetRef):
-                named = table.sets.get(stmt.right.name)
-                if named is None:
-                    return ("u", f"{_match_text(stmt)} (set @{stmt.right.name} is not in "
-                                 "the listing)")
-                where = f"ipset {named.name}" if named.table == "ipset" else \
-                    f"set @{named.name} in {table.label()}"
-                if named.volatile:
-                    volatile = (f"{where} is filled at run time (fail2ban, meters): the "
-                                "verdict holds for its current elements")
-            try:
-                key = (stmt, id(table))
-                pred = self._preds.get(key)
-                if pred is None:  # rulesets repeat matches (ct state, ports): compile once
-                    pred = self._preds[key] = compile_match(stmt, table, self._sets)
-                return ("m", pred, stmt, volatile)
-            except (Unsupported, ValueError_) as exc:
-                return ("u", f"{_match_text(stmt)} ({exc})")
-        if isinstance(stmt, Unknown):
-            return ("u", stmt.text)
-        if isinstance(stmt, Verdict):
-            return ("v", stmt)
-        if isinstance(stmt, VMap):
-            try:
-                read, spaces = key_reader(stmt.key)
-                lookup = compile_lookup(stmt.data, spaces, table, self._sets, is_map=True)
-                return ("vm", read, lookup)
-            except (Unsupported, ValueError_):
-                if isinstance(stmt.data, tuple):
-                    return ("vmu", tuple(v for _, v in stmt.data))
-                named = table.sets.get(stmt.data.name)
-                verdicts = tuple(v for v in (named.data if named else ())
-                                 if isinstance(v, Verdict))
-                return ("vmu", verdicts)
-        if isinstance(stmt, Nat):
-            return ("nat", stmt)
-        if isinstance(stmt, SetMark):
-            return ("mark", stmt)
-        if isinstance(stmt, CtHelper):
-            helper = table.helpers.get(stmt.name)
-            return ("helper", stmt.name, helper.type if helper else stmt.name)
-        if isinstance(stmt, NoTrack):
-            return ("notrack",)
-        assert isinstance(stmt, Nop)
-        return None
-
     # --- evaluation ----------------------------------------------------------------------
 
     def evaluate(self, probe: Probe) -> PacketVerdict:
         """The verdict for one probe; a port span that the rules split raises PortSplit."""
         self._paths = 1
+        self._steps = 0
         start = Branch(Packet.from_probe(probe))
         try:
             finals = self._walk(start)
         except TooManyPaths:
             return PacketVerdict(probe, Decision.DEPENDS, (), (
-                f"more than {self.max_paths} alternative paths: evaluation stopped",))
+                f"more than {self.max_paths} alternative paths or {MAX_STEPS} rule visits: "
+                "evaluation stopped",))
         return _verdict(probe, finals)
 
     def evaluate_range(self, probe: Probe) -> RangeVerdict:
@@ -320,7 +238,7 @@ class Engine:
         survivors: list[Branch] = []
         for br in branches:
             pkt = br.packet
-            if chain.chain.type == "nat" and (not pkt.state & 8 or pkt.nat_done):
+            if chain.chain.type == "nat" and (not pkt.state & CT_NEW or pkt.nat_done):
                 continue_br = br
                 survivors.append(continue_br)
                 continue
@@ -335,11 +253,24 @@ class Engine:
     def _run_chain(self, base: CChain, start: Branch) -> list[tuple[str, Branch, RuleRef]]:
         results: list[tuple[str, Branch, RuleRef]] = []
         work: list[tuple[Branch, list[tuple[CChain, int]]]] = [(start, [(base, 0)])]
+        apply = self._apply
         while work:
             br, stack = work.pop()
             while True:
                 chain, index = stack[-1]
-                if index >= len(chain.rules):
+                rules = chain.rules
+                alternatives = None
+                while index < len(rules):  # the hot loop: rules that do not match
+                    crule = rules[index]
+                    index += 1
+                    alternatives = apply(crule, 0, br)
+                    if alternatives is not None:
+                        break
+                self._steps += index - stack[-1][1]
+                if self._steps > MAX_STEPS:
+                    raise TooManyPaths
+                stack[-1] = (chain, index)
+                if alternatives is None:  # the chain ran out of rules
                     stack.pop()
                     if stack:
                         continue
@@ -347,9 +278,6 @@ class Engine:
                     br.step(Step(base.chain.label(), f"policy {base.chain.policy}"))
                     results.append(("drop" if base.chain.policy == "drop" else "accept", br, ref))
                     break
-                stack[-1] = (chain, index + 1)
-                crule = chain.rules[index]
-                alternatives = self._apply(crule, 0, br)
                 if len(alternatives) > 1:
                     self._count(len(alternatives) - 1)
                     for action, target, alt in alternatives[1:]:
@@ -398,99 +326,107 @@ class Engine:
             return br, stack
         raise AssertionError(action)
 
-    def _apply(self, crule: CRule, start: int, br: Branch) -> list[tuple[str, str, Branch]]:
-        """Run one rule from op `start`: [(action, target, branch)], several when it forks."""
+    def _apply(self, crule: CRule, start: int, br: Branch,
+               ) -> list[Alternative] | None:
+        """Run one rule from op `start`: the alternatives, several when it forks;
+        None when the rule does not match (the walk goes on with the same branch)."""
         ops = crule.ops
         for i in range(start, len(ops)):
             op = ops[i]
-            kind = op[0]
-            if kind == "m":
-                hit = op[1](br.packet)
-                if op[3]:
-                    br.note(op[3])
+            if isinstance(op, MatchOp):  # the common case first: most ops are matches
+                hit = op.pred(br.packet)
+                if op.volatile:
+                    br.note(op.volatile)
                 if hit:
                     continue
                 if hit is False:
-                    return [("next", "", br)]
-                return self._fork(crule, i, br, _match_text(op[2]))
-            if kind == "u":
-                return self._fork(crule, i, br, op[1])
-            if kind == "v":
-                return self._verdict(crule, i, br, op[1])
-            if kind == "vm":
-                key = op[1](br.packet)
+                    return None
+                return self._fork(crule, i, br, match_text(op.match))
+            if isinstance(op, UnknownOp):
+                return self._fork(crule, i, br, op.text)
+            if isinstance(op, VerdictOp):
+                return self._verdict(crule, br, op.verdict)
+            if isinstance(op, VMapOp):
+                key = op.read(br.packet)
                 if key is ABSENT:
-                    return [("next", "", br)]
+                    return None
                 if key is UNKNOWN or key is REMOTE_IF or key is LOCAL_UNICAST:
                     return self._fork(crule, i, br, f"vmap key {crule.rule.rendered()}")
-                hit, verdict = find(op[2], key)
+                hit, verdict = find(op.lookup, key)
                 if not hit:
-                    return [("next", "", br)]
-                return self._verdict(crule, i, br, verdict)
-            if kind == "vmu":
-                lookup = Condition(crule.ref.label, f"vmap {crule.rule.rendered()}")
-                alts: list[tuple[str, str, Branch]] = [("next", "", br.fork(
-                    f"{crule.ref.label}: the vmap key matches no element", lookup))]
-                for verdict in op[1]:
-                    alt = br.fork(f"{crule.ref.label}: the vmap gives {_verdict_text(verdict)}",
-                                  lookup)
-                    alts.extend(self._verdict(crule, i, alt, verdict))
-                return alts
-            if kind == "nat":
-                return self._nat(crule, br, op[1])
-            if kind == "mark":
-                self._mark(br, op[1])
-            elif kind == "helper":
-                br.packet.helper = op[2]
-                br.step(Step(crule.ref.label, f"ct helper {op[1]} (type {op[2]})",
+                    return None
+                return self._verdict(crule, br, verdict)
+            if isinstance(op, VMapUnknownOp):
+                return self._vmap_unknown(crule, br, op)
+            if isinstance(op, NatOp):
+                return self._nat(crule, br, op.nat)
+            if isinstance(op, MarkOp):
+                self._mark(br, op.mark)
+            elif isinstance(op, HelperOp):
+                br.packet.helper = op.kind
+                br.step(Step(crule.ref.label, f"ct helper {op.name} (type {op.kind})",
                              crule.rule.rendered()))
-                br.note(f"conntrack helper '{op[1]}' (type {op[2]}) assigned by "
+                br.note(f"conntrack helper '{op.name}' (type {op.kind}) assigned by "
                         f"{crule.ref.label}")
-            elif kind == "notrack":
-                br.packet.state = 64
+            elif isinstance(op, NoTrackOp):
+                br.packet.state = CT_UNTRACKED
                 br.packet.status = 0
                 br.step(Step(crule.ref.label, "notrack", crule.rule.rendered()))
-        return [("next", "", br)]
+        return None
 
-    def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[tuple[str, str, Branch]]:
+    def _vmap_unknown(self, crule: CRule, br: Branch,
+                      op: VMapUnknownOp) -> list[Alternative]:
+        lookup = Condition(crule.ref.label, f"vmap {crule.rule.rendered()}")
+        alts = [Alternative("next", "", br.fork(
+            f"{crule.ref.label}: the vmap key matches no element", lookup))]
+        for verdict in op.verdicts:
+            alt = br.fork(f"{crule.ref.label}: the vmap gives {verdict_text(verdict)}", lookup)
+            alts.extend(self._verdict(crule, alt, verdict))
+        return alts
+
+    def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[Alternative] | None:
         if not crule.decisive_after[i]:
-            return [("next", "", br)]
+            return None
         # Matches are pure: if a later one is surely false the rule cannot match whatever
         # the unknown one says (`--sport 67 --dport 68` for a packet to 5060).
         for op in crule.ops[i + 1:]:
-            if op[0] != "m":
+            if not isinstance(op, MatchOp):
                 break
-            if op[1](br.packet) is False:
-                return [("next", "", br)]
+            if op.pred(br.packet) is False:
+                return None
         label = crule.ref.label
         condition = Condition(label, text)
         yes = br.fork(f"{label}: '{text}' matches", condition)
         no = br.fork(f"{label}: '{text}' does not match", condition)
-        return [*self._apply(crule, i + 1, yes), ("next", "", no)]
+        return [*(self._apply(crule, i + 1, yes) or [Alternative("next", "", yes)]),
+                Alternative("next", "", no)]
 
-    def _verdict(self, crule: CRule, i: int, br: Branch,
-                 verdict: Any) -> list[tuple[str, str, Branch]]:
+    def _verdict(self, crule: CRule, br: Branch, verdict: Verdict) -> list[Alternative]:
         kind = verdict.kind
         if kind in ("accept", "drop", "return", "jump", "goto"):
-            return [(kind, verdict.target, br)]
+            return [Alternative(kind, verdict.target, br)]
         if kind == "reject":
-            return [("drop", "", br)]
+            return [Alternative("drop", "", br)]
         if kind == "continue":
-            return [("next", "", br)]
+            return [Alternative("next", "", br)]
         what = "the userspace program on the queue" if kind == "queue" else verdict.target
         label = crule.ref.label
         condition = Condition(label, what)
-        return [("accept", "", br.fork(f"{label}: {what} accepts the packet", condition)),
-                ("drop", "", br.fork(f"{label}: {what} drops the packet", condition))] \
-            if kind == "queue" else [
-                ("next", "", br.fork(f"{label}: {what} lets the packet continue", condition)),
-                ("drop", "", br.fork(f"{label}: {what} drops the packet", condition))]
+        if kind == "queue":
+            return [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
+                                                      condition)),
+                    Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
+                                                    condition))]
+        return [Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
+                                                condition)),
+                Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
+                                                condition))]
 
-    def _nat(self, crule: CRule, br: Branch, nat: Nat) -> list[tuple[str, str, Branch]]:
+    def _nat(self, crule: CRule, br: Branch, nat: Nat) -> list[Alternative]:
         pkt = br.packet
         pkt.nat_done = True
         if nat.kind in ("dnat", "redirect"):
-            pkt.status |= 32
+            pkt.status |= CT_STATUS_DNAT
             if nat.port is not None:
                 pkt.dlo = pkt.dhi = nat.port
             if nat.kind == "dnat" and nat.addr is not None:
@@ -506,9 +442,9 @@ class Engine:
                 pkt.daddr_local = True
             br.note(f"{crule.ref.label} rewrites the destination ({crule.rule.rendered()})")
         else:
-            pkt.status |= 16
+            pkt.status |= CT_STATUS_SNAT
         br.step(Step(crule.ref.label, nat.kind, crule.rule.rendered()))
-        return [("accept", "", br)]
+        return [Alternative("accept", "", br)]
 
     @staticmethod
     def _mark(br: Branch, stmt: SetMark) -> None:
@@ -524,46 +460,6 @@ class Engine:
             pkt.mark = new
         else:
             pkt.ct_mark = new
-
-
-def _match_text(match: Match) -> str:
-    from trunkconsole.net.ir import Field
-
-    left = match.left
-    if isinstance(left, Field):
-        if left.base == "payload":
-            name = f"{left.proto} {left.name}".strip()
-        elif left.base == "fib":
-            name = f"fib {left.proto.replace('.', ' . ')} {left.name}"
-        else:
-            name = f"{left.base} {left.name}"
-    else:
-        name = type(left).__name__.lower()
-    return f"{name} {match.op} {value_text(match.right)}"
-
-
-def value_text(value: object) -> str:
-    """An IR value as nft writes it: `198.51.100.0/24`, `10000-20000`, `{ 5060, 5061 }`."""
-    from trunkconsole.net.ir import AnonSet, ConcatValue, Flags, Prefix, Range
-
-    if isinstance(value, Prefix):
-        return f"{value.addr}/{value.length}"
-    if isinstance(value, Range):
-        return f"{value.lo}-{value.hi}"
-    if isinstance(value, Flags):
-        return ",".join(str(n) for n in value.names)
-    if isinstance(value, ConcatValue):
-        return " . ".join(value_text(p) for p in value.parts)
-    if isinstance(value, AnonSet):
-        return "{ " + ", ".join(value_text(e) for e in value.elements) + " }"
-    if isinstance(value, SetRef):
-        return f"@{value.name}"
-    return str(value)
-
-
-def _verdict_text(verdict: Any) -> str:
-    return f"{verdict.kind} {verdict.target}".strip() if isinstance(verdict, Verdict) \
-        else str(verdict)
 
 
 def _verdict(probe: Probe, finals: list[Branch | tuple[Branch, RuleRef]]) -> PacketVerdict:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from trunkconsole.findings import Finding
-from trunkconsole.net.collect import FirewallUnreadable, load_files, read_ruleset
+from trunkconsole.net.bans import gather_bans
+from trunkconsole.net.collect import FirewallUnreadable, capture, load_files
 from trunkconsole.net.helper import helper_state
 from trunkconsole.net.host import read_host
 from trunkconsole.net.inputs import NetworkInputs
 from trunkconsole.net.ir import Ruleset
-from trunkconsole.net.report import NetworkReport, build_report
+from trunkconsole.net.report import NetworkReport, attach_bans, build_report
 from trunkconsole.net.sockets import asterisk_pid, listening_sockets
 
 
@@ -22,9 +23,14 @@ def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | N
 
         inputs = load_inputs(config_dir)
     ruleset: Ruleset | None = None
+    document = None
     error = ""
     try:
-        ruleset = load_files(*files) if files is not None else read_ruleset(netns)
+        if files is not None:
+            ruleset = load_files(*files)
+        else:
+            raw = capture(netns)
+            ruleset, document = raw.ruleset(), raw.document
     except FirewallUnreadable as exc:
         error = exc.render()
     sources = [s for p in inputs.providers if (s := p.probe_address()) is not None]
@@ -32,8 +38,11 @@ def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | N
     pid = asterisk_pid()
     host.sockets = listening_sockets(pid) if pid is not None or netns is None else None
     helper = helper_state(ruleset)
-    return build_report(inputs, ruleset, host if files is None else None, helper,
-                        firewall_error=error)
+    report = build_report(inputs, ruleset, host if files is None else None, helper,
+                          firewall_error=error)
+    if files is None and netns is None:  # fail2ban-client and /proc: this host only
+        attach_bans(report, gather_bans(ruleset, document))
+    return report
 
 
 def network_provider(context: object) -> list[Finding]:

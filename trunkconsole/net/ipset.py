@@ -162,12 +162,12 @@ def named_sets(ipsets: dict[str, IpSet], family: str) -> dict[str, NamedSet]:
         try:
             elements = tuple(_element(ipset, e) for e in ipset.elements)
             exceptions = tuple(_element(ipset, e) for e in ipset.nomatch)
+            if exceptions and ipset.dims == ["addr"]:
+                space = "ipv6" if family == "ip6" else "ipv4"
+                elements = _subtract(elements, exceptions, space)
+                exceptions = ()
         except ValueError:
-            continue  # a dimension we do not read (mac...): matches on it stay unknown
-        if exceptions and ipset.dims == ["addr"]:
-            space = "ipv6" if family == "ip6" else "ipv4"
-            elements = _subtract(elements, exceptions, space)
-            exceptions = ()
+            continue  # a dimension we do not read (mac...), or not an element: unknown
         out[ipset.name] = NamedSet(family, "ipset", ipset.name, tuple(ipset.dims), flags,
                                    elements)
         if exceptions:

@@ -10,6 +10,7 @@ raw -300, mangle -150, nat PREROUTING -100, filter 0, security 50, nat INPUT 100
 from __future__ import annotations
 
 import shlex
+from typing import Any
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.ipset import IpSet, match_set, named_sets
@@ -90,50 +91,64 @@ def parse_save(text: str, family: str, source: Source,
     ipsets (from `ipset save`) decide `-m set --match-set`; None when none was given."""
     sets = None if ipsets is None else named_sets(ipsets, family)
     tables: list[Table] = []
-    table: Table | None = None
-    positions: dict[str, int] = {}
+    state: dict[str, Any] = {"table": None, "positions": {}}
     for number, raw_line in enumerate(text.splitlines(), 1):
-        line = raw_line.strip()
-        if line.startswith("[") and "]" in line:
-            line = line.split("]", 1)[1].strip()  # `iptables-save -c` counters
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            table = Table(family, line[1:], source=source)
-            if sets:
-                table.sets.update(sets)
-            tables.append(table)
-            positions = {}
-            continue
-        if table is None:
-            raise OperatorError(f"iptables-save line {number} comes before any *table",
-                                evidence=raw_line[:120])
-        if line == "COMMIT":
-            table = None
-            continue
-        if line.startswith(":"):
-            name, policy = [*line[1:].split(), "-"][:2]
-            chain = Chain(family, table.name, name, source=source)
-            hook = BUILTIN.get(table.name, {}).get(name)
-            if hook is not None:
-                chain.hook, chain.prio, chain.type = hook
-                chain.policy = "drop" if policy == "DROP" else "accept"
-            table.chains[name] = chain
-            continue
-        if line.startswith("-A "):
-            try:
-                tokens = shlex.split(line)
-            except ValueError as exc:
-                raise OperatorError(f"iptables-save line {number} cannot be split",
-                                    evidence=raw_line[:120]) from exc
-            chain_name = tokens[1]
-            chain = table.chains.setdefault(chain_name, Chain(family, table.name, chain_name,
-                                                              source=source))
-            positions[chain_name] = positions.get(chain_name, 0) + 1
-            statements, comment = _RuleParser(tokens[2:], family, table, sets).parse()
-            chain.rules.append(Rule(family, table.name, chain_name, None,
-                                    positions[chain_name], statements, line, comment, source))
+        try:
+            _parse_line(raw_line, number, family, source, sets, tables, state)
+        except (IndexError, ValueError, KeyError, TypeError) as exc:
+            raise OperatorError(f"iptables-save line {number} is malformed "
+                                f"({type(exc).__name__}: {str(exc)[:60]})",
+                                evidence=raw_line[:120],
+                                fix="give the unchanged output of iptables-save") from exc
     return tables
+
+
+def _parse_line(raw_line: str, number: int, family: str, source: Source,
+                sets: dict[str, NamedSet] | None, tables: list[Table],
+                state: dict[str, Any]) -> None:
+    """One line of a -save dump; `state` carries the current table between lines."""
+    table: Table | None = state["table"]
+    positions: dict[str, int] = state["positions"]
+    line = raw_line.strip()
+    if line.startswith("[") and "]" in line:
+        line = line.split("]", 1)[1].strip()  # `iptables-save -c` counters
+    if not line or line.startswith("#"):
+        return
+    if line.startswith("*"):
+        table = Table(family, line[1:], source=source)
+        if sets:
+            table.sets.update(sets)
+        tables.append(table)
+        state["table"], state["positions"] = table, {}
+        return
+    if table is None:
+        raise OperatorError(f"iptables-save line {number} comes before any *table",
+                            evidence=raw_line[:120])
+    if line == "COMMIT":
+        state["table"] = None
+        return
+    if line.startswith(":"):
+        name, policy = [*line[1:].split(), "-"][:2]
+        chain = Chain(family, table.name, name, source=source)
+        hook = BUILTIN.get(table.name, {}).get(name)
+        if hook is not None:
+            chain.hook, chain.prio, chain.type = hook
+            chain.policy = "drop" if policy == "DROP" else "accept"
+        table.chains[name] = chain
+        return
+    if line.startswith("-A "):
+        try:
+            tokens = shlex.split(line)
+        except ValueError as exc:
+            raise OperatorError(f"iptables-save line {number} cannot be split",
+                                evidence=raw_line[:120]) from exc
+        chain_name = tokens[1]
+        chain = table.chains.setdefault(chain_name, Chain(family, table.name, chain_name,
+                                                          source=source))
+        positions[chain_name] = positions.get(chain_name, 0) + 1
+        statements, comment = _RuleParser(tokens[2:], family, table, sets).parse()
+        chain.rules.append(Rule(family, table.name, chain_name, None,
+                                positions[chain_name], statements, line, comment, source))
 
 
 class _RuleParser:

@@ -197,9 +197,15 @@ class Rule:
     def rendered(self) -> str:
         """The rule as `nft list ruleset` (or iptables-save) shows it."""
         if not self.text and self.raw is not None:
+            import json
+
             from trunkconsole.net.render import render_statement
 
-            self.text = " ".join(render_statement(e) for e in self.raw)
+            try:
+                self.text = " ".join(render_statement(e) for e in self.raw)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                    RecursionError):
+                self.text = json.dumps(self.raw, default=str)[:200]  # malformed: as given
             if self.comment:
                 self.text += f' comment "{self.comment}"'
         return self.text

@@ -32,8 +32,10 @@ from trunkconsole.net.ir import (
 )
 from trunkconsole.net.packet import Packet
 from trunkconsole.net.values import (
+    CT_NEW,
     MAX,
     STRING_SPACES,
+    TCP_FLAGS,
     ConcatMap,
     IntervalMap,
     Part,
@@ -100,7 +102,8 @@ def _payload(field: Field) -> tuple[Getter, str]:
                     if p.l4 in wanted else ABSENT), "int"
         if proto == "tcp" and name == "flags":
             # a new TCP connection starts with a bare SYN; an established one carries ACK
-            return (lambda p: (2 if p.state & 8 else 16) if p.l4 == 6 else ABSENT), "tcpflags"
+            return (lambda p: (TCP_FLAGS["syn"] if p.state & CT_NEW else TCP_FLAGS["ack"])
+                    if p.l4 == 6 else ABSENT), "tcpflags"
         return (lambda p: UNKNOWN if p.l4 in wanted else ABSENT), "int"
     if proto in ("icmp", "icmpv6"):
         # `icmp type X` implies `meta nfproto ipv4 meta l4proto icmp` (icmpv6: ipv6 and 58):
@@ -143,7 +146,7 @@ def _ct(name: str) -> tuple[Getter, str]:
     if name == "mark":
         return (lambda p: UNKNOWN if p.ct_mark is None else p.ct_mark), "int"
     if name == "direction":
-        return (lambda p: 0 if p.state & 8 else UNKNOWN), "ctdir"
+        return (lambda p: 0 if p.state & CT_NEW else UNKNOWN), "ctdir"
     if name in ("l3proto",):
         return (lambda p: 2 if p.family == 4 else 10), "nfproto"
     if name == "protocol":
@@ -151,7 +154,7 @@ def _ct(name: str) -> tuple[Getter, str]:
     if name == "zone":
         return (lambda p: 0), "int"
     if name == "helper":
-        return (lambda p: p.helper if p.state & 8 else UNKNOWN), "str"
+        return (lambda p: p.helper if p.state & CT_NEW else UNKNOWN), "str"
     raise Unsupported(f"ct {name}")
 
 

@@ -196,6 +196,8 @@ def _named_set(body: dict[str, Any], is_map: bool) -> NamedSet:
     data: list[Value | Verdict] = []
     map_type = str(body.get("map", "")) if is_map else ""
     for raw in as_list(body.get("elem")):
+        if is_map and not (isinstance(raw, list) and len(raw) == 2):
+            raise ValueError("a map element is not a [key, value] pair")
         if is_map and isinstance(raw, list):
             key, value = raw
             elements.append(parse_value(key))
@@ -215,14 +217,23 @@ def _named_set(body: dict[str, Any], is_map: bool) -> NamedSet:
 
 
 def parse_ruleset(document: dict[str, Any] | str) -> Ruleset:
-    """The IR for one `nft -j list ruleset` document."""
+    """The IR for one `nft -j list ruleset` document; anything malformed (a missing key, a
+    wrong type, nesting deeper than Python recurses) is an OperatorError naming the item."""
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise OperatorError("the ruleset is not valid JSON",
-                                evidence=str(exc),
+                                evidence=str(exc)[:200] or "nested too deeply",
                                 fix="produce it with: nft -j list ruleset > FILE.json") from exc
+    try:
+        return _parse_document(document)
+    except RecursionError as exc:
+        raise OperatorError("the ruleset JSON is nested too deeply to be nft output",
+                            fix="produce it with: nft -j list ruleset > FILE.json") from exc
+
+
+def _parse_document(document: Any) -> Ruleset:
     items = document.get("nftables") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise OperatorError("the ruleset JSON has no 'nftables' list",
@@ -238,50 +249,81 @@ def parse_ruleset(document: dict[str, Any] | str) -> Ruleset:
             ruleset.tables.append(tables[key])
         return tables[key]
 
-    for item in items:
+    for number, item in enumerate(items, 1):
         if not isinstance(item, dict) or len(item) != 1:
             continue
         kind, body = next(iter(item.items()))
-        if kind == "metainfo":
-            ruleset.nft_version = str(body.get("version", ""))
-        elif kind == "table":
-            table_of(body["family"], body["name"]).handle = body.get("handle")
-        elif kind == "chain":
-            table = table_of(body["family"], body["table"])
-            chain = table.chains.setdefault(body["name"], Chain(
-                body["family"], body["table"], body["name"]))
-            chain.handle = body.get("handle")
-            if "hook" in body:
-                chain.hook = str(body["hook"])
-                prio = body.get("prio", 0)
-                chain.prio = int(prio) if isinstance(prio, int) else 0
-                chain.policy = str(body.get("policy", "accept"))
-                chain.type = str(body.get("type", "filter"))
-                chain.devices = tuple(as_list(body.get("dev")))
-        elif kind in ("set", "map"):
-            table = table_of(body["family"], body["table"])
-            table.sets[body["name"]] = _named_set(body, kind == "map")
-        elif kind == "ct helper":
-            table = table_of(body["family"], body["table"])
-            table.helpers[body["name"]] = HelperObject(
-                body["family"], body["table"], body["name"], str(body.get("type", "")),
-                str(body.get("protocol", "")))
-        elif kind == "rule":
-            table = table_of(body["family"], body["table"])
-            chain = table.chains.setdefault(body["chain"], Chain(
-                body["family"], body["table"], body["chain"]))
-            key = (body["family"], body["table"], body["chain"])
-            positions[key] = positions.get(key, 0) + 1
-            raw_exprs = as_list(body.get("expr"))
-            if any(isinstance(e, dict) and "xt" in e for e in raw_exprs):
-                table.has_xt = True
-            statements = tuple(parse_statement(e) for e in raw_exprs)
-            chain.rules.append(Rule(
-                family=body["family"], table=body["table"], chain=body["chain"],
-                handle=body.get("handle"), position=positions[key], statements=statements,
-                text="", comment=str(body.get("comment", "")), raw=raw_exprs,
-            ))
+        try:
+            _parse_item(ruleset, kind, body, table_of, positions)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise OperatorError(
+                f"item {number} of the ruleset JSON ({kind!s:.20}) is malformed: "
+                f"{type(exc).__name__} {str(exc)[:80]}",
+                evidence=_snippet(item),
+                fix="produce it with: nft -j list ruleset > FILE.json") from exc
     return ruleset
+
+
+def _snippet(item: Any) -> str:
+    try:
+        return json.dumps(item)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return repr(item)[:200]
+
+
+def _text(value: Any) -> str:
+    """A name field (family, table, chain...): nft writes strings; anything else is malformed."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"expected a name, got {type(value).__name__}")
+    return str(value)
+
+
+def _parse_item(ruleset: Ruleset, kind: str, body: Any, table_of: Any,
+                positions: dict[tuple[str, str, str], int]) -> None:
+    if kind == "metainfo":
+        ruleset.nft_version = str(body.get("version", ""))
+        return
+    if kind not in ("table", "chain", "set", "map", "ct helper", "rule"):
+        return
+    family = _text(body["family"])
+    if kind == "table":
+        table_of(family, _text(body["name"])).handle = body.get("handle")
+        return
+    table = table_of(family, _text(body["table"]))
+    if kind == "chain":
+        name = _text(body["name"])
+        chain = table.chains.setdefault(name, Chain(family, table.name, name))
+        chain.handle = body.get("handle")
+        if "hook" in body:
+            chain.hook = _text(body["hook"])
+            prio = body.get("prio", 0)
+            chain.prio = int(prio) if isinstance(prio, int) else 0
+            chain.policy = _text(body.get("policy", "accept"))
+            chain.type = _text(body.get("type", "filter"))
+            chain.devices = tuple(_text(d) for d in as_list(body.get("dev")))
+    elif kind in ("set", "map"):
+        table.sets[_text(body["name"])] = _named_set(body, kind == "map")
+    elif kind == "ct helper":
+        name = _text(body["name"])
+        table.helpers[name] = HelperObject(family, table.name, name,
+                                           str(body.get("type", "")),
+                                           str(body.get("protocol", "")))
+    else:
+        chain_name = _text(body["chain"])
+        chain = table.chains.setdefault(chain_name, Chain(family, table.name, chain_name))
+        key = (family, table.name, chain_name)
+        positions[key] = positions.get(key, 0) + 1
+        raw_exprs = as_list(body.get("expr"))
+        if any(isinstance(e, dict) and "xt" in e for e in raw_exprs):
+            table.has_xt = True
+        statements = tuple(parse_statement(e) for e in raw_exprs)
+        handle = body.get("handle")
+        chain.rules.append(Rule(
+            family=family, table=table.name, chain=chain_name,
+            handle=handle if isinstance(handle, int) and not isinstance(handle, bool) else None,
+            position=positions[key], statements=statements,
+            text="", comment=str(body.get("comment", "")), raw=raw_exprs,
+        ))
 
 
 __all__ = ["as_list", "parse_expr", "parse_ruleset", "parse_statement", "parse_value",

@@ -5,7 +5,13 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, replace
 
-from trunkconsole.net.values import CT_STATE, PROTOCOLS, PortSpan
+from trunkconsole.net.values import (
+    CT_STATE,
+    CT_STATUS_CONFIRMED,
+    CT_STATUS_SEEN_REPLY,
+    PROTOCOLS,
+    PortSpan,
+)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class Packet:
             iif=probe.iif,
             state=state,
             # seen-reply|confirmed for established; ct status of a new packet is empty
-            status=(2 | 8) if established else 0,
+            status=(CT_STATUS_SEEN_REPLY | CT_STATUS_CONFIRMED) if established else 0,
             mark=0,
             ct_mark=None if established else 0,
             daddr_local=probe.dst_local,

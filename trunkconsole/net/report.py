@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trunkconsole.findings import Evidence, Finding, Severity
+from trunkconsole.net.bans import Ban, BanIndex
 from trunkconsole.net.crosscheck import host_findings
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.helper import HelperState
@@ -30,11 +31,13 @@ class ProviderRow:
     rtp: RangeVerdict | None = None
     iif: str | None = None
     note: str = ""
+    bans: list[Ban] = field(default_factory=list)  # fail2ban / CrowdSec / FreePBX
 
     def to_json(self) -> dict[str, Any]:
         return {"provider": self.address.provider, "address": self.address.address,
                 "origin": self.address.origin, "location": self.address.location,
                 "evaluated_as": self.source, "iif": self.iif, "note": self.note,
+                "bans": [b.to_json() for b in self.bans],
                 "sip": {name: v.to_json() for name, v in self.sip.items()},
                 "rtp": self.rtp.to_json() if self.rtp else None}
 
@@ -191,3 +194,9 @@ def _row_findings(row: ProviderRow, inputs: NetworkInputs) -> list[Finding]:
             fix=_fix(first.verdict.deciding, first.verdict.probe, "RTP") if dropped else "",
             details={"rtp": rtp.to_json()}))
     return findings
+
+
+def attach_bans(report: NetworkReport, index: BanIndex) -> None:
+    """Name the bans of each provider address on its row (the diagnosis names the fix)."""
+    for row in report.rows:
+        row.bans = index.lookup(row.source) if row.source is not None else []

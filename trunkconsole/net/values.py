@@ -23,8 +23,12 @@ PROTOCOLS: dict[str, int] = {
     "ipv6-icmp": 58, "icmpv6": 58, "sctp": 132, "udplite": 136, "dccp": 33,
 }
 PROTOCOL_NAMES: dict[int, str] = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp"}
+# conntrack state and status bits as nft's `ct state` / `ct status` (nft describe)
+CT_INVALID, CT_ESTABLISHED, CT_RELATED, CT_NEW, CT_UNTRACKED = 1, 2, 4, 8, 64
+CT_STATUS_SEEN_REPLY, CT_STATUS_CONFIRMED, CT_STATUS_SNAT, CT_STATUS_DNAT = 2, 8, 16, 32
 CT_STATE: dict[str, int] = {
-    "invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64,
+    "invalid": CT_INVALID, "established": CT_ESTABLISHED, "related": CT_RELATED,
+    "new": CT_NEW, "untracked": CT_UNTRACKED,
 }
 CT_STATUS: dict[str, int] = {
     "expected": 1, "seen-reply": 2, "assured": 4, "confirmed": 8, "snat": 16, "dnat": 32,

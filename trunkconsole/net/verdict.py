@@ -125,6 +125,8 @@ class PacketVerdict:
 
     def summary(self) -> str:
         """`accepted by inet filter input #12` / `dropped by ...` / `depends: ...`."""
+        if self.decision is Decision.DEPENDS and not self.outcomes:
+            return f"undecided: {self.notes[0]}" if self.notes else "undecided"
         if self.decision is Decision.DEPENDS:
             ways = []
             for decision, word in ((Decision.ACCEPT, "accepted"), (Decision.DROP, "dropped")):

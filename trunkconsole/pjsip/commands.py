@@ -31,13 +31,14 @@ def register(subparsers: Any) -> None:
                                  description="Any config edit as a reviewed diff with backup, "
                                  "reload, verification and rollback.")
     set_.add_argument("object_type", metavar="TYPE", help="endpoint, aor, identify, ...")
-    set_.add_argument("name", help="the object's name")
+    set_.add_argument("name", help="the object's name (omit with --trunk-by-contact)")
     set_.add_argument("option", help="option name, e.g. from_user")
-    set_.add_argument("value", help="new value")
+    set_.add_argument("value", nargs="?", help="new value")
+    set_.add_argument("--trunk-by-contact", metavar="HOST",
+                      help="the object of the trunk whose aor contact or identify match is "
+                      "HOST (then: config set TYPE --trunk-by-contact HOST OPTION VALUE)")
     set_.add_argument("--force", action="store_true",
                       help="accept a match/permit range larger than /16 (IPv4) or /48 (IPv6)")
-    set_.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                      help="Asterisk configuration directory (default /etc/asterisk)")
     add_apply_arguments(set_)
     set_.set_defaults(handler=config_set)
 
@@ -57,20 +58,24 @@ def register(subparsers: Any) -> None:
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)
+    from trunkconsole.journal.commands import add_journal_argument
+
+    add_journal_argument(check)
+    check.add_argument("--no-journal", action="store_true",
+                       help="do not read the journal of trunkconsole watch")
     check.set_defaults(handler=check_command)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    # SUPPRESS keeps the top-level --config-dir when this one is not given.
-    parser.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS,
-                        help="Asterisk configuration directory (default /etc/asterisk)")
 
 
 def config_dir(args: argparse.Namespace) -> Path:
-    """--config-dir after the subcommand, else before it, else /etc/asterisk."""
-    value = getattr(args, "config_dir", None)
-    return Path(value) if value else DEFAULT_CONFIG_DIR
+    """--config-dir (before or after the subcommand), else config.yaml's asterisk_dir, else
+    /etc/asterisk: the same directory every command uses."""
+    from trunkconsole.settings import configured_asterisk_dir
+
+    return configured_asterisk_dir(getattr(args, "config_dir", None))
 
 
 def config_show(args: argparse.Namespace) -> int:
@@ -121,16 +126,10 @@ def config_show(args: argparse.Namespace) -> int:
 
 
 def masked_value(name: str, value: str, file: str) -> str:
-    """A value as `config show` prints it: secrets, and anything read from a file outside
-    the config directory (an absolute #include: Asterisk reads it, and it may be any
-    file on the host), are masked."""
-    from trunkconsole.changes.audit import is_secret_option
+    """A value as `config show` prints it (see audit.shown_value)."""
+    from trunkconsole.changes.audit import shown_value
 
-    if is_secret_option(name) or is_secret_option(name.rpartition("/")[2]):
-        return "********"
-    if file.startswith("/"):
-        return f"(from {file}, outside the config directory: --show-secrets shows it)"
-    return value
+    return shown_value(name, value, file)
 
 
 def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
@@ -157,12 +156,32 @@ def config_set(args: argparse.Namespace) -> int:
     from trunkconsole.changes.option import plan_option_set
     from trunkconsole.cli_support import ami_target, settings_from_args
 
+    def plan() -> Any:
+        name, option, value = _object_option_value(args)
+        return plan_option_set(config_dir(args), args.object_type, name, option, value,
+                               force=args.force)
+
     return run_change(
-        args, lambda: plan_option_set(config_dir(args), args.object_type, args.name,
-                                      args.option, args.value, force=args.force),
+        args, plan,
         target=lambda: None if args.dry_run else ami_target(args),
         readonly=settings_from_args(args).readonly,
         secrets=[args.value] if is_secret_option(args.option) else [])
+
+
+def _object_option_value(args: argparse.Namespace) -> tuple[str, str, str]:
+    """NAME OPTION VALUE, or OPTION VALUE with the name found by --trunk-by-contact."""
+    from trunkconsole.errors import OperatorError
+
+    if args.trunk_by_contact is None:
+        if args.value is None:
+            raise OperatorError("config set needs TYPE NAME OPTION VALUE")
+        return args.name, args.option, args.value
+    if args.value is not None:
+        raise OperatorError("with --trunk-by-contact, give TYPE OPTION VALUE (no NAME)")
+    from trunkconsole.changes.trunk_lookup import trunk_by_contact, trunk_object
+
+    trunk = trunk_by_contact(config_dir(args), args.trunk_by_contact)
+    return trunk_object(config_dir(args), trunk, args.object_type), args.name, args.option
 
 
 def check_command(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from trunkconsole.changes.audit import shown_value
 from trunkconsole.findings import Severity
 from trunkconsole.pjsip.freepbx import CUSTOM_MARK, custom_values
 from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups
@@ -60,7 +61,8 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
                               style="yellow")
             if custom and option.file in custom:
                 origin.append(visible(f"  {CUSTOM_MARK}"), style="cyan")
-            table.add_row(plain(option.name), plain(option.value), origin)
+            table.add_row(plain(option.name),
+                          plain(shown_value(option.name, option.value, option.file)), origin)
         parts.append(table)
     if group.findings:
         parts.append(Text("Findings", style="bold"))

@@ -24,6 +24,7 @@ from trunkconsole.diagnose.gather import log_evidence, network_evidence
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
+from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.status_bar import StatusBar
@@ -121,6 +122,7 @@ class DiagnosesScreen(Screen[None]):
         self.evidence.bans = ev.bans
         self.evidence.network_read_at = ev.network_read_at
         self.evidence.log = ev.log
+        self.evidence.journal_senders = recorded_senders(time.time() - LOG_WINDOW)
         self.evidence.gaps = ev.gaps
         self.app.call_from_thread(self._refresh)
 

@@ -29,6 +29,7 @@ from trunkconsole.journal.history import (
 )
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.status_bar import StatusBar
+from trunkconsole.visible import visible
 
 if TYPE_CHECKING:
     pass
@@ -48,15 +49,15 @@ def trunk_summary(history: History) -> Group:
         share = f"{100 * sum(known) / len(known):.1f}%" if known else "unknown"
         head = Text("\n")
         head.append_text(plain(name, style="bold"))
-        head.append(f"  available {share}  flaps {series.flaps}  outages "
-                    f"{len(series.outages)}  calls {sum(series.calls)} "
-                    f"({sum(series.failed_calls)} failed)")
+        head.append(visible(f"  available {share}  flaps {series.flaps}  outages "
+                            f"{len(series.outages)}  calls {sum(series.calls)} "
+                            f"({sum(series.failed_calls)} failed)"))
         parts.append(head)
         rtts = [v for v in series.rtt_ms if v is not None]
-        parts.append(Text(f"up    {spark(series.availability, 1.0)}", style="green"))
-        parts.append(Text(f"RTT   {spark(series.rtt_ms)}"
-                          + (f" max {max(rtts):.0f} ms" if rtts else "")))
-        parts.append(Text(f"calls {spark([float(c) for c in series.calls])}"))
+        parts.append(plain(f"up    {spark(series.availability, 1.0)}", style="green"))
+        parts.append(plain(f"RTT   {spark(series.rtt_ms)}"
+                           + (f" max {max(rtts):.0f} ms" if rtts else "")))
+        parts.append(plain(f"calls {spark([float(c) for c in series.calls])}"))
     if not history.trunks:
         parts.append(Text("no trunk in the journal for this window", style="dim"))
     return Group(*parts)

@@ -62,7 +62,7 @@ def transport_label(name: str) -> str:
 
 def problems(row: ProviderRow) -> str:
     """What is wrong with a row, in a few words (the dialog has the rest)."""
-    parts: list[str] = []
+    parts: list[str] = [f"BANNED by {ban.describe()}" for ban in row.bans]
     for name, verdict in row.sip.items():
         if verdict.decision is Decision.DROP and verdict.deciding is not None:
             parts.append(f"SIP {name} dropped by {verdict.deciding.label}")
@@ -234,6 +234,11 @@ class NetworkScreen(Screen[None]):
             text.append(", ")
             text.append(visible(f"{depends} undecided"),
                         style=styles.depends if depends else styles.muted)
+            banned = sum(1 for r in report.rows if r.bans)
+            if banned:
+                text.append(", ")
+                text.append(visible(f"{banned} banned"),
+                            style=styles.drop)
             text.append(".  ")
         text.append("r re-read", style=styles.muted)
         return text

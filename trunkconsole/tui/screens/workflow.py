@@ -135,7 +135,8 @@ class WorkflowScreen(Screen[None]):
 
         try:
             await run_workflow(ami, WorkflowInput(trunk=trunk, config=config, engine=ev.engine,
-                                                  rtp_range=rtp, wait=wait), report)
+                                                  bans=ev.bans, rtp_range=rtp, wait=wait),
+                               report)
         except OperatorError as exc:
             label.update(plain_lines(exc.render(), style="bold red"))
         finally:

@@ -1,0 +1,240 @@
+"""Rules compiled for the walk: one typed op per statement (issue 12: no positional tuples).
+
+Each op is a slotted dataclass; the engine dispatches on `type(op) is X`, which is as cheap
+as the string tags it replaces. Matches that repeat across a ruleset (ct state, ports) are
+compiled once per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trunkconsole.net.ir import (
+    AnonSet,
+    Chain,
+    ConcatValue,
+    CtHelper,
+    Field,
+    Flags,
+    Match,
+    Nat,
+    Nop,
+    NoTrack,
+    Prefix,
+    Range,
+    Rule,
+    SetMark,
+    SetRef,
+    Statement,
+    Table,
+    Unknown,
+    Verdict,
+    VMap,
+)
+from trunkconsole.net.match import SetCache, Unsupported, compile_lookup, compile_match, key_reader
+from trunkconsole.net.packet import Packet
+from trunkconsole.net.values import ValueError_
+from trunkconsole.net.verdict import RuleRef
+
+Predicate = Callable[[Packet], "bool | None"]
+
+
+@dataclass(slots=True)
+class MatchOp:
+    """A compiled match: True, False, or None when the files cannot decide it."""
+
+    pred: Predicate
+    match: Match
+    volatile: str  # a note when the match reads a set filled at run time, else ""
+
+
+@dataclass(slots=True)
+class UnknownOp:
+    """A condition outside what the files decide (limit, recent, an unread expression)."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class VerdictOp:
+    verdict: Verdict
+
+
+@dataclass(slots=True)
+class VMapOp:
+    """`KEY vmap {...}`: read the key, look it up; a miss continues with the next rule."""
+
+    read: Callable[[Packet], Any]
+    lookup: Any  # IntervalMap | StrMap | ConcatMap with Verdict payloads
+
+
+@dataclass(slots=True)
+class VMapUnknownOp:
+    """A vmap whose key cannot be read: any of its verdicts, or none, may apply."""
+
+    verdicts: tuple[Verdict, ...]
+
+
+@dataclass(slots=True)
+class NatOp:
+    nat: Nat
+
+
+@dataclass(slots=True)
+class MarkOp:
+    mark: SetMark
+
+
+@dataclass(slots=True)
+class HelperOp:
+    """`ct helper set NAME`; kind is the helper's type (sip) when the object is listed."""
+
+    name: str
+    kind: str
+
+
+@dataclass(slots=True)
+class NoTrackOp:
+    pass
+
+
+Op = MatchOp | UnknownOp | VerdictOp | VMapOp | VMapUnknownOp | NatOp | MarkOp | HelperOp | \
+    NoTrackOp
+DECISIVE = (VerdictOp, VMapOp, VMapUnknownOp, NatOp, MarkOp, HelperOp, NoTrackOp)
+
+
+@dataclass(slots=True)
+class CRule:
+    """A rule compiled to ops, plus for each op whether anything decisive follows it."""
+
+    rule: Rule
+    ops: list[Op]
+    decisive_after: list[bool]
+    owner: str
+    cached_ref: RuleRef | None = None
+
+    @property
+    def ref(self) -> RuleRef:
+        if self.cached_ref is None:
+            self.cached_ref = RuleRef.of_rule(self.rule, self.owner)
+        return self.cached_ref
+
+
+@dataclass(slots=True)
+class CChain:
+    chain: Chain
+    rules: list[CRule] = field(default_factory=list)
+    owner: str = ""
+
+
+class Compiler:
+    """Turns a table's chains into CChains; set lookups are shared through one SetCache."""
+
+    def __init__(self) -> None:
+        self.sets = SetCache()
+        self._preds: dict[tuple[Match, int], Predicate] = {}
+
+    def chain(self, table: Table, chain: Chain, owner: str) -> CChain:
+        compiled = CChain(chain, owner=owner)
+        for rule in chain.rules:
+            ops = [op for s in rule.statements if (op := self.op(s, table)) is not None]
+            decisive = [any(isinstance(o, DECISIVE) for o in ops[i + 1:])
+                        for i in range(len(ops))]
+            compiled.rules.append(CRule(rule, ops, decisive, owner))
+        return compiled
+
+    def op(self, stmt: Statement, table: Table) -> Op | None:
+        try:
+            return self._op(stmt, table)
+        except (Unsupported, ValueError, TypeError, KeyError, IndexError, OverflowError,
+                AttributeError) as exc:  # a malformed value: undecided, named
+            return UnknownOp(f"{type(stmt).__name__.lower()} the engine cannot read ({exc})")
+
+    def _op(self, stmt: Statement, table: Table) -> Op | None:
+        if isinstance(stmt, Match):
+            return self._match(stmt, table)
+        if isinstance(stmt, Unknown):
+            return UnknownOp(stmt.text)
+        if isinstance(stmt, Verdict):
+            return VerdictOp(stmt)
+        if isinstance(stmt, VMap):
+            try:
+                read, spaces = key_reader(stmt.key)
+                return VMapOp(read, compile_lookup(stmt.data, spaces, table, self.sets,
+                                                   is_map=True))
+            except (Unsupported, ValueError_):
+                if isinstance(stmt.data, tuple):
+                    return VMapUnknownOp(tuple(v for _, v in stmt.data))
+                named = table.sets.get(stmt.data.name)
+                return VMapUnknownOp(tuple(v for v in (named.data if named else ())
+                                           if isinstance(v, Verdict)))
+        if isinstance(stmt, Nat):
+            return NatOp(stmt)
+        if isinstance(stmt, SetMark):
+            return MarkOp(stmt)
+        if isinstance(stmt, CtHelper):
+            helper = table.helpers.get(stmt.name)
+            return HelperOp(stmt.name, helper.type if helper else stmt.name)
+        if isinstance(stmt, NoTrack):
+            return NoTrackOp()
+        assert isinstance(stmt, Nop)
+        return None
+
+    def _match(self, stmt: Match, table: Table) -> Op:
+        volatile = ""
+        if isinstance(stmt.right, SetRef):
+            named = table.sets.get(stmt.right.name)
+            if named is None:
+                return UnknownOp(f"{match_text(stmt)} (set @{stmt.right.name} is not in the "
+                                 "listing)")
+            where = f"ipset {named.name}" if named.table == "ipset" else \
+                f"set @{named.name} in {table.label()}"
+            if named.volatile:
+                volatile = (f"{where} is filled at run time (fail2ban, meters): the verdict "
+                            "holds for its current elements")
+        try:
+            key = (stmt, id(table))
+            pred = self._preds.get(key)
+            if pred is None:  # rulesets repeat matches (ct state, ports): compile once
+                pred = self._preds[key] = compile_match(stmt, table, self.sets)
+            return MatchOp(pred, stmt, volatile)
+        except (Unsupported, ValueError_) as exc:
+            return UnknownOp(f"{match_text(stmt)} ({exc})")
+
+
+def match_text(match: Match) -> str:
+    """`ip saddr == 198.51.100.0/24`, `fib saddr . mark . iif oif == False`."""
+    left = match.left
+    if isinstance(left, Field):
+        if left.base == "payload":
+            name = f"{left.proto} {left.name}".strip()
+        elif left.base == "fib":
+            name = f"fib {left.proto.replace('.', ' . ')} {left.name}"
+        else:
+            name = f"{left.base} {left.name}"
+    else:
+        name = type(left).__name__.lower()
+    return f"{name} {match.op} {value_text(match.right)}"
+
+
+def value_text(value: object) -> str:
+    """An IR value as nft writes it: `198.51.100.0/24`, `10000-20000`, `{ 5060, 5061 }`."""
+    if isinstance(value, Prefix):
+        return f"{value.addr}/{value.length}"
+    if isinstance(value, Range):
+        return f"{value.lo}-{value.hi}"
+    if isinstance(value, Flags):
+        return ",".join(str(n) for n in value.names)
+    if isinstance(value, ConcatValue):
+        return " . ".join(value_text(p) for p in value.parts)
+    if isinstance(value, AnonSet):
+        return "{ " + ", ".join(value_text(e) for e in value.elements) + " }"
+    if isinstance(value, SetRef):
+        return f"@{value.name}"
+    return str(value)
+
+
+def verdict_text(verdict: Verdict) -> str:
+    return f"{verdict.kind} {verdict.target}".strip()
