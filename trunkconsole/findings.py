@@ -41,6 +41,16 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class AddProviderAddress:
+    """A guided change, typed: add this address to this trunk's identify (reviewed diff,
+    backup, reload, verify). What "apply this fix" hands to the console's dialog."""
+
+    trunk: str = ""  # "" when no trunk is likely: the operator chooses
+    address: str = ""
+    why: str = ""  # shown above the form: what was seen
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem (or note) for the operator."""
 
@@ -55,6 +65,13 @@ class Finding:
     # Wall time of the event that raised it (0: not event-driven). Evidence shown with it
     # must be read at or after this moment (Evidence.stale_for).
     raised_at: float = 0.0
+    proposal: AddProviderAddress | None = None  # the guided change, where there is one
+    short: str = ""  # a few words for lists ("provider IP changed"); title when empty
+
+    @property
+    def label(self) -> str:
+        """What a list shows: the short title, else the title."""
+        return self.short or self.title
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

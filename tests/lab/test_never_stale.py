@@ -21,6 +21,7 @@ from textual.widgets import DataTable
 
 from tests.lab.live_helpers import eventually, lab_target
 from tests.tui.screen import visible_text
+from trunkconsole.ami.live import LiveSession
 from trunkconsole.findings import Finding
 from trunkconsole.lab import scenarios
 from trunkconsole.lab.carrier import CallSpec
@@ -63,6 +64,10 @@ async def json_of(process: asyncio.subprocess.Process) -> dict[str, object]:
     return data
 
 
+def synced(app: TrunkConsoleApp) -> bool:
+    return isinstance(app.live, LiveSession) and app.live.syncs > 0
+
+
 def sender_keys(app: TrunkConsoleApp) -> list[str]:
     return list(app.screen.query_one("#senders", LiveTable).keys)
 
@@ -73,7 +78,7 @@ async def test_identify_fix_leaves_dashboard_status_and_check(
     await asyncio.to_thread(scenarios.apply, lab, "provider-ip-changed", log=lambda _m: None)
     app = console(lab)
     async with app.run_test(size=(160, 45)) as pilot:
-        await eventually(lambda: app.live is not None and app.live.syncs > 0, 15, "a resync")
+        await eventually(lambda: synced(app), 15, "a resync")
         await eventually(lambda: isinstance(app.screen, DashboardScreen)
                          and NEW_IP in sender_keys(app), 20, "the unknown sender on screen")
         # The CLI twins listen across the fix, as a Nagios check running at that moment.
@@ -132,7 +137,7 @@ async def test_rtp_blocked_names_the_rule_without_a_key_press(
     lab = scenario_lab
     app = console(lab)
     async with app.run_test(size=(160, 45)) as pilot:
-        await eventually(lambda: app.live is not None and app.live.syncs > 0, 15, "a resync")
+        await eventually(lambda: synced(app), 15, "a resync")
         await pilot.press("f6")  # the firewall is read now, before the rule exists
         await eventually(lambda: app.screen.evidence.network_read_at > 0,  # type: ignore[attr-defined]
                          10, "the first firewall read")

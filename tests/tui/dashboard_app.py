@@ -97,7 +97,7 @@ def populated_state(now: float = NOW) -> PbxState:
 
 
 def frozen(app: DashboardApp, now: float = NOW) -> DashboardApp:
-    app.wall_clock = lambda: now  # type: ignore[attr-defined]
+    app.wall_clock = lambda: now
     app.clock = lambda: 100.0
     app.ami_status = Status(State.CONNECTED)
     app.server_info = ServerInfo("22.10.1", "11.0.0", "", 3723.0, 100.0)

@@ -88,9 +88,20 @@ def network_app(maker: ReportMaker, config_dir: Path = CONFIG,
 
 
 async def settled(app: App[Any], pilot: Any) -> None:
-    """The report shown and the footer recomposed (it follows focus changes a tick late)."""
+    """The report shown and the footer recomposed (it follows focus changes a tick late).
+
+    The report comes from a thread worker started at mount: wait for its result, not for a
+    guessed time (on a loaded machine the worker may not even have started at the first
+    pause, and wait_for_complete() then returns at once).
+    """
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    for _ in range(600):
+        screen = app.screen
+        if not isinstance(screen, NetworkScreen) or screen.report is not None \
+                or screen.failure:
+            break
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
     await pilot.pause()
     for _ in range(100):
         if not isinstance(app.screen, NetworkScreen) or any(

@@ -21,7 +21,7 @@ from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.files import snapshot
 from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.diagnose.workflow import Step, StepState
-from trunkconsole.findings import Evidence, Finding, Severity
+from trunkconsole.findings import AddProviderAddress, Evidence, Finding, Severity
 from trunkconsole.resources import sample_configs_dir
 from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
@@ -97,13 +97,17 @@ def findings() -> list[Finding]:
                  Evidence("trunk carrier's contact sip:203.0.113.10:5060 is Unreachable")),
                 "add 203.0.113.12 to trunk carrier: trunkconsole identify add carrier "
                 "203.0.113.12", "live",
-                {"flow": "identify-add", "trunk": "carrier", "address": "203.0.113.12"}),
+                {"trunk": "carrier", "address": "203.0.113.12"},
+                proposal=AddProviderAddress(trunk="carrier", address="203.0.113.12"),
+                short="provider IP changed"),
         Finding("rtp-not-arriving", Severity.CRITICAL,
                 "no audio from the provider on PJSIP/carrier-00000005", "carrier",
                 (Evidence("firewall, RTP from 203.0.113.10: 10000-10099 dropped by inet "
-                          "lab input #2"),), "let RTP in", "live"),
+                          "lab input #2"),), "let RTP in", "live",
+                short="no audio from provider"),
         Finding("unknown-sender", Severity.WARNING, "192.0.2.99 sends SIP that no identify "
-                "matches", "192.0.2.99", (), "block it", "live"),
+                "matches", "192.0.2.99", (), "block it", "live",
+                proposal=AddProviderAddress(address="192.0.2.99"), short="unknown sender"),
     ]
 
 
@@ -117,7 +121,7 @@ def steps() -> list[Step]:
         Step("which identify matches the source", StepState.PROBLEM,
              ["no identify matches 203.0.113.12", "most likely trunk carrier: same /24"],
              "trunkconsole identify add carrier 203.0.113.12",
-             {"flow": "identify-add", "trunk": "carrier", "address": "203.0.113.12"}),
+             AddProviderAddress(trunk="carrier", address="203.0.113.12")),
     ]
 
 
@@ -150,8 +154,9 @@ def screens() -> dict[str, tuple[str | None, Callable[[], Screen[Any]] | None]]:
         "help": ("connection", None),
         "review": (None, review),
         "identify": (None, lambda: IdentifyAddDialog(
-            ["carrier"], trunk="carrier", address="203.0.113.12",
-            why="the provider of trunk carrier now sends from 203.0.113.12")),
+            ["carrier"], AddProviderAddress(
+                trunk="carrier", address="203.0.113.12",
+                why="the provider of trunk carrier now sends from 203.0.113.12"))),
         "trunk": (None, lambda: TrunkAddDialog(["inbound-provider", "outbound"])),
     }
 

@@ -33,6 +33,7 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("trunk", "add"): ["newtrunk", "--provider-ip", "203.0.113.40"],
     ("firewall", "verdict"): ["--src", "203.0.113.10", "--dport", "5060"],
     ("firewall", "report"): [], ("troubleshoot",): ["carrier"],
+    ("firewall", "trace"): ["--src", "203.0.113.12"], ("firewall", "trace-guard"): [],
     ("logs", "show"): [], ("logs", "enable"): [], ("watch",): [], ("history",): [],
     ("bundle",): [], ("unban",): ["203.0.113.12"],
     ("preflight",): ["carrier", "--to", "15550001111"],

@@ -60,7 +60,8 @@ def _trunk_and_addresses(args: argparse.Namespace) -> tuple[str | None, list[str
 
 def _run(args: argparse.Namespace) -> int:
     from trunkconsole.changes.cli_apply import run_change
-    from trunkconsole.changes.identify import plan_identify_add, plan_identify_remove
+    from trunkconsole.changes.identify import plan_identify_remove
+    from trunkconsole.changes.identify_review import plan_identify_add_reviewed
     from trunkconsole.cli_support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
@@ -85,15 +86,8 @@ def _run(args: argparse.Namespace) -> int:
             trunk = trunk_by_contact(config_dir, args.trunk_by_contact)
         if args.identify_action == "remove":
             return plan_identify_remove(config_dir, trunk, addresses).changeset
-        changeset = plan_identify_add(config_dir, trunk, addresses,
-                                      covered_ok=args.covered_ok).changeset
-        from trunkconsole.changes.firewall_note import sip_firewall_note
-
-        for address in addresses:
-            note = sip_firewall_note(address)
-            if note:
-                changeset.notes.append(note)
-        return changeset
+        return plan_identify_add_reviewed(config_dir, trunk, addresses,
+                                          covered_ok=args.covered_ok).changeset
 
     return run_change(args, plan, target=lambda: None if args.dry_run else ami_target(args),
                       readonly=settings.readonly)

@@ -65,18 +65,12 @@ def _on(args: argparse.Namespace) -> int:
 
     async def run() -> str:
         from trunkconsole.ami.oneshot import ami_session
-        from trunkconsole.changes.logger_guard import start_guard
-        from trunkconsole.changes.provider_addresses import trunk_hosts
-        from trunkconsole.changes.sip_logger import SipLogger, state_file_for
+        from trunkconsole.changes.logger_on import switch_logger_on
 
         async with ami_session(target) as ami:
-            hosts = list(args.addresses)
-            for trunk in args.trunk:
-                hosts += await trunk_hosts(ami, trunk)
-            logger = SipLogger(ami, state_file_for(target.address))
-            state = await logger.on(hosts, args.method, args.seconds)
-            state.guard_pid = start_guard(target, logger.state_file, state.session, None)
-            logger.save(state)
+            _logger, state = await switch_logger_on(
+                ami, target, trunks=args.trunk, hosts=args.addresses, methods=args.method,
+                seconds=args.seconds)
             return (f"SIP logger on for {', '.join(state.hosts)}"
                     + (f" ({', '.join(state.methods)})" if state.methods else "")
                     + f" until {time.strftime('%H:%M:%S', time.localtime(state.until))}; "

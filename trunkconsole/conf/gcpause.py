@@ -15,11 +15,20 @@ from contextlib import contextmanager
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Disable the cyclic GC for the block (re-enabled only if it was enabled)."""
+    """Disable the cyclic GC for the block (re-enabled only if it was enabled).
+
+    On the way out everything alive is frozen (gc.freeze): otherwise the first collection
+    after re-enabling scans the few hundred thousand objects just built (0.1-0.3 s for
+    10,000 trunks, measured), and every later one until they reach the oldest generation.
+    The next paused block unfreezes them first, so garbage cycles that were alive at the
+    freeze are collected later, not leaked.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
+    gc.unfreeze()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()

@@ -179,10 +179,17 @@ class Loader:
         limit = MAX_LINE_BYTES // 4
         inline = self.inline
         begin = 0  # line where the open block comment started
+        cut: str | None
         for number, raw in enumerate(doc.raws, 1):
-            if (inline and not depth and ";" not in raw and len(raw) < limit
-                    and "\0" not in raw):
-                text = raw.strip(blanks)
+            semi = raw.find(";") if inline and not depth else -2
+            if semi >= 0 and (semi == 0 or raw[semi - 1] != "\\") and not (
+                    raw[semi + 1:semi + 3] == "--" and raw[semi + 3:semi + 4] != "-") and not (
+                    semi >= 2 and raw[semi - 2:semi] == "--"):
+                cut = raw[:semi]  # `key=value ; note`: decomment()'s own fast path
+            else:
+                cut = raw if semi == -1 else None
+            if cut is not None and len(raw) < limit and "\0" not in raw:
+                text = cut.strip(blanks)
                 if not text:
                     continue
                 lead = text[0]

@@ -33,7 +33,8 @@ def callerid_rejected(ev: Evidence) -> list[Finding]:
                       + (f" to {last.did}" if last.did else ""))]
         lines += _caller_id_config(ev, trunk, last.caller_num)
         findings.append(Finding(
-            code="callerid-rejected", severity=Severity.CRITICAL, domain="live",
+            code="callerid-rejected", short="caller ID rejected", severity=Severity.CRITICAL,
+            domain="live",
             title=f"the provider of trunk {trunk} rejects outbound calls ({code}): most "
                   "often the caller ID is not one it accepts",
             subject=trunk, evidence=tuple(lines),

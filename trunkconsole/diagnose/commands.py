@@ -57,7 +57,8 @@ def _run(args: argparse.Namespace) -> int:
 
         async with ami_session(target) as ami:
             return await run_workflow(ami, WorkflowInput(
-                trunk=args.trunk, config=ev.config, engine=ev.engine, bans=ev.bans,
+                trunk=args.trunk, config=ev.config, engine=ev.engine, target=target,
+                bans=ev.bans,
                 rtp_range=rtp,
                 wait=args.wait), report)
 

@@ -23,7 +23,7 @@ def trunk_unreachable(ev: Evidence) -> list[Finding]:
                  for c in down]
         partial = len(down) < len(contacts)
         findings.append(Finding(
-            code="trunk-unreachable",
+            code="trunk-unreachable", short="trunk unreachable",
             severity=Severity.WARNING if partial else Severity.CRITICAL, domain="live",
             title=f"trunk {endpoint.name}: "
                   + ("some contacts unreachable" if partial else "the provider does not answer"),
@@ -44,7 +44,7 @@ def registration_failing(ev: Evidence) -> list[Finding]:
             continue
         rejected = registration.status == "Rejected"
         findings.append(Finding(
-            code="registration-failing",
+            code="registration-failing", short="registration failing",
             severity=Severity.CRITICAL if rejected else Severity.WARNING, domain="live",
             title=f"outbound registration {registration.name} is {registration.status}",
             subject=registration.endpoint or registration.name,
@@ -74,7 +74,8 @@ def codec_mismatch(ev: Evidence) -> list[Finding]:
         if ev.config is not None and (endpoint := ev.config.pjsip.get("endpoint", trunk)):
             allow = ",".join(endpoint.names("allow"))
         findings.append(Finding(
-            code="codec-mismatch", severity=Severity.CRITICAL, domain="live",
+            code="codec-mismatch", short="no common codec", severity=Severity.CRITICAL,
+            domain="live",
             title=f"calls on trunk {trunk} fail with 488 Not Acceptable Here: no common codec",
             subject=trunk,
             evidence=(Line(f"{plural(len(bad), 'call')} ended 488/Cause 58, the last "

@@ -47,6 +47,7 @@ def rtp_not_arriving(ev: Evidence) -> list[Finding]:
                    "public address (external_media_address on the transport)")
         findings.append(Finding(
             code="rtp-not-arriving", severity=Severity.CRITICAL, domain="live",
+            short="no audio from provider",
             title=f"no audio from the provider on {channel.name}: its RTP does not reach "
                   "Asterisk", subject=trunk, evidence=tuple(lines), fix=fix,
             details={"channel": channel.name, "trunk": trunk,

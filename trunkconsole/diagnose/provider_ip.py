@@ -14,8 +14,8 @@ import ipaddress
 from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.text import ago, clock, plural
+from trunkconsole.findings import AddProviderAddress, Finding, Severity
 from trunkconsole.findings import Evidence as Line
-from trunkconsole.findings import Finding, Severity
 from trunkconsole.net.verdict import Decision
 from trunkconsole.pjsip.system import AsteriskConfig
 
@@ -69,7 +69,8 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
                 subject=sender.address, evidence=tuple(lines),
                 fix=(f"if it is a provider: trunkconsole identify add TRUNK {sender.address}; "
                      "if not, it is probably a scanner: block it in the firewall"),
-                details={"flow": "identify-add", "address": sender.address},
+                details={"address": sender.address}, short="unknown sender",
+                proposal=AddProviderAddress(address=sender.address),
                 raised_at=sender.first_seen))
             continue
         best = candidates[0]
@@ -86,7 +87,9 @@ def provider_ip_changed(ev: Evidence) -> list[Finding]:
             title=f"the provider of trunk {trunk} now sends from {sender.address}: "
                   "Asterisk refuses those calls (no identify matches)",
             subject=trunk, evidence=tuple(lines), fix=fix,
-            details={"flow": "identify-add", "trunk": trunk, "address": sender.address,
+            short="provider IP changed",
+            proposal=AddProviderAddress(trunk=trunk, address=sender.address),
+            details={"trunk": trunk, "address": sender.address,
                      "requests": sender.count, "firewall_blocks": blocked,
                      "other_candidates": [c.trunk for c in candidates[1:]]},
             raised_at=sender.first_seen))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,15 +26,17 @@ from trunkconsole.calls.negotiation import explain_488
 from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import parse_sip
 from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.propose import propose_trunks
-from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
+from trunkconsole.findings import AddProviderAddress
 from trunkconsole.net.bans import BanIndex, banned_addresses
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
 from trunkconsole.pjsip.system import AsteriskConfig
+from trunkconsole.settings import AmiTarget
 
 POLL = 0.5
 
@@ -51,7 +54,9 @@ class Step:
     state: StepState = StepState.RUNNING
     saw: list[str] = field(default_factory=list)
     fix: str = ""
-    flow: dict[str, str] = field(default_factory=dict)  # e.g. identify-add prefilled
+    proposal: AddProviderAddress | None = None  # the guided change, prefilled
+    # Another guided change: {"flow": "did-route"|"option-set", ...} (calls/ findings).
+    change: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +64,7 @@ class WorkflowInput:
     trunk: str
     config: AsteriskConfig | None
     engine: Engine | None  # compiled firewall, when readable
+    target: AmiTarget  # the AMI the logger's guard switches the logger off through
     rtp_range: tuple[int, int] = (10000, 20000)
     wait: float = 60.0
     logger_state_file: Path | None = None
@@ -125,16 +131,18 @@ async def run_workflow(ami: AmiActions, spec: WorkflowInput, report: Report,
 
     # 1. logger
     step = begin(f"SIP logger on for trunk {spec.trunk}")
+    # Our runtime directory (0700), never a guessable name in /tmp: we run as root.
+    state_file = spec.logger_state_file or state_file_for(f"workflow-{spec.trunk}")
     try:
-        hosts = await trunk_hosts(ami, spec.trunk)
+        # The same guarded switch as `logger on`: off by itself if we die mid-walk.
+        logger, state = await switch_logger_on(
+            ami, spec.target, trunks=[spec.trunk], seconds=max(spec.wait + 30, 60),
+            state_file=state_file, follow_pid=os.getpid())
     except OperatorError as exc:
         step.saw.append(exc.what)
         end(step, StepState.PROBLEM)
         return steps
-    # Our runtime directory (0700), never a guessable name in /tmp: we run as root.
-    state_file = spec.logger_state_file or state_file_for(f"workflow-{spec.trunk}")
-    logger = SipLogger(ami, state_file)
-    await logger.on(hosts, [], seconds=max(spec.wait + 30, 60))
+    hosts = state.hosts
     # The history keeps every source: an INVITE from an address nobody knew yet counts.
     step.saw.append(f"trunk {spec.trunk} is {', '.join(hosts)}; watching INVITEs from any "
                     "address")
@@ -204,8 +212,7 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
                 step.saw.append(f"most likely trunk {best[0].trunk}: "
                                 + "; ".join(best[0].reasons))
                 step.fix = f"trunkconsole identify add {best[0].trunk} {invite.host}"
-                step.flow = {"flow": "identify-add", "trunk": best[0].trunk,
-                             "address": invite.host}
+                step.proposal = AddProviderAddress(trunk=best[0].trunk, address=invite.host)
         end(step, StepState.PROBLEM)
         return
     trunk, how = matched
@@ -263,7 +270,7 @@ async def _did_elsewhere(ami: AmiActions, spec: WorkflowInput, trunk: str,
         step.fix = (f"route {pilot} on {header}: trunkconsole did route {trunk} --pilot "
                     f"{pilot} --header {header} (a reviewed diff to extensions.conf, "
                     "dialplan reload, verified)")
-        step.flow = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
+        step.change = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
         return
 
 
@@ -283,7 +290,7 @@ def _explain_488(spec: WorkflowInput, trunk: str, invite: SipMessage, step: Step
     if why.option:
         step.fix = (f"trunkconsole config set endpoint {trunk} {why.option} {why.value} "
                     "(a reviewed diff, reload, verified)")
-        step.flow = {"flow": "option-set", "kind": "endpoint", "name": trunk,
+        step.change = {"flow": "option-set", "kind": "endpoint", "name": trunk,
                      "option": why.option, "value": why.value}
     else:
         step.fix = f"allow a codec the provider offers on endpoint {trunk}"

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,52 +133,74 @@ def _legacy_tables(read_proc: Callable[[str], str | None], family: str) -> list[
 
 def capture(netns: str | None = None, run: Runner | None = None,
             read_proc: Callable[[str], str | None] | None = None) -> Capture:
-    """Everything the kernel runs for inbound packets, read the way reference §8 says."""
+    """Everything the kernel runs for inbound packets, read the way reference §8 says.
+
+    The commands run side by side (threads waiting on subprocesses): the -save and `ipset
+    save` listings start with `nft -j list ruleset`, not after it, and are kept only when
+    the listing shows they are needed, so loading costs about one listing, not four."""
     run = run or subprocess_runner(netns)
     if read_proc is None:
         read_proc = _proc_reader(netns, run)
-    result = Capture(nft_json=nft_listing(run, use_module=netns is None))
-    with gc_paused():
-        result.document = json.loads(result.nft_json or "{}")
-    xt_families: set[str] = set()
-    if '"xt"' in (result.nft_json or ""):  # cheap test before walking 5,000 rules
-        xt_families = {
-            item["rule"]["family"] for item in result.document.get("nftables", [])
-            if "rule" in item and any(isinstance(e, dict) and "xt" in e
-                                      for e in item["rule"].get("expr", []))
-        }
-    for family in sorted(xt_families & {"ip", "ip6"}):
-        tool = _save_tool(run, family)
-        if tool is None:
-            result.notes.append(f"{family} tables hold iptables-nft rules but no nf_tables "
-                                "iptables-save is installed (apt-get install iptables)")
-            continue
-        rc, out, err = run([tool])
-        if rc == 0:
-            result.saves.append(out)
-        else:
-            result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
-    for family in ("ip", "ip6"):
-        if not _legacy_tables(read_proc, family):
-            continue
-        tool = "ip6tables-legacy-save" if family == "ip6" else "iptables-legacy-save"
-        rc, out, err = run([tool])
-        if rc == 127:
-            result.notes.append(f"legacy {family} tables are present but {tool} is missing "
-                                "(apt-get install iptables): their drops are not evaluated")
-        elif rc != 0:
-            result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
-        elif "-A " in out or ":INPUT DROP" in out or ":PREROUTING DROP" in out:
-            result.saves.append(out)
-    if any("--match-set" in text for text in result.saves):
-        rc, out, err = run(["ipset", "save"])
-        if rc == 0:
-            result.ipsets.append(out)
-        else:
-            result.notes.append("rules match ipsets but `ipset save` failed "
-                                f"({err.strip()[-160:] or rc}): those matches are undecided "
-                                "(apt-get install ipset)")
+    reader = read_proc
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        listing = pool.submit(nft_listing, run, use_module=netns is None)
+        tools = {f: _save_tool(run, f) for f in ("ip", "ip6")}
+        nft_saves = {f: pool.submit(run, [tool]) for f, tool in tools.items() if tool}
+        legacy = {f: pool.submit(_legacy_save, run, reader, f) for f in ("ip", "ip6")}
+        ipsets = pool.submit(run, ["ipset", "save"])
+        result = Capture(nft_json=listing.result())
+        with gc_paused():
+            result.document = json.loads(result.nft_json or "{}")
+        xt_families: set[str] = set()
+        if '"xt"' in (result.nft_json or ""):  # cheap test before walking 5,000 rules
+            xt_families = {
+                item["rule"]["family"] for item in result.document.get("nftables", [])
+                if "rule" in item and any(isinstance(e, dict) and "xt" in e
+                                          for e in item["rule"].get("expr", []))
+            }
+        for family in sorted(xt_families & {"ip", "ip6"}):
+            if family not in nft_saves:
+                result.notes.append(f"{family} tables hold iptables-nft rules but no "
+                                    "nf_tables iptables-save is installed (apt-get install "
+                                    "iptables)")
+                continue
+            rc, out, err = nft_saves[family].result()
+            if rc == 0:
+                result.saves.append(out)
+            else:
+                result.notes.append(f"{tools[family]} failed: {err.strip()[-200:]}")
+        for family in ("ip", "ip6"):
+            out, note = legacy[family].result()
+            if out:
+                result.saves.append(out)
+            if note:
+                result.notes.append(note)
+        if any("--match-set" in text for text in result.saves):
+            rc, out, err = ipsets.result()
+            if rc == 0:
+                result.ipsets.append(out)
+            else:
+                result.notes.append("rules match ipsets but `ipset save` failed "
+                                    f"({err.strip()[-160:] or rc}): those matches are "
+                                    "undecided (apt-get install ipset)")
     return result
+
+
+def _legacy_save(run: Runner, read_proc: Callable[[str], str | None],
+                 family: str) -> tuple[str, str]:
+    """(iptables-legacy-save output or "", a note or "") for one family."""
+    if not _legacy_tables(read_proc, family):
+        return "", ""
+    tool = "ip6tables-legacy-save" if family == "ip6" else "iptables-legacy-save"
+    rc, out, err = run([tool])
+    if rc == 127:
+        return "", (f"legacy {family} tables are present but {tool} is missing "
+                    "(apt-get install iptables): their drops are not evaluated")
+    if rc != 0:
+        return "", f"{tool} failed: {err.strip()[-200:]}"
+    if "-A " in out or ":INPUT DROP" in out or ":PREROUTING DROP" in out:
+        return out, ""
+    return "", ""
 
 
 def _proc_reader(netns: str | None, run: Runner) -> Callable[[str], str | None]:

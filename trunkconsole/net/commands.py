@@ -73,6 +73,9 @@ def register(subparsers: Any) -> None:
     report.add_argument("--netns", type=interface, help="read rules and host facts from "
                         "this network namespace (`ip netns` name)")
     report.set_defaults(handler=report_command)
+    from trunkconsole.changes.trace_commands import register as register_trace
+
+    register_trace(sub)
 
 
 def _sources(parser: argparse.ArgumentParser) -> None:
@@ -113,9 +116,14 @@ def verdict_command(args: argparse.Namespace) -> int:
     if args.json:
         echo(json.dumps(result.to_json(), indent=2))
     else:
-        from trunkconsole.net.text import render_verdict
+        import shutil
+        import sys
 
-        echo(render_verdict(result, engine.ruleset.notes))
+        from trunkconsole.net.text import WIDTH, render_verdict
+
+        width = max(60, shutil.get_terminal_size((WIDTH, 24)).columns) \
+            if sys.stdout.isatty() else WIDTH  # on a terminal: its width, never a wrap
+        echo(render_verdict(result, engine.ruleset.notes, width))
     return {Decision.ACCEPT: 0, Decision.DEPENDS: 1, Decision.DROP: 2}[result.decision]
 
 

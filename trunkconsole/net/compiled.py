@@ -35,7 +35,7 @@ from trunkconsole.net.ir import (
 )
 from trunkconsole.net.match import SetCache, Unsupported, compile_lookup, compile_match, key_reader
 from trunkconsole.net.packet import Packet
-from trunkconsole.net.values import ValueError_
+from trunkconsole.net.values import ValueError_, parse_address
 from trunkconsole.net.verdict import RuleRef
 
 Predicate = Callable[[Packet], "bool | None"]
@@ -48,6 +48,8 @@ class MatchOp:
     pred: Predicate
     match: Match
     volatile: str  # a note when the match reads a set filled at run time, else ""
+    iif: str = ""  # `iifname == NAME` / `!= NAME` (no wildcard): the interface named
+    iif_equal: bool = True
 
 
 @dataclass(slots=True)
@@ -127,6 +129,66 @@ class CChain:
     chain: Chain
     rules: list[CRule] = field(default_factory=list)
     owner: str = ""
+    # index of the first rule of a run -> its SourceRun (rules keyed on one source address)
+    runs: dict[int, SourceRun] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SourceRun:
+    """Consecutive rules that each start with `ip saddr == ADDR` (firewalld rich rules,
+    fail2ban/FreePBX `-s ADDR/32`, ufw per-address rules). Matches are pure, so within
+    the run only the rules keyed on the packet's own source can match: the walk visits
+    those, in order, and skips the rest (300 rich rules cost a dict lookup, not 300 calls).
+    """
+
+    end: int  # index after the run
+    by_source: dict[tuple[int, int], list[int]]  # (family, address) -> rule indices
+
+
+MIN_RUN = 8  # shorter runs are walked rule by rule
+
+
+def _source_key(ops: list[Op]) -> tuple[int, int] | None:
+    """(family, address) when the rule's first op is `ip/ip6 saddr == one address`."""
+    if not ops or not isinstance(ops[0], MatchOp):
+        return None
+    match = ops[0].match
+    left, right = match.left, match.right
+    if match.op != "==" or not isinstance(left, Field) or left.base != "payload" or \
+            left.name != "saddr" or left.proto not in ("ip", "ip6"):
+        return None
+    family, bits = (4, 32) if left.proto == "ip" else (6, 128)
+    if isinstance(right, Prefix):
+        if right.length != bits:
+            return None
+        right = right.addr
+    if not isinstance(right, str):
+        return None
+    try:
+        return family, parse_address(right, "ipv4" if family == 4 else "ipv6")
+    except ValueError_:
+        return None
+
+
+def index_sources(compiled: CChain) -> None:
+    """Find the runs of source-keyed rules in a compiled chain."""
+    keys = [_source_key(rule.ops) for rule in compiled.rules]
+    start = 0
+    while start < len(keys):
+        if keys[start] is None:
+            start += 1
+            continue
+        end = start
+        while end < len(keys) and keys[end] is not None:
+            end += 1
+        if end - start >= MIN_RUN:
+            by_source: dict[tuple[int, int], list[int]] = {}
+            for index in range(start, end):
+                key = keys[index]
+                assert key is not None
+                by_source.setdefault(key, []).append(index)
+            compiled.runs[start] = SourceRun(end, by_source)
+        start = end
 
 
 class Compiler:
@@ -143,6 +205,7 @@ class Compiler:
             decisive = [any(isinstance(o, DECISIVE) for o in ops[i + 1:])
                         for i in range(len(ops))]
             compiled.rules.append(CRule(rule, ops, decisive, owner))
+        index_sources(compiled)
         return compiled
 
     def op(self, stmt: Statement, table: Table) -> Op | None:
@@ -158,6 +221,11 @@ class Compiler:
         if isinstance(stmt, Unknown):
             return UnknownOp(stmt.text)
         if isinstance(stmt, Verdict):
+            target = table.chains.get(stmt.target) if stmt.kind == "jump" else None
+            if target is not None and not target.rules:
+                # firewalld jumps into a dozen empty _pre/_log/_deny/_post chains per
+                # packet: a jump to an empty chain returns at once, so it does nothing
+                return None
             return VerdictOp(stmt)
         if isinstance(stmt, VMap):
             try:
@@ -199,6 +267,11 @@ class Compiler:
             pred = self._preds.get(key)
             if pred is None:  # rulesets repeat matches (ct state, ports): compile once
                 pred = self._preds[key] = compile_match(stmt, table, self.sets)
+            left, right = stmt.left, stmt.right
+            if isinstance(left, Field) and left.base == "meta" and left.name in (
+                    "iif", "iifname") and isinstance(right, str) and stmt.op in ("==", "!=") \
+                    and not right.endswith(("*", "+")):
+                return MatchOp(pred, stmt, volatile, right, stmt.op == "==")
             return MatchOp(pred, stmt, volatile)
         except (Unsupported, ValueError_) as exc:
             return UnknownOp(f"{match_text(stmt)} ({exc})")

@@ -12,12 +12,20 @@ nat chain that binds ends NAT for that hook.
 from __future__ import annotations
 
 import ipaddress
+from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import pairwise
-from typing import NamedTuple
 
 from trunkconsole.conf.gcpause import gc_paused
+from trunkconsole.net.branch import (
+    Alternative,
+    Branch,
+    TooManyPaths,
+    packet_verdict,
+    rewrite,
+    set_mark,
+)
 from trunkconsole.net.compiled import (
     CChain,
     Compiler,
@@ -27,6 +35,7 @@ from trunkconsole.net.compiled import (
     MatchOp,
     NatOp,
     NoTrackOp,
+    SourceRun,
     UnknownOp,
     VerdictOp,
     VMapOp,
@@ -35,14 +44,13 @@ from trunkconsole.net.compiled import (
     verdict_text,
 )
 from trunkconsole.net.cycles import check_loops
-from trunkconsole.net.ir import Nat, Ruleset, SetMark, Verdict
+from trunkconsole.net.ir import Nat, Ruleset, Verdict
 from trunkconsole.net.match import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN, find
 from trunkconsole.net.packet import Packet, Probe
 from trunkconsole.net.unknowns import Condition
-from trunkconsole.net.values import CT_NEW, CT_STATUS_DNAT, CT_STATUS_SNAT, CT_UNTRACKED
+from trunkconsole.net.values import CT_NEW, CT_UNTRACKED
 from trunkconsole.net.verdict import (
     Decision,
-    Outcome,
     PacketVerdict,
     PortClass,
     RangeVerdict,
@@ -54,47 +62,8 @@ MAX_PATHS = 256
 # Rule visits per probe: a loop-free ruleset can still make a walk exponential (each
 # chain jumping twice to the next); a hostile file must end, not hang (issue 11).
 MAX_STEPS = 20_000
-MAX_PATH = 1_000  # steps kept per outcome; a longer walk is cut in the display
 PRE_HOOKS = ("prerouting",)
 FAMILIES = {4: ("ip", "inet"), 6: ("ip6", "inet")}
-
-
-class TooManyPaths(Exception):
-    pass
-
-
-class Alternative(NamedTuple):
-    """One way a rule can end: next | accept | drop | return | jump | goto, and the branch."""
-
-    action: str
-    target: str
-    branch: Branch
-
-
-@dataclass(slots=True)
-class Branch:
-    """One way through the rules so far: the packet as rewritten, assumptions, the path."""
-
-    packet: Packet
-    assumptions: tuple[str, ...] = ()
-    path: tuple[Step, ...] = ()
-    notes: tuple[str, ...] = ()
-    accepted: tuple[RuleRef, ...] = ()
-    conditions: tuple[Condition, ...] = ()
-
-    def fork(self, assumption: str, condition: Condition | None = None) -> Branch:
-        conditions = self.conditions if condition is None or condition in self.conditions \
-            else (*self.conditions, condition)
-        return replace(self, packet=self.packet.copy(),
-                       assumptions=(*self.assumptions, assumption), conditions=conditions)
-
-    def step(self, step: Step) -> None:
-        if len(self.path) < MAX_PATH:
-            self.path = (*self.path, step)
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes = (*self.notes, text)
 
 
 class Engine:
@@ -146,7 +115,7 @@ class Engine:
             return PacketVerdict(probe, Decision.DEPENDS, (), (
                 f"more than {self.max_paths} alternative paths or {MAX_STEPS} rule visits: "
                 "evaluation stopped",))
-        return _verdict(probe, finals)
+        return packet_verdict(probe, finals)
 
     def evaluate_range(self, probe: Probe) -> RangeVerdict:
         """Split [dport_lo, dport_hi] into classes the rules treat alike; one verdict each."""
@@ -259,14 +228,24 @@ class Engine:
             while True:
                 chain, index = stack[-1]
                 rules = chain.rules
+                runs = chain.runs
                 alternatives = None
+                visits = 0
                 while index < len(rules):  # the hot loop: rules that do not match
+                    if index in runs:
+                        index, alternatives, crule = self._through_run(
+                            chain, runs[index], index, br)
+                        visits += 1
+                        if alternatives is not None:
+                            break
+                        continue
                     crule = rules[index]
                     index += 1
+                    visits += 1
                     alternatives = apply(crule, 0, br)
                     if alternatives is not None:
                         break
-                self._steps += index - stack[-1][1]
+                self._steps += visits
                 if self._steps > MAX_STEPS:
                     raise TooManyPaths
                 stack[-1] = (chain, index)
@@ -290,6 +269,21 @@ class Engine:
                 if not stack:
                     break
         return results
+
+    def _through_run(self, chain: CChain, run: SourceRun, index: int, br: Branch,
+                     ) -> tuple[int, list[Alternative] | None, CRule]:
+        """The rules of a source run that can match this packet, in order; the index after
+        the deciding rule, or after the run when none decides."""
+        pkt = br.packet
+        candidates = run.by_source.get((pkt.family, pkt.saddr), ())
+        start = bisect_left(candidates, index)
+        crule = chain.rules[index]
+        for position in candidates[start:]:
+            crule = chain.rules[position]
+            alternatives = self._apply(crule, 0, br)
+            if alternatives is not None:
+                return position + 1, alternatives, crule
+        return run.end, None, crule
 
     def _continue(self, base: CChain, crule: CRule, action: str, target: str, br: Branch,
                   stack: list[tuple[CChain, int]],
@@ -341,6 +335,12 @@ class Engine:
                     continue
                 if hit is False:
                     return None
+                if op.iif and br.packet.iif is None:
+                    if op.iif in br.packet.iif_not:  # ruled out by an earlier fork
+                        if op.iif_equal:
+                            return None
+                        continue
+                    return self._fork(crule, i, br, match_text(op.match), iif=op)
                 return self._fork(crule, i, br, match_text(op.match))
             if isinstance(op, UnknownOp):
                 return self._fork(crule, i, br, op.text)
@@ -361,7 +361,7 @@ class Engine:
             if isinstance(op, NatOp):
                 return self._nat(crule, br, op.nat)
             if isinstance(op, MarkOp):
-                self._mark(br, op.mark)
+                set_mark(br, op.mark)
             elif isinstance(op, HelperOp):
                 br.packet.helper = op.kind
                 br.step(Step(crule.ref.label, f"ct helper {op.name} (type {op.kind})",
@@ -384,7 +384,8 @@ class Engine:
             alts.extend(self._verdict(crule, alt, verdict))
         return alts
 
-    def _fork(self, crule: CRule, i: int, br: Branch, text: str) -> list[Alternative] | None:
+    def _fork(self, crule: CRule, i: int, br: Branch, text: str,
+              iif: MatchOp | None = None) -> list[Alternative] | None:
         if not crule.decisive_after[i]:
             return None
         # Matches are pure: if a later one is surely false the rule cannot match whatever
@@ -398,6 +399,10 @@ class Engine:
         condition = Condition(label, text)
         yes = br.fork(f"{label}: '{text}' matches", condition)
         no = br.fork(f"{label}: '{text}' does not match", condition)
+        if iif is not None:  # later iif matches then follow this answer
+            named, other = (yes, no) if iif.iif_equal else (no, yes)
+            named.packet.iif = iif.iif
+            other.packet.iif_not = other.packet.iif_not | {iif.iif}
         return [*(self._apply(crule, i + 1, yes) or [Alternative("next", "", yes)]),
                 Alternative("next", "", no)]
 
@@ -423,70 +428,6 @@ class Engine:
                                                 condition))]
 
     def _nat(self, crule: CRule, br: Branch, nat: Nat) -> list[Alternative]:
-        pkt = br.packet
-        pkt.nat_done = True
-        if nat.kind in ("dnat", "redirect"):
-            pkt.status |= CT_STATUS_DNAT
-            if nat.port is not None:
-                pkt.dlo = pkt.dhi = nat.port
-            if nat.kind == "dnat" and nat.addr is not None:
-                try:
-                    new = int(ipaddress.ip_address(nat.addr))
-                except ValueError:
-                    new = None
-                if new != pkt.daddr:
-                    pkt.daddr = new
-                    pkt.daddr_local = None if self.local is None or new is None \
-                        else new in self.local
-            else:
-                pkt.daddr_local = True
-            br.note(f"{crule.ref.label} rewrites the destination ({crule.rule.rendered()})")
-        else:
-            pkt.status |= CT_STATUS_SNAT
-        br.step(Step(crule.ref.label, nat.kind, crule.rule.rendered()))
+        rewrite(br, nat, self.local, crule.ref.label, crule.rule.rendered())
         return [Alternative("accept", "", br)]
 
-    @staticmethod
-    def _mark(br: Branch, stmt: SetMark) -> None:
-        pkt = br.packet
-        current = pkt.mark if stmt.target == "meta" else pkt.ct_mark
-        if stmt.value is None:
-            new = None
-        elif stmt.mask is None:
-            new = stmt.value
-        else:
-            new = None if current is None else (current & ~stmt.mask) ^ stmt.value
-        if stmt.target == "meta":
-            pkt.mark = new
-        else:
-            pkt.ct_mark = new
-
-
-def _verdict(probe: Probe, finals: list[Branch | tuple[Branch, RuleRef]]) -> PacketVerdict:
-    outcomes: list[Outcome] = []
-    notes: dict[str, None] = {}
-    for item in finals:
-        if isinstance(item, tuple):
-            br, ref = item
-            decision = Decision.DROP
-        else:
-            br, decision = item, Decision.ACCEPT
-            ref = _deciding_accept(br.accepted)
-        for note in br.notes:
-            notes.setdefault(note, None)
-        outcomes.append(Outcome(decision, ref, br.path, br.assumptions, br.notes,
-                                br.conditions))
-    decisions = {o.decision for o in outcomes}
-    decision = decisions.pop() if len(decisions) == 1 else Decision.DEPENDS
-    outcomes.sort(key=lambda o: (o.decision is not Decision.DROP, len(o.assumptions)))
-    return PacketVerdict(probe, decision, tuple(outcomes), tuple(notes))
-
-
-def _deciding_accept(accepted: tuple[RuleRef, ...]) -> RuleRef:
-    """The accept that mattered: an explicit rule rather than an accept policy."""
-    explicit = [ref for ref in accepted if ref.handle is not None or "policy" not in ref.label]
-    if explicit:
-        return explicit[-1]
-    if accepted:
-        return accepted[-1]
-    return RuleRef("no base chain on the path", "no rule: the kernel accepts")

@@ -77,6 +77,9 @@ class Packet:
     rpf_ok: bool | None
     helper: str = ""
     nat_done: bool = False
+    # interfaces a fork already ruled out while iif is unknown (firewalld asks `iifname
+    # "wan0"` in three zone dispatchers: one answer for all of them, not 2^3 paths)
+    iif_not: frozenset[str] = frozenset()
 
     @classmethod
     def from_probe(cls, probe: Probe) -> Packet:

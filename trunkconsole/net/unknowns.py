@@ -55,10 +55,13 @@ class Condition:
         return "an expression the engine cannot evaluate"
 
     def line(self, width: int = 160) -> str:
-        """`inet f2b-table f2b-chain #4: limit rate 10/second: a rate limit: ...`."""
+        """`a rate limit at inet f2b-table f2b-chain #4: limit rate 10/second (how many
+        packets arrived recently)`: what it depends on first, so a narrow terminal cuts the
+        rule text and the hint, never the state."""
+        short, _, hint = self.state().partition(": ")
         what = clip(self.text, 60)
-        head = f"{self.where}: {what}" if self.where else what
-        return clip(f"{head} ({self.state()})", width)
+        where = f" at {self.where}: {what}" if self.where else f": {what}"
+        return clip(f"{short}{where}" + (f" ({hint})" if hint else ""), width)
 
 
 def clip(text: str, width: int) -> str:

@@ -43,8 +43,8 @@ Option = Variable
 class PjsipObject:
     """A sorcery object: type, id, and its options in the order Asterisk applies them."""
 
-    __slots__ = ("_by_name", "bases", "file", "id", "invalid", "line", "matches", "options",
-                 "rejected", "type", "unknown", "wizard")
+    __slots__ = ("_by_name", "_items", "bases", "file", "id", "invalid", "line", "matches",
+                 "options", "rejected", "type", "unknown", "wizard")
 
     def __init__(self, type: str, id: str, file: str, line: int,
                  options: list[Option] | None = None, bases: list[str] | None = None,
@@ -60,6 +60,7 @@ class PjsipObject:
         self.invalid: list[tuple[Option, str]] = []  # (option, why)
         self.rejected: list[str] = []  # why Asterisk will not create it
         self._by_name: dict[str, list[Option]] | None = None
+        self._items: dict[str, list[tuple[str, Option]]] = {}  # items() per name, read-only
         self.matches: list[tuple[Match, Option]] | None = None  # identify: parsed match=
 
     def __repr__(self) -> str:
@@ -145,7 +146,18 @@ class PjsipObject:
         return option.value if option is not None else default
 
     def items(self, name: str) -> list[tuple[str, Option]]:
-        """Comma-list elements with their lines: all lines if the option accumulates."""
+        """Comma-list elements with their lines: all lines if the option accumulates.
+
+        Computed once per name (the lint asks for aors and match several times per
+        trunk); the list is shared: do not modify it.
+        """
+        cached = self._items.get(name)
+        if cached is not None:
+            return cached
+        out = self._items[name] = self._split_items(name)
+        return out
+
+    def _split_items(self, name: str) -> list[tuple[str, Option]]:
         low = name.lower()
         found = (self._by_name or self._index()).get(low)
         if not found:

@@ -6,14 +6,16 @@ screen, and skips work while a modal is open (DESIGN.md, "One event loop").
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from textual import work
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -23,6 +25,7 @@ from trunkconsole.ami.connection import AmiConnection, State, Status
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.server_info import ServerInfo
 from trunkconsole.errors import OperatorError
+from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import PbxState
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
@@ -50,6 +53,16 @@ def _screen_factory(spec: str) -> Screen[None]:
     module_name, _, class_name = spec.partition(":")
     screen_class: type[Screen[None]] = getattr(importlib.import_module(module_name), class_name)
     return screen_class()
+
+
+class LiveSource(Protocol):
+    """What the screens read: trunkconsole.ami.live.LiveSession, or a test double."""
+
+    state: PbxState
+    problems: list[str]
+    server_info: ServerInfo | None
+
+    async def close(self) -> None: ...
 
 
 class TrunkConsoleApp(App[int]):
@@ -107,10 +120,13 @@ class TrunkConsoleApp(App[int]):
         self.ami_status = Status(State.CONNECTING)
         self.server_info: ServerInfo | None = None
         self.connection: AmiConnection | None = None
-        self.live: LiveSession | None = None  # connection + PbxState, kept true on resyncs
+        # Connection + PbxState, kept true on resyncs (a LiveSession, or a test's double).
+        self.live: LiveSource | None = None
         self.on_exit_cleanups: list[Callable[[], Awaitable[None]]] = []
         # Monotonic clock for live durations; tests freeze it for stable snapshots.
         self.clock: Callable[[], float] = time.monotonic
+        # Wall time for call durations (Uniqueid carries wall time); tests freeze it too.
+        self.wall_clock: Callable[[], float] = time.time
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -125,15 +141,12 @@ class TrunkConsoleApp(App[int]):
 
     def open_workflow(self, trunk: str = "") -> None:
         """The workflow screen, with this trunk chosen."""
+        from trunkconsole.tui.screens.workflow import WorkflowScreen
+
         self.switch_mode("workflow")
         screen = self.screen
-        select = screen.query("#wf-trunk")
-        if trunk and select:
-            from textual.widgets import Select
-
-            widget = select.first(Select)
-            if trunk in self.trunk_names():
-                widget.value = trunk
+        if trunk and isinstance(screen, WorkflowScreen):
+            screen.choose(trunk)
 
     def open_trunk(self, trunk: str) -> None:
         """The trunk's detail screen, over the dashboard."""
@@ -144,10 +157,12 @@ class TrunkConsoleApp(App[int]):
 
     def open_logger_for(self, trunk: str) -> None:
         """The SIP logger screen with this trunk chosen and the logger switched on."""
+        from trunkconsole.tui.screens.sip_logger import SipLoggerScreen
+
         self.switch_mode("logger")
-        start = getattr(self.screen, "start_for", None)
-        if callable(start):
-            start(trunk)
+        screen = self.screen
+        if isinstance(screen, SipLoggerScreen):
+            screen.start_for(trunk)
 
     # -- start-up ---------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -164,9 +179,9 @@ class TrunkConsoleApp(App[int]):
         self.set_interval(1 / REFRESH_HZ, self.refresh_visible)
 
     def _start_live(self, state: PbxState | None) -> None:
-        self.live = LiveSession(self.settings.ami, state=state, on_status=self._on_status)
-        self.connection = self.live.connection
-        self.live.start()
+        session = LiveSession(self.settings.ami, state=state, on_status=self._on_status)
+        self.live, self.connection = session, session.connection
+        session.start()
 
     def _load_themes(self) -> None:
         loaded = load_themes()
@@ -211,7 +226,7 @@ class TrunkConsoleApp(App[int]):
 
     # -- refresh ----------------------------------------------------------------------
     def refresh_visible(self) -> None:
-        """Pull state into the visible screen only; nothing while a modal is open."""
+        """The tick: the visible screen only; nothing under a modal or a pushed screen."""
         try:
             screen = self.screen
         except ScreenStackError:
@@ -219,11 +234,19 @@ class TrunkConsoleApp(App[int]):
         if self.live is not None and self.live.server_info is not None:
             self.server_info = self.live.server_info
         for bar in screen.query(StatusBar):
-            bar.show(self.settings.ami.address, self.ami_status, self.server_info,
-                     self.settings.readonly, self.clock())
-        refresh = getattr(screen, "refresh_live", None)
-        if callable(refresh):
-            refresh()
+            self._show_status(bar)
+        from trunkconsole.tui.screens.base import LiveScreen
+
+        if isinstance(screen, LiveScreen):
+            screen.tick()
+
+    def _show_status(self, bar: StatusBar) -> None:
+        bar.show(self.settings.ami.address, self.ami_status, self.server_info,
+                 self.settings.readonly, self.clock())
+
+    def on_status_bar_mounted(self, event: StatusBar.Mounted) -> None:
+        # Filled at once rather than on the next tick (a third of a second).
+        self._show_status(event.bar)
 
     # -- guided changes -----------------------------------------------------------------
     def asterisk_config(self) -> AsteriskConfig | None:
@@ -244,16 +267,25 @@ class TrunkConsoleApp(App[int]):
         names |= {r.value("endpoint") for r in config.pjsip.of_type("registration")}
         return sorted(n for n in names if n and config.pjsip.get("endpoint", n) is not None)
 
-    def action_add_identify(self, trunk: str = "", address: str = "", why: str = "") -> None:
+    def action_add_identify(self) -> None:
+        self.propose(AddProviderAddress())
+
+    def propose(self, proposal: AddProviderAddress) -> None:
+        """Open the guided change for this proposal (the trunk list is read off the loop)."""
+        self._open_identify(proposal)
+
+    @work(exclusive=True, group="open-dialog", exit_on_error=False)
+    async def _open_identify(self, proposal: AddProviderAddress) -> None:
         from trunkconsole.tui.dialogs.identify_add import IdentifyAddDialog
 
-        self.push_screen(IdentifyAddDialog(self.trunk_names(), trunk=trunk or None,
-                                           address=address, why=why))
+        names = await asyncio.to_thread(self.trunk_names)
+        self.push_screen(IdentifyAddDialog(names, proposal))
 
-    def action_add_trunk(self) -> None:
+    @work(exclusive=True, group="open-dialog", exit_on_error=False)
+    async def action_add_trunk(self) -> None:
         from trunkconsole.tui.dialogs.trunk_add import TrunkAddDialog
 
-        config = self.asterisk_config()
+        config = await asyncio.to_thread(self.asterisk_config)
         contexts = sorted(config.dialplan.contexts) if config is not None else []
         self.push_screen(TrunkAddDialog(contexts))
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from trunkconsole.findings import AddProviderAddress
 from trunkconsole.visible import visible
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class TrunkCommands(Provider):
                         partial(app.open_trunk, trunk)))
             out.append((f"Add provider IP to trunk {trunk}",
                         "identify add: review, apply, verify",
-                        partial(app.action_add_identify, trunk)))
+                        partial(app.propose, AddProviderAddress(trunk=trunk))))
             out.append((f"SIP logger for trunk {trunk}",
                         "log this trunk's SIP messages for 5 minutes",
                         partial(app.open_logger_for, trunk)))

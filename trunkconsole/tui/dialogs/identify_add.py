@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import asyncio
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalGroup
@@ -13,19 +14,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from trunkconsole.changes.addresses import parse_provider_address
-from trunkconsole.changes.firewall_note import sip_firewall_note
-from trunkconsole.changes.identify import plan_identify_add
+from trunkconsole.changes.identify import IdentifyPlan
+from trunkconsole.changes.identify_review import plan_identify_add_reviewed
 from trunkconsole.errors import OperatorError
+from trunkconsole.findings import AddProviderAddress
+from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 from trunkconsole.tui.plain import plain, plain_lines
 
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
-
 
 class IdentifyAddDialog(ModalScreen[None]):
-    """Trunk, address, force; Enter builds the change and opens its review."""
+    """Trunk, address, force; Enter builds the change and opens its review.
 
+    Opened from a fix (trunk and address proposed), the primary button has the focus:
+    Enter reviews, and Enter again applies (ReviewScreen).
+    """
+
+    app = getters.app(TrunkConsoleApp)
     DEFAULT_CSS = """
     IdentifyAddDialog { align: center middle; }
     IdentifyAddDialog > VerticalGroup {
@@ -41,13 +46,15 @@ class IdentifyAddDialog(ModalScreen[None]):
         Binding("escape", "dismiss_dialog", "Cancel", id="identify-cancel"),
     ]
 
-    def __init__(self, trunks: list[str], *, trunk: str | None = None, address: str = "",
-                 why: str = "") -> None:
+    def __init__(self, trunks: list[str],
+                 proposal: AddProviderAddress | None = None) -> None:
         super().__init__()
+        proposal = proposal or AddProviderAddress()
         self.trunks = trunks
-        self.trunk = trunk if trunk in trunks else (trunks[0] if trunks else None)
-        self.address = address
-        self.why = why
+        self.trunk = proposal.trunk if proposal.trunk in trunks else (
+            trunks[0] if len(trunks) == 1 else None)
+        self.address = proposal.address
+        self.why = proposal.why
 
     def compose(self) -> ComposeResult:
         with VerticalGroup():
@@ -55,7 +62,7 @@ class IdentifyAddDialog(ModalScreen[None]):
             yield Static(plain_lines(self.why), id="identify-why", markup=False)
             yield Label("Trunk")
             yield Select([(plain(t), t) for t in self.trunks], value=self.trunk or Select.NULL,
-                         allow_blank=not self.trunks, id="identify-trunk")
+                         allow_blank=self.trunk is None, id="identify-trunk")
             yield Label("Address (IP, network, IP/mask or hostname; optional :port)")
             yield Input(self.address, placeholder="203.0.113.12", id="identify-address")
             yield Checkbox("Allow a range larger than /16", id="identify-force")
@@ -63,6 +70,15 @@ class IdentifyAddDialog(ModalScreen[None]):
             with Horizontal():
                 yield Button("Review change", variant="primary", id="identify-review")
                 yield Button("Cancel", id="identify-cancel-button")
+
+    def on_mount(self) -> None:
+        # Everything proposed: the primary action. Otherwise the first field to fill.
+        if self.trunk is None:
+            self.query_one("#identify-trunk", Select).focus()
+        elif not self.address:
+            self.query_one("#identify-address", Input).focus()
+        else:
+            self.query_one("#identify-review", Button).focus()
 
     def action_dismiss_dialog(self) -> None:
         self.dismiss(None)
@@ -74,21 +90,27 @@ class IdentifyAddDialog(ModalScreen[None]):
     @on(Input.Submitted, "#identify-address")
     @on(Button.Pressed, "#identify-review")
     def _review(self) -> None:
-        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
-        error = self.query_one("#identify-error", Static)
         trunk = self.query_one("#identify-trunk", Select).value
         text = self.query_one("#identify-address", Input).value
         force = self.query_one("#identify-force", Checkbox).value
-        try:
-            if not isinstance(trunk, str):
-                raise OperatorError("choose a trunk")
+        if not isinstance(trunk, str):
+            self.query_one("#identify-error", Static).update(Text("choose a trunk"))
+            return
+        self._plan(trunk, text, force)
+
+    @work(exclusive=True, group="identify-plan", exit_on_error=False)
+    async def _plan(self, trunk: str, text: str, force: bool) -> None:
+        # A config parse and nft/iptables-save: in a thread, never in the handler.
+        app = self.app
+
+        def plan() -> IdentifyPlan:
             address = parse_provider_address(text, force=force)
-            plan = plan_identify_add(app.settings.asterisk_dir, trunk, address)
-            note = sip_firewall_note(address)
-            if note:
-                plan.changeset.notes.append(note)
+            return plan_identify_add_reviewed(app.settings.asterisk_dir, trunk, [address])
+
+        try:
+            result = await asyncio.to_thread(plan)
         except OperatorError as exc:
-            error.update(plain_lines(exc.render()))
+            self.query_one("#identify-error", Static).update(plain_lines(exc.render()))
             return
         self.dismiss(None)
-        app.push_screen(ReviewScreen(plan.changeset))
+        app.push_screen(ReviewScreen(result.changeset))

@@ -7,10 +7,10 @@ progress list shows write, reload, verify and any rollback as they happen.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -22,18 +22,18 @@ from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.diff_view import DiffView
 from trunkconsole.visible import visible, visible_lines
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 DEAD_MAN_SECONDS = 60.0
 
 
 class ReviewScreen(ModalScreen[ApplyResult | None]):
     """The diff review used by every flow."""
+
+    app = getters.app(TrunkConsoleApp)
 
     DEFAULT_CSS = """
     ReviewScreen { align: center middle; }
@@ -53,6 +53,9 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "apply", "Apply", id="review-apply"),
+        # Enter: the primary action (apply; once done, close), so that a fix proposed by a
+        # diagnosis goes through with Enter, Enter.
+        Binding("enter", "primary", "Apply", show=False, id="review-primary"),
         Binding("d", "apply_dead_man", f"Apply, undo in {DEAD_MAN_SECONDS:.0f}s unless kept",
                 id="review-dead-man"),
         Binding("k", "keep", "Keep change", id="review-keep"),
@@ -81,6 +84,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("apply", "apply_dead_man"):
             return not self.running and self.result is None
+        if action == "primary":
+            return not self.running and self._confirm_event is None
         if action == "keep":
             return self._confirm_event is not None
         if action == "cancel":
@@ -95,6 +100,12 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
     def action_apply(self) -> None:
         self._run(dead_man=False)
+
+    def action_primary(self) -> None:
+        if self.result is None:
+            self._run(dead_man=False)
+        elif not self.running and self._confirm_event is None:
+            self.dismiss(self.result)
 
     def action_apply_dead_man(self) -> None:
         self._run(dead_man=True)
@@ -119,7 +130,7 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
     @work(exclusive=True, group="apply", exit_on_error=False)
     async def _run(self, dead_man: bool) -> None:
-        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
+        app = self.app
         self.running = True
         self.refresh_bindings()
         confirm_line = self.query_one("#review-confirm", Static)

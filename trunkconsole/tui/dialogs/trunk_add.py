@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import asyncio
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -15,11 +16,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 from trunkconsole.tui.plain import plain, plain_lines
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 FIELDS = (
     ("name", "Trunk name", "carrier2"),
@@ -38,6 +37,7 @@ def _split(text: str) -> list[str]:
 class TrunkAddDialog(ModalScreen[None]):
     """The new-trunk wizard."""
 
+    app = getters.app(TrunkConsoleApp)
     DEFAULT_CSS = """
     TrunkAddDialog { align: center middle; }
     TrunkAddDialog > VerticalScroll {
@@ -82,7 +82,6 @@ class TrunkAddDialog(ModalScreen[None]):
 
     @on(Button.Pressed, "#trunk-review")
     def _review(self) -> None:
-        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
         route = self.query_one("#trunk-route", Select).value
         try:
             spec = TrunkSpec(
@@ -94,7 +93,16 @@ class TrunkAddDialog(ModalScreen[None]):
                 from_user=self._value("from_user").strip(),
                 from_domain=self._value("from_domain").strip(),
             )
-            changeset = plan_trunk_add(app.settings.asterisk_dir, spec)
+        except OperatorError as exc:
+            self.query_one("#trunk-error", Static).update(plain_lines(exc.render()))
+            return
+        self._plan(spec)
+
+    @work(exclusive=True, group="trunk-plan", exit_on_error=False)
+    async def _plan(self, spec: TrunkSpec) -> None:
+        app = self.app
+        try:  # a config parse: in a thread, never in the button handler
+            changeset = await asyncio.to_thread(plan_trunk_add, app.settings.asterisk_dir, spec)
         except OperatorError as exc:
             self.query_one("#trunk-error", Static).update(plain_lines(exc.render()))
             return

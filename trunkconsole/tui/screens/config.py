@@ -8,28 +8,28 @@ screen only renders it, as rich Text (values are operator-written, never markup)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import asyncio
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from trunkconsole.changes.audit import shown_value
-from trunkconsole.findings import Severity
+from trunkconsole.findings import Finding, Severity
 from trunkconsole.pjsip.freepbx import CUSTOM_MARK, custom_values
+from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups
 from trunkconsole.tui.plain import plain
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible, visible_lines
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
@@ -78,7 +78,7 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
     return Group(*parts)
 
 
-class ConfigScreen(Screen[None]):
+class ConfigScreen(LiveScreen):
     """Trunks from the config files, values with origins, lint findings beside them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -103,10 +103,19 @@ class ConfigScreen(Screen[None]):
 
     def action_reload_config(self) -> None:
         """Read the config directory again and rebuild the list."""
+        self._reload()
+
+    @work(exclusive=True, group="config-read", exit_on_error=False)
+    async def _reload(self) -> None:
         from trunkconsole.pjsip.lint import config_findings
 
-        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
-        system = app.asterisk_config()
+        app = self.app
+
+        def read() -> tuple[AsteriskConfig | None, list[Finding]]:
+            system = app.asterisk_config()
+            return system, config_findings(system) if system is not None else []
+
+        system, findings = await asyncio.to_thread(read)  # a parse and lint: off the loop
         options = self.query_one("#config-trunks", OptionList)
         options.clear_options()
         if system is None:
@@ -115,7 +124,7 @@ class ConfigScreen(Screen[None]):
                 plain(f"cannot read {app.settings.asterisk_dir}", style="bold red"))
             return
         self.custom = custom_values(list(system.documents.by_path.values()))
-        groups = trunk_groups(system.pjsip, config_findings(system))
+        groups = trunk_groups(system.pjsip, findings)
         self.groups = sorted(groups, key=lambda g: (not g.is_trunk, g.name))
         for group in self.groups:
             label = plain(group.name)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from trunkconsole.ami.connection import State
 from trunkconsole.ami.server_info import format_uptime
 from trunkconsole.tui.plain import plain
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import STATE_STYLE, StatusBar
 
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
-
-class ConnectionScreen(Screen[None]):
+class ConnectionScreen(LiveScreen):
     """AMI target, state with its reason, Asterisk version and uptime."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -38,7 +35,7 @@ class ConnectionScreen(Screen[None]):
 
     def refresh_live(self) -> None:
         """Pull from the app on its refresh tick."""
-        app: TrunkConsoleApp = self.app  # type: ignore[assignment]
+        app = self.app
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()

@@ -6,21 +6,22 @@ event) and hands each LiveTable the full picture, which then touches only change
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
-from trunkconsole.model.state import SENDER, PbxState
-from trunkconsole.model.views import trunk_summaries
+from trunkconsole.findings import AddProviderAddress
+from trunkconsole.model.state import CHANNEL, ENDPOINT, SENDER, PbxState
+from trunkconsole.model.views import trunk_summary
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
@@ -31,30 +32,14 @@ from trunkconsole.tui.rows import (
     sender_cells,
     trunk_cells,
 )
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
 CODEC_POLL_SECONDS = 5.0
 
 
-class LiveSource(Protocol):
-    """What the dashboard reads: trunkconsole.ami.live.LiveSession, or a test double."""
-
-    state: PbxState
-    problems: list[str]
-
-
-def live_source(app: Any) -> LiveSource | None:
-    return getattr(app, "live", None)
-
-
-def wall_clock(app: Any) -> float:
-    """Wall time for call durations (Uniqueid carries wall time); tests freeze it."""
-    clock = getattr(app, "wall_clock", None)
-    return float(clock()) if callable(clock) else time.time()
-
-
-class DashboardScreen(Screen[None]):
+class DashboardScreen(LiveScreen):
     """Every trunk's health, every call, and who knocks without an identify match."""
 
     DEFAULT_CSS = """
@@ -80,6 +65,9 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.filter_text = ""
         self._senders_dirty = True
+        self._channels_dirty = True
+        self._trunk_names: list[str] | None = None
+        self._second = -1
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
 
@@ -108,8 +96,8 @@ class DashboardScreen(Screen[None]):
     async def _poll_codecs(self) -> None:
         """Codecs of the calls with RTCP figures (MOS depends on them), from
         `pjsip show channelstats`; only while such a call lacks its codec."""
-        live = live_source(self.app)
-        ami = getattr(self.app, "ami_actions", lambda: None)()
+        live = self.app.live
+        ami = self.app.ami_actions()
         if live is None or ami is None or self.app.screen is not self or not any(
                 not q.codec for q in live.state.quality.calls.values()):
             return
@@ -118,30 +106,42 @@ class DashboardScreen(Screen[None]):
             live.state.quality.set_codecs({name: s.codec for name, s in stats.items()})
 
     def on_screen_resume(self) -> None:
-        self._senders_dirty = True
-        self.refresh_live()
+        self._senders_dirty = self._channels_dirty = True  # LiveScreen's handler refreshes
+        self._trunk_names = None
 
     # -- pulling the model ---------------------------------------------------------------
     def refresh_live(self) -> None:
         """Called by the app's tick: diff the model into the tables."""
-        live = live_source(self.app)
+        live = self.app.live
         if live is None:
             return
         state = live.state
         changes = state.take_changes()
         if any(kind == SENDER for kind, _ in changes):
             self._senders_dirty = True
-        now = wall_clock(self.app)
+        now = self.app.wall_clock()
         needle = self.filter_text
-        trunk_rows = {t.name: cells for t in trunk_summaries(state, now)
+        kinds = {kind for kind, _ in changes}
+        if self._trunk_names is None or ENDPOINT in kinds:
+            # Which endpoints are trunks changes only with an endpoint: not every tick
+            # through 10,000 phones.
+            self._trunk_names = sorted(e.name for e in state.trunks())
+        trunks = [state.endpoints[n] for n in self._trunk_names if n in state.endpoints]
+        trunk_rows = {t.name: cells for t in (trunk_summary(state, e, now) for e in trunks)
                       if matches(cells := trunk_cells(t), needle)}
-        channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
-                                                          key=lambda c: c.order)
-                        if matches(cells := channel_cells(c, now, state.quality.calls.get(
-                            c.uniqueid)), needle)}
+        # Channel rows change with a channel event, or when their second-resolution time
+        # ticks over: at most once a second for hundreds of calls standing still.
+        second = int(now)
+        channels_due = CHANNEL in kinds or second != self._second or self._channels_dirty
+        self._second, self._channels_dirty = second, False
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
-            self.query_one("#channels", LiveTable).sync(channel_rows)
+            if channels_due:
+                channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
+                                                                  key=lambda c: c.order)
+                                if matches(cells := channel_cells(
+                                    c, now, state.quality.calls.get(c.uniqueid)), needle)}
+                self.query_one("#channels", LiveTable).sync(channel_rows)
             if self._senders_dirty:
                 sender_rows: dict[str, Cells] = {
                     s.address: cells for s in state.senders.by_address.values()
@@ -200,7 +200,7 @@ class DashboardScreen(Screen[None]):
 
     def _apply_filter(self, value: str) -> None:
         self.filter_text = value.strip().casefold()
-        self._senders_dirty = True
+        self._senders_dirty = self._channels_dirty = True
         self.refresh_live()
 
     def action_sort(self) -> None:
@@ -237,18 +237,20 @@ class DashboardScreen(Screen[None]):
     def _add_sender(self, address: str) -> None:
         """An unknown sender: propose the trunk it most likely belongs to, and open the
         add-IP flow prefilled (same /24 as a known match, its From users seen before)."""
+        live = self.app.live
+        sender = live.state.senders.by_address.get(address) if live is not None else None
+        why = f"{address}: {sender.count if sender else '?'} request(s) refused with 401"
+        self._propose(address, list(sender.accounts) if sender else [], why)
+
+    @work(exclusive=True, group="dashboard-propose", exit_on_error=False)
+    async def _propose(self, address: str, accounts: list[str], why: str) -> None:
         from trunkconsole.changes.propose import propose_trunks
 
-        app: Any = self.app
-        live = live_source(app)
-        sender = live.state.senders.by_address.get(address) if live is not None else None
-        config = app.asterisk_config()
-        candidates = propose_trunks(config, address,
-                                    from_users=sender.accounts if sender else ()) \
+        config = await asyncio.to_thread(self.app.asterisk_config)  # a parse: not on the loop
+        candidates = propose_trunks(config, address, from_users=accounts) \
             if config is not None else []
-        why = f"{address}: {sender.count if sender else '?'} request(s) refused with 401"
         trunk = ""
         if candidates:
             trunk = candidates[0].trunk
             why += f"; most likely trunk {trunk}: " + "; ".join(candidates[0].reasons)
-        app.action_add_identify(trunk, address, why)
+        self.app.propose(AddProviderAddress(trunk=trunk, address=address, why=why))

@@ -1,21 +1,24 @@
 """Diagnoses: what is wrong now, the evidence, and the fix (with the flow where one exists).
 
 The live part comes from the app's LiveSession state, RTP counters are read over AMI each
-refresh, the firewall is read on demand (r): it runs nft and iptables-save.
+refresh (every 2 s, only while the screen shows), the firewall when the screen opens, on
+demand (r), and again whenever a finding was raised after the last read (a rule inserted
+since then is named without a key press). Config parse and firewall read run off the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from trunkconsole.diagnose.engine import diagnose
@@ -27,13 +30,10 @@ from trunkconsole.findings import Finding, Severity
 from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
 from trunkconsole.tui.plain import plain
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible, visible_lines
 
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
-
-REFRESH_SECONDS = 2.0
 LOG_WINDOW = 3600.0  # the Diagnoses screen looks an hour back in Asterisk's logs
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
@@ -51,20 +51,21 @@ def finding_text(finding: Finding) -> Text:
     if finding.fix:
         text.append("\nfix: ", style="bold")
         text.append(visible_lines(finding.fix + "\n"))
-    if finding.details.get("flow") == "identify-add":
-        text.append("\npress a to review this change", style="bold green")
+    if finding.proposal is not None:
+        text.append("\npress a or Enter to review this change", style="bold green")
     return text
 
 
-class DiagnosesScreen(Screen[None]):
+class DiagnosesScreen(LiveScreen):
     """The three production failures and the usual suspects, diagnosed live."""
 
     TITLE = "Diagnoses"
+    REFRESH_TICKS = 6  # 2 s at the app's 3 Hz: each refresh asks AMI for RTP counters
     DEFAULT_CSS = """
     DiagnosesScreen #diag-gaps { height: auto; padding: 0 1; color: $text-muted; }
     DiagnosesScreen #diag-body { height: 1fr; }
-    DiagnosesScreen #diag-table { width: 2fr; }
-    DiagnosesScreen #diag-detail { width: 3fr; border-left: solid $primary; padding: 0 1; }
+    DiagnosesScreen #diag-table { width: 1fr; min-width: 40; }
+    DiagnosesScreen #diag-detail { width: 1fr; border-left: solid $primary; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "read_network", "Re-read firewall", id="diag-network"),
@@ -89,35 +90,36 @@ class DiagnosesScreen(Screen[None]):
                 yield Static(Text("Nothing diagnosed yet."), id="diag-text", markup=False)
         yield Footer()
 
-    @property
-    def _app(self) -> TrunkConsoleApp:
-        return self.app  # type: ignore[return-value]
-
     def on_mount(self) -> None:
         table = self.query_one("#diag-table", DataTable)
+        # The short title first: it fits at 80 columns; the detail pane has the whole story.
         table.add_column("", width=8, key="severity")
-        table.add_column("trunk", width=12, key="subject")
-        table.add_column("what", width=48, key="title")
+        table.add_column("what", width=22, key="title")
+        table.add_column("trunk", width=16, key="subject")
         if self._static:
             self.evidence.state = None
             self._show()
             return
         self.action_read_network()
-        self.set_interval(REFRESH_SECONDS, self._refresh)
+
+    def refresh_live(self) -> None:
+        """The app's tick, every 2 s while shown: gather and diagnose in a worker."""
+        if not self._static and not self._busy("diag-refresh"):
+            self._refresh()
 
     def action_read_network(self) -> None:
         self._network()
 
-    def _reading_network(self) -> bool:
-        return any(w.node is self and w.group == "diag-network" and not w.is_finished
+    def _busy(self, group: str) -> bool:
+        return any(w.node is self and w.group == group and not w.is_finished
                    for w in self.workers)
 
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
-        network_evidence(ev, self._app.settings.asterisk_dir)
+        network_evidence(ev, self.app.settings.asterisk_dir)
         # The past without a daemon: Asterisk's own logs over the last hour.
-        log_evidence(ev, Path(self._app.settings.asterisk_dir), LOG_WINDOW)
+        log_evidence(ev, Path(self.app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
         self.evidence.bans = ev.bans
         self.evidence.network_read_at = ev.network_read_at
@@ -128,11 +130,10 @@ class DiagnosesScreen(Screen[None]):
 
     @work(exclusive=True, group="diag-refresh", exit_on_error=False)
     async def _refresh(self) -> None:
-        app = self._app
+        app = self.app
         ev = self.evidence
-        ev.config = app.asterisk_config()
-        live: Any = getattr(app, "live", None)
-        ev.state = live.state if live is not None else None
+        ev.config = await asyncio.to_thread(app.asterisk_config)  # a parse: off the loop
+        ev.state = app.live.state if app.live is not None else None
         ami = app.ami_actions()
         if ami is not None:
             try:
@@ -144,7 +145,7 @@ class DiagnosesScreen(Screen[None]):
         if ev.log is not None:
             self.findings += log_findings(ev.log)
         self._show()
-        if ev.stale_for(self.findings) and not self._reading_network():
+        if ev.stale_for(self.findings) and not self._busy("diag-network"):
             self._network()  # a finding newer than the firewall read: read it again
 
     def _show(self) -> None:
@@ -158,7 +159,7 @@ class DiagnosesScreen(Screen[None]):
         for index, finding in enumerate(self.findings):
             table.add_row(plain(finding.severity.name.lower(),
                                 style=SEVERITY_STYLE[finding.severity]),
-                          plain(finding.subject), plain(finding.title), key=str(index))
+                          plain(finding.label), plain(finding.subject), key=str(index))
         if not self.findings and self.evidence.state is None and not self._static:
             self.query_one("#diag-text", Static).update(
                 Text("Waiting for the live state over AMI: the diagnoses of unknown senders, "
@@ -183,17 +184,22 @@ class DiagnosesScreen(Screen[None]):
         row = self.query_one("#diag-table", DataTable).cursor_row
         return self.findings[row] if 0 <= row < len(self.findings) else None
 
+    @on(DataTable.RowSelected, "#diag-table")
+    def _selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_apply_fix()  # Enter on a finding: its guided change
+
     def action_apply_fix(self) -> None:
         finding = self._current()
-        if finding is None or finding.details.get("flow") != "identify-add":
+        if finding is None or finding.proposal is None:
             self.notify("this finding has no guided change: its fix is text to follow",
                         severity="warning")
             return
-        self._app.action_add_identify(str(finding.details.get("trunk", "")),
-                                      str(finding.details.get("address", "")),
-                                      why=finding.title)
+        self.app.propose(replace(finding.proposal, why=finding.title))
 
     def action_workflow(self) -> None:
         finding = self._current()
-        trunk = str(finding.details.get("trunk", "")) if finding is not None else ""
-        self._app.open_workflow(trunk)
+        trunk = ""
+        if finding is not None:
+            trunk = finding.proposal.trunk if finding.proposal is not None else str(
+                finding.details.get("trunk", ""))
+        self.app.open_workflow(trunk)

@@ -8,15 +8,14 @@ from rich.console import RenderableType
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from trunkconsole.model.state import PbxState
-from trunkconsole.tui.screens.dashboard import live_source, wall_clock
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
 
-class LiveDetailScreen(Screen[None]):
+class LiveDetailScreen(LiveScreen):
     """Opened with Enter on a dashboard row; Escape goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,7 +36,7 @@ class LiveDetailScreen(Screen[None]):
         raise NotImplementedError
 
     def refresh_live(self) -> None:
-        live = live_source(self.app)
+        live = self.app.live
         detail = self.query(f"#{self.DETAIL_ID}")  # empty until composed (a tick can come first)
         if live is not None and detail:
-            detail.first(Static).update(self.report(live.state, wall_clock(self.app)))
+            detail.first(Static).update(self.report(live.state, self.app.wall_clock()))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
@@ -28,13 +27,11 @@ from trunkconsole.net.report import NetworkReport, ProviderRow
 from trunkconsole.net.verdict import Decision
 from trunkconsole.tui.dialogs.verdict_detail import VerdictDetailDialog
 from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.host_facts import HostFactsView
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.tui.widgets.verdict_style import VerdictStyles
 from trunkconsole.visible import visible, visible_lines
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 ReportMaker = Callable[[Path], NetworkReport]
 CELL_WIDTH = 10  # "✗ BLOCKED", "- hostname"
@@ -83,7 +80,7 @@ def problems(row: ProviderRow) -> str:
     return "; ".join(parts)
 
 
-class NetworkScreen(Screen[None]):
+class NetworkScreen(LiveScreen):
     """Provider addresses against the firewall, and the host's addresses and sockets."""
 
     TITLE = "Network"
@@ -110,10 +107,6 @@ class NetworkScreen(Screen[None]):
         self.read_at: float | None = None
         self.rows: dict[str, ProviderRow] = {}
         self._shown_age = -1
-
-    @property
-    def _app(self) -> TrunkConsoleApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         self.verdict_styles = VerdictStyles.from_app(self.app)
@@ -144,7 +137,7 @@ class NetworkScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=WORKER_GROUP)
     def _gather(self) -> NetworkReport:
-        return self.report_maker(self._app.settings.asterisk_dir)
+        return self.report_maker(self.app.settings.asterisk_dir)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -158,7 +151,7 @@ class NetworkScreen(Screen[None]):
                 f"the network report failed: {type(error).__name__}: {error}"
         else:
             return
-        self.read_at = self._app.clock()
+        self.read_at = self.app.clock()
         self.query_one("#network-table", DataTable).loading = False
         self.show_report()
 
@@ -245,7 +238,7 @@ class NetworkScreen(Screen[None]):
 
     def refresh_live(self) -> None:
         """3 Hz from the app: only the age of the report changes, the rules are not read."""
-        age = 0 if self.read_at is None else max(0, int(self._app.clock() - self.read_at))
+        age = 0 if self.read_at is None else max(0, int(self.app.clock() - self.read_at))
         if age != self._shown_age:
             self._shown_age = age
             self.query_one("#network-state", Static).update(self._state_text(age))

@@ -7,34 +7,30 @@ crashes, so no logger is left running that the operator did not ask for.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Select, Static
 
-from trunkconsole.changes.logger_guard import start_guard
-from trunkconsole.changes.provider_addresses import trunk_hosts
-from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
+from trunkconsole.changes.logger_on import switch_logger_on
+from trunkconsole.changes.sip_logger import SipLogger, SipMessage
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.call_ladder import CallLadder
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
-
-POLL_SECONDS = 1.0
 MAX_ROWS = 2000
 
 
-class SipLoggerScreen(Screen[None]):
+class SipLoggerScreen(LiveScreen):
     """Logger on/off for a trunk, the messages, and the selected message in full."""
 
     DEFAULT_CSS = """
@@ -53,6 +49,7 @@ class SipLoggerScreen(Screen[None]):
     SipLoggerScreen #logger-detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
     """
 
+    REFRESH_TICKS = 3  # 1 s at the app's 3 Hz: the countdown, and a poll of the history
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "start", "Logger on", id="logger-on"),
         Binding("ctrl+x", "stop", "Logger off", id="logger-off"),
@@ -66,6 +63,8 @@ class SipLoggerScreen(Screen[None]):
         self.logger: SipLogger | None = None
         self.messages: dict[int, SipMessage] = {m.number: m for m in messages or []}
         self.until = 0.0
+        self._names: list[str] = []
+        self._start_when_loaded = ""
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -91,19 +90,27 @@ class SipLoggerScreen(Screen[None]):
         table = self.query_one("#logger-messages", DataTable)
         for label, width in (("time", 8), ("dir", 3), ("peer", 18), ("message", 44)):
             table.add_column(label, width=width, key=label)
-        self.query_one("#logger-trunk", Select).set_options(
-            [(plain(t), t) for t in self._app.trunk_names()])
         for message in self.messages.values():
             self._add_row(table, message)
         self.query_one(CallLadder).add_messages(list(self.messages.values()))
-        self.set_interval(POLL_SECONDS, self._poll)
+        self._load_trunks()
 
-    @property
-    def _app(self) -> TrunkConsoleApp:
-        return self.app  # type: ignore[return-value]
+    @work(exclusive=True, group="logger-trunks", exit_on_error=False)
+    async def _load_trunks(self) -> None:
+        names = await asyncio.to_thread(self.app.trunk_names)  # a config parse: off the loop
+        self._names = names
+        select = self.query_one("#logger-trunk", Select)
+        select.set_options([(plain(t), t) for t in names])
+        if len(names) == 1:
+            select.value = names[0]
+        if self._start_when_loaded:
+            self.start_for(self._start_when_loaded)
 
     def refresh_live(self) -> None:
+        """Every second while shown: the countdown, and new messages from the history."""
         state = self.logger.state() if self.logger else None
+        if state is not None:
+            self._poll()
         label = self.query_one("#logger-state", Static)
         if state is None:
             label.update(Text("SIP logger is off"))
@@ -116,12 +123,12 @@ class SipLoggerScreen(Screen[None]):
 
     def start_for(self, trunk: str) -> None:
         """Choose a trunk and switch the logger on (from the command palette)."""
-        if not self.query("#logger-trunk"):  # first visit: not composed yet
-            self.call_after_refresh(self.start_for, trunk)
+        if not self._names:
+            self._start_when_loaded = trunk  # the trunk list is still being read
             return
-        select = self.query_one("#logger-trunk", Select)
-        if trunk in self._app.trunk_names():
-            select.value = trunk
+        self._start_when_loaded = ""
+        if trunk in self._names:
+            self.query_one("#logger-trunk", Select).value = trunk
             self._start()
 
     # -- actions ----------------------------------------------------------------------
@@ -148,7 +155,7 @@ class SipLoggerScreen(Screen[None]):
 
     @work(exclusive=True, group="logger", exit_on_error=False)
     async def _start(self) -> None:
-        app = self._app
+        app = self.app
         label = self.query_one("#logger-state", Static)
         ami = app.ami_actions()
         try:
@@ -165,13 +172,10 @@ class SipLoggerScreen(Screen[None]):
                 seconds = float(self.query_one("#logger-seconds", Input).value)
             except ValueError:
                 raise OperatorError("the time box must be a number of seconds") from None
-            hosts = await trunk_hosts(ami, trunk)
-            target = app.settings.ami
-            self.logger = SipLogger(ami, state_file_for(target.address))
-            state = await self.logger.on(hosts, methods, seconds)
-            state.guard_pid = start_guard(target, self.logger.state_file, state.session,
-                                          os.getpid())
-            self.logger.save(state)
+            # The same guarded switch as `logger on`; off by itself when we exit or die.
+            self.logger, _state = await switch_logger_on(
+                ami, app.settings.ami, trunks=[trunk], methods=methods, seconds=seconds,
+                follow_pid=os.getpid())
             if self.switch_off not in app.on_exit_cleanups:
                 app.on_exit_cleanups.append(self.switch_off)
         except OperatorError as exc:

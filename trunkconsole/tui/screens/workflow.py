@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Select, Static
 
 from trunkconsole.diagnose.evidence import Evidence
@@ -18,11 +18,9 @@ from trunkconsole.diagnose.gather import network_evidence
 from trunkconsole.diagnose.workflow import Step, StepState, WorkflowInput, run_workflow
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible, visible_lines
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 MARKS = {StepState.RUNNING: ("…", "yellow"), StepState.OK: ("✔", "green"),
          StepState.PROBLEM: ("✘", "bold red"), StepState.SKIPPED: ("-", "dim")}
@@ -41,7 +39,7 @@ def step_text(step: Step) -> Text:
     return text
 
 
-class WorkflowScreen(Screen[None]):
+class WorkflowScreen(LiveScreen):
     """Logger on, the INVITE and Asterisk's answer, the identify, RTP, a capture line."""
 
     TITLE = "Walk a call"
@@ -61,6 +59,7 @@ class WorkflowScreen(Screen[None]):
         """steps: show these as a finished walk (snapshots)."""
         super().__init__()
         self.trunk = trunk
+        self._names: list[str] = []
         self.steps: list[Step] = steps or []
         self.running = False
 
@@ -76,18 +75,24 @@ class WorkflowScreen(Screen[None]):
                          markup=False)
         yield Footer()
 
-    @property
-    def _app(self) -> TrunkConsoleApp:
-        return self.app  # type: ignore[return-value]
-
     def on_mount(self) -> None:
-        names = self._app.trunk_names()
-        select = self.query_one("#wf-trunk", Select)
-        select.set_options([(plain(t), t) for t in names])
-        if self.trunk in names:
-            select.value = self.trunk
+        self._load_trunks()
         if self.steps:
             self._render_steps(self.steps[-1])
+
+    @work(exclusive=True, group="wf-trunks", exit_on_error=False)
+    async def _load_trunks(self) -> None:
+        names = await asyncio.to_thread(self.app.trunk_names)  # a config parse: off the loop
+        self.query_one("#wf-trunk", Select).set_options([(plain(t), t) for t in names])
+        self._names = names
+        # The trunk asked for (a trunk's diagnosis), else the only trunk there is.
+        self.choose(self.trunk or (names[0] if len(names) == 1 else ""))
+
+    def choose(self, trunk: str) -> None:
+        """Select this trunk (now, or once the trunk list is read)."""
+        self.trunk = trunk
+        if trunk and trunk in self._names:
+            self.query_one("#wf-trunk", Select).value = trunk
 
     def _render_steps(self, step: Step) -> None:
         del step
@@ -103,7 +108,7 @@ class WorkflowScreen(Screen[None]):
 
     @work(exclusive=True, group="workflow", exit_on_error=False)
     async def _run(self) -> None:
-        app = self._app
+        app = self.app
         label = self.query_one("#wf-text", Static)
         trunk = self.query_one("#wf-trunk", Select).value
         ami = app.ami_actions()
@@ -125,7 +130,7 @@ class WorkflowScreen(Screen[None]):
         self.steps = []
         ev = Evidence()
         await asyncio.to_thread(network_evidence, ev, app.settings.asterisk_dir)
-        config = app.asterisk_config()
+        config = await asyncio.to_thread(app.asterisk_config)
         rtp = (config.rtp.start, config.rtp.end) if config is not None else (5000, 31000)
 
         def report(step: Step) -> None:
@@ -135,33 +140,37 @@ class WorkflowScreen(Screen[None]):
 
         try:
             await run_workflow(ami, WorkflowInput(trunk=trunk, config=config, engine=ev.engine,
-                                                  bans=ev.bans, rtp_range=rtp, wait=wait),
-                               report)
+                                                  target=app.settings.ami, bans=ev.bans,
+                                                  rtp_range=rtp, wait=wait), report)
         except OperatorError as exc:
             label.update(plain_lines(exc.render(), style="bold red"))
         finally:
             self.running = False
 
     def action_apply_fix(self) -> None:
-        flow = next((s.flow for s in self.steps if s.flow), None)
-        if not flow:
+        change = next((s.change for s in self.steps if s.change), None)
+        if change is not None:
+            self._apply_change(change)
+            return
+        proposal = next((s.proposal for s in self.steps if s.proposal is not None), None)
+        if proposal is None:
             self.notify("no guided change for what the workflow found", severity="warning")
             return
-        if flow.get("flow") in ("did-route", "option-set"):
-            from trunkconsole.changes.did_route import plan_did_route
-            from trunkconsole.changes.option import plan_option_set
-            from trunkconsole.tui.dialogs.review import ReviewScreen
+        self.app.propose(replace(proposal, why="found by the workflow"))
 
-            config_dir = self._app.settings.asterisk_dir
-            try:
-                changeset = plan_did_route(config_dir, flow["trunk"], flow["pilot"],
-                                           flow["header"]) if flow["flow"] == "did-route" \
-                    else plan_option_set(config_dir, flow["kind"], flow["name"],
-                                         flow["option"], flow["value"])
-            except OperatorError as exc:
-                self.notify(visible(exc.render()), severity="error", markup=False)
-                return
-            self._app.push_screen(ReviewScreen(changeset))
+    def _apply_change(self, change: dict[str, str]) -> None:
+        """did-route or option-set: the reviewed change (diff, apply, reload, verify)."""
+        from trunkconsole.changes.did_route import plan_did_route
+        from trunkconsole.changes.option import plan_option_set
+        from trunkconsole.tui.dialogs.review import ReviewScreen
+
+        config_dir = self.app.settings.asterisk_dir
+        try:
+            changeset = plan_did_route(config_dir, change["trunk"], change["pilot"],
+                                       change["header"]) if change["flow"] == "did-route" \
+                else plan_option_set(config_dir, change["kind"], change["name"],
+                                     change["option"], change["value"])
+        except OperatorError as exc:
+            self.notify(visible(exc.render()), severity="error", markup=False)
             return
-        self._app.action_add_identify(flow.get("trunk", ""), flow.get("address", ""),
-                                      why="found by the workflow")
+        self.app.push_screen(ReviewScreen(changeset))

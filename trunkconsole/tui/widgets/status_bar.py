@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import Static
 
 from trunkconsole.ami.connection import State, Status
@@ -50,11 +53,14 @@ class StatusBar(Static):
     }
     """
 
+    @dataclass
+    class Mounted(Message):
+        """A status bar appeared: the app fills it at once, not on its next tick."""
+
+        bar: StatusBar
+
     def on_mount(self) -> None:
-        # Filled at once rather than on the app's next refresh tick (a third of a second).
-        refresh = getattr(self.app, "refresh_visible", None)
-        if callable(refresh):
-            self.call_after_refresh(refresh)
+        self.post_message(self.Mounted(self))
 
     def show(self, address: str, status: Status, info: ServerInfo | None,
              readonly: bool, now: float) -> None:

@@ -7,6 +7,7 @@ looked up in `app.theme_variables` and rebuilt when the theme changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -40,7 +41,7 @@ class VerdictStyles:
     muted: Style
 
     @classmethod
-    def from_app(cls, app: App[object]) -> VerdictStyles:
+    def from_app(cls, app: App[Any]) -> VerdictStyles:
         return cls(_theme_style(app, "trunk-up", "green"),
                    _theme_style(app, "trunk-down", "red", bold=True),
                    _theme_style(app, "trunk-unknown", "yellow"),

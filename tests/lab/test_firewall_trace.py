@@ -1,0 +1,130 @@
+"""`firewall trace`: real packets from the carrier traced by the kernel to the rule that
+dropped or accepted them, beside the static verdict; the trace table never outlives the
+command, SIGKILL included."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trunkconsole.lab import scenarios
+from trunkconsole.lab.carrier import CallSpec
+from trunkconsole.lab.lab import Lab
+
+from .helpers import ROOT, run_cli
+
+NEW = scenarios.NEW_CARRIER_ADDRESS
+ACCEPT_TABLE = "tc_lab_trace_test"
+
+
+def tables(lab: Lab) -> list[str]:
+    out = subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "nft", "list", "tables"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split("\n")
+
+
+def trace_tables(lab: Lab) -> list[str]:
+    return [t for t in tables(lab) if "trunkconsole_trace_" in t]
+
+
+@pytest.fixture
+def banned_lab(lab_config: Lab) -> Iterator[Lab]:
+    scenarios.apply(lab_config, "provider-banned", log=lambda _m: None)
+    yield lab_config
+    scenarios.apply(lab_config, "reset", log=lambda _m: None)
+
+
+def test_a_banned_carrier_packet_is_traced_to_the_fail2ban_rule(banned_lab: Lab,
+                                                               tmp_path: Path) -> None:
+    lab = banned_lab  # the carrier at .12 calls every 5 s; fail2ban drops it
+    out = run_cli(lab, "firewall", "trace", "--src", NEW, "--proto", "udp", "--dport", "5060",
+                  "--for", "30", "--json", state=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    result = json.loads(out.stdout)
+    packet = result["packets"][0]
+    assert packet["packet"].startswith(f"udp {NEW}:")
+    assert packet["packet"].endswith("-> 203.0.113.1:5060 on eth0")
+    assert packet["kernel"].startswith("dropped by inet f2b-table f2b-chain #")
+    assert "@addr-set-asterisk-udp reject" in packet["kernel"]
+    assert packet["static"].startswith("dropped by inet f2b-table f2b-chain #")
+    assert packet["agrees"] is True
+    assert trace_tables(lab) == []
+    audit = (tmp_path / "audit.log").read_text()
+    assert "meta nftrace set 1" in audit
+    assert '"result": "removed"' in audit
+
+
+def test_an_accepted_carrier_packet_and_the_text_output(lab_config: Lab,
+                                                        tmp_path: Path) -> None:
+    lab = lab_config
+    rules = (f"table inet {ACCEPT_TABLE} {{ chain input {{ type filter hook input priority "
+             "0; policy drop; ct state established,related accept; iifname \"lo\" accept; "
+             "ip saddr 203.0.113.10 udp dport 5060 accept; }\n}\n")
+    subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "nft", "-f", "-"], input=rules,
+                   text=True, check=True)
+    try:
+        caller = lab.call_in_background(CallSpec(did="15551230001", count=6, rate=1))
+        out = run_cli(lab, "firewall", "trace", "--src", "203.0.113.10", "--for", "30",
+                      state=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        lines = out.stdout.splitlines()
+        kernel = next(line for line in lines if line.strip().startswith("kernel:"))
+        static = next(line for line in lines if line.strip().startswith("static:"))
+        assert f"accepted by inet {ACCEPT_TABLE} input #" in kernel
+        # A new flow meets the address rule; a packet of a flow Asterisk's qualify or an
+        # earlier call opened meets the conntrack rule: the static verdict agrees with both.
+        assert "ip saddr 203.0.113.10 udp dport 5060 accept" in kernel or \
+            "ct state established,related accept" in kernel
+        assert "(agrees" in static
+        assert lines[-1].startswith("trace table trunkconsole_trace_")
+        assert lines[-1].endswith(" removed")
+        os.kill(caller, signal.SIGTERM)
+    finally:
+        subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "nft", "delete", "table", "inet",
+                        ACCEPT_TABLE], check=False)
+    assert trace_tables(lab) == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(c) for c in text]
+    return found
+
+
+def test_the_table_goes_when_the_command_is_killed(lab: Lab, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "firewall",
+         "trace", "--src", "203.0.113.19", "--for", "120", "--state-dir", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not trace_tables(lab) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert trace_tables(lab), "the trace table never appeared"
+    deadline = time.monotonic() + 10
+    monitors: list[int] = []
+    while not monitors and time.monotonic() < deadline:
+        monitors = [c for c in _children(proc.pid)
+                    if b"monitor" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        time.sleep(0.1)
+    assert monitors, "no nft monitor child"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while trace_tables(lab) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert trace_tables(lab) == []
+    time.sleep(0.5)
+    for pid in monitors:  # the nft monitor child died with it (PR_SET_PDEATHSIG)
+        assert not Path(f"/proc/{pid}").exists() or "Z" in \
+            Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    assert "removed by the guard" in (tmp_path / "audit.log").read_text()

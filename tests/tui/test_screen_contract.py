@@ -1,0 +1,172 @@
+"""The screen contract: only the visible screen works; a fix goes through with Enter, Enter.
+
+The AMI here is a counting double (the real one is in tests/lab): what is counted is
+whether the console *asks* (config parses, AMI commands), not what Asterisk answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from tests.tui.dashboard_app import StaticLive, populated_state
+from trunkconsole.ami.connection import AmiConnection
+from trunkconsole.findings import AddProviderAddress, Finding, Severity
+from trunkconsole.pjsip import system
+from trunkconsole.resources import sample_configs_dir
+from trunkconsole.settings import AmiTarget, Secret, Settings
+from trunkconsole.tui.app import REFRESH_HZ, TrunkConsoleApp
+from trunkconsole.tui.dialogs.identify_add import IdentifyAddDialog
+from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.screens.dashboard import DashboardScreen
+from trunkconsole.tui.screens.diagnoses import DiagnosesScreen
+
+from .screen import visible_text
+
+DIAGNOSES_PERIOD = DiagnosesScreen.REFRESH_TICKS / REFRESH_HZ
+
+
+class CountingAmi:
+    """Stands in for a logged-in AmiConnection; counts the commands it is asked."""
+
+    connected = True
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    async def command(self, text: str, timeout: float = 10.0) -> list[str]:
+        del timeout
+        self.commands.append(text)
+        return []
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    for name in ("pjsip.conf", "extensions.conf", "rtp.conf"):
+        source = sample_configs_dir() / "lab" / name
+        if source.exists():
+            shutil.copy(source, etc / name)
+    return etc
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every config parse the console starts (load_asterisk, the one entry point)."""
+    seen: list[Path] = []
+    real = system.load_asterisk
+
+    def counting(directory: Path, *args: Any, **kwargs: Any) -> Any:
+        seen.append(directory)
+        return real(directory, *args, **kwargs)
+
+    monkeypatch.setattr(system, "load_asterisk", counting)
+    return seen
+
+
+def console(config_dir: Path, *, readonly: bool = False) -> tuple[TrunkConsoleApp, CountingAmi]:
+    app = TrunkConsoleApp(Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=config_dir,
+                                   readonly=readonly), connect=False)
+    app.live = StaticLive(populated_state())
+    ami = CountingAmi()
+    app.connection = cast(AmiConnection, ami)
+    return app, ami
+
+
+async def test_hidden_and_covered_screens_do_no_periodic_work(
+        config_dir: Path, parses: list[Path]) -> None:
+    app, ami = console(config_dir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.3)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, DiagnosesScreen)
+        assert ami.commands, "the visible Diagnoses screen asks AMI"
+        assert parses, "the visible Diagnoses screen reads the config"
+        await pilot.press("f5")  # the logger screen reads the trunk list once
+        await pilot.pause(0.5)
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, DashboardScreen)
+        commands, parsed = len(ami.commands), len(parses)
+        await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.5)  # two Diagnoses periods, hidden
+        await app.workers.wait_for_complete()
+        assert (len(ami.commands), len(parses)) == (commands, parsed)
+        # Under a modal (the help screen) the Diagnoses screen does nothing either.
+        await pilot.press("f6")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        commands, parsed = len(ami.commands), len(parses)
+        await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.5)
+        assert (len(ami.commands), len(parses)) == (commands, parsed)
+        await pilot.press("escape")  # shown again: it catches up at once
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        assert len(ami.commands) > commands
+
+
+def fixable() -> list[Finding]:
+    return [Finding("provider-ip-changed", Severity.CRITICAL,
+                    "the provider of trunk carrier now sends from 203.0.113.12: Asterisk "
+                    "refuses those calls (no identify matches)", "carrier", domain="live",
+                    short="provider IP changed",
+                    proposal=AddProviderAddress(trunk="carrier", address="203.0.113.12"))]
+
+
+class FixApp(TrunkConsoleApp):
+    def on_ready(self) -> None:
+        self.push_screen(DiagnosesScreen(fixable()))
+
+
+async def test_a_fix_from_a_diagnosis_applies_with_enter_enter(config_dir: Path) -> None:
+    """a opens the proposed change with the primary action focused; Enter reviews, Enter
+    applies (refused here: read-only, so nothing is written and the refusal shows)."""
+    before = (config_dir / "pjsip.conf").read_bytes()
+    app = FixApp(Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=config_dir,
+                          readonly=True), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        assert "provider IP changed" in visible_text(app)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, IdentifyAddDialog)
+        focused = app.screen.focused
+        assert focused is not None
+        assert focused.id == "identify-review"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, ReviewScreen)
+        assert "+match = 203.0.113.12" in visible_text(app)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        assert "read-only" in visible_text(app)
+    assert (config_dir / "pjsip.conf").read_bytes() == before
+
+
+async def test_workflow_trunk_is_chosen_from_a_diagnosis_or_when_alone(config_dir: Path) -> None:
+    from textual.widgets import Select
+
+    from trunkconsole.tui.screens.workflow import WorkflowScreen
+
+    app = FixApp(Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=config_dir),
+                 connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("w")  # walk a call from the trunk's diagnosis
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, WorkflowScreen)
+        assert app.screen.query_one("#wf-trunk", Select).value == "carrier"

@@ -1,0 +1,176 @@
+"""Read `nft monitor trace`: what the kernel did with each real packet, rule by rule.
+
+Trace output is text only (`-j` is ignored for traces in nft 1.0.6 and upstream:
+src/trace.c). Every line is `trace id ID FAMILY TABLE CHAIN ...` followed by one of:
+`packet: iif "eth0" ... ip saddr A ip daddr B ... udp sport S udp dport D ...`,
+`rule TEXT # handle N (verdict V)` (with `nft -a`), `verdict V`, or `policy V`.
+An accept ends only its base chain: the packet goes on to the next base chain on the
+hook (another table), so the fate is decided by the first drop, else by the last accept.
+Legacy x_tables rules never appear in nft traces (reference firewall-and-network §5.8).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+_LINE = re.compile(r"^trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) "
+                   r"(?P<chain>\S+) (?P<rest>.*)$")
+_RULE = re.compile(r"^rule (?P<text>.*?)(?: # handle (?P<handle>\d+))? "
+                   r"\(verdict (?P<verdict>[^)]+)\)\s*$")
+_FIELDS = re.compile(r"\b(?P<key>iif|ip saddr|ip daddr|ip6 saddr|ip6 daddr|ip protocol|"
+                     r"ip6 nexthdr|udp sport|udp dport|tcp sport|tcp dport) "
+                     r"\"?(?P<value>[^\s\"]+)\"?")
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    table: str  # "inet f2b-table"
+    chain: str
+    kind: str  # rule | policy | verdict
+    verdict: str  # accept | drop | continue | jump X | return ...
+    text: str = ""
+    handle: int | None = None
+
+    def label(self) -> str:
+        where = f"{self.table} {self.chain}"
+        if self.kind == "rule":
+            return f"{where} #{self.handle}" if self.handle is not None else f"{where} rule"
+        return f"{where} {self.kind}"
+
+
+@dataclass
+class TracedPacket:
+    """One packet the kernel traced, and what each base chain did with it."""
+
+    trace_id: str
+    seen_at: float
+    fields: dict[str, str] = field(default_factory=dict)
+    events: list[TraceEvent] = field(default_factory=list)
+
+    def describe(self) -> str:
+        proto = self.fields.get("ip protocol") or self.fields.get("ip6 nexthdr") or \
+            ("udp" if "udp dport" in self.fields else "tcp" if "tcp dport" in self.fields
+             else "?")
+        src = self.fields.get("ip saddr") or self.fields.get("ip6 saddr", "?")
+        dst = self.fields.get("ip daddr") or self.fields.get("ip6 daddr", "?")
+        sport = self.fields.get(f"{proto} sport", "")
+        dport = self.fields.get(f"{proto} dport", "")
+        iif = f" on {self.fields['iif']}" if "iif" in self.fields else ""
+        return f"{proto} {_endpoint(src, sport)} -> {_endpoint(dst, dport)}{iif}"
+
+    def deciding(self, ignore_table: str = "") -> TraceEvent | None:
+        """The first drop, else the last accept (outside our own trace table)."""
+        last_accept = None
+        for event in self.events:
+            if ignore_table and event.table.endswith(" " + ignore_table):
+                continue
+            if event.verdict in ("drop", "reject") or event.verdict.startswith("queue"):
+                return event
+            if event.verdict == "accept":
+                last_accept = event
+        return last_accept
+
+    def fate(self, ignore_table: str = "") -> str:
+        event = self.deciding(ignore_table)
+        if event is None:
+            return "accepted (no rule or policy decided it in nftables)"
+        word = "accepted" if event.verdict == "accept" else "dropped"
+        how = f"{event.text} (verdict {event.verdict})" if event.kind == "rule" else \
+            f"policy {event.verdict}"
+        return f"{word} by {event.label()}: {how}"
+
+    @property
+    def dropped(self) -> bool:
+        event = self.deciding()
+        return event is not None and event.verdict != "accept"
+
+
+def _endpoint(address: str, port: str) -> str:
+    if not port:
+        return address
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def parse_trace(lines: Iterable[str], now: Callable[[], float] = time.time) -> \
+        list[TracedPacket]:
+    """Packets in the order they first appeared, each with its events."""
+    packets: dict[str, TracedPacket] = {}
+    for line in lines:
+        found = _LINE.match(line.strip())
+        if found is None:
+            continue
+        packet = packets.setdefault(found.group("id"), TracedPacket(found.group("id"), now()))
+        table = f"{found.group('family')} {found.group('table')}"
+        chain, rest = found.group("chain"), found.group("rest")
+        if rest.startswith("packet:"):
+            if not packet.fields:
+                packet.fields = {m.group("key"): m.group("value")
+                                 for m in _FIELDS.finditer(rest)}
+            continue
+        rule = _RULE.match(rest)
+        if rule is not None:
+            handle = rule.group("handle")
+            packet.events.append(TraceEvent(table, chain, "rule", rule.group("verdict"),
+                                            rule.group("text"),
+                                            int(handle) if handle else None))
+        elif rest.startswith(("policy ", "verdict ")):
+            kind, _, verdict = rest.strip().partition(" ")
+            packet.events.append(TraceEvent(table, chain, kind, verdict.strip()))
+    return list(packets.values())
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the reader dies (PR_SET_PDEATHSIG), so a killed console
+    leaves no `nft monitor` behind."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+
+def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
+                 command: list[str] | None = None) -> list[TracedPacket]:
+    """Run `nft -a monitor trace` until count packets were decided (and half a second
+    more: an accepted packet may meet later base chains) or seconds passed."""
+    proc = subprocess.Popen(command or ["nft", "-a", "monitor", "trace"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent)
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    lines: list[str] = []
+    partial = b""
+    deadline = time.monotonic() + seconds
+    settle: float | None = None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    try:
+        while True:
+            end = min(deadline, settle) if settle is not None else deadline
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            if not selector.select(min(left, 0.5)):
+                continue
+            chunk = os.read(fd, 65536)  # not readline(): select cannot see its buffer
+            if not chunk:
+                break
+            *complete, partial = (partial + chunk).split(b"\n")
+            lines += [c.decode(errors="replace") for c in complete]
+            if settle is None and len([p for p in parse_trace(lines)
+                                       if p.deciding(ignore_table)]) >= count:
+                settle = time.monotonic() + 0.5
+    finally:
+        selector.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return [p for p in parse_trace(lines) if p.deciding(ignore_table) is not None]
