@@ -90,18 +90,17 @@ def network_app(maker: ReportMaker, config_dir: Path = CONFIG,
 async def settled(app: App[Any], pilot: Any) -> None:
     """The report shown and the footer recomposed (it follows focus changes a tick late).
 
-    The report comes from a thread worker started at mount: wait for its result, not for a
-    guessed time (on a loaded machine the worker may not even have started at the first
-    pause, and wait_for_complete() then returns at once).
+    Waits for the network screen to be the current one (on_ready switches to it) and for
+    its thread worker's result, not for a guessed time: on a loaded machine the screen may
+    not be shown yet at the first pause, and wait_for_complete() then returns at once.
     """
-    await pilot.pause()
     for _ in range(600):
+        await pilot.pause(0.05)
         screen = app.screen
-        if not isinstance(screen, NetworkScreen) or screen.report is not None \
-                or screen.failure:
+        if isinstance(screen, NetworkScreen) and (screen.report is not None
+                                                  or screen.failure):
             break
         await app.workers.wait_for_complete()
-        await pilot.pause(0.05)
     await pilot.pause()
     for _ in range(100):
         if not isinstance(app.screen, NetworkScreen) or any(

@@ -43,28 +43,6 @@ def _guard() -> int:
     return run_trace_guard(sys.stdin.read())
 
 
-def _static(ruleset: Any, src: str, packet: Any | None, proto: str | None,
-            dport: int | None, state: str = "new") -> Any:
-    from trunkconsole.net.engine import Engine
-    from trunkconsole.net.packet import Probe
-
-    fields = packet.fields if packet is not None else {}
-    proto = proto or ("tcp" if "tcp dport" in fields else "udp")
-    port = int(fields.get(f"{proto} dport") or dport or 5060)
-    sport = fields.get(f"{proto} sport")
-    dst = fields.get("ip daddr") or fields.get("ip6 daddr")
-    probe = Probe(src, port, None, proto=proto, dst=dst, iif=fields.get("iif"),
-                  sport=int(sport) if sport else None, state=state)
-    return Engine(ruleset).evaluate(probe)
-
-
-def _same(kernel_label: str, static_label: str) -> bool:
-    """`inet t c #7` from the trace and `inet t c #7` from the engine; a policy as
-    `inet t c policy` on both sides."""
-    return kernel_label == static_label or (
-        kernel_label.endswith(" policy") and static_label == kernel_label)
-
-
 def _legacy_only(ruleset: Any) -> bool:
     return bool(ruleset.tables) and all(t.source == "iptables-legacy" for t in ruleset.tables)
 
@@ -75,7 +53,7 @@ def _trace(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import settings_from_args
     from trunkconsole.errors import OperatorError
     from trunkconsole.net.collect import read_ruleset
-    from trunkconsole.net.trace import read_monitor
+    from trunkconsole.net.trace import compare, read_monitor, static_verdict
     from trunkconsole.visible import echo, visible_json
 
     if args.dport is not None and args.proto is None:
@@ -85,36 +63,20 @@ def _trace(args: argparse.Namespace) -> int:
     ruleset = read_ruleset()
     spec = TraceSpec(args.src, args.proto, args.dport, args.seconds)
     if _legacy_only(ruleset):
-        verdict = _static(ruleset, args.src, None, args.proto, args.dport)
+        verdict = static_verdict(ruleset, args.src, None, args.proto, args.dport)
         echo("tracing needs nftables: only legacy iptables rules are in use here (their "
              "TRACE target logs to the kernel log instead)")
         echo(f"static verdict: {verdict.summary()}")
         return 1
     settings = settings_from_args(args)
-    results = []
     with trace_table(spec, state_dir(args.state_dir), readonly=bool(settings.readonly)) \
             as table:
         if not args.json:
             echo(f"tracing {spec.rule().removesuffix(' meta nftrace set 1')} for up to "
                  f"{spec.seconds:.0f} s ({table.describe()}; removed afterwards)", flush=True)
         packets = read_monitor(spec.seconds, count=args.count, ignore_table=table.name)
-    for packet in packets:
-        # The trace does not print the conntrack state: a packet of an open flow (a reply
-        # to Asterisk's qualify, a call's later packets) is judged as established too.
-        kernel = packet.deciding(table.name)
-        verdicts = {state: _static(ruleset, args.src, packet, args.proto, args.dport, state)
-                    for state in ("new", "established")}
-        matching = [state for state, v in verdicts.items() if kernel is not None and
-                    v.deciding is not None and _same(kernel.label(), v.deciding.label)]
-        agrees = bool(matching)
-        verdict = verdicts[matching[0]] if matching else verdicts["new"]
-        results_note = " (as a packet of an open flow)" if matching[:1] == ["established"] \
-            else ""
-        results.append({"packet": packet.describe(), "seen_at": packet.seen_at,
-                        "kernel": packet.fate(table.name), "dropped": packet.dropped,
-                        "static": verdict.summary() + results_note, "agrees": agrees,
-                        "path": [e.label() + f" {e.verdict}" for e in packet.events
-                                 if not e.table.endswith(" " + table.name)]})
+    results = [compare(packet, ruleset, args.src, args.proto, args.dport, table.name)
+               for packet in packets]
     if args.json:
         echo(visible_json({"source": args.src, "table": table.name, "removed": True,
                            "packets": results}))
@@ -127,8 +89,9 @@ def _trace(args: argparse.Namespace) -> int:
                  + ("   (agrees)" if item["agrees"] else "   (differs)"))
             echo(f"  path:   {' -> '.join(item['path']) or 'no rule met it'}")
         if not results:
+            static = static_verdict(ruleset, args.src, None, args.proto, args.dport)
             echo(f"no packet from {args.src} arrived in {spec.seconds:.0f} s; static "
-                 f"verdict: {_static(ruleset, args.src, None, args.proto, args.dport).summary()}")
+                 f"verdict: {static.summary()}")
         echo(f"trace table {table.name} removed")
     if not results:
         return 1

@@ -18,9 +18,11 @@ import re
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 _LINE = re.compile(r"^trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) "
                    r"(?P<chain>\S+) (?P<rest>.*)$")
@@ -136,7 +138,8 @@ def _die_with_parent() -> None:
 
 
 def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
-                 command: list[str] | None = None) -> list[TracedPacket]:
+                 command: list[str] | None = None,
+                 stop: threading.Event | None = None) -> list[TracedPacket]:
     """Run `nft -a monitor trace` until count packets were decided (and half a second
     more: an accepted packet may meet later base chains) or seconds passed."""
     proc = subprocess.Popen(command or ["nft", "-a", "monitor", "trace"],
@@ -154,7 +157,7 @@ def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
         while True:
             end = min(deadline, settle) if settle is not None else deadline
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (stop is not None and stop.is_set()):
                 break
             if not selector.select(min(left, 0.5)):
                 continue
@@ -174,3 +177,46 @@ def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
         except subprocess.TimeoutExpired:
             proc.kill()
     return [p for p in parse_trace(lines) if p.deciding(ignore_table) is not None]
+
+
+def static_verdict(ruleset: Any, src: str, packet: Any | None, proto: str | None,
+            dport: int | None, state: str = "new") -> Any:
+    """The engine's verdict for the traced packet (its ports, destination, interface)."""
+    from trunkconsole.net.engine import Engine
+    from trunkconsole.net.packet import Probe
+
+    fields = packet.fields if packet is not None else {}
+    proto = proto or ("tcp" if "tcp dport" in fields else "udp")
+    port = int(fields.get(f"{proto} dport") or dport or 5060)
+    sport = fields.get(f"{proto} sport")
+    dst = fields.get("ip daddr") or fields.get("ip6 daddr")
+    probe = Probe(src, port, None, proto=proto, dst=dst, iif=fields.get("iif"),
+                  sport=int(sport) if sport else None, state=state)
+    return Engine(ruleset).evaluate(probe)
+
+
+def _same(kernel_label: str, static_label: str) -> bool:
+    """`inet t c #7` from the trace and `inet t c #7` from the engine; a policy as
+    `inet t c policy` on both sides."""
+    return kernel_label == static_label or (
+        kernel_label.endswith(" policy") and static_label == kernel_label)
+
+
+def compare(packet: TracedPacket, ruleset: Any, src: str, proto: str | None,
+            dport: int | None, ignore_table: str) -> dict[str, Any]:
+    """The kernel's fate of one packet beside the static verdict, as plain data.
+
+    The trace does not print the conntrack state: a packet of an open flow (a reply to
+    Asterisk's qualify, a call's later packets) is judged as established too."""
+    kernel = packet.deciding(ignore_table)
+    verdicts = {state: static_verdict(ruleset, src, packet, proto, dport, state)
+                for state in ("new", "established")}
+    matching = [state for state, v in verdicts.items() if kernel is not None and
+                v.deciding is not None and _same(kernel.label(), v.deciding.label)]
+    verdict = verdicts[matching[0]] if matching else verdicts["new"]
+    note = " (as a packet of an open flow)" if matching[:1] == ["established"] else ""
+    return {"packet": packet.describe(), "seen_at": packet.seen_at,
+            "kernel": packet.fate(ignore_table), "dropped": packet.dropped,
+            "static": verdict.summary() + note, "agrees": bool(matching),
+            "path": [e.label() + f" {e.verdict}" for e in packet.events
+                     if not e.table.endswith(" " + ignore_table)]}

@@ -97,6 +97,7 @@ class NetworkScreen(LiveScreen):
         # priority: the focused table's own (hidden) enter would hide "Why" in the footer
         Binding("enter", "explain", "Why", id="network-explain", priority=True),
         Binding("r", "reload", "Re-read rules", id="network-reload"),
+        Binding("T", "trace", "Trace", id="network-trace"),
     ]
 
     def __init__(self, report_maker: ReportMaker | None = None) -> None:
@@ -275,6 +276,16 @@ class NetworkScreen(LiveScreen):
     @on(DataTable.RowSelected, "#network-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
         self._explain(event.row_key.value)
+
+    def action_trace(self) -> None:
+        """T: the kernel's own answer for the highlighted address's next packet."""
+        from trunkconsole.tui.dialogs.trace import TraceDialog
+
+        row = self.rows.get(self._cursor_key() or "")
+        if row is None or row.source is None:
+            self.notify("no address to trace here", severity="warning")
+            return
+        self.app.push_screen(TraceDialog(row.source, bool(self.app.settings.readonly)))
 
     def action_explain(self) -> None:
         self._explain(self._cursor_key())
