@@ -19,9 +19,10 @@ fi
 # Host tools: debootstrap builds the lab root filesystem (Debian sid, Asterisk 22),
 # sip-tester is sipp (the carrier), nftables/iptables/conntrack for the firewall checks,
 # tmux to watch the console as an operator sees it, fail2ban for the provider-banned
-# scenario (run by the lab inside its PBX namespace with a private configuration).
+# scenario (run by the lab inside its PBX namespace with a private configuration),
+# tshark to check exported pcaps.
 packages=(debootstrap sip-tester nftables iptables iproute2 conntrack tmux util-linux
-          python3 python3-venv ca-certificates ipset prometheus fail2ban ansible-core)
+          python3 python3-venv ca-certificates ipset prometheus fail2ban ansible-core tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

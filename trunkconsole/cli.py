@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "trunkconsole.logs.commands",
     "trunkconsole.journal.commands",
     "trunkconsole.bundle.commands",
+    "trunkconsole.calls.commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -36,7 +36,7 @@ async def test_markup_in_caller_id_name_is_shown_literally(in_pbx_netns: Lab) ->
             await pilot.pause()
             channels = app.screen.query_one("#channels", LiveTable)
             [key] = channels.keys
-            caller = channels.get_row(key)[2]
+            caller = channels.get_cell(key, "caller")
             assert caller.plain.endswith(MARKUP)
             assert not caller.spans or all(s.style == "italic" for s in caller.spans)
             assert f"15557770000 {MARKUP}" in visible_text(app)

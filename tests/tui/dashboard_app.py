@@ -6,6 +6,7 @@ dashboard mode), without connecting: tests feed the model themselves.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "ami" / "lab-calls.raw"
+RTCP = Path(__file__).parent.parent / "fixtures" / "rtcp-sent-packet-loss.json"
 NOW = 1795666500.0
 
 
@@ -87,6 +89,10 @@ def populated_state(now: float = NOW) -> PbxState:
                     "Exten: 15551230001\nUniqueid: 1795666470.10\nLinkedid: 1795666470.10"))
     state.apply(msg("Event: Newstate\nChannel: PJSIP/carrier-0000000a\nChannelState: 6\n"
                     "ChannelStateDesc: Up\nUniqueid: 1795666470.10"))
+    # Its RTCP: the real reports of `lab scenario packet-loss` (8% lost from the provider).
+    for fields in json.loads(RTCP.read_text()):
+        state.apply(AmiMessage(fields | {"channel": "PJSIP/carrier-0000000a",
+                                         "uniqueid": "1795666470.10"}))
     return state
 
 

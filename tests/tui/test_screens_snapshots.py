@@ -26,6 +26,7 @@ from trunkconsole.resources import sample_configs_dir
 from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 
+from ..unit.history_fixture import load_history
 from .screen import settle
 
 THEMES = ("trunk-dark", "trunk-light")
@@ -147,6 +148,7 @@ def screens() -> dict[str, tuple[str | None, Callable[[], Screen[Any]] | None]]:
         "connection": ("connection", None),
         "config": ("config", None),
         "logger": (None, lambda: SipLoggerScreen(messages())),
+        "ladder": (None, lambda: SipLoggerScreen(load_history("lab-calls.json"))),
         "diagnoses": (None, lambda: DiagnosesScreen(findings())),
         "workflow": (None, lambda: WorkflowScreen("carrier", steps())),
         "help": ("connection", None),
@@ -171,6 +173,13 @@ def test_screen(snap_compare: Any, name: str, theme: str, size: tuple[int, int])
     async def run_before(pilot: Any) -> None:
         if name == "help":
             await pilot.press("question_mark")
+        if name == "ladder":  # the calls view, the 403 call with its retransmission
+            await settle(pilot)
+            await pilot.press("l")  # the calls table has the focus before the keys move it
+            await settle(pilot)
+            for _ in range(3):
+                await pilot.press("down")
+                await pilot.pause(0.05)
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

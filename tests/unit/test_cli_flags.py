@@ -36,6 +36,8 @@ REQUIRED: dict[tuple[str, ...], list[str]] = {
     ("firewall", "trace"): ["--src", "203.0.113.12"], ("firewall", "trace-guard"): [],
     ("logs", "show"): [], ("logs", "enable"): [], ("watch",): [], ("history",): [],
     ("bundle",): [], ("unban",): ["203.0.113.12"],
+    ("preflight",): ["carrier", "--to", "15550001111"],
+    ("did", "route"): ["carrier", "--pilot", "15550000000"],
 }
 SECRET = Path("/nonexistent/ami.secret")
 # flag, value typed, attribute, parsed value

@@ -284,7 +284,8 @@ def test_runtime_dir_without_xdg_is_private(world: Path) -> None:
     out = _as_nobody(tmpdir)
     assert out.returncode == 0, out.stderr
     private = tmpdir / "trunkconsole-65534"
-    assert out.stdout.strip() == f"FILE {private}/sip-logger-127.0.0.1_5038.json"
+    netns = os.stat("/proc/thread-self/ns/net").st_ino  # state files are per namespace
+    assert out.stdout.strip() == f"FILE {private}/sip-logger-{netns}-127.0.0.1_5038.json"
     info = private.stat()
     assert (info.st_uid, info.st_mode & 0o777) == (65534, 0o700)
 

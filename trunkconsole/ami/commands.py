@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -39,6 +40,14 @@ async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]
             return session, session.status.reason or "AMI did not answer in time"
         if listen > 0:
             await asyncio.sleep(listen)
+        if session.state.quality.calls:  # MOS and jitter units depend on the codec
+            from trunkconsole.diagnose.rtpstats import parse_channelstats
+            from trunkconsole.errors import OperatorError
+
+            with contextlib.suppress(OperatorError, TimeoutError):
+                stats = parse_channelstats(
+                    await session.connection.command("pjsip show channelstats"))
+                session.state.quality.set_codecs({n: s.codec for n, s in stats.items()})
         return session, ""
     finally:
         await session.close()
@@ -90,8 +99,12 @@ def _print_text(session: Any, findings: list[Any], now: float) -> None:
     phones = len(state.endpoints) - len(state.trunks())
     echo(f"\n{len(state.channels)} channel(s), {phones} other endpoint(s)")
     for channel in sorted(state.channels.values(), key=lambda c: c.order):
+        quality = state.quality.calls.get(channel.uniqueid)
+        mos = quality.mos() if quality is not None else None
         echo(f"  {channel.name:28} {channel.state:8} {channel.caller_num!r:>18} "
-             f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s")
+             f"-> {channel.did or channel.exten}  {channel.duration(now):.0f}s"
+             + (f"  MOS {mos:.1f}, loss in/out {quality.rx_loss}/{quality.tx_loss}%"
+                if quality is not None and mos is not None else ""))
     senders = sorted(state.senders.by_address.values(), key=lambda s: -s.last_seen)
     if senders:
         echo("\nunknown senders:")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trunkconsole.visible import echo, visible_json
@@ -35,6 +36,14 @@ def register(subparsers: Any) -> None:
     show = sub.add_parser("show", help="print the logged provider's SIP messages")
     show.add_argument("--follow", action="store_true", help="keep printing until the time box ends")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--ladder", action="store_true",
+                      help="calls grouped by Call-ID, as a provider <-> PBX ladder")
+    show.add_argument("--call", metavar="CALL-ID", action="append", default=[],
+                      help="with --ladder: only this call (repeatable)")
+    show.add_argument("--search", metavar="NUMBER",
+                      help="with --ladder: only calls carrying this number (any header)")
+    show.add_argument("--pcap", type=Path, metavar="FILE",
+                      help="with --ladder: also write the calls shown as a pcap (Wireshark)")
     show.set_defaults(handler=_show)
     guard = sub.add_parser("guard", help=argparse.SUPPRESS)
     guard.set_defaults(handler=lambda _a: _guard())
@@ -103,7 +112,12 @@ def message_json(message: SipMessage) -> str:
 
 def _show(args: argparse.Namespace) -> int:
     from trunkconsole.cli_support import ami_target
+    from trunkconsole.errors import OperatorError
 
+    if not args.ladder and (args.call or args.search or args.pcap):
+        raise OperatorError("--call, --search and --pcap go with --ladder")
+    if args.ladder and args.follow:
+        raise OperatorError("--ladder shows the calls so far: leave out --follow")
     target = ami_target(args)
 
     async def run() -> int:
@@ -118,6 +132,10 @@ def _show(args: argparse.Namespace) -> int:
                      file=sys.stderr)
                 return 1
             logger.last_seen = state.baseline
+            if args.ladder:
+                from trunkconsole.calls.ladder_commands import show_ladder
+
+                return show_ladder(await logger.poll(limit=None), args)
             while True:
                 for message in await logger.poll():
                     echo(message_json(message) if args.json else message_text(message))

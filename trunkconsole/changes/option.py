@@ -46,10 +46,21 @@ def camel(option: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in option.split("_"))
 
 
+def _codecs(value: str) -> list[str] | None:
+    """AMI prints a codec list as `(ulaw|alaw)`, `(nothing)` when empty (main/sorcery.c)."""
+    if not (value.startswith("(") and value.endswith(")")):
+        return None
+    inner = value[1:-1]
+    return [] if inner == "nothing" else [c.strip() for c in inner.split("|") if c.strip()]
+
+
 def _same(a: str, b: str) -> bool:
     a, b = a.strip().lower(), b.strip().lower()
     if a in _TRUE | _FALSE and b in _TRUE | _FALSE:
         return (a in _TRUE) == (b in _TRUE)
+    codecs = _codecs(a)
+    if codecs is not None and _codecs(b) is None:  # live codec list vs allow= as written
+        return codecs == [c.strip() for c in b.split(",") if c.strip()]
     return a == b
 
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from trunkconsole.changes.changeset import AmiActions
@@ -35,6 +35,7 @@ _LIST_LINE = re.compile(
     r"^(?P<number>\d{5,})\s+(?P<ts>\d+)\s+\*\s+(?P<dir><==|==>)\s+(?P<addr>\S+)\s+(?P<first>.*)$")
 _ENTRY_HEADER = re.compile(r"^<--- History Entry (\d+) (Received from|Sent to) (\S+) at (\d+)")
 MAX_FETCH_PER_POLL = 50
+MAX_BACKLOG = 20_000
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -144,9 +145,19 @@ def runtime_dir() -> Path:
     return private_dir(base, "runtime directory")
 
 
+def _netns_id() -> str:
+    """This thread's network namespace (inode): 127.0.0.1:5038 in two namespaces (two
+    containers, two labs) is two PBXs."""
+    try:
+        return str(os.stat("/proc/thread-self/ns/net").st_ino)
+    except OSError:
+        return "0"
+
+
 def state_file_for(ami_address: str) -> Path:
     """Where the logger state of one PBX lives, in our private runtime directory."""
-    return runtime_dir() / f"sip-logger-{re.sub(r'[^A-Za-z0-9_.-]', '_', ami_address)}.json"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", ami_address)
+    return runtime_dir() / f"sip-logger-{_netns_id()}-{name}.json"
 
 
 @dataclass
@@ -156,6 +167,8 @@ class SipLogger:
     ami: AmiActions
     state_file: Path
     last_seen: int = -1
+    # Listed but not fetched yet (a burst larger than one poll's limit): oldest first.
+    backlog: list[SipMessage] = field(default_factory=list)
 
     def state(self) -> LoggerState | None:
         try:
@@ -182,6 +195,7 @@ class SipLogger:
         await self._assert(state)
         self.save(state)
         self.last_seen = baseline
+        self.backlog = []
         return state
 
     async def reassert(self) -> bool:
@@ -201,11 +215,13 @@ class SipLogger:
         self.state_file.unlink(missing_ok=True)
         return had
 
-    async def poll(self, *, any_source: bool = False) -> list[SipMessage]:
+    async def poll(self, *, any_source: bool = False,
+                   limit: int | None = MAX_FETCH_PER_POLL) -> list[SipMessage]:
         """New SIP messages to or from the logged hosts (or anyone) since the last poll.
 
         The history buffer records every message whatever the logger's host filter, so
-        any_source shows an INVITE from an address nobody knew yet.
+        any_source shows an INVITE from an address nobody knew yet. limit: fetch at most N
+        (one AMI Command each), oldest first, the rest on the next polls; None: all now.
         """
         state = self.state()
         if state is None:
@@ -230,8 +246,11 @@ class SipLogger:
                 continue
             if any_source or any(address in net for net in networks):
                 wanted.append(message)
+        queue = (self.backlog + wanted)[-MAX_BACKLOG:]
+        take = queue if limit is None else queue[:limit]
+        self.backlog = [] if limit is None else queue[limit:]
         out = []
-        for message in wanted[-MAX_FETCH_PER_POLL:]:
+        for message in take:
             text = parse_entry(await self._cli(f"pjsip show history entry {message.number}"))
             first = text.splitlines()[0] if text else message.first_line
             full = SipMessage(message.number, message.timestamp, message.received,

@@ -64,6 +64,7 @@ async def live_evidence(ev: Evidence, target: AmiTarget, *, listen: float = 0.0,
         try:
             ev.rtp = parse_channelstats(
                 await session.connection.command("pjsip show channelstats"))
+            session.state.quality.set_codecs({n: s.codec for n, s in ev.rtp.items()})
         except OperatorError as exc:
             ev.gaps.append(f"RTP counters: {exc.what}")
         ev.state = session.state

@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from trunkconsole.calls.ladder import did_numbers, group_calls
+from trunkconsole.calls.nat import analyse
+from trunkconsole.calls.negotiation import explain_488
+from trunkconsole.calls.sdp import parse_sdp
+from trunkconsole.calls.sip import parse_sip
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.propose import propose_trunks
@@ -50,6 +55,8 @@ class Step:
     saw: list[str] = field(default_factory=list)
     fix: str = ""
     proposal: AddProviderAddress | None = None  # the guided change, prefilled
+    # Another guided change: {"flow": "did-route"|"option-set", ...} (calls/ findings).
+    change: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,6 +182,9 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
         return
     request_uri = invite.first_line.split(" ")[1] if " " in invite.first_line else "?"
     step.saw.append(f"INVITE from {invite.address} to {request_uri} (Call-ID {invite.call_id})")
+    numbers = did_numbers(parse_sip(invite.text))
+    if numbers:
+        step.saw.append("number dialled: " + ", ".join(f"{h} {n}" for h, n in numbers))
     for _ in range(20):  # the final answer follows within a second or two
         final = _final_response(messages, invite.call_id)
         if final is not None:
@@ -184,6 +194,8 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
     final = _final_response(messages, invite.call_id)
     if final is not None:
         step.saw.append(f"Asterisk answered {final.first_line.removeprefix('SIP/2.0 ')}")
+    for flow in group_calls(m for m in messages if m.call_id == invite.call_id):
+        step.saw += [f"NAT: {n.text} (fix: {n.fix})" for n in analyse(flow)]
     end(step, StepState.OK)
 
     # 3. identify
@@ -209,11 +221,12 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
         step.saw.append(f"but the number is not routed: {request_uri} is not in the "
                         f"dialplan context of {trunk} (Asterisk answered 404)")
         step.fix = f"add the DID to the context of endpoint {trunk} in extensions.conf"
+        await _did_elsewhere(ami, spec, trunk, invite, step)
         end(step, StepState.PROBLEM)
         return
     if code == "488":
-        step.saw.append("no common codec (488 Not Acceptable Here)")
-        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+        step.saw.append("Asterisk refused the offer (488 Not Acceptable Here)")
+        _explain_488(spec, trunk, invite, step)
         end(step, StepState.PROBLEM)
         return
     end(step, StepState.OK)
@@ -234,6 +247,58 @@ async def _after_logger(ami: AmiActions, spec: WorkflowInput, logger: SipLogger,
                     f"(port 5060 or portrange {low}-{high})")
     step.saw.append("or in Asterisk: pjsip set logger pcap /tmp/sip.pcap (SIP only)")
     end(step, StepState.OK)
+
+
+async def _did_elsewhere(ami: AmiActions, spec: WorkflowInput, trunk: str,
+                         invite: SipMessage, step: Step) -> None:
+    """DID not routed: another header carries a number the trunk's context does handle
+    (`dialplan show N@CONTEXT` answers for the live dialplan, includes and patterns too)."""
+    numbers = did_numbers(parse_sip(invite.text))
+    pilot = next((n for h, n in numbers if h == "Request-URI"), "")
+    context = _context_of(spec.config, trunk)
+    if not pilot or not context:
+        return
+    for header, number in numbers:
+        if header in ("Request-URI",) or number == pilot:
+            continue
+        lines = await ami.command(f"dialplan show {number}@{context}")
+        if any("There is no existence" in line for line in lines) or not any(
+                "=>" in line for line in lines):
+            continue
+        step.saw.append(f"DID not routed: {header} carries {number}, which context "
+                        f"{context} handles; the Request-URI has {pilot} (a pilot number)")
+        step.fix = (f"route {pilot} on {header}: trunkconsole did route {trunk} --pilot "
+                    f"{pilot} --header {header} (a reviewed diff to extensions.conf, "
+                    "dialplan reload, verified)")
+        step.change = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
+        return
+
+
+def _explain_488(spec: WorkflowInput, trunk: str, invite: SipMessage, step: Step) -> None:
+    """The offer beside the endpoint's allow and media_encryption, and the option to set."""
+    endpoint = spec.config.pjsip.get("endpoint", trunk) if spec.config is not None else None
+    if endpoint is None:
+        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+        return
+    why = explain_488(parse_sdp(parse_sip(invite.text).body),
+                      [c for c in endpoint.names("allow") if c.lower() != "all"] or
+                      endpoint.names("allow"),
+                      endpoint.value("media_encryption", "no"),
+                      endpoint.value("media_encryption_optimistic", "no").lower()
+                      in ("yes", "true", "1", "on"))
+    step.saw.extend(why.lines)
+    if why.option:
+        step.fix = (f"trunkconsole config set endpoint {trunk} {why.option} {why.value} "
+                    "(a reviewed diff, reload, verified)")
+        step.change = {"flow": "option-set", "kind": "endpoint", "name": trunk,
+                     "option": why.option, "value": why.value}
+    else:
+        step.fix = f"allow a codec the provider offers on endpoint {trunk}"
+
+
+def _context_of(config: AsteriskConfig | None, trunk: str) -> str:
+    endpoint = config.pjsip.get("endpoint", trunk) if config is not None else None
+    return endpoint.value("context", "default") if endpoint is not None else ""
 
 
 async def _rtp_step(ami: AmiActions, spec: WorkflowInput, trunk: str, invite: SipMessage,

@@ -15,6 +15,7 @@ from pathlib import Path
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.addresses import CARRIER_ADDRESS, PBX_ADDRESS, SPARE_ADDRESSES
 from trunkconsole.lab.system import spawn
+from trunkconsole.lab.uac_variants import InviteVariant, render
 from trunkconsole.resources import sample_configs_dir
 
 MEDIA_PCAP = "/usr/share/sip-tester/g711a.pcap"  # shipped by Debian's sip-tester
@@ -96,6 +97,8 @@ class CallSpec:
     caller_name: str = "Carrier Test"
     from_user: str = "15557770000"
     media: bool = False  # send RTP (PCMA from sipp's g711a.pcap) after the answer
+    echo: bool = False  # echo the PBX's RTP back (sipp -rtp_echo): media both ways, all call
+    variant: InviteVariant = field(default_factory=InviteVariant)  # header/SDP that differ
     hostile: bool = False  # uac_hostile.xml: control sequences in the caller ID (tests)
 
     def validate(self) -> None:
@@ -121,19 +124,29 @@ def _uac_command(netns: str, spec: CallSpec, log_dir: Path, tag: str) -> list[st
     log_file = log_dir / f"sipp-{tag}.log"
     log_file.unlink(missing_ok=True)
     name = quoted_pairs(HOSTILE_CALLER_NAME) if spec.hostile else spec.caller_name
-    script = "uac_hostile.xml" if spec.hostile else "uac_media.xml" if spec.media else "uac.xml"
     return [
         "ip", "netns", "exec", netns, "sipp", f"{PBX_ADDRESS}:5060",
-        "-sf", str(scenario(script)),
+        "-sf", str(_scenario_file(spec, log_dir, tag)),
         "-i", spec.source, "-p", "0", "-mi", spec.source,
         "-s", spec.did, "-m", str(spec.count), *_rate_args(spec.rate),
         "-l", str(max(1, min(spec.count, int(spec.rate * (spec.duration + 5)) + 10))),
         "-d", str(int(spec.duration * 1000)),
         "-key", "caller_name", name, "-key", "from_user", spec.from_user,
         "-recv_timeout", "15000", "-nostdin", "-nd",
+        *(["-rtp_echo"] if spec.echo else []),
         "-trace_logs", "-log_file", str(log_file),
         "-trace_err", "-error_file", str(log_dir / f"sipp-{tag}.errors"),
     ]
+
+
+def _scenario_file(spec: CallSpec, log_dir: Path, tag: str) -> Path:
+    if spec.variant.plain:
+        return scenario("uac_hostile.xml" if spec.hostile else
+                        "uac_media.xml" if spec.media else "uac.xml")
+    if spec.media or spec.hostile:
+        raise OperatorError("a call with a variant INVITE cannot also play media or be "
+                            "the hostile one")
+    return render(scenario("uac.xml"), spec.variant, log_dir / f"sipp-{tag}-variant.xml")
 
 
 def _rate_args(rate: float) -> list[str]:

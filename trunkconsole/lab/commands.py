@@ -72,7 +72,8 @@ def register(subparsers: Any) -> None:
                               help="break the lab the way production breaks")
     scenario.add_argument("scenario", choices=("provider-ip-changed", "provider-banned",
                                                "rtp-blocked", "callerid-rejected",
-                                               "trunk-down", "reset"))
+                                               "trunk-down", "packet-loss", "did-in-header",
+                                               "codec-mismatch", "private-sdp", "reset"))
     scenario.set_defaults(handler=_scenario)
 
     dialer = sub.add_parser("dialer", parents=[common], help=argparse.SUPPRESS)

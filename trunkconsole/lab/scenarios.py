@@ -12,6 +12,15 @@
   asterisk jail on the security log, nftables bans): the carrier's calls from .12 get
   401s until fail2ban bans .12, and it keeps calling. The compound failure: fixing the
   identify alone does not bring the calls back while the ban holds.
+- packet-loss: the carrier's network drops 8% of the RTP it sends (nft `numgen random`
+  in the carrier's namespace: this kernel has no netem) on a call carrying RTP both
+  ways (sipp echoes the PBX's milliwatt tone back); jitter is the sender's own timing.
+- did-in-header: the carrier puts its pilot number 15550000000 in the Request-URI and the
+  DID (15551230001) in P-Called-Party-ID; Asterisk routes on the R-URI and answers 404.
+- codec-mismatch: the carrier offers only G.729 (the trunk allows ulaw,alaw): 488.
+- private-sdp: the carrier's SDP says c=192.168.1.20 (its LAN address) while its SIP
+  comes from 203.0.113.10, as a provider behind NAT without an ALG sends it (no packet
+  can go to 192.168.1.20: the lab namespaces have no route beyond 203.0.113.0/24).
 - reset: everything back as `lab up` made it, configs included.
 
 The rtp-blocked rule drops the range whatever the conntrack state: with a usual
@@ -31,28 +40,35 @@ from trunkconsole.lab.addresses import CARRIER_ADDRESS
 from trunkconsole.lab.ami_probe import AmiProbe
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
+from trunkconsole.lab.network import VETH
 from trunkconsole.lab.system import require_tools, run
+from trunkconsole.lab.uac_variants import InviteVariant
 from trunkconsole.visible import echo
 
 NEW_CARRIER_ADDRESS = "203.0.113.12"
 NFT_TABLE = "trunkconsole_lab_scenario"
 RTP_RANGE = (10000, 10099)  # sample-configs/lab/rtp.conf
 SCENARIOS = ("provider-ip-changed", "provider-banned", "rtp-blocked", "callerid-rejected",
-             "trunk-down", "reset")
+             "trunk-down", "packet-loss", "did-in-header", "codec-mismatch", "private-sdp",
+             "reset")
+PILOT = "15550000000"
+LOSS_PERCENT = 8
 Log = Callable[[str], None]
 
 
-def _nft(lab: Lab, script: str) -> None:
+def _nft(lab: Lab, script: str, netns: str | None = None) -> None:
     require_tools("nft")
-    run(["ip", "netns", "exec", lab.pbx_ns, "nft", "-f", "-"], what="nft in the lab PBX",
-        input_text=script)
+    run(["ip", "netns", "exec", netns or lab.pbx_ns, "nft", "-f", "-"],
+        what="nft in the lab", input_text=script)
 
 
 def _unblock_rtp(lab: Lab) -> None:
-    listing = run(["ip", "netns", "exec", lab.pbx_ns, "nft", "list", "tables"],
-                  what="nft list tables", check=False).stdout
-    if NFT_TABLE in listing:
-        _nft(lab, f"delete table inet {NFT_TABLE}\n")
+    for netns in (lab.pbx_ns, lab.carrier_ns):
+        listing = run(["ip", "netns", "exec", netns, "nft", "list", "tables"],
+                      what="nft list tables", check=False).stdout
+        for line in listing.splitlines():
+            if line.split()[-1:] == [NFT_TABLE]:  # "table inet NAME" / "table netdev NAME"
+                _nft(lab, f"delete {line.strip()}\n", netns)
 
 
 def provider_ip_changed(lab: Lab, log: Log) -> None:
@@ -108,6 +124,57 @@ def callerid_rejected(lab: Lab, log: Log) -> None:
         f"{ASSIGNED_CALLER_ID}; the PBX calls out every 5 s with 15551239999")
 
 
+def packet_loss(lab: Lab, log: Log, percent: int = LOSS_PERCENT,
+                hold: float = 120.0) -> CallSpec:
+    """The carrier's outgoing RTP (sipp's media ports, 6000 and up) loses `percent`%.
+
+    The drop sits on the carrier's veth egress (netdev family, Linux 5.16+), not in its
+    output hook: an output-hook drop makes sendto() fail with EPERM and sipp's RTP echo
+    stops, whereas a device-queue drop is silent to the sender (udp_send_skb swallows
+    ENOBUFS), like loss on a real path.
+    """
+    _nft(lab, f"""table netdev {NFT_TABLE} {{
+  chain egress {{
+    type filter hook egress device "{VETH}" priority 0; policy accept;
+    udp sport 6000-6999 numgen random mod 100 < {percent} counter drop comment "lab packet-loss"
+  }}
+}}
+""", lab.carrier_ns)
+    spec = CallSpec(did="15551230002", source=lab.carrier_address(), duration=hold, echo=True)
+    lab.call_in_background(spec)
+    log(f"the carrier's RTP loses {percent}% on the way (table netdev {NFT_TABLE} on its "
+        f"{VETH} in {lab.carrier_ns}); a {hold:.0f} s call with RTP both ways is up on DID "
+        f"{spec.did}")
+    return spec
+
+
+def did_in_header(lab: Lab, log: Log) -> None:
+    variant = InviteVariant(called_party="15551230001")
+    report = lab.call(CallSpec(did=PILOT, variant=variant, duration=1))
+    lab.call_in_background(CallSpec(did=PILOT, variant=variant, count=120, rate=0.2,
+                                    duration=1))
+    log(f"the carrier calls pilot {PILOT} with the DID 15551230001 in P-Called-Party-ID: "
+        f"{report.summary()}; it keeps calling every 5 s")
+
+
+def codec_mismatch(lab: Lab, log: Log) -> None:
+    variant = InviteVariant(offer=("18",))  # G.729 only
+    report = lab.call(CallSpec(did="15551230001", variant=variant, duration=1))
+    lab.call_in_background(CallSpec(did="15551230001", variant=variant, count=120, rate=0.2,
+                                    duration=1))
+    log(f"the carrier offers only G.729 (the trunk allows ulaw,alaw): {report.summary()}; "
+        "it keeps calling every 5 s")
+
+
+def private_sdp(lab: Lab, log: Log) -> None:
+    variant = InviteVariant(sdp_address="192.168.1.20")
+    report = lab.call(CallSpec(did="15551230001", variant=variant, duration=1))
+    lab.call_in_background(CallSpec(did="15551230001", variant=variant, count=120, rate=0.2,
+                                    duration=1))
+    log(f"the carrier's SDP advertises 192.168.1.20 (private): {report.summary()}; "
+        "it keeps calling every 5 s")
+
+
 def trunk_down(lab: Lab, log: Log) -> None:
     lab.set_carrier("stop")
     log("the carrier answers nothing now: qualify turns Unreachable within about 12 s")
@@ -147,6 +214,8 @@ def apply(lab: Lab, name: str, log: Log = echo) -> None:
         "provider-ip-changed": provider_ip_changed, "provider-banned": provider_banned,
         "rtp-blocked": rtp_blocked,
         "callerid-rejected": callerid_rejected, "trunk-down": trunk_down, "reset": reset,
+        "packet-loss": packet_loss, "did-in-header": did_in_header,
+        "codec-mismatch": codec_mismatch, "private-sdp": private_sdp,
     }
     if name not in actions:
         raise OperatorError(f"unknown scenario {name!r}", fix="one of " + ", ".join(SCENARIOS))

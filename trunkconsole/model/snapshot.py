@@ -21,6 +21,12 @@ def _channel(c: Channel, now: float) -> dict[str, Any]:
             "inbound": c.inbound, "duration": round(c.duration(now), 1)}
 
 
+def _quality(state: PbxState, uniqueid: str) -> dict[str, Any] | None:
+    """RTCP figures of the channel (None until a report arrived; needs read=reporting)."""
+    quality = state.quality.calls.get(uniqueid)
+    return quality.to_json() if quality is not None else None
+
+
 def _hangup(h: Hangup) -> dict[str, Any]:
     return {"at": h.at, "channel": h.channel, "endpoint": h.endpoint, "cause": h.cause,
             "cause_txt": h.cause_txt, "tech_cause": h.tech_cause, "did": h.did,
@@ -61,7 +67,7 @@ def snapshot(state: PbxState, now: float) -> dict[str, Any]:
              "endpoint": r.endpoint, "status": r.status}
             for r in sorted(state.registrations.values(), key=lambda r: r.name)
         ],
-        "channels": [_channel(c, now) for c in
+        "channels": [_channel(c, now) | {"quality": _quality(state, c.uniqueid)} for c in
                      sorted(state.channels.values(), key=lambda c: c.order)],
         "recent_hangups": [_hangup(h) for h in list(state.hangups)[-50:]],
         "unknown_senders": [_sender(s) for s in sorted(

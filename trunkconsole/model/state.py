@@ -15,6 +15,7 @@ from collections.abc import Callable, Set
 from typing import Final
 
 from trunkconsole.ami.message import AmiMessage
+from trunkconsole.calls.quality import QualityBook
 from trunkconsole.model import normalise as norm
 from trunkconsole.model.records import (
     Channel,
@@ -54,6 +55,7 @@ class PbxState:
         self.channels: dict[str, Channel] = {}  # uniqueid -> Channel
         self.hangups: deque[Hangup] = deque(maxlen=HANGUP_RING)
         self.senders = SenderLog()
+        self.quality = QualityBook()  # RTCP per channel (read=reporting)
         self.booted = False
         self.dirty: set[Key] = set()
         self._gen = dict.fromkeys(SYNC_KINDS, 0)
@@ -80,6 +82,8 @@ class PbxState:
             "HangupRequest": self._hangup_request,
             "SoftHangupRequest": self._hangup_request,
             "Hangup": self._hangup,
+            "RTCPSent": self._rtcp,
+            "RTCPReceived": self._rtcp,
             "FullyBooted": self._core,
             "Shutdown": self._core,
         }
@@ -453,6 +457,7 @@ class PbxState:
 
     def _drop_channel(self, uid: str) -> set[Key]:
         channel = self.channels.pop(uid, None)
+        self.quality.drop(uid)
         changed: set[Key] = {(CHANNEL, uid)}
         if channel is not None and channel.endpoint:
             endpoint = self.endpoints.get(channel.endpoint)
@@ -460,6 +465,12 @@ class PbxState:
                 endpoint.channels.discard(uid)
                 changed.add((ENDPOINT, endpoint.name))
         return changed
+
+    def _rtcp(self, f: Fields, _m: AmiMessage) -> Set[Key]:
+        uid = f.get("uniqueid", "")
+        if uid not in self.channels or self.quality.record(f, self.clock()) is None:
+            return _NOTHING
+        return {(CHANNEL, uid)}
 
     # -- security and core ---------------------------------------------------------------
     def _security(self, _f: Fields, message: AmiMessage) -> Set[Key]:

@@ -6,6 +6,7 @@ import time
 
 from rich.text import Text
 
+from trunkconsole.calls.quality import CallQuality
 from trunkconsole.model.records import Channel, UnknownSender
 from trunkconsole.model.views import TrunkSummary
 from trunkconsole.tui.plain import plain
@@ -34,6 +35,9 @@ TRUNK_COLUMNS = (
 CHANNEL_COLUMNS = (
     Column("channel", "Channel", 26),
     Column("state", "State", 8),
+    Column("mos", "MOS", 4, number_key),
+    Column("loss", "Loss in/out", 11),
+    Column("jitter", "Jitter", 6, number_key),
     Column("caller", "Caller", 26),
     Column("did", "DID / exten", 14),
     Column("context", "Context", 16),
@@ -79,10 +83,36 @@ def caller_text(channel: Channel) -> Text:
     return text
 
 
-def channel_cells(channel: Channel, now: float) -> Cells:
+def mos_style(mos: float | None) -> str:
+    """Colour by the usual bands: 4.0+ good, 3.6+ fair, below that people complain."""
+    if mos is None:
+        return "dim"
+    return "green" if mos >= 4.0 else ("yellow" if mos >= 3.6 else "bold red")
+
+
+def quality_cells(quality: CallQuality | None) -> Cells:
+    """MOS, loss from/to the provider (%), the worse jitter (ms); '-' before any RTCP."""
+    if quality is None:
+        return plain("-", style="dim"), plain("-", style="dim"), plain("-", style="dim")
+    mos = quality.mos()
+
+    def pct(value: float | None) -> str:
+        return "?" if value is None else f"{value:g}"
+
+    loss = plain(f"{pct(quality.rx_loss)}/{pct(quality.tx_loss)}%")
+    if max(quality.rx_loss or 0, quality.tx_loss or 0) >= 3:
+        loss.stylize("bold red")
+    jitters = [j for j in (quality.rx_jitter_ms, quality.tx_jitter_ms) if j is not None]
+    jitter = plain(f"{max(jitters):g}" if jitters else "-",
+                   style="bold red" if jitters and max(jitters) >= 30 else "")
+    return plain("-" if mos is None else f"{mos:.1f}", style=mos_style(mos)), loss, jitter
+
+
+def channel_cells(channel: Channel, now: float, quality: CallQuality | None = None) -> Cells:
     return (
         plain(channel.name),
         plain(channel.state, style="green" if channel.state == "Up" else "yellow"),
+        *quality_cells(quality),
         caller_text(channel),
         plain(channel.did or channel.exten),
         plain(channel.context),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -10,10 +10,12 @@ from trunkconsole.model.state import PbxState
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.rows import clock_text
 from trunkconsole.tui.screens.live_detail import LiveDetailScreen
+from trunkconsole.tui.widgets.quality_plot import quality_report
 
 
-def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
-    """Field/value grid of a live channel, or its hangup record once it ended."""
+def channel_report(state: PbxState, uniqueid: str, now: float) -> Group | Text:
+    """Field/value grid of a live channel, or its hangup record once it ended, and the
+    call's media quality from RTCP."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -43,7 +45,8 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Table | Text:
         ]
     for label, value in rows:
         grid.add_row(plain(label), plain(value))  # caller IDs are attacker-controlled text
-    return grid
+    return Group(grid, Text(), Text("Media quality (RTCP)", style="bold"),
+                 quality_report(state.quality.get(uniqueid)))
 
 
 class ChannelDetailScreen(LiveDetailScreen):

@@ -7,6 +7,7 @@ event) and hands each LiveTable the full picture, which then touches only change
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import ClassVar
 
@@ -16,6 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Input, Static
 
+from trunkconsole.diagnose.rtpstats import parse_channelstats
+from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import CHANNEL, ENDPOINT, SENDER, PbxState
 from trunkconsole.model.views import trunk_summary
@@ -32,6 +35,8 @@ from trunkconsole.tui.rows import (
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
+
+CODEC_POLL_SECONDS = 5.0
 
 
 class DashboardScreen(LiveScreen):
@@ -73,7 +78,7 @@ class DashboardScreen(LiveScreen):
             yield Static("Trunks", classes="caption")
             yield LiveTable(TRUNK_COLUMNS, id="trunks")
             yield Static("Channels", classes="caption", id="channels-caption")
-            yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=5, sort_reverse=True)
+            yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=8, sort_reverse=True)
             yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
                          classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
@@ -85,6 +90,20 @@ class DashboardScreen(LiveScreen):
     def on_mount(self) -> None:
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
+        self.set_interval(CODEC_POLL_SECONDS, self._poll_codecs)
+
+    @work(exclusive=True, group="codecs", exit_on_error=False)
+    async def _poll_codecs(self) -> None:
+        """Codecs of the calls with RTCP figures (MOS depends on them), from
+        `pjsip show channelstats`; only while such a call lacks its codec."""
+        live = self.app.live
+        ami = self.app.ami_actions()
+        if live is None or ami is None or self.app.screen is not self or not any(
+                not q.codec for q in live.state.quality.calls.values()):
+            return
+        with contextlib.suppress(OperatorError, TimeoutError):
+            stats = parse_channelstats(await ami.command("pjsip show channelstats"))
+            live.state.quality.set_codecs({name: s.codec for name, s in stats.items()})
 
     def on_screen_resume(self) -> None:
         self._senders_dirty = self._channels_dirty = True  # LiveScreen's handler refreshes
@@ -120,7 +139,8 @@ class DashboardScreen(LiveScreen):
             if channels_due:
                 channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
                                                                   key=lambda c: c.order)
-                                if matches(cells := channel_cells(c, now), needle)}
+                                if matches(cells := channel_cells(
+                                    c, now, state.quality.calls.get(c.uniqueid)), needle)}
                 self.query_one("#channels", LiveTable).sync(channel_rows)
             if self._senders_dirty:
                 sender_rows: dict[str, Cells] = {

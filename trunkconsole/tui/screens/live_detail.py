@@ -37,6 +37,6 @@ class LiveDetailScreen(LiveScreen):
 
     def refresh_live(self) -> None:
         live = self.app.live
-        if live is not None:
-            self.query_one(f"#{self.DETAIL_ID}", Static).update(
-                self.report(live.state, self.app.wall_clock()))
+        detail = self.query(f"#{self.DETAIL_ID}")  # empty until composed (a tick can come first)
+        if live is not None and detail:
+            detail.first(Static).update(self.report(live.state, self.app.wall_clock()))

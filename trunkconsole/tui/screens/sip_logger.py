@@ -17,13 +17,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Select, Static
 
 from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.sip_logger import SipLogger, SipMessage
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen
+from trunkconsole.tui.widgets.call_ladder import CallLadder
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
 MAX_ROWS = 2000
@@ -42,6 +43,7 @@ class SipLoggerScreen(LiveScreen):
     SipLoggerScreen #logger-status { height: auto; padding: 0 1; }
     SipLoggerScreen #logger-state { width: 1fr; height: auto; }
     SipLoggerScreen #logger-filter { width: 34; }
+    SipLoggerScreen #logger-views { height: 1fr; }
     SipLoggerScreen #logger-body { height: 1fr; }
     SipLoggerScreen #logger-messages { width: 3fr; }
     SipLoggerScreen #logger-detail { width: 2fr; border-left: solid $primary; padding: 0 1; }
@@ -52,6 +54,7 @@ class SipLoggerScreen(LiveScreen):
         Binding("ctrl+o", "start", "Logger on", id="logger-on"),
         Binding("ctrl+x", "stop", "Logger off", id="logger-off"),
         Binding("slash", "focus_filter", "Filter", id="logger-filter"),
+        Binding("l", "toggle_ladder", "Calls/ladder", id="logger-ladder"),
     ]
 
     def __init__(self, messages: list[SipMessage] | None = None) -> None:
@@ -74,11 +77,13 @@ class SipLoggerScreen(LiveScreen):
         with Horizontal(id="logger-status"):
             yield Static(Text("SIP logger is off"), id="logger-state", markup=False)
             yield Input(placeholder="/ filter: method or Call-ID", id="logger-filter")
-        with Horizontal(id="logger-body"):
-            table: DataTable[Text] = DataTable(id="logger-messages", cursor_type="row")
-            yield table
-            with VerticalScroll(id="logger-detail"):
-                yield Static(id="logger-text", markup=False)
+        with ContentSwitcher(initial="logger-body", id="logger-views"):
+            with Horizontal(id="logger-body"):
+                table: DataTable[Text] = DataTable(id="logger-messages", cursor_type="row")
+                yield table
+                with VerticalScroll(id="logger-detail"):
+                    yield Static(id="logger-text", markup=False)
+            yield CallLadder(id="logger-calls")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -87,6 +92,7 @@ class SipLoggerScreen(LiveScreen):
             table.add_column(label, width=width, key=label)
         for message in self.messages.values():
             self._add_row(table, message)
+        self.query_one(CallLadder).add_messages(list(self.messages.values()))
         self._load_trunks()
 
     @work(exclusive=True, group="logger-trunks", exit_on_error=False)
@@ -127,7 +133,17 @@ class SipLoggerScreen(LiveScreen):
 
     # -- actions ----------------------------------------------------------------------
     def action_focus_filter(self) -> None:
+        if self.query_one(ContentSwitcher).current == "logger-calls":
+            self.query_one("#calls-search", Input).focus()
+            return
         self.query_one("#logger-filter", Input).focus()
+
+    def action_toggle_ladder(self) -> None:
+        """Messages one by one, or calls grouped by Call-ID with the ladder."""
+        switcher = self.query_one(ContentSwitcher)
+        calls = switcher.current != "logger-calls"
+        switcher.current = "logger-calls" if calls else "logger-body"
+        self.query_one("#calls" if calls else "#logger-messages", DataTable).focus()
 
     @on(Button.Pressed, "#logger-start")
     def action_start(self) -> None:
@@ -188,6 +204,8 @@ class SipLoggerScreen(LiveScreen):
             return
         table = self.query_one("#logger-messages", DataTable)
         wanted = self.query_one("#logger-filter", Input).value.strip().lower()
+        self.query_one(CallLadder).add_messages(
+            [m for m in new if m.number not in self.messages])
         for message in new:
             if message.number in self.messages:
                 continue

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
@@ -76,9 +78,18 @@ def trunk_report(state: PbxState, name: str, now: float) -> Group | Text:
 
 
 class TrunkDetailScreen(LiveDetailScreen):
-    """Opened with Enter on a trunk row; Escape goes back."""
+    """Opened with Enter on a trunk row; Escape goes back; p places a pre-flight call."""
 
     DETAIL_ID = "trunk-detail"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *LiveDetailScreen.BINDINGS,
+        Binding("p", "preflight", "Pre-flight call", id="trunk-preflight"),
+    ]
+
+    def action_preflight(self) -> None:
+        from trunkconsole.tui.dialogs.preflight import PreflightDialog
+
+        self.app.push_screen(PreflightDialog(self.trunk))
 
     def __init__(self, name: str) -> None:
         super().__init__()

@@ -1,0 +1,1 @@
+"""Calls from PJSIP history and RTCP: ladder, pcap, DID headers, media quality."""
