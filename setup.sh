@@ -28,10 +28,15 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  if [[ " ${missing[*]} " == *" fail2ban "* ]] && [ -d /run/systemd/system ]; then
-    # The package would start fail2ban on this host (its sshd jail, the host firewall):
-    # the lab runs its own. An operator who wants it here: systemctl unmask fail2ban.
-    systemctl mask fail2ban.service
+  if [ -d /run/systemd/system ]; then
+    # The packages would start services on this host: fail2ban (its sshd jail, the host
+    # firewall) and Prometheus (listening on :9090). The lab and the tests run their own,
+    # inside namespaces. An operator who wants them here: systemctl unmask NAME.
+    for service in fail2ban prometheus; do
+      if [[ " ${missing[*]} " == *" ${service} "* ]]; then
+        systemctl mask "${service}.service"
+      fi
+    done
   fi
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -q
