@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from measure import cpu_seconds, p
 from textual.widgets import DataTable
 
 from tests.tui.dashboard_app import DashboardApp
@@ -39,16 +39,6 @@ from trunkconsole.tui.screens.sip_logger import SipLoggerScreen
 from trunkconsole.tui.widgets.call_ladder import CallLadder
 
 LAB = "benchcal"
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 async def press_and_time(app: Any, table: Any, seconds: float) -> list[float]:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+
+from measure import cpu_seconds, keypresses, p, rss_mb
 
 from trunkconsole.ami.credentials import discover
 from trunkconsole.ami.live import LiveSession
@@ -31,42 +31,6 @@ from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
 LAB = "l3bench"  # --lab to run several benches (or engineers) side by side
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def keypresses(app: Any, seconds: float) -> list[float]:
-    """Press `s` on the trunk table (cycles its sort), time until the action ran (as
-    bench_live_load does)."""
-    from trunkconsole.tui.widgets.live_table import LiveTable
-
-    table = app.screen.query_one("#trunks", LiveTable)
-    latencies = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        before = (table.sort_index, table.sort_reverse)
-        start = time.perf_counter()
-        app.simulate_key("s")
-        while (table.sort_index, table.sort_reverse) == before:  # noqa: ASYNC110
-            await asyncio.sleep(0.0005)  # polling is the measurement
-        latencies.append(time.perf_counter() - start)
-        await asyncio.sleep(0.25)
-    return latencies
 
 
 def add_endpoints(lab: Lab, count: int) -> None:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import statistics
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from measure import cpu_seconds, keypresses, p
 
 from tests.lab.live_helpers import fresh_listing
 from tests.tui.dashboard_app import DashboardApp
@@ -30,30 +31,8 @@ from trunkconsole.lab import netns
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.tui.screens.dashboard import DashboardScreen
-from trunkconsole.tui.widgets.live_table import LiveTable
 
 LAB = "l3load"
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-async def keypresses(app: Any, seconds: float) -> list[float]:
-    """Press `s` on the trunk table (cycles its sort) and time until the action ran."""
-    table = app.screen.query_one("#trunks", LiveTable)
-    latencies = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        before = (table.sort_index, table.sort_reverse)
-        start = time.perf_counter()
-        app.simulate_key("s")
-        while (table.sort_index, table.sort_reverse) == before:  # noqa: ASYNC110
-            await asyncio.sleep(0.0005)  # polling is the measurement
-        latencies.append(time.perf_counter() - start)
-        await asyncio.sleep(0.25)
-    return latencies
 
 
 async def lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
@@ -61,11 +40,6 @@ async def lag_monitor(stop: asyncio.Event, worst: list[float]) -> None:
         start = time.perf_counter()
         await asyncio.sleep(0.02)
         worst[0] = max(worst[0], time.perf_counter() - start - 0.02)
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(lab: Lab, rate: float, seconds: float) -> None:

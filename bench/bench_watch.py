@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import sqlite3
 import tempfile
 import time
 from pathlib import Path
+
+from measure import cpu_seconds
 
 from trunkconsole.ami.credentials import discover
 from trunkconsole.ami.live import LiveSession
@@ -27,11 +28,6 @@ from trunkconsole.journal.writer import Retention
 from trunkconsole.lab import netns
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def share(seconds: float) -> float:
