@@ -77,9 +77,29 @@ def console(config_dir: Path, *, readonly: bool = False) -> tuple[TrunkConsoleAp
     return app, ami
 
 
+async def quiet(pilot: Any, app: Any, commands: list[Any],
+                parses: list[Path]) -> tuple[int, int]:
+    """The counts once work started while the screen was still shown has finished: on a
+    loaded machine a refresh begun just before the switch can land just after it."""
+    counts = (-1, -1)
+    for _ in range(20):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        now = (len(commands), len(parses))
+        if now == counts:
+            return now
+        counts = now
+    return counts
+
+
 async def test_hidden_and_covered_screens_do_no_periodic_work(
         config_dir: Path, parses: list[Path]) -> None:
     app, ami = console(config_dir)
+    # The dashboard asks channelstats (its own, visible work) while a call with RTCP figures
+    # lacks its codec: give them codecs, so here only a hidden screen could ask AMI.
+    assert app.live is not None
+    for call in app.live.state.quality.calls.values():
+        call.codec = "ulaw"
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.press("f6")
         await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.3)
@@ -93,10 +113,10 @@ async def test_hidden_and_covered_screens_do_no_periodic_work(
         await pilot.pause(0.2)
         await app.workers.wait_for_complete()
         assert isinstance(app.screen, DashboardScreen)
-        commands, parsed = len(ami.commands), len(parses)
+        commands, parsed = await quiet(pilot, app, ami.commands, parses)
         await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.5)  # two Diagnoses periods, hidden
         await app.workers.wait_for_complete()
-        assert (len(ami.commands), len(parses)) == (commands, parsed)
+        assert (len(ami.commands), len(parses)) == (commands, parsed), ami.commands[commands:]
         # Under a modal (the help screen) the Diagnoses screen does nothing either.
         await pilot.press("f6")
         await pilot.pause(0.3)
@@ -104,7 +124,7 @@ async def test_hidden_and_covered_screens_do_no_periodic_work(
         await pilot.press("question_mark")
         await pilot.pause(0.2)
         await app.workers.wait_for_complete()
-        commands, parsed = len(ami.commands), len(parses)
+        commands, parsed = await quiet(pilot, app, ami.commands, parses)
         await pilot.pause(DIAGNOSES_PERIOD * 2 + 0.5)
         assert (len(ami.commands), len(parses)) == (commands, parsed)
         await pilot.press("escape")  # shown again: it catches up at once

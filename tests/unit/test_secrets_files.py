@@ -175,9 +175,13 @@ def test_world_readable_secret_file_warns(tmp_path: Path) -> None:
         assert "hunter2" not in out.stderr + out.stdout
 
 
-def test_panoramisk_never_logs_an_unsendable_secret(caplog: pytest.LogCaptureFixture) -> None:
+async def test_panoramisk_never_logs_an_unsendable_secret(
+        caplog: pytest.LogCaptureFixture) -> None:
     """panoramisk's own send() logs the whole Login (secret included) when encoding fails;
-    ours sends UTF-8 with the bytes as read, and the filter withholds action text."""
+    ours sends UTF-8 with the bytes as read, and the filter withholds action text.
+
+    Async so send() finds the running loop: in a full run an earlier test may have left
+    no current event loop in the main thread."""
     import logging
 
     from trunkconsole.ami import protocol
