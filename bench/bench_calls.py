@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from measure import cpu_seconds, p
+from measure import cpu_seconds, p, widen_rtp_range
 from textual.widgets import DataTable
 
 from tests.tui.dashboard_app import DashboardApp
@@ -158,10 +158,7 @@ def main() -> None:
     lab = Lab(LAB)
     lab.up(log=lambda _m: None)
     try:
-        (Path(lab.config_dir) / "rtp.conf").write_text("[general]\nrtpstart=10000\n"
-                                                       "rtpend=30000\n")
-        with lab.ami() as ami:
-            ami.command("module reload res_rtp_asterisk.so")
+        widen_rtp_range(lab)
         netns.enter(lab.pbx_ns)
         asyncio.run(run(lab, args.seconds, args.rate))
     finally:

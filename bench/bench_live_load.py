@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from measure import cpu_seconds, keypresses, p
+from measure import cpu_seconds, keypresses, p, widen_rtp_range
 
 from tests.lab.live_helpers import fresh_listing
 from tests.tui.dashboard_app import DashboardApp
@@ -95,10 +95,7 @@ def main() -> None:
     lab = Lab(LAB)
     lab.up(log=lambda _m: None)
     try:
-        etc = Path(lab.config_dir)
-        (etc / "rtp.conf").write_text("[general]\nrtpstart=10000\nrtpend=30000\n")
-        with lab.ami() as ami:
-            ami.command("module reload res_rtp_asterisk.so")
+        widen_rtp_range(lab)
         netns.enter(lab.pbx_ns)
         asyncio.run(run(lab, args.rate, args.seconds))
     finally:

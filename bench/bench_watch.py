@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import cpu_seconds
+from measure import cpu_seconds, widen_rtp_range
 
 from trunkconsole.ami.credentials import discover
 from trunkconsole.ami.live import LiveSession
@@ -109,10 +109,7 @@ def main() -> None:
     lab = Lab(args.lab)
     lab.up(log=lambda _m: None)
     try:
-        etc = Path(lab.config_dir)
-        (etc / "rtp.conf").write_text("[general]\nrtpstart=10000\nrtpend=30000\n")
-        with lab.ami() as ami:
-            ami.command("module reload res_rtp_asterisk.so")
+        widen_rtp_range(lab)
         netns.enter(lab.pbx_ns)
         asyncio.run(run(lab, args.rate, args.seconds))
     finally:

@@ -45,3 +45,10 @@ async def keypresses(app: Any, seconds: float) -> list[float]:
         latencies.append(time.perf_counter() - start)
         await asyncio.sleep(0.25)
     return latencies
+
+
+def widen_rtp_range(lab: Any) -> None:
+    """Give a lab PBX 10000-30000 for RTP: 20 calls/s with media outgrow the lab's 100 ports."""
+    (Path(lab.config_dir) / "rtp.conf").write_text("[general]\nrtpstart=10000\nrtpend=30000\n")
+    with lab.ami() as ami:
+        ami.command("module reload res_rtp_asterisk.so")
