@@ -53,7 +53,9 @@ def test_packet_loss_named_with_figures(loss_lab: Lab) -> None:
     assert quality["codec"] == "ulaw"
     assert 3 <= quality["loss_from_provider_pct"] <= 16  # 8% random drop, per 5 s report
     assert quality["loss_to_provider_pct"] is None  # sipp sends no RTCP
-    assert quality["rtcp_sent"] >= 3
+    # one report per 5 s; the first comes 5 s after the listener joins the call, so a
+    # 16 s window holds two or three of them
+    assert quality["rtcp_sent"] >= 2
     assert quality["rtcp_received"] == 0
     assert 2.8 < quality["mos"] < 4.1
     codes = {f["code"]: f for f in data["findings"]}
