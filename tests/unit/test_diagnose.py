@@ -132,11 +132,13 @@ def test_rejected_registration_says_what_the_registrar_answered(
 def test_another_registrations_line_is_not_taken() -> None:
     parser = LineParser(DateParser("%F %T"), "default")
     event = parser.parse(_REG.format(s=1) + REGISTRAR_LINES["403"].replace("sip:1@", "sip:2@"))
-    assert event is not None and event.kind == "registration"
+    assert event is not None
+    assert event.kind == "registration"
     assert (event.fields["server"], event.fields["client"], event.fields["code"]) == \
         ("sip:p.example", "sip:2@p.example", "403")
     stopped = parser.parse(_REG.format(s=2) + "Maximum retries reached when attempting "
                            "outbound registration to 'sip:p.example' with client "
                            "'sip:1@p.example', stopping registration attempt")
-    assert stopped is not None and stopped.fields["outcome"] == "stopped"
+    assert stopped is not None
+    assert stopped.fields["outcome"] == "stopped"
     assert keep(stopped.text.encode())
