@@ -161,3 +161,80 @@ def _digest(problems: list[str]) -> str:
     lines = [f"{len(wrong)} wrong verdicts, {sum(groups.values())} unexpected DEPENDS", *wrong[:30]]
     lines += [f"DEPENDS x{n}: [{text}" for text, n in groups.most_common(15)]
     return "\n".join(lines)
+
+
+# --- hostile shapes, generated (they come from no tool: their point is size and form) -------
+
+def _hostile_iptables() -> tuple[str, str]:
+    """ipsets and an iptables-save with unicode chain/set names and comments, a 3,000-rule
+    chain, a 40-deep jump ladder with RETURN at every level, and goto chains."""
+    ipset = ("create prov-☎ hash:ip family inet hashsize 1024 maxelem 65536\n"
+             "add prov-☎ 203.0.113.15\n")
+    lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+             ":voip-☎é - [0:0]", ":long - [0:0]"]
+    lines += [f":lad{i} - [0:0]" for i in range(40)]
+    lines += ["-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+              '-A INPUT -m comment --comment "Zürich ☎ «carrier» \\"quoted\\"" -j voip-☎é',
+              "-A INPUT -p udp -g long", "-A INPUT -j lad0"]
+    lines += ["-A voip-☎é -m set --match-set prov-☎ src -m comment --comment \"☎\" -j ACCEPT",
+              "-A voip-☎é -j RETURN"]
+    for i in range(3000):  # none of these match a probe source: 10.x and 100.64.x
+        net = f"10.{i // 250}.{i % 250}.0/24" if i % 2 else f"100.64.{i % 250}.{i // 250}"
+        lines.append(f"-A long -s {net} -p udp -m udp --dport {5000 + i % 100} -j DROP")
+    lines += ["-A long -s 198.51.100.0/24 -p udp -m udp --dport 10000:20000 -j ACCEPT",
+              "-A long -j lad0"]
+    for i in range(40):
+        nxt = f"lad{i + 1}" if i < 39 else "ACCEPT"
+        lines += [f"-A lad{i} -s 192.0.2.{i}/32 -j RETURN",
+                  f"-A lad{i} -s 203.0.113.{i + 10}/32 -p tcp -j {'DROP' if i % 2 else 'ACCEPT'}",
+                  f"-A lad{i} -p tcp -m tcp --dport {5000 + i} -j RETURN",
+                  f"-A lad{i} -j {nxt}"]
+    lines.append("COMMIT")
+    return ipset, "\n".join(lines) + "\n"
+
+
+DEPTH = 14
+
+
+def _hostile_nft() -> str:
+    """An inet table with a 100,000-element interval set, a 2,000-rule chain, unicode
+    comments, a 14-deep jump chain mixing goto and return (nf_tables refuses more than 16
+    levels, goto included: "Too many links", NFT_JUMP_STACK_SIZE)."""
+    elements = ", ".join(f"198.18.{i // 256}.{i % 256}" if i < 65536 else
+                         f"198.19.{(i - 65536) // 256}.{i % 256}" for i in range(100_000))
+    rules = "\n".join(f"    ip saddr 100.64.{i % 250}.{i // 250} udp dport {5000 + i % 90} "
+                      f'counter drop comment "règle {i} ☎"' for i in range(2000))
+    ladder = "\n".join(
+        f"  chain j{i} {{\n    ip saddr 198.51.100.{i} return\n"
+        f"    tcp dport {5000 + i} {'drop' if i % 2 else 'accept'}\n"
+        f"    {'goto' if i % 3 else 'jump'} j{i + 1}\n  }}" for i in range(DEPTH))
+    return f"""table inet hostile {{
+  set big {{ type ipv4_addr; flags interval; elements = {{ {elements}, 203.0.113.66 }} }}
+  chain input {{
+    type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    ip saddr @big drop
+{rules}
+    meta l4proto {{ tcp, udp }} jump j0
+    udp dport 10000-20000 accept comment "RTP ✓ \\u0007"
+  }}
+{ladder}
+  chain j{DEPTH} {{
+    ip saddr 203.0.113.0/24 accept
+  }}
+}}
+"""
+
+
+@pytest.mark.netns
+def test_hostile_shapes_agree_with_kernel(box: Sandbox, tally: WildTally) -> None:
+    ipset, save = _hostile_iptables()
+    for name, loader in (("hostile legacy iptables (unicode, 3,000 rules, 40-deep ladder)",
+                          lambda: (box.restore("ipset", ipset),
+                                   box.restore("iptables-legacy-restore", save))),
+                         ("hostile nft (100k set, 2,000 rules, 14-deep jump/goto)",
+                          lambda: box.load_nft(_hostile_nft()))):
+        box.reset()
+        loader()
+        problems = judge_wild(box, tally, name, probes(SOURCES, PORTS), lambda p: False)
+        assert not problems, _digest(problems)

@@ -438,7 +438,10 @@ class Engine:
                                                       condition)),
                     Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
                                                     condition))]
-        return [Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
+        more = [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
+                                                  condition))] if kind == "unreadable" else []
+        return [*more,
+                Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
                                                 condition)),
                 Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
                                                 condition))]

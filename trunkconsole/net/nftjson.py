@@ -206,7 +206,8 @@ def _statement(raw: Any, table: Table) -> Statement:
         return parse_statement(raw)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         key = next(iter(raw)) if isinstance(raw, dict) and raw else type(raw).__name__
-        return Unknown(f"{str(key)[:40]} statement the engine cannot read "
+        # it may have been a verdict (a vmap): continue, accept and drop all stay open
+        return Verdict("unreadable", f"{str(key)[:40]} statement the engine cannot read "
                        f"({type(exc).__name__}): {_snippet(raw)[:80]}")
 
 
