@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 import pytest
 
@@ -89,8 +90,8 @@ def test_read_bits_needs_every_bit_known() -> None:
     assert payload.read_bits(head, 51, 13) == 0  # fragment offset of an unfragmented probe
 
 
-def _nft(rules: list[list[dict[str, object]]], extra: list[dict[str, object]] = ()) -> Engine:
-    items: list[dict[str, object]] = [
+def _nft(rules: list[list[Any]], extra: tuple[Any, ...] = ()) -> Engine:
+    items: list[Any] = [
         {"table": {"family": "inet", "name": "t"}},
         {"chain": {"family": "inet", "table": "t", "name": "in", "type": "filter",
                    "hook": "input", "prio": 0, "policy": "accept"}}, *extra]
@@ -100,8 +101,8 @@ def _nft(rules: list[list[dict[str, object]]], extra: list[dict[str, object]] = 
 
 
 def test_raw_transport_payload_and_frag_off() -> None:
-    th = {"payload": {"base": "th", "offset": 64, "len": 32}}
-    frag = {"&": [{"payload": {"protocol": "ip", "field": "frag-off"}}, 8191]}
+    th: Any = {"payload": {"base": "th", "offset": 64, "len": 32}}
+    frag: Any = {"&": [{"payload": {"protocol": "ip", "field": "frag-off"}}, 8191]}
     engine = _nft([
         [{"match": {"op": "!=", "left": frag, "right": 0}}, {"drop": None}],
         [{"match": {"op": "==", "left": th, "right": int.from_bytes(b"OPTI", "big")}},
@@ -109,18 +110,20 @@ def test_raw_transport_payload_and_frag_off() -> None:
         [{"match": {"op": "==", "left": th, "right": int.from_bytes(b"INVI", "big")}},
          {"reject": None}]])
     assert verdict(engine, 5060) is Decision.DROP
-    assert engine.evaluate(Probe("198.51.100.7", 5060, dst=PBX)).deciding.label.endswith("#4")
+    deciding = engine.evaluate(Probe("198.51.100.7", 5060, dst=PBX)).deciding
+    assert deciding is not None
+    assert deciding.label.endswith("#4")
     assert verdict(engine, 5060, "tcp") is Decision.DEPENDS  # TCP header past the ports
 
 
 def test_a_named_quota_is_decided_from_its_listed_use() -> None:
-    quota = [{"quota": "q"}, {"drop": None}]
+    quota: list[Any] = [{"quota": "q"}, {"drop": None}]
     far = {"quota": {"family": "inet", "table": "t", "name": "q", "bytes": 10 << 30,
                      "used": 0, "inv": True}}
     spent = {"quota": {"family": "inet", "table": "t", "name": "q", "bytes": 1 << 20,
                        "used": 2 << 20, "inv": True}}
-    assert verdict(_nft([quota], [far]), 5060) is Decision.ACCEPT
-    assert verdict(_nft([quota], [spent]), 5060) is Decision.DROP
+    assert verdict(_nft([quota], (far,)), 5060) is Decision.ACCEPT
+    assert verdict(_nft([quota], (spent,)), 5060) is Decision.DROP
     assert verdict(_nft([quota]), 5060) is Decision.DEPENDS  # not in the listing
 
 
@@ -136,12 +139,12 @@ def test_ingress_devices_from_text_and_the_fork_without_them() -> None:
     assert devices_from_text('type filter hook ingress device "wan0" priority -500;') == \
         ["wan0"]
     assert devices_from_text('hook ingress devices = { "a", "b" } priority 0;') == ["a", "b"]
-    document = {"nftables": [{"chain": {"family": "netdev", "table": "e", "name": "i",
+    document: Any = {"nftables": [{"chain": {"family": "netdev", "table": "e", "name": "i",
                                         "hook": "ingress", "prio": -500}}]}
     fill_devices(document, lambda cmd: (0, 'chain i { type filter hook ingress device '
                                            '"wan0" priority -500; policy accept; }', ""))
     assert document["nftables"][0]["chain"]["dev"] == "wan0"
-    items = [{"table": {"family": "netdev", "name": "e"}},
+    items: list[Any] = [{"table": {"family": "netdev", "name": "e"}},
              {"chain": {"family": "netdev", "table": "e", "name": "i", "type": "filter",
                         "hook": "ingress", "prio": -500, "policy": "accept"}},
              {"rule": {"family": "netdev", "table": "e", "chain": "i", "handle": 2,
@@ -150,7 +153,7 @@ def test_ingress_devices_from_text_and_the_fork_without_them() -> None:
     result = unlisted.evaluate(Probe("198.51.100.7", 5060, dst=PBX, iif="wan0"))
     assert result.decision is Decision.DEPENDS
     assert "ingress chain" in result.unknown_lines()[0]
-    items[1]["chain"]["dev"] = "wan0"  # type: ignore[index]
+    items[1]["chain"]["dev"] = "wan0"
     listed = Engine(parse_ruleset(json.dumps({"nftables": items})))
     assert listed.evaluate(Probe("198.51.100.7", 5060, dst=PBX, iif="wan0")).decision is \
         Decision.DROP
