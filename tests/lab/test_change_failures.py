@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from trunkconsole.changes.addresses import parse_provider_address
+from trunkconsole.ami.action import AmiActions
 from trunkconsole.changes.apply import Applier, Step
-from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.identify import live_matches, plan_identify_add
 from trunkconsole.lab.lab import Lab
+from trunkconsole.pjsip.addresses import parse_provider_address
 
 from .helpers import ROOT
 

@@ -22,10 +22,11 @@ import pytest
 
 from tests.conftest import skip_or_fail
 from trunkconsole.changes.apply import Applier
-from trunkconsole.changes.audit import append_audit, mask_secrets
+from trunkconsole.changes.audit import append_audit
 from trunkconsole.changes.logger_guard import start_guard
 from trunkconsole.changes.option import plan_option_set
 from trunkconsole.errors import OperatorError
+from trunkconsole.masking import mask_secrets
 from trunkconsole.settings import SECRET_ENV, AmiTarget, Secret, save_setting
 
 ROOT = Path(__file__).resolve().parents[2]

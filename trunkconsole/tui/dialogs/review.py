@@ -19,10 +19,10 @@ from textual.widgets import Footer, Label, Static
 
 from trunkconsole.ami.oneshot import ami_session
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress
-from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.private import state_dir
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.diff_view import DiffView

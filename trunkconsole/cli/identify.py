@@ -16,7 +16,7 @@ from trunkconsole.errors import OperatorError
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     identify = subparsers.add_parser(
         "identify", help="add or remove a provider address in a trunk's identify",
@@ -59,17 +59,17 @@ def _trunk_and_addresses(args: argparse.Namespace) -> tuple[str | None, list[str
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.identify import plan_identify_remove
     from trunkconsole.changes.identify_review import plan_identify_add_reviewed
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
     config_dir = Path(settings.asterisk_dir)
 
     def plan() -> Any:
-        from trunkconsole.changes.address_file import read_address_file
-        from trunkconsole.changes.addresses import parse_provider_address
+        from trunkconsole.pjsip.address_file import read_address_file
+        from trunkconsole.pjsip.addresses import parse_provider_address
 
         trunk, texts = _trunk_and_addresses(args)
         if len(texts) > 1:
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         if not addresses:
             raise OperatorError("no address given", fix="give ADDRESS or --from-file FILE")
         if trunk is None:
-            from trunkconsole.changes.trunk_lookup import trunk_by_contact
+            from trunkconsole.pjsip.trunk_lookup import trunk_by_contact
 
             trunk = trunk_by_contact(config_dir, args.trunk_by_contact)
         if args.identify_action == "remove":

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TextIO
 
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress, Step
-from trunkconsole.changes.audit import mask_secrets, state_dir
 from trunkconsole.changes.changeset import ChangeSet, Unchanged, Verifier
 from trunkconsole.changes.outcome import ChangeOutcome, note_finding
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.masking import mask_secrets
+from trunkconsole.private import state_dir
 from trunkconsole.settings import AmiTarget
 from trunkconsole.visible import echo
 
