@@ -176,3 +176,20 @@ def test_syn_mss_and_null_flag_checks_from_a_bogon_filter() -> None:
                              "right": ["fin", "syn", "rst", "psh", "ack", "urg"]}},
                   {"drop": None}]
     assert verdict(_nft([plain_null]), 5061, "tcp") is Decision.ACCEPT  # a SYN has SYN
+
+
+def test_a_save_cut_inside_a_table_is_refused() -> None:
+    from trunkconsole.errors import OperatorError
+
+    text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport 5060 -j ACCEPT\n"
+    with pytest.raises(OperatorError, match="without COMMIT"):
+        parse_save(text, "ip", "iptables-legacy")
+
+
+def test_a_dynset_with_a_timeout_renders_as_nft_prints_it() -> None:
+    from trunkconsole.net.render import render_statement
+
+    raw = {"set": {"op": "update", "set": "@meter", "elem": {"elem": {
+        "val": {"payload": {"protocol": "ip", "field": "saddr"}}, "timeout": 7200}},
+        "stmt": [{"limit": {"rate": 20, "per": "hour"}}]}}
+    assert render_statement(raw) == "update @meter { ip saddr timeout 7200s limit rate 20/hour }"
