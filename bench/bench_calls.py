@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from measure import cpu_seconds, p, widen_rtp_range
-from textual.widgets import DataTable
 
 from tests.tui.dashboard_app import DashboardApp
 from trunkconsole.ami.credentials import discover
@@ -37,8 +36,46 @@ from trunkconsole.tui import rows
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 from trunkconsole.tui.screens.sip_logger import SipLoggerScreen
 from trunkconsole.tui.widgets.call_ladder import CallLadder
+from trunkconsole.tui.widgets.line_table import LineTable
 
 LAB = "benchcal"
+PROFILE = False
+
+
+ORIGINAL_RUN = asyncio.events.Handle._run
+
+
+def _what(handle: Any) -> str:
+    """The task (its coroutine and where it was suspended) a loop callback resumed."""
+    task = getattr(handle._callback, "__self__", None)
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    if coro is None:
+        return repr(handle)[:120]
+    frames = []
+    while coro is not None and hasattr(coro, "cr_frame"):
+        frame = coro.cr_frame
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+            timer = frame.f_locals.get("self") if frame.f_code.co_name == "_run_timer" else None
+            if timer is not None:  # a Textual timer: say whose
+                frames.append(f"{getattr(timer, 'name', '')} {getattr(timer, '_callback', '')}")
+        coro = coro.cr_await
+    return " > ".join(frames)[:200]
+
+
+def time_callbacks(limit: float = 0.02) -> list[tuple[float, str]]:
+    """Record every event-loop callback that runs longer than `limit` (what blocks keys)."""
+    slow: list[tuple[float, str]] = []
+
+    def timed(handle: Any) -> None:
+        start = time.perf_counter()
+        ORIGINAL_RUN(handle)
+        took = time.perf_counter() - start
+        if took > limit:
+            slow.append((took, _what(handle)))
+
+    asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
+    return slow
 
 
 async def press_and_time(app: Any, table: Any, seconds: float) -> list[float]:
@@ -79,7 +116,7 @@ async def ladder_bench(lab: Lab) -> None:
         try:
             screen.action_toggle_ladder()
             ladder = screen.query_one(CallLadder)
-            table = ladder.query_one("#calls", DataTable)
+            table = ladder.query_one("#calls", LineTable)
             lab.call(CallSpec(did="15551230001", count=3, rate=3, duration=0.5))
             while table.row_count < 3:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
@@ -87,7 +124,12 @@ async def ladder_bench(lab: Lab) -> None:
             spec = CallSpec(did="15551230001", count=100, rate=20, duration=2)
             caller = threading.Thread(target=lambda: lab.call(spec), daemon=True)
             caller.start()
+            slow = time_callbacks() if PROFILE else None
             busy = await press_and_time(app, table, 20)
+            if slow is not None:
+                asyncio.events.Handle._run = ORIGINAL_RUN  # type: ignore[method-assign]
+                for took, what in sorted(slow, reverse=True)[:25]:
+                    print(f"  loop blocked {took * 1000:6.1f} ms by {what}")
             await asyncio.to_thread(caller.join, 120)
             for _ in range(100):
                 if len(ladder.index.flows) >= 103:
@@ -142,8 +184,11 @@ async def dashboard_cpu(lab: Lab, seconds: float, rate: float, quality: bool) ->
         rows.quality_cells = original_cells
 
 
-async def run(lab: Lab, seconds: float, rate: float) -> None:
-    await ladder_bench(lab)
+async def run(lab: Lab, seconds: float, rate: float, part: str) -> None:
+    if part in ("all", "ladder"):
+        await ladder_bench(lab)
+    if part == "ladder":
+        return
     without = await dashboard_cpu(lab, seconds, rate, quality=False)
     with_quality = await dashboard_cpu(lab, seconds, rate, quality=True)
     print(f"quality columns: {with_quality * 100:.1f}% vs {without * 100:.1f}% CPU: "
@@ -154,13 +199,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=40)
+    parser.add_argument("--part", choices=("all", "ladder", "quality"), default="all")
+    parser.add_argument("--profile", action="store_true", help="cProfile the burst")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     lab = Lab(LAB)
     lab.up(log=lambda _m: None)
     try:
         widen_rtp_range(lab)
         netns.enter(lab.pbx_ns)
-        asyncio.run(run(lab, args.seconds, args.rate))
+        asyncio.run(run(lab, args.seconds, args.rate, args.part))
     finally:
         Lab(LAB).down(log=lambda _m: None)
 
