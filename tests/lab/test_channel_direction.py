@@ -39,7 +39,7 @@ async def test_inbound_call_joined_mid_call_is_inbound(in_pbx_netns: Lab) -> Non
                 [channel] = [c for c in session.state.channels.values()
                              if c.name.startswith("PJSIP/carrier-")]
                 assert channel.inbound
-                assert channel.direction_basis.startswith("joined mid-call: this channel began")
+                assert channel.direction_basis.startswith("joined mid-call, the channel that began")
                 await eventually(lambda: isinstance(app.screen, DashboardScreen))
                 app.refresh_visible()
                 await pilot.pause()

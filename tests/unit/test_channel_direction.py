@@ -41,9 +41,9 @@ def test_joined_mid_call_reads_the_snapshot() -> None:
     apply(state, OUTBOUND)
     inbound, outbound = state.channels["1795697181.14"], state.channels["1795697190.17"]
     assert inbound.inbound
-    assert inbound.direction_basis.startswith("joined mid-call: this channel began")
+    assert inbound.direction_basis.startswith("joined mid-call, the channel that began")
     assert not outbound.inbound
-    assert outbound.direction_basis == "joined mid-call: AppDial (Outgoing Line)"
+    assert outbound.direction_basis == "joined mid-call, AppDial (Outgoing Line)"
 
 
 def test_originate_leg_while_ringing_and_a_dialled_leg_seen_first_by_newstate() -> None:
@@ -54,7 +54,7 @@ def test_originate_leg_while_ringing_and_a_dialled_leg_seen_first_by_newstate() 
     apply(state, {"event": "Newstate", "channel": "PJSIP/carrier-0000000a",
                   "channelstate": "6", "uniqueid": "6.2", "linkedid": "6.1"})
     assert not state.channels["6.2"].inbound
-    assert state.channels["6.2"].direction_basis == "joined mid-call: dialled from channel 6.1"
+    assert state.channels["6.2"].direction_basis == "joined mid-call, dialled from channel 6.1"
     apply(state, {"event": "Newstate", "channel": "PJSIP/carrier-0000000b",
                   "channelstate": "6", "uniqueid": "7.1", "linkedid": "7.1"})
     apply(state, {**OUTBOUND, "uniqueid": "7.1", "linkedid": "7.1"})  # the listing knows

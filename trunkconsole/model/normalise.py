@@ -105,8 +105,8 @@ def direction(fields: dict[str, str]) -> tuple[bool, str]:
         return to_int(fields.get("channelstate", "0")) == 4, "seen from its start"
     app = fields.get("application", "")
     if app in OUTGOING_APPS or fields.get("applicationdata") == "(Outgoing Line)":
-        return False, f"joined mid-call: {app or 'dialled'} (Outgoing Line)"
+        return False, f"joined mid-call, {app or 'dialled'} (Outgoing Line)"
     uid, linked = fields.get("uniqueid", ""), fields.get("linkedid", "")
     if linked and linked != uid:
-        return False, f"joined mid-call: dialled from channel {linked}"
-    return True, "joined mid-call: this channel began the call (or an Originate)"
+        return False, f"joined mid-call, dialled from channel {linked}"
+    return True, "joined mid-call, the channel that began the call"
