@@ -172,7 +172,7 @@ class LineTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             header = self.get_component_rich_style("line-table--header")
-            labels = [Text(label) for label, _w in self.columns]
+            labels = [plain(label) for label, _w in self.columns]
             style = base + header
             return self._line(labels).apply_style(style).crop_extend(left, right, style)
         row = round(self.scroll_offset.y) + y - 1
