@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from trunkconsole.net import contents
 from trunkconsole.net.ir import (
     AnonSet,
     BinOp,
@@ -185,6 +186,10 @@ def getter(expr: Expr) -> tuple[Getter, str]:
         if expr.base == "exthdr":
             # SIP and RTP packets carry no IPv6 extension headers (reference §5.3)
             return (lambda p: ABSENT), "int"
+        if expr.base == "probe":
+            return contents.probe_getter(expr), "bool"
+        if expr.base == "raw":
+            return contents.raw_getter(expr), "int"
         if expr.base == "const":
             value = expr.name == "true"
             return (lambda p: int(value)), "bool"
@@ -194,6 +199,12 @@ def getter(expr: Expr) -> tuple[Getter, str]:
         if expr.op != "&" or isinstance(expr.right, (AnonSet, SetRef, ConcatValue)):
             raise Unsupported(f"binop {expr.op}")
         mask = interval(expr.right, space)[0]
+        left = expr.left
+        if isinstance(left, Field) and left.base == "payload" and left.proto == "ip" and \
+                left.name == "frag-off" and isinstance(mask, int) and not mask & 0x4000:
+            # probes are unfragmented: MF, the offset and the reserved bit are 0; only DF
+            # (0x4000) depends on the sender's path MTU discovery
+            return (lambda p: 0 if p.family == 4 else ABSENT), space
 
         def masked(p: Packet) -> Any:
             value = inner(p)
