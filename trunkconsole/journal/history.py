@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trunkconsole.errors import OperatorError
-from trunkconsole.journal.media import MediaSummary, fmt, poor_calls, trunk_media
+from trunkconsole.journal.media import MediaSummary, fmt, pct, poor_calls, trunk_media
 from trunkconsole.journal.schema import open_reader
 from trunkconsole.model.causes import failed
 
@@ -318,8 +318,8 @@ def render_text(history: History) -> str:
             media = series.media
             lines.append(f"  media        {media.calls} calls with RTCP, MOS mean "
                          f"{fmt(media.mos_mean)}, worst {fmt(media.mos_min)}, "
-                         f"{media.poor} poor; loss from provider {fmt(media.rx_loss_mean)}%,"
-                         f" to provider {fmt(media.tx_loss_mean)}% (means)")
+                         f"{media.poor} poor; mean loss from provider "
+                         f"{pct(media.rx_loss_mean)}, to provider {pct(media.tx_loss_mean)}")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 # about 4% random loss (E-model, calls/quality.py), 3.6 at about 8%.
 POOR_MOS = 4.0
 POOR_INTERVAL_MOS = 3.6
+NOTABLE_JITTER_MS = 10.0  # below this a jitter buffer hides it: not worth a word
 
 
 def is_poor(mos: float | None, worst_mos: float | None) -> bool:
@@ -91,7 +92,7 @@ def poor_call_text(number: str, trunk: str, mos: float | None, rx: float | None,
         parts.append(f"to provider {tx:g}%")
     elif not received:
         parts.append("no RTCP from the provider")
-    if jitter:
+    if jitter and jitter >= NOTABLE_JITTER_MS:
         parts.append(f"jitter {jitter:g} ms")
     text = f"call {number or '?'} on {trunk}: " + ", ".join(parts)
     if worst is not None and (mos is None or worst < mos - 0.05):
@@ -105,3 +106,7 @@ def fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
+
+
+def pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}%"
