@@ -56,6 +56,17 @@ WILD_SETS: dict[str, tuple[list[tuple[str, str]], Callable[[Probe], bool]]] = {
     # ssh: meter and limit rate over
     "nftables for Asterisk (netdev, vmaps, concat, quota, meter, @th)": (
         [("nft", "asterisk-nft.nft")], _ports(22, proto="tcp")),
+    # SIP from non-gateways goes through a meter (update @sip_meter4 {... limit rate})
+    "SIP switch nftables.conf shape (meta protocol vmap, meters, netdev bogons, MSS)": (
+        [("nft", "sip-switch.nft")],
+        lambda p: p.dport_lo in (5060, 5061) and p.src not in (
+            "198.51.100.7", "192.0.2.77", "203.0.113.66", "2001:db8:5060::1") and (
+            p.family == 4 or p.proto == "udp")),
+    "raw payload matches on SIP/RTP (@th, @nh)": (
+        [("nft", "sip-payload.nft")], _ports(5080, proto="udp")),  # the TTL byte
+    "ip6tables hardening (rt type 0, hl, icmp6, string, u32 on IPv6)": (
+        [("ip6tables-legacy-restore", "asterisk-hardening6.rules")],
+        _ports(22, proto="tcp")),  # -m limit
     "Debian nftables examples: workstation.nft": (
         [("nft", "/usr/share/doc/nftables/examples/workstation.nft")], lambda p: False),
     "Debian nftables examples: ct_helpers.nft": (

@@ -159,3 +159,37 @@ def test_ingress_devices_from_text_and_the_fork_without_them() -> None:
         Decision.DROP
     assert listed.evaluate(Probe("198.51.100.7", 5060, dst=PBX, iif="eth1")).decision is \
         Decision.ACCEPT
+
+
+def test_syn_mss_and_null_flag_checks_from_a_bogon_filter() -> None:
+    flags: Any = {"payload": {"protocol": "tcp", "field": "flags"}}
+    mss: Any = {"tcp option": {"name": "maxseg", "field": "size"}}
+    small = [{"match": {"op": "==", "left": mss, "right": {"range": [1, 535]}}},
+             {"drop": None}]
+    big = [{"match": {"op": "==", "left": mss, "right": {"range": [1400, 1460]}}},
+           {"drop": None}]
+    assert verdict(_nft([small]), 5061, "tcp") is Decision.ACCEPT
+    assert verdict(_nft([big]), 5061, "tcp") is Decision.DEPENDS  # the sender's MSS
+    assert verdict(_nft([small]), 5060) is Decision.ACCEPT  # UDP has no TCP options
+    # nft 1.0.6 lists `tcp flags & (fin|syn|rst|psh|ack|urg) == 0x0` as op "!" on the field
+    plain_null = [{"match": {"op": "!", "left": flags,
+                             "right": ["fin", "syn", "rst", "psh", "ack", "urg"]}},
+                  {"drop": None}]
+    assert verdict(_nft([plain_null]), 5061, "tcp") is Decision.ACCEPT  # a SYN has SYN
+
+
+def test_a_save_cut_inside_a_table_is_refused() -> None:
+    from trunkconsole.errors import OperatorError
+
+    text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport 5060 -j ACCEPT\n"
+    with pytest.raises(OperatorError, match="without COMMIT"):
+        parse_save(text, "ip", "iptables-legacy")
+
+
+def test_a_dynset_with_a_timeout_renders_as_nft_prints_it() -> None:
+    from trunkconsole.net.render import render_statement
+
+    raw = {"set": {"op": "update", "set": "@meter", "elem": {"elem": {
+        "val": {"payload": {"protocol": "ip", "field": "saddr"}}, "timeout": 7200}},
+        "stmt": [{"limit": {"rate": 20, "per": "hour"}}]}}
+    assert render_statement(raw) == "update @meter { ip saddr timeout 7200s limit rate 20/hour }"

@@ -287,6 +287,8 @@ def match_text(match: Match) -> str:
     if isinstance(left, Field):
         if left.base == "raw":
             name = f"@{left.proto},{left.name}"
+        elif left.base == "tcpopt":
+            name = "tcp option maxseg size"
         elif left.base == "payload":
             name = f"{left.proto} {left.name}".strip()
         elif left.base == "fib":

@@ -137,3 +137,15 @@ def describe(field: Field) -> str:
         parts += (["!"] if negated else []) + [opt] + [json.dumps(a) if " " in a or not a
                                                         else a for a in args]
     return " ".join(parts)
+
+
+# The MSS a provider's SYN advertises: at least 536 (RFC 9293's IPv4 default) or 1220
+# (IPv6's 1280-byte minimum MTU), at most an Ethernet path's 1460 / 1440.
+MSS_SPAN = {4: (536, 1460), 6: (1220, 1440)}
+
+
+def mss_bounds(p: Packet) -> tuple[int, int] | None:
+    """The span of MSS values a new TCP probe can carry; None for anything else."""
+    if probe_kind(p) != "syn":
+        return None
+    return MSS_SPAN[p.family]

@@ -102,6 +102,12 @@ def parse_save(text: str, family: str, source: Source,
                                 f"({type(exc).__name__}: {str(exc)[:60]})",
                                 evidence=raw_line[:120],
                                 fix="give the unchanged output of iptables-save") from exc
+    if state["table"] is not None:
+        # iptables-restore applies a table only at its COMMIT: a dump cut short would be
+        # judged on the rules that happened to survive the cut
+        raise OperatorError(f"the iptables-save text ends inside *{state['table'].name} "
+                            "without COMMIT (truncated?)",
+                            fix="give the complete output of iptables-save")
     return tables
 
 

@@ -106,6 +106,9 @@ def parse_expr(raw: Any) -> Expr:
             return Field("fib", ".".join(as_list(body.get("flags"))), str(body["result"]))
         if key == "exthdr":
             return Field("exthdr", str(body.get("name", "")), str(body.get("field", "")))
+        if key == "tcp option" and isinstance(body, dict) and \
+                (body.get("name"), body.get("field")) == ("maxseg", "size"):
+            return Field("tcpopt", "maxseg", "size")
         if key == "concat":
             return Concat(tuple(parse_expr(part) for part in body))
         if key in ("&", "|", "^", "<<", ">>"):

@@ -17,6 +17,7 @@ _STATE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"ingress chain device",
          "which device the ingress chain is attached to (nft 1.0.6 JSON omits it; the "
          "collector reads it from `nft list chain`)"),
+        (r"tcpopt|tcp option|maxseg", "the TCP options (MSS) the sender puts in its SYN"),
         (r"-m physdev", "the bridge port the packet came through (physdev)"),
         (r"-m (string|u32|length)|@(nh|th|ll),",
          "the packet's contents: what the provider's INVITE or RTP carries beyond the "
