@@ -37,6 +37,12 @@ def _quality_rows(journal: Path) -> list[tuple[str, str, float, float]]:
         db.close()
 
 
+def _calls_up(lab: Lab) -> bool:
+    with lab.ami() as ami:
+        return any(line.startswith("PJSIP/") for line in
+                   ami.command("core show channels concise"))
+
+
 def _loss_gauge(lab: Lab) -> float | None:
     try:
         text = metrics(lab)
@@ -51,6 +57,7 @@ def test_packet_loss_call_is_journaled_with_its_quality(scenario_lab: Lab,
                                                         tmp_path: Path) -> None:
     lab = scenario_lab
     journal = tmp_path / "journal.sqlite"
+    wait_for("no call left from earlier tests", lambda: not _calls_up(lab), timeout=60)
     with running_watch(lab, journal, tmp_path) as watch:
         wait_for("watch's first commit", lambda: events(journal, "watch-started"))
         scenarios.packet_loss(lab, log=lambda _m: None, hold=22)  # RTCP every 5 s
