@@ -90,4 +90,4 @@ def test_a_quoted_comment_still_goes_through_shlex() -> None:
     sets = parse_ipset_save('create b hash:ip family inet comment\n'
                             'add b 192.0.2.7 comment "provider \\"x\\" 1"\n'
                             "add b 192.0.2.8 comment 'two words' nomatch\n")
-    assert sets["b"].elements == ["192.0.2.7"] and sets["b"].nomatch == ["192.0.2.8"]
+    assert (sets["b"].elements, sets["b"].nomatch) == (["192.0.2.7"], ["192.0.2.8"])

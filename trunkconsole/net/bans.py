@@ -61,6 +61,22 @@ class Ban:
         until = "until lifted" if left is None else f"{_duration(left)} left"
         return f"{who} ({where}), {until}"
 
+    def marker(self) -> str:
+        """`BANNED asterisk`: the tool's own name for the ban, for a table cell."""
+        who = {"fail2ban": self.jail or "fail2ban", "crowdsec": "crowdsec",
+               "freepbx": "freepbx"}.get(self.tool, self.tool)
+        return f"BANNED {who}"
+
+    def lift(self) -> str:
+        """The one command that lifts it (fix() says how to keep it lifted)."""
+        if self.tool == "fail2ban":
+            return f"trunkconsole unban {self.address} --jail {self.jail or 'JAIL'}"
+        if self.tool == "crowdsec":
+            return f"cscli decisions delete -i {self.address}"
+        if self.tool == "freepbx":
+            return f"fwconsole firewall trust {self.address}"
+        return ""
+
     def fix(self) -> str:
         """The commands that lift the ban for good."""
         if self.tool == "fail2ban":
