@@ -50,16 +50,17 @@ class Ban:
     def left(self, now: float) -> float | None:
         return None if self.expires_at is None else max(0.0, self.expires_at - now)
 
-    def describe(self, now: float | None = None) -> str:
-        """`fail2ban jail asterisk (set inet f2b-table addr-set-asterisk-udp), 9 min left`."""
+    def describe(self, now: float | None = None, *, where: bool = True) -> str:
+        """`fail2ban jail asterisk (set inet f2b-table addr-set-asterisk-udp), 9 min left`
+        (without `where`: `fail2ban jail asterisk, 9 min left`)."""
         now = time.time() if now is None else now
         who = {"fail2ban": f"fail2ban jail {self.jail}" if self.jail else "fail2ban",
                "crowdsec": "CrowdSec" + (f" ({self.origin})" if self.origin else ""),
                "freepbx": "the FreePBX firewall"}.get(self.tool, self.tool)
-        where = self.where + (f", element {self.element}" if self.element else "")
+        place = self.where + (f", element {self.element}" if self.element else "")
         left = self.left(now)
         until = "until lifted" if left is None else f"{_duration(left)} left"
-        return f"{who} ({where}), {until}"
+        return f"{who} ({place}), {until}" if where else f"{who}, {until}"
 
     def marker(self) -> str:
         """`BANNED asterisk`: the tool's own name for the ban, for a table cell."""

@@ -66,10 +66,12 @@ def trunk_cells(t: TrunkSummary, bans: Sequence[Ban] | None = None) -> Cells:
     calls from there fail, whatever qualify says of the contacts."""
     rtt = f"{t.rtt_ms:.1f}ms" if t.rtt_ms is not None else "-"
     status = t.status + (f" / {t.registration}" if t.registration else "")
+    if bans:  # `BANNED asterisk` when it fits; the dashboard's line above names it all
+        marker = bans[0].marker()
+        status = marker if len(marker) <= TRUNK_COLUMNS[1].width else "BANNED"
     return (
         plain(t.name, style="bold"),
-        plain(bans[0].marker(), style="bold red") if bans else
-        plain(status, style=STATUS_STYLE.get(t.status, "")),
+        plain(status, style="bold red" if bans else STATUS_STYLE.get(t.status, "")),
         plain(rtt),
         plain(sparkline(t.rtt_history, 12), style="cyan"),
         plain(", ".join(t.matches) or "-"),

@@ -198,7 +198,7 @@ class DashboardScreen(LiveScreen):
         self.app.call_from_thread(setattr, self, "trunk_bans", found)
 
     def _ban_lines(self) -> list[str]:
-        return [f"trunk {name}: {ban.address} {ban.marker()}: {ban.describe()}; lift it: "
+        return [f"trunk {name}: {ban.address} BANNED by {ban.describe(where=False)}; lift: "
                 f"{ban.lift()}" for name, bans in sorted(self.trunk_bans.items())
                 for ban in bans]
 
