@@ -4,6 +4,7 @@ command, SIGKILL included."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -127,4 +128,63 @@ def test_the_table_goes_when_the_command_is_killed(lab: Lab, tmp_path: Path) -> 
     for pid in monitors:  # the nft monitor child died with it (PR_SET_PDEATHSIG)
         assert not Path(f"/proc/{pid}").exists() or "Z" in \
             Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    assert "removed by the guard" in (tmp_path / "audit.log").read_text()
+    audit = tmp_path / "audit.log"
+    deadline = time.monotonic() + 10  # the guard writes once it looked again (1 s later)
+    while "removed by the guard" not in audit.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "removed by the guard" in audit.read_text()
+
+
+STALLING_NFT = """#!/bin/sh
+# The real nft, held back before `nft -f` (the trace table's creation) as a loaded machine's
+# scheduler can hold it: it stops itself until the test lets it go on (SIGCONT). Only the
+# timing is staged; the table is written by the real nft.
+case " $* " in *" -f "*) kill -STOP $$ ;; esac
+exec {nft} "$@"
+"""
+
+
+def _process(pid: int) -> tuple[str, str] | None:
+    """(state, cmdline) of a live process, None when gone or a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, IndexError):
+        return None
+    return None if state in ("Z", "X") else (state, cmdline)
+
+
+def test_the_table_never_appears_when_killed_while_nft_adds_it(lab: Lab,
+                                                                tmp_path: Path) -> None:
+    """The console dies while its `nft -f` is still adding the trace table: that nft dies
+    with it (PR_SET_PDEATHSIG), and the guard looks again a second after removing."""
+    wrapper = tmp_path / "bin"
+    wrapper.mkdir()
+    nft = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    (wrapper / "nft").write_text(STALLING_NFT.format(nft=nft))
+    (wrapper / "nft").chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "firewall",
+         "trace", "--src", "203.0.113.19", "--for", "120", "--state-dir", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stalled: list[int] = []
+    deadline = time.monotonic() + 60
+    while not stalled and time.monotonic() < deadline:
+        stalled = [c for c in _children(proc.pid) if (found := _process(c)) is not None
+                   and found[0] == "T" and " -f " in found[1] + " "]
+        time.sleep(0.05)
+    assert stalled, "the tracer never started nft -f"
+    guards = [c for c in _children(proc.pid) if "trace-guard" in (_process(c) or ("", ""))[1]]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_process(g) for g in guards) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the guard saw the tracer die, removed nothing, looked again
+    for pid in stalled:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)  # a surviving nft would add the table now
+    time.sleep(2)
+    assert trace_tables(lab) == []
+    assert [p for p in stalled if _process(p)] == []
