@@ -7,11 +7,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections.abc import Iterator
+from fcntl import ioctl
 from pathlib import Path
 
 import pytest
@@ -188,3 +194,60 @@ def test_the_table_never_appears_when_killed_while_nft_adds_it(lab: Lab,
     time.sleep(2)
     assert trace_tables(lab) == []
     assert [p for p in stalled if _process(p)] == []
+
+
+def test_the_console_killed_mid_trace_leaves_no_table_and_no_nft(lab: Lab) -> None:
+    """The console itself (Network screen, T on the carrier's row) in a real pty, SIGKILLed
+    while its trace runs: the guard removes the table, the nft monitor dies with it."""
+    master, slave = pty.openpty()
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir)],
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color"})
+    os.close(slave)
+    screen = bytearray()
+    done = threading.Event()
+
+    def drain() -> None:  # a console that cannot write blocks
+        while not done.is_set():
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    screen.extend(os.read(master, 65536))
+                except OSError:
+                    return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    monitors: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while b"Trunks" not in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.write(master, b"\x1bOS")  # F4: the Network screen
+        while b"Firewall read" not in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b"Firewall read" in screen, "the Network screen never showed its report"
+        os.write(master, b"T")
+        while not (trace_tables(lab) and monitors) and time.monotonic() < deadline:
+            monitors = [c for c in _children(proc.pid) if (found := _process(c))
+                        and "monitor trace" in found[1]]
+            time.sleep(0.1)
+        assert trace_tables(lab), "the trace table never appeared"
+        assert monitors, "no nft monitor trace child"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        done.set()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        reader.join(timeout=5)
+        os.close(master)
+    deadline = time.monotonic() + 15
+    while trace_tables(lab) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert trace_tables(lab) == []
+    time.sleep(0.5)
+    assert [m for m in monitors if _process(m)] == []
