@@ -19,6 +19,7 @@ from typing import Any
 
 from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.errors import MissingToolError, OperatorError
+from trunkconsole.net.ingress import fill_devices
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.nftjson import parse_ruleset
 from trunkconsole.net.nsexec import namespace_pool, pool_proc_reader, pool_runner
@@ -160,6 +161,9 @@ def capture(netns: str | None = None, run: Runner | None = None,
         nft_saves = {f: pool.submit(run, [tool]) for f, tool in tools.items() if tool}
         if ipsets is None and set_match:
             ipsets = pool.submit(run, ["ipset", "save"])
+        # nft 1.0.6 JSON omits an ingress chain's device: `nft list chain` for those,
+        # beside the saves (a joined thread: in the namespace)
+        devices = pool.submit(fill_devices, result.document, run)
         for family, tool in tools.items():
             if tool is None:
                 result.notes.append(f"{family} tables hold iptables-nft rules but no "
@@ -185,6 +189,7 @@ def capture(netns: str | None = None, run: Runner | None = None,
                 result.notes.append("rules match ipsets but `ipset save` failed "
                                     f"({err.strip()[-160:] or rc}): those matches are "
                                     "undecided (apt-get install ipset)")
+        devices.result()
     return result
 
 

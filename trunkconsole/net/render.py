@@ -89,6 +89,9 @@ def render_statement(raw: Any) -> str:
     if not isinstance(raw, dict) or len(raw) != 1:
         return json.dumps(raw)
     key, body = next(iter(raw.items()))
+    if isinstance(body, str) and key in ("counter", "quota", "limit", "ct count", "synproxy",
+                                         "secmark", "ct timeout", "ct expectation"):
+        return f'{key} name "{body}"'  # a reference to a named stateful object
     if key == "match":
         op = body["op"]
         left, right = render_expr(body["left"]), render_value(body["right"])
