@@ -11,6 +11,7 @@ import contextlib
 import time
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,6 +29,7 @@ from trunkconsole.tui.rows import (
     SENDER_COLUMNS,
     TRUNK_COLUMNS,
     channel_cells,
+    clock_text,
     matches,
     sender_cells,
     trunk_cells,
@@ -68,6 +70,8 @@ class DashboardScreen(LiveScreen):
         self._channels_dirty = True
         self._trunk_names: list[str] | None = None
         self._second = -1
+        self._now = 0.0
+        self._channel_cells: dict[str, Cells] = {}
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
 
@@ -88,6 +92,7 @@ class DashboardScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#channels", LiveTable).set_volatile("duration", self._duration)
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
         self.set_interval(CODEC_POLL_SECONDS, self._poll_codecs)
@@ -129,19 +134,19 @@ class DashboardScreen(LiveScreen):
         trunks = [state.endpoints[n] for n in self._trunk_names if n in state.endpoints]
         trunk_rows = {t.name: cells for t in (trunk_summary(state, e, now) for e in trunks)
                       if matches(cells := trunk_cells(t), needle)}
-        # Channel rows change with a channel event, or when their second-resolution time
-        # ticks over: at most once a second for hundreds of calls standing still.
+        # Channel rows are rebuilt only for the channels an event touched; the Time column
+        # follows the clock on the rows on screen only (once a second, or on a scroll).
+        channels = self.query_one("#channels", LiveTable)
         second = int(now)
-        channels_due = CHANNEL in kinds or second != self._second or self._channels_dirty
-        self._second, self._channels_dirty = second, False
+        self._now = now
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
-            if channels_due:
-                channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
-                                                                  key=lambda c: c.order)
-                                if matches(cells := channel_cells(
-                                    c, now, state.quality.calls.get(c.uniqueid)), needle)}
-                self.query_one("#channels", LiveTable).sync(channel_rows)
+            touched = {key for kind, key in changes if kind == CHANNEL}
+            if touched or self._channels_dirty:
+                self._sync_channels(state, channels, now, needle, touched)
+            if second != self._second or channels.viewport_moved:
+                channels.refresh_volatile()
+            self._second = second
             if self._senders_dirty:
                 sender_rows: dict[str, Cells] = {
                     s.address: cells for s in state.senders.by_address.values()
@@ -160,6 +165,33 @@ class DashboardScreen(LiveScreen):
                 problems = self.query_one("#problems", Static)
                 problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
+
+    def _sync_channels(self, state: PbxState, table: LiveTable, now: float, needle: str,
+                       touched: set[str]) -> None:
+        """Cells for the channels an event touched (all after a filter change or a
+        resume); the table compares only those."""
+        cache = self._channel_cells
+        if self._channels_dirty:
+            cache.clear()
+            touched = set(state.channels)
+            self._channels_dirty = False
+        for uid in touched:
+            channel = state.channels.get(uid)
+            if channel is None:
+                cache.pop(uid, None)
+            else:
+                cache[uid] = channel_cells(channel, now, state.quality.calls.get(uid))
+        for uid in [u for u in cache if u not in state.channels]:
+            del cache[uid]
+        rows = {uid: cells for uid, cells in sorted(
+            cache.items(), key=lambda item: state.channels[item[0]].order)
+            if matches(cells, needle)}
+        table.sync(rows, only=touched)
+
+    def _duration(self, uid: str) -> Text:
+        live = self.app.live
+        channel = live.state.channels.get(uid) if live is not None else None
+        return plain(clock_text(channel.duration(self._now)) if channel is not None else "")
 
     def _show_resolved(self, state: PbxState) -> None:
         """Senders an identify now matches: resolved, when, and by which identify."""

@@ -65,6 +65,10 @@ class LiveTable(DataTable[Text]):
         self._values: dict[str, Cells] = {}
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
+        # A column whose text changes with the clock alone (a call's duration): refreshed
+        # for the rows on screen only, and for every row just before it is sorted on.
+        self._volatile: tuple[int, Callable[[str], Text]] | None = None
+        self.viewport_moved = False
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -97,7 +101,7 @@ class LiveTable(DataTable[Text]):
         selected = self.selected_key()
         cursor_row = self.cursor_row
         stale = [key for key in self._values if key not in rows]
-        changed = bool(stale)
+        resort = changed = bool(stale)
         if stale and len(stale) > CLEAR_RATIO * max(1, len(self._values)):
             self.clear()
             self._values.clear()
@@ -112,21 +116,58 @@ class LiveTable(DataTable[Text]):
             old = self._values.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
-                changed = True
+                resort = changed = True
             else:
                 for index, (before, after) in enumerate(zip(old, cells, strict=True)):
                     if before.plain != after.plain or before.style != after.style:
                         self.update_cell(key, columns[index], after)
                         changed = True
+                        resort = resort or index == self.sort_index
             self._values[key] = cells
-        if changed:
+        if resort:  # the order depends only on the sort column and the set of rows
             self.apply_sort()
+        if changed:
             self._restore_cursor(selected, cursor_row)
         return changed
+
+    def set_volatile(self, column: str, compute: Callable[[str], Text]) -> None:
+        """Column `column` of row `key` reads `compute(key)` now (a duration)."""
+        self._volatile = ([c.key for c in self.spec].index(column), compute)
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows on screen (rows are one line high)."""
+        first = max(0, int(self.scroll_offset.y))
+        return [str(row.key.value) for row in self.ordered_rows[first:first + self.size.height]]
+
+    def refresh_volatile(self, *, every_row: bool = False) -> bool:
+        """Recompute the volatile column for the rows on screen (or all); True if any
+        text changed. Rows off screen keep their last text until shown or sorted on."""
+        if self._volatile is None or not self.row_count:
+            return False
+        index, compute = self._volatile
+        column = self.spec[index].key
+        self.viewport_moved = False
+        changed = False
+        for key in (list(self._values) if every_row else self.visible_keys()):
+            cells = self._values.get(key)
+            if cells is None:
+                continue
+            after = compute(key)
+            if cells[index].plain != after.plain:
+                self.update_cell(key, column, after)
+                self._values[key] = (*cells[:index], after, *cells[index + 1:])
+                changed = True
+        return changed
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.viewport_moved = True
 
     def apply_sort(self) -> None:
         if self.sort_index is None or not self.row_count:
             return
+        if self._volatile is not None and self._volatile[0] == self.sort_index:
+            self.refresh_volatile(every_row=True)  # off-screen rows hold older text
         column = self.spec[self.sort_index]
         self.sort(column.key, key=lambda cell: column.sort_key(cell.plain),
                   reverse=self.sort_reverse)
