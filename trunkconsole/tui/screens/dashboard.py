@@ -72,6 +72,7 @@ class DashboardScreen(LiveScreen):
         self._second = -1
         self._now = 0.0
         self._channel_cells: dict[str, Cells] = {}
+        self._touched: set[str] = set()  # channels changed since their rows were synced
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
 
@@ -141,9 +142,15 @@ class DashboardScreen(LiveScreen):
         self._now = now
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
-            touched = {key for kind, key in changes if kind == CHANNEL}
-            if touched or self._channels_dirty:
+            touched = self._touched
+            touched.update(key for kind, key in changes if kind == CHANNEL)
+            # A call that comes or goes shows at this tick; a changed figure (RTCP of
+            # hundreds of calls) waits for the second's refresh: one repaint a second.
+            arrivals = any((uid in state.channels) != (uid in self._channel_cells)
+                           for uid in touched)
+            if self._channels_dirty or arrivals or (touched and second != self._second):
                 self._sync_channels(state, channels, now, needle, touched)
+                self._touched = set()
             if second != self._second or channels.viewport_moved:
                 channels.refresh_volatile()
             self._second = second

@@ -62,7 +62,9 @@ class LiveTable(DataTable[Text]):
                  sort_reverse: bool = False, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.spec = tuple(columns)
-        self._values: dict[str, Cells] = {}
+        self._values: dict[str, Cells] = {}  # every row as last synced
+        self._shown: dict[str, Cells] = {}  # what the DataTable holds for it
+        self._pending: set[str] = set()  # rows whose DataTable copy lags _values
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
         # A column whose text changes with the clock alone (a call's duration): refreshed
@@ -96,7 +98,12 @@ class LiveTable(DataTable[Text]):
 
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
-        (plus additions and removals). Returns True when anything changed."""
+        (plus additions and removals). Returns True when anything changed.
+
+        A changed row off screen is only remembered: any update_cell repaints every
+        visible cell (DataTable drops its whole render cache), so off-screen rows are
+        written when they scroll into view or before a sort needs them.
+        """
         self._ensure_columns()
         selected = self.selected_key()
         cursor_row = self.cursor_row
@@ -105,30 +112,68 @@ class LiveTable(DataTable[Text]):
         if stale and len(stale) > CLEAR_RATIO * max(1, len(self._values)):
             self.clear()
             self._values.clear()
+            self._shown.clear()
+            self._pending.clear()
         else:
             for key in stale:
                 self.remove_row(key)
                 del self._values[key]
-        columns = [c.key for c in self.spec]
+                self._shown.pop(key, None)
+                self._pending.discard(key)
+        volatile = self._volatile[0] if self._volatile is not None else None
         for key in (rows if only is None else [k for k in rows if k in only
                                                  or k not in self._values]):
             cells = rows[key]
             old = self._values.get(key)
+            self._values[key] = cells
             if old is None:
                 self.add_row(*cells, key=key)
+                self._shown[key] = cells
                 resort = changed = True
-            else:
-                for index, (before, after) in enumerate(zip(old, cells, strict=True)):
-                    if before.plain != after.plain or before.style != after.style:
-                        self.update_cell(key, columns[index], after)
-                        changed = True
-                        resort = resort or index == self.sort_index
-            self._values[key] = cells
+                continue
+            for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                if before.plain != after.plain or before.style != after.style:
+                    changed = True
+                    self._pending.add(key)
+                    # A duration grows on every row alike: it never reorders them.
+                    resort = resort or (index == self.sort_index and index != volatile)
         if resort:  # the order depends only on the sort column and the set of rows
             self.apply_sort()
+        self.show_pending()
         if changed:
             self._restore_cursor(selected, cursor_row)
         return changed
+
+    def _write(self, key: str) -> bool:
+        """Bring the DataTable's copy of row `key` up to `_values`; True if it changed."""
+        self._pending.discard(key)
+        cells, shown = self._values.get(key), self._shown.get(key)
+        if cells is None or shown is None or cells is shown:
+            return False
+        written = False
+        for index, (before, after) in enumerate(zip(shown, cells, strict=True)):
+            if before.plain != after.plain or before.style != after.style:
+                self.update_cell(key, self.spec[index].key, after)
+                written = True
+        self._shown[key] = cells
+        return written
+
+    def show_pending(self, *, every_row: bool = False) -> bool:
+        """Write the remembered changes of the rows on screen (or of all rows)."""
+        if not self._pending:
+            return False
+        keys = list(self._pending) if every_row else [
+            k for k in self.visible_keys() if k in self._pending]
+        written = False
+        for key in keys:
+            written = self._write(key) or written
+        return written
+
+    def get_row(self, row_key: RowKey | str) -> list[Text]:
+        """The row's cells as last synced (also for a row off screen)."""
+        cells = self._values.get(str(row_key.value if isinstance(row_key, RowKey)
+                                     else row_key))
+        return list(cells) if cells is not None else super().get_row(row_key)
 
     def set_volatile(self, column: str, compute: Callable[[str], Text]) -> None:
         """Column `column` of row `key` reads `compute(key)` now (a duration)."""
@@ -136,28 +181,27 @@ class LiveTable(DataTable[Text]):
 
     def visible_keys(self) -> list[str]:
         """Keys of the rows on screen (rows are one line high)."""
+        if not self.row_count:
+            return []
         first = max(0, int(self.scroll_offset.y))
         return [str(row.key.value) for row in self.ordered_rows[first:first + self.size.height]]
 
     def refresh_volatile(self, *, every_row: bool = False) -> bool:
-        """Recompute the volatile column for the rows on screen (or all); True if any
-        text changed. Rows off screen keep their last text until shown or sorted on."""
-        if self._volatile is None or not self.row_count:
-            return False
-        index, compute = self._volatile
-        column = self.spec[index].key
+        """Recompute the volatile column for the rows on screen (or all), and write the
+        remembered changes of the rows on screen; True if anything was written."""
         self.viewport_moved = False
-        changed = False
+        if self._volatile is None or not self.row_count:
+            return self.show_pending()
+        index, compute = self._volatile
         for key in (list(self._values) if every_row else self.visible_keys()):
             cells = self._values.get(key)
             if cells is None:
                 continue
             after = compute(key)
             if cells[index].plain != after.plain:
-                self.update_cell(key, column, after)
                 self._values[key] = (*cells[:index], after, *cells[index + 1:])
-                changed = True
-        return changed
+                self._pending.add(key)
+        return self.show_pending(every_row=every_row)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -168,6 +212,8 @@ class LiveTable(DataTable[Text]):
             return
         if self._volatile is not None and self._volatile[0] == self.sort_index:
             self.refresh_volatile(every_row=True)  # off-screen rows hold older text
+        else:
+            self.show_pending(every_row=True)  # the sort reads the DataTable's copy
         column = self.spec[self.sort_index]
         self.sort(column.key, key=lambda cell: column.sort_key(cell.plain),
                   reverse=self.sort_reverse)
