@@ -1,4 +1,4 @@
-from trunkconsole.cli import main
+from trunkconsole.cli.main import main
 
 if __name__ == "__main__":
     main()

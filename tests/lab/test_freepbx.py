@@ -3,7 +3,9 @@ generators write), and is the judge of what trunkconsole says and changes there.
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from trunkconsole.lab.ami_probe import first
 from trunkconsole.lab.lab import Lab
+from trunkconsole.logs.setup import read_setup
 from trunkconsole.pjsip.system import load_asterisk
 from trunkconsole.resources import sample_configs_dir
 
@@ -139,3 +142,21 @@ def test_changes_on_freepbx_take_effect_and_generated_files_stay(freepbx_lab: La
     assert "pjsip_custom_post.conf" in (lab.config_dir / "pjsip_custom_post.conf").name
     assert b"[newtel]" in (lab.config_dir / "pjsip_custom_post.conf").read_bytes()
     assert {name: (lab.config_dir / name).read_bytes() for name in generated} == generated
+
+
+def test_unanswered_registration_is_not_called_a_credentials_problem(freepbx_lab: Lab) -> None:
+    """telco-reg's registrar (192.0.2.50) is not there: Asterisk says `Rejected` over AMI,
+    as it would for a 401/403, and only its WARNING line tells the two apart."""
+    lab = freepbx_lab
+    full = next(c.path for c in read_setup(lab.config_dir).channels if c.name == "full")
+    attempt = "on registration attempt to 'sip:acct77@192.0.2.50:5060'"
+    deadline = time.monotonic() + 60  # one REGISTER transaction times out after 32 s
+    while attempt not in (full.read_text(errors="replace") if full.exists() else ""):
+        assert time.monotonic() < deadline, f"no registration attempt logged in {full}"
+        time.sleep(1)
+    out = run_cli(lab, "check", "--json", "--no-network")
+    [finding] = [f for f in json.loads(out.stdout)["findings"]
+                 if f["code"] == "registration-failing"]
+    assert "no answer from the registrar" in finding["fix"], finding
+    assert "refused the credentials" not in finding["fix"]
+    assert any(attempt in e["text"] for e in finding["evidence"]), finding["evidence"]

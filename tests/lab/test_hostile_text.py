@@ -28,8 +28,8 @@ import pytest
 
 from tests.lab.helpers import ROOT, run_cli
 from trunkconsole.ami.oneshot import ami_session
-from trunkconsole.changes.logger_commands import message_json, message_text
 from trunkconsole.changes.sip_logger import SipLogger
+from trunkconsole.cli.logger import message_json, message_text
 from trunkconsole.lab.carrier import (
     HOSTILE_CALLER_NAME,
     HOSTILE_FROM_USER,

@@ -41,7 +41,9 @@ def test_message_text_with_its_own_lf() -> None:
     assert message.get("message") == "No Contacts found"
 
 
-@pytest.mark.parametrize("key", ["Password", "Secret", "Md5Cred", "PrivKeyPassword"])
+# AuthDetail names options in CamelCase (password_digest → PasswordDigest).
+@pytest.mark.parametrize("key", ["Password", "Secret", "Md5Cred", "PrivKeyPassword",
+                                 "PasswordDigest", "OauthSecret", "RefreshToken"])
 def test_secret_headers_are_dropped(key: str) -> None:
     message = parse_block(f"Event: AuthDetail\r\n{key}: hunter2\r\nUsername: u")
     assert message is not None

@@ -228,8 +228,10 @@ async def test_random_edit_apply_cycles_never_corrupt(tmp_path: Path) -> None:
 
 
 def test_secrets_masked_in_audit() -> None:
-    diff = "+password = hunter2\n-secret=abc ; old\n endpoint=x\n+md5_cred=ff00\n"
+    diff = ("+password = hunter2\n-secret=abc ; old\n endpoint=x\n+md5_cred=ff00\n"
+            "+password_digest = SHA-256:9f86d08\n")
     masked = mask_secrets(diff)
+    assert "9f86d08" not in masked
     assert "hunter2" not in masked
     assert "abc" not in masked
     assert "ff00" not in masked

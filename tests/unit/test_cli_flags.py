@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.cli import build_parser, leaf_parsers
-from trunkconsole.cli_support import settings_from_args
+from trunkconsole.cli.main import build_parser, leaf_parsers
+from trunkconsole.cli.support import settings_from_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,7 @@ def test_resolved_settings_agree_wherever_typed(path: tuple[str, ...], tmp_path:
 
 
 def test_a_second_meaning_is_refused_when_the_parser_is_built() -> None:
-    from trunkconsole.cli import add_common_arguments
+    from trunkconsole.cli.main import add_common_arguments
 
     same = argparse.ArgumentParser(prog="same")
     same.add_argument("--config-dir", type=Path, default=argparse.SUPPRESS)

@@ -34,7 +34,7 @@ def test_core_never_imports_textual() -> None:
 
 
 def test_version_does_not_import_textual() -> None:
-    code = ("import sys\nfrom trunkconsole.cli import build_parser\nbuild_parser()\n"
+    code = ("import sys\nfrom trunkconsole.cli.main import build_parser\nbuild_parser()\n"
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

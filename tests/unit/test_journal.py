@@ -311,7 +311,7 @@ def test_textfile_output_is_atomic_and_parses(tmp_path: Path) -> None:
 
 
 def test_watch_refuses_a_textfile_node_exporter_would_ignore(tmp_path: Path) -> None:
-    from trunkconsole.cli import build_parser
+    from trunkconsole.cli.main import build_parser
 
     args = build_parser().parse_args(["watch", "--textfile", str(tmp_path / "x.txt")])
     with pytest.raises(OperatorError, match=r"\.prom"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.cli import main
+from trunkconsole.cli.main import main
 
 FIX = Path(__file__).parent.parent / "fixtures" / "net"
 

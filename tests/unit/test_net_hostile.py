@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trunkconsole.cli import main
+from trunkconsole.cli.main import main
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.collect import Capture
 from trunkconsole.net.engine import Engine

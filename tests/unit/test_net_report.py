@@ -76,7 +76,7 @@ def test_sip_helper_is_found_in_firewalld_rules(tmp_path: Path) -> None:
 
 
 def test_core_never_imports_textual() -> None:
-    code = ("import sys, trunkconsole.net.commands, trunkconsole.net.gather, "
+    code = ("import sys, trunkconsole.cli.firewall, trunkconsole.net.gather, "
             "trunkconsole.net.engine, trunkconsole.net.sandbox; "
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

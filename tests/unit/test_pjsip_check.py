@@ -116,7 +116,7 @@ def failing_provider(context: CheckContext) -> list[object]:
 
 
 def test_core_never_imports_textual() -> None:
-    code = ("import sys, trunkconsole.pjsip.lint, trunkconsole.pjsip.commands, "
+    code = ("import sys, trunkconsole.pjsip.lint, trunkconsole.cli.config, "
             "trunkconsole.conf.edit, trunkconsole.pjsip.check; "
             "sys.exit('textual' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trunkconsole.ami.commands import _print_text
 from trunkconsole.ami.message import AmiMessage, parse_block
+from trunkconsole.cli.status import _print_text
 from trunkconsole.model.snapshot import snapshot
 from trunkconsole.model.state import PbxState
 from trunkconsole.visible import (

@@ -14,8 +14,12 @@ REPEATABLE: frozenset[str] = frozenset(
 )
 
 # Headers that carry secrets: AuthDetail/AuthList print Password and Md5Cred in clear,
-# TransportDetail the TLS key Password (reference §1.1). Dropped at the parser.
-SECRET_KEYS: frozenset[str] = frozenset({"password", "secret", "md5cred", "privkeypassword"})
+# TransportDetail the TLS key Password (reference §1.1); Asterisk 22's auth objects also
+# carry PasswordDigest (a precomputed digest is as good as the password to a caller) and
+# the OAuth RefreshToken. Dropped at the parser.
+SECRET_KEYS: frozenset[str] = frozenset(
+    {"password", "secret", "md5cred", "privkeypassword", "passworddigest", "refreshtoken"}
+)
 
 
 def is_secret_key(key: str) -> bool:

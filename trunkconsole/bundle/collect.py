@@ -52,8 +52,8 @@ class Bundle:
 
 
 def config_part(bundle: Bundle, config_dir: Path) -> Any:
+    from trunkconsole.cli.config import _masked_json, _object_json, masked_value
     from trunkconsole.pjsip import freepbx
-    from trunkconsole.pjsip.commands import _masked_json, _object_json, masked_value
     from trunkconsole.pjsip.system import load_asterisk
 
     if not config_dir.is_dir():

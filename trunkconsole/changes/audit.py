@@ -23,11 +23,13 @@ from trunkconsole.private import open_private, private_dir
 
 DEFAULT_STATE_DIR = Path("/var/lib/trunkconsole")
 STATE_ENV = "TRUNKCONSOLE_STATE_DIR"
-# Options whose values are secrets: auth password/md5_cred/oauth_secret/refresh_token,
+# Options whose values are secrets: auth password/md5_cred/password_digest (Asterisk 22:
+# a stored digest authenticates as well as the password)/oauth_secret/refresh_token,
 # manager.conf secret, the wizard's inbound_auth/ and outbound_auth/ forms.
-SECRET_OPTIONS = ("password", "secret", "md5_cred", "oauth_secret", "refresh_token",
-                  "outbound_auth/password", "inbound_auth/password",
-                  "outbound_auth/md5_cred", "inbound_auth/md5_cred")
+SECRET_OPTIONS = ("password", "secret", "md5_cred", "password_digest", "oauth_secret",
+                  "refresh_token", "outbound_auth/password", "inbound_auth/password",
+                  "outbound_auth/md5_cred", "inbound_auth/md5_cred",
+                  "outbound_auth/password_digest", "inbound_auth/password_digest")
 _NAMES = "|".join(re.escape(name) for name in sorted(SECRET_OPTIONS, key=len, reverse=True))
 # The value runs to an unescaped ';' (main/config.c keeps '\;' as a literal ';').
 _SECRET_LINE = re.compile(

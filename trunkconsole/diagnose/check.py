@@ -50,7 +50,7 @@ def network_provider(context: Any) -> list[Finding]:
 
 def live_provider(context: Any) -> list[Finding]:
     """The production-failure diagnoses over live AMI state (skipped with --no-live)."""
-    from trunkconsole.cli_support import ami_target
+    from trunkconsole.cli.support import ami_target
 
     args = context.args
     ev = _evidence(context)
@@ -114,7 +114,7 @@ def log_provider(context: Any) -> list[Finding]:
 
 def _journal_evidence(ev: Evidence, context: Any, since: float) -> None:
     """The journal of `watch`, when there is one (--journal, else the default path)."""
-    from trunkconsole.journal.commands import journal_path
+    from trunkconsole.cli.journal import journal_path
     from trunkconsole.journal.history import build_history
     from trunkconsole.journal.past import journal_findings, journal_senders, readable
 

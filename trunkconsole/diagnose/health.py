@@ -6,6 +6,8 @@ from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.text import ago, plural
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
+from trunkconsole.logs.events import LogEvent
+from trunkconsole.model.records import Registration
 
 BEARER_UNAVAILABLE = 58  # 488/606 map to Cause 58 (res_pjsip.c)
 
@@ -42,22 +44,58 @@ def registration_failing(ev: Evidence) -> list[Finding]:
     for registration in ev.state.registrations.values():
         if registration.status == "Registered":
             continue
+        answer = _last_answer(ev, registration)
         rejected = registration.status == "Rejected"
+        evidence = [Line(f"{registration.client_uri} at {registration.server_uri}: "
+                         f"{registration.status}"
+                         + (f" since {ago(ev.now, registration.changed_at)}"
+                            if registration.changed_at else ""))]
+        if answer is not None:
+            evidence.append(Line(answer.text, file=answer.file))
         findings.append(Finding(
             code="registration-failing", short="registration failing",
             severity=Severity.CRITICAL if rejected else Severity.WARNING, domain="live",
             title=f"outbound registration {registration.name} is {registration.status}",
             subject=registration.endpoint or registration.name,
-            evidence=(Line(f"{registration.client_uri} at {registration.server_uri}: "
-                           f"{registration.status}"
-                           + (f" since {ago(ev.now, registration.changed_at)}"
-                              if registration.changed_at else "")),),
-            fix=("Rejected: the provider refused the credentials (401/403): check username, "
-                 "password and client_uri; the SIP code is only in the SIP trace "
-                 f"(`trunkconsole logger on --trunk {registration.endpoint} --method REGISTER`)"
-                 if rejected else "no answer from the registrar: check DNS and the route"),
-            details={"registration": registration.name}))
+            evidence=tuple(evidence),
+            fix=_registration_fix(registration.endpoint or registration.name, rejected,
+                                  answer),
+            details={"registration": registration.name,
+                     "code": answer.fields.get("code", "") if answer else None}))
     return findings
+
+
+def _last_answer(ev: Evidence, registration: Registration) -> LogEvent | None:
+    """The log's latest word on this registration (the only place its SIP code is)."""
+    if ev.log is None:
+        return None
+    found = [e for e in ev.log.of_kind("registration")
+             if e.fields.get("client") == registration.client_uri
+             and e.fields.get("server", registration.server_uri)
+             in ("", registration.server_uri)]
+    return found[-1] if found else None
+
+
+def _registration_fix(trunk: str, rejected: bool, answer: LogEvent | None) -> str:
+    trace = (f"`trunkconsole logger on --trunk {trunk} --method REGISTER` shows each "
+             "attempt and its answer")
+    code = answer.fields.get("code", "") if answer is not None else ""
+    if answer is not None and code in ("", "408"):
+        return ("no answer from the registrar: check the server_uri's DNS name and port, "
+                f"the route and the firewall toward it; {trace}")
+    if code in ("401", "407"):
+        return (f"the registrar refused the credentials ({code}): check username, password "
+                f"and realm of the outbound_auth; {trace}")
+    if code == "403":
+        return ("the registrar answered 403 Forbidden: the account, client_uri or our "
+                f"address is not allowed; ask the provider; {trace}")
+    if code:
+        return f"the registrar answered {code}; {trace}"
+    if rejected:
+        return ("Asterisk's Rejected covers a refusal (401/403) and no answer at all "
+                "(timeout): the SIP code is only in the log (WARNING level) or the trace; "
+                + trace)
+    return "no answer from the registrar yet: check DNS and the route; " + trace
 
 
 def codec_mismatch(ev: Evidence) -> list[Finding]:

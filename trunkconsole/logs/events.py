@@ -13,6 +13,10 @@ plain `[DATE] LEVEL[LWP][C-xxxxxxxx]: file.c:LINE function: message`, json
   pjsip_configuration.c: `Endpoint E is now Reachable`.
 - res_pjsip_session.c, NOTICE: `Call (UDP:ADDR:PORT) to extension 'X' rejected because
   extension not found in context 'C'.`
+- res_pjsip_outbound_registration.c, WARNING (handle_registration_response, schedule_retry):
+  the only place the registrar's answer is kept (AMI's Registry event has no cause, and its
+  `Rejected` covers 401/403 as well as no answer at all). Note the order: "received from
+  'SERVER_URI' on registration attempt to 'CLIENT_URI'".
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 from trunkconsole.logs.clock import DateParser, parse_event_tv
 
 KEYWORDS = (b"SecurityEvent=", b"' failed for '", b" is now ", b"extension not found",
-            b"No joint capabilities")
+            b"No joint capabilities", b"registration attempt", b"outbound registration to")
 _HEADER = re.compile(r"^\[(?P<date>[^\]]{1,64})\] (?P<level>[A-Z_]+)\[(?P<lwp>\d+)\]"
                      r"(?:\[(?P<callid>C-[0-9a-fA-F]+)\])?:? (?P<rest>.*)$")
 _REQUEST = re.compile(r"Request '(?P<method>[^']*)' from '(?P<from>.*)' failed for "
@@ -37,6 +41,19 @@ _ENDPOINT = re.compile(r"Endpoint (?P<endpoint>\S+) is now (?P<status>\w+)$")
 _NOEXTEN = re.compile(r"Call \((?P<transport>\w+):(?P<addr>[^)]*)\) to extension "
                       r"'(?P<exten>[^']*)' rejected because extension not found in context "
                       r"'(?P<context>[^']*)'")
+_ON_ATTEMPT = (r"received from '(?P<server>[^']*)' on registration attempt to "
+               r"'(?P<client>[^']*)'")
+# (pattern, outcome); a missing code means no SIP answer came back (timeout, send failure).
+_REGISTRATION = (
+    (re.compile(r"^Temporal response '(?P<code>\d+)' " + _ON_ATTEMPT), "retrying"),
+    (re.compile(r"^No response " + _ON_ATTEMPT), "retrying"),
+    (re.compile(r"^(?P<code>403) Forbidden fatal response " + _ON_ATTEMPT), "retrying"),
+    (re.compile(r"^'(?P<code>\d+)' fatal response " + _ON_ATTEMPT), "retrying"),
+    (re.compile(r"^Fatal response '(?P<code>\d+)' " + _ON_ATTEMPT), "stopped"),
+    (re.compile(r"^Fatal registration attempt to '(?P<client>[^']*)', stopping"), "stopped"),
+    (re.compile(r"^Maximum retries reached when attempting outbound registration to "
+                r"'(?P<server>[^']*)' with client '(?P<client>[^']*)'"), "stopped"),
+)
 _DEFAULT_PREFIX = re.compile(r"[\w./-]+: ")
 _PLAIN_PREFIX = re.compile(r"[\w./-]+:\d+ \w*: ")
 _SECURITY_FIELD = re.compile(r'(\w+)="(.*?)"(?=,\w+="|\s*$)')
@@ -52,7 +69,7 @@ class LogEvent:
     """One fact from a log line: when, what kind, its fields, and where it was read."""
 
     at: float
-    kind: str  # request-failed | security | contact | endpoint | no-extension
+    kind: str  # request-failed | security | contact | endpoint | no-extension | registration
     fields: dict[str, str] = field(default_factory=dict)
     file: str = ""
     text: str = ""  # the line as written (raw: front ends show it through visible())
@@ -122,7 +139,18 @@ class LineParser:
         if (m := _NOEXTEN.search(message)) is not None:
             return LogEvent(at, "no-extension",
                             {k: v for k, v in m.groupdict().items()}, name, line)
-        return None
+        return registration_event(message, at, name, line)
+
+
+def registration_event(message: str, at: float, file: str, line: str) -> LogEvent | None:
+    """A registrar's answer (or its absence) to one outbound REGISTER attempt."""
+    for pattern, outcome in _REGISTRATION:
+        if (m := pattern.match(message)) is not None:
+            fields = {"server": "", "code": "", **{k: v or "" for k, v in
+                                                   m.groupdict().items()}}
+            fields["outcome"] = outcome
+            return LogEvent(at, "registration", fields, file, line)
+    return None
 
 
 def keep(raw: bytes) -> bool:

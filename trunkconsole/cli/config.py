@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
                       "directory, in clear")
     show.set_defaults(handler=config_show)
 
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     set_ = config_sub.add_parser("set", help="set one option on one PJSIP object, reviewed",
                                  description="Any config edit as a reviewed diff with backup, "
@@ -53,12 +53,12 @@ def register(subparsers: Any) -> None:
                        help="do not read the firewall and interfaces of this host")
     check.add_argument("--no-logs", action="store_true",
                        help="do not read Asterisk's log files (security, messages)")
-    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.cli.logs import add_log_dir_argument
     from trunkconsole.timewindow import add_since_argument
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)
-    from trunkconsole.journal.commands import add_journal_argument
+    from trunkconsole.cli.journal import add_journal_argument
 
     add_journal_argument(check)
     check.add_argument("--no-journal", action="store_true",
@@ -152,9 +152,9 @@ def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
 def config_set(args: argparse.Namespace) -> int:
     """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
     from trunkconsole.changes.audit import is_secret_option
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.option import plan_option_set
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     def plan() -> Any:
         name, option, value = _object_option_value(args)

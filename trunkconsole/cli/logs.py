@@ -16,7 +16,7 @@ def add_log_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
     from trunkconsole.timewindow import add_since_argument
 
     logs = subparsers.add_parser("logs", help="Asterisk's own log files: read or switch on")
@@ -36,9 +36,9 @@ def register(subparsers: Any) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from trunkconsole.cli.config import config_dir
     from trunkconsole.diagnose.text import clock
     from trunkconsole.logs.record import read_logs
-    from trunkconsole.pjsip.commands import config_dir
 
     record = read_logs(config_dir(args), args.since, log_dir=args.log_dir)
     if args.json:
@@ -55,10 +55,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _enable(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.logger_conf import plan_logging
-    from trunkconsole.cli_support import ami_target, settings_from_args
-    from trunkconsole.pjsip.commands import config_dir
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.config import config_dir
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     return run_change(args, lambda: plan_logging(config_dir(args)),
                       target=lambda: None if args.dry_run else ami_target(args),

@@ -16,7 +16,7 @@ from trunkconsole.errors import OperatorError
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     identify = subparsers.add_parser(
         "identify", help="add or remove a provider address in a trunk's identify",
@@ -59,10 +59,10 @@ def _trunk_and_addresses(args: argparse.Namespace) -> tuple[str | None, list[str
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.identify import plan_identify_remove
     from trunkconsole.changes.identify_review import plan_identify_add_reviewed
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
     config_dir = Path(settings.asterisk_dir)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     trunk = subparsers.add_parser("trunk", help="create an IP-authenticated trunk")
     sub = trunk.add_subparsers(dest="trunk_command", metavar="ACTION", required=True)
@@ -35,9 +35,9 @@ def register(subparsers: Any) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
 

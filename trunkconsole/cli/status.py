@@ -54,7 +54,7 @@ async def collect(target: Any, listen: float, timeout: float) -> tuple[Any, str]
 
 
 def _status(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target_and_gaps, settings_from_args
+    from trunkconsole.cli.support import ami_target_and_gaps, settings_from_args
     from trunkconsole.diagnose.engine import diagnose
     from trunkconsole.diagnose.evidence import Evidence
     from trunkconsole.diagnose.gather import config_evidence

@@ -15,8 +15,8 @@ from trunkconsole.visible import echo
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.journal.commands import add_journal_argument
-    from trunkconsole.logs.commands import add_log_dir_argument
+    from trunkconsole.cli.journal import add_journal_argument
+    from trunkconsole.cli.logs import add_log_dir_argument
     from trunkconsole.timewindow import add_since_argument
 
     bundle = subparsers.add_parser(
@@ -44,10 +44,10 @@ def _bundle(args: argparse.Namespace) -> int:
         network_part,
         versions_part,
     )
-    from trunkconsole.cli_support import ami_target
+    from trunkconsole.cli.config import config_dir
+    from trunkconsole.cli.journal import journal_path
+    from trunkconsole.cli.support import ami_target
     from trunkconsole.errors import OperatorError
-    from trunkconsole.journal.commands import journal_path
-    from trunkconsole.pjsip.commands import config_dir
 
     directory = config_dir(args)
     bundle = Bundle()

@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.support import ami_target, settings_from_args
     from trunkconsole.diagnose.evidence import Evidence
     from trunkconsole.diagnose.gather import config_evidence, network_evidence
     from trunkconsole.diagnose.workflow import Step, StepState, WorkflowInput, run_workflow

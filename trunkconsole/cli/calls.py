@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     preflight.add_argument("--json", action="store_true")
     preflight.set_defaults(handler=_preflight)
 
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     did = subparsers.add_parser("did", help="where the provider puts the DID")
     sub = did.add_subparsers(dest="did_command", metavar="ACTION", required=True)
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def _preflight(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.support import ami_target, settings_from_args
     from trunkconsole.errors import OperatorError
 
     if settings_from_args(args).readonly:
@@ -76,9 +76,9 @@ def _preflight(args: argparse.Namespace) -> int:
 def _did_route(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.did_route import plan_did_route
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import ami_target, settings_from_args
 
     settings = settings_from_args(args)
     return run_change(

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.changes.cli_apply import add_apply_arguments
+    from trunkconsole.cli.apply import add_apply_arguments
 
     unban = subparsers.add_parser(
         "unban", help="lift a fail2ban ban for good: ignoreip in jail.local, reload, unban",
@@ -45,9 +45,9 @@ def _other_bans(address: str) -> list[str]:
 
 def _run(args: argparse.Namespace) -> int:
     from trunkconsole.changes.changeset import ChangeSet
-    from trunkconsole.changes.cli_apply import run_change
     from trunkconsole.changes.unban import plan_unban
-    from trunkconsole.cli_support import settings_from_args
+    from trunkconsole.cli.apply import run_change
+    from trunkconsole.cli.support import settings_from_args
     from trunkconsole.errors import OperatorError
     from trunkconsole.visible import echo
 

@@ -23,19 +23,19 @@ from trunkconsole.visible import echo, make_logging_visible
 # Modules that add subcommands: each defines register(subparsers) and imports its
 # heavy dependencies only inside the handler.
 COMMAND_MODULES: tuple[str, ...] = (
-    "trunkconsole.lab.commands",
-    "trunkconsole.ami.commands",
-    "trunkconsole.pjsip.commands",
-    "trunkconsole.changes.logger_commands",
-    "trunkconsole.changes.identify_commands",
-    "trunkconsole.changes.trunk_commands",
-    "trunkconsole.changes.unban_commands",
-    "trunkconsole.net.commands",
-    "trunkconsole.diagnose.commands",
-    "trunkconsole.logs.commands",
-    "trunkconsole.journal.commands",
-    "trunkconsole.bundle.commands",
-    "trunkconsole.calls.commands",
+    "trunkconsole.cli.lab",
+    "trunkconsole.cli.status",
+    "trunkconsole.cli.config",
+    "trunkconsole.cli.logger",
+    "trunkconsole.cli.identify",
+    "trunkconsole.cli.trunk",
+    "trunkconsole.cli.unban",
+    "trunkconsole.cli.firewall",
+    "trunkconsole.cli.troubleshoot",
+    "trunkconsole.cli.logs",
+    "trunkconsole.cli.journal",
+    "trunkconsole.cli.bundle",
+    "trunkconsole.cli.calls",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -65,12 +65,12 @@ def register(subparsers: Any) -> None:
 
 def _watch(args: argparse.Namespace) -> int:
     from trunkconsole.changes.audit import state_dir
-    from trunkconsole.cli_support import ami_target
+    from trunkconsole.cli.config import config_dir
+    from trunkconsole.cli.support import ami_target
     from trunkconsole.errors import OperatorError
     from trunkconsole.journal.watch import Watch, WatchOptions
     from trunkconsole.journal.writer import Retention
     from trunkconsole.metrics.exporter import parse_address
-    from trunkconsole.pjsip.commands import config_dir
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -73,7 +73,7 @@ def register(subparsers: Any) -> None:
     report.add_argument("--netns", type=interface, help="read rules and host facts from "
                         "this network namespace (`ip netns` name)")
     report.set_defaults(handler=report_command)
-    from trunkconsole.changes.trace_commands import register as register_trace
+    from trunkconsole.cli.trace import register as register_trace
 
     register_trace(sub)
 
@@ -129,9 +129,9 @@ def verdict_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """Print the provider report; exit like `trunkconsole check`."""
+    from trunkconsole.cli.config import config_dir as configured_dir
     from trunkconsole.findings import exit_status
     from trunkconsole.net.gather import gather_report
-    from trunkconsole.pjsip.commands import config_dir as configured_dir
 
     config_dir = configured_dir(args)
     files = (args.ruleset, list(args.iptables_save) + list(args.ipset_save)) if (

@@ -12,7 +12,7 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add `firewall trace` (and its hidden guard) to the firewall command group."""
-    from trunkconsole.net.commands import ip_address
+    from trunkconsole.cli.firewall import ip_address
 
     trace = sub.add_parser(
         "trace", help="trace real packets from a source through the kernel's rules",
@@ -50,7 +50,7 @@ def _legacy_only(ruleset: Any) -> bool:
 def _trace(args: argparse.Namespace) -> int:
     from trunkconsole.changes.audit import state_dir
     from trunkconsole.changes.trace import TraceSpec, trace_table
-    from trunkconsole.cli_support import settings_from_args
+    from trunkconsole.cli.support import settings_from_args
     from trunkconsole.errors import OperatorError
     from trunkconsole.net.collect import read_ruleset
     from trunkconsole.net.trace import compare, read_monitor, static_verdict

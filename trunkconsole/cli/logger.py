@@ -56,7 +56,7 @@ def _guard() -> int:
 
 
 def _on(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target, settings_from_args
+    from trunkconsole.cli.support import ami_target, settings_from_args
     from trunkconsole.errors import OperatorError
 
     if settings_from_args(args).readonly:
@@ -81,7 +81,7 @@ def _on(args: argparse.Namespace) -> int:
 
 
 def _off(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target
+    from trunkconsole.cli.support import ami_target
 
     target = ami_target(args)
 
@@ -111,7 +111,7 @@ def message_json(message: SipMessage) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from trunkconsole.cli_support import ami_target
+    from trunkconsole.cli.support import ami_target
     from trunkconsole.errors import OperatorError
 
     if not args.ladder and (args.call or args.search or args.pcap):
@@ -133,7 +133,7 @@ def _show(args: argparse.Namespace) -> int:
                 return 1
             logger.last_seen = state.baseline
             if args.ladder:
-                from trunkconsole.calls.ladder_commands import show_ladder
+                from trunkconsole.cli.ladder import show_ladder
 
                 return show_ladder(await logger.poll(limit=None), args)
             while True:
