@@ -165,7 +165,8 @@ class DashboardScreen(LiveScreen):
             caption = f"Channels ({len(state.channels)})"
             if caption != self._caption:
                 self._caption = caption
-                self.query_one("#channels-caption", Static).update(plain(caption))
+                self.query_one("#channels-caption", Static).update(plain(caption),
+                                                                   layout=False)
             problems_text = "\n".join(live.problems)
             if problems_text != self._problems:
                 self._problems = problems_text

@@ -14,7 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -23,6 +26,7 @@ from trunkconsole.tui.plain import plain
 Cells = tuple[Text, ...]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 CLEAR_RATIO = 0.3  # above this share of stale rows, clear() and re-add
+TEXT_CELLS_KEPT = 4096  # rendered cells remembered by their text (a few screens' worth)
 
 
 def text_key(plain: str) -> Any:
@@ -60,6 +64,10 @@ class LiveTable(DataTable[Text]):
 
     def __init__(self, columns: Sequence[Column], *, sort_index: int | None = 0,
                  sort_reverse: bool = False, **kwargs: Any) -> None:
+        # Before DataTable's __init__: it already clears its caches (and so ours).
+        self._text_cells: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
+            TEXT_CELLS_KEPT)
+        self._row_styles: dict[tuple[int, Any], Style] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.spec = tuple(columns)
         self._values: dict[str, Cells] = {}  # every row as last synced
@@ -202,6 +210,51 @@ class LiveTable(DataTable[Text]):
                 self._values[key] = (*cells[:index], after, *cells[index + 1:])
                 self._pending.add(key)
         return self.show_pending(every_row=every_row)
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style,
+                     width: int, cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        """DataTable's cell rendering, remembered by the cell's text as well.
+
+        DataTable keys its render cache on a table-wide update count, so one changed
+        cell (a call's duration, once a second) re-renders every cell on screen; the
+        same text at the same place renders the same, so it is reused from here.
+        """
+        if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cell = None if row_key is None or column_key is None else \
+            self._data[row_key][column_key]
+        if row_key is None or not isinstance(cell, Text):
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        key = (cell.plain, tuple(cell.spans), cell.style, cell.justify, cell.overflow,
+               row_index, column_index, base_style, width, cursor, hover,
+               self._show_hover_cursor, self._pseudo_class_state, self.show_cursor,
+               self.rows[row_key].height)
+        lines = self._text_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width,
+                                         cursor, hover)
+            self._text_cells[key] = lines
+        return lines
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """The zebra stripe of a row, computed once per parity (DataTable asks the DOM
+        for it on every line it renders)."""
+        if row_index < self.fixed_rows or not self.zebra_stripes:
+            return super()._get_row_style(row_index, base_style)
+        key = (row_index % 2, self._pseudo_class_state)
+        style = self._row_styles.get(key)
+        if style is None:
+            style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
+        return style
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()  # styles, theme, padding, cursor kind changed
+        self._text_cells.clear()
+        self._row_styles.clear()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
