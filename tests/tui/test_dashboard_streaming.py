@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from textual.cache import LRUCache
 
 from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg
 from tests.tui.screen import visible_text
@@ -131,3 +132,24 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         assert channels.keys[0] == oldest
         assert channels.keys[-1] == f"{int(NOW)}.999"
         assert super(LiveTable, channels).get_row(oldest)[8].plain == "16:42"
+
+
+async def test_remembered_cells_follow_a_theme_change() -> None:
+    """A cell rendered under one theme is not reused under another (stripes and cursor
+    take the theme's colours): after the switch a line renders as DataTable itself
+    renders it with nothing remembered."""
+    state = state_with_calls(3, NOW)
+    app = frozen(DashboardApp(StaticLive(state)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(app, pilot)
+        channels = table(app, "channels")
+        before = list(channels.render_line(2))
+        app.theme = "trunk-light" if app.theme != "trunk-light" else "trunk-dark"
+        await pilot.pause(0.3)
+        after = list(channels.render_line(2))
+        assert after != before
+        channels._text_cells = LRUCache(16)  # forget every remembered cell
+        channels._row_styles = {}
+        channels._row_render_cache.clear()
+        channels._line_cache.clear()
+        assert list(channels.render_line(2)) == after

@@ -67,7 +67,7 @@ class LiveTable(DataTable[Text]):
         # Before DataTable's __init__: it already clears its caches (and so ours).
         self._text_cells: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
             TEXT_CELLS_KEPT)
-        self._row_styles: dict[tuple[int, Any], Style] = {}
+        self._row_styles: dict[tuple[int, Any, str], Style] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.spec = tuple(columns)
         self._values: dict[str, Cells] = {}  # every row as last synced
@@ -232,7 +232,7 @@ class LiveTable(DataTable[Text]):
         key = (cell.plain, tuple(cell.spans), cell.style, cell.justify, cell.overflow,
                row_index, column_index, base_style, width, cursor, hover,
                self._show_hover_cursor, self._pseudo_class_state, self.show_cursor,
-               self.rows[row_key].height)
+               self.rows[row_key].height, self.app.theme)
         lines = self._text_cells.get(key)
         if lines is None:
             lines = super()._render_cell(row_index, column_index, base_style, width,
@@ -245,7 +245,8 @@ class LiveTable(DataTable[Text]):
         for it on every line it renders)."""
         if row_index < self.fixed_rows or not self.zebra_stripes:
             return super()._get_row_style(row_index, base_style)
-        key = (row_index % 2, self._pseudo_class_state)
+        # Keyed by theme too: a theme switch reaches the render before the cache clear.
+        key = (row_index % 2, self._pseudo_class_state, self.app.theme)
         style = self._row_styles.get(key)
         if style is None:
             style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
