@@ -17,6 +17,16 @@ from pathlib import Path
 from trunkconsole.errors import OperatorError
 
 FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC
+DEFAULT_STATE_DIR = Path("/var/lib/trunkconsole")
+STATE_ENV = "TRUNKCONSOLE_STATE_DIR"
+
+
+def state_dir(override: Path | None = None) -> Path:
+    """Where backups and the audit log go (--state-dir, $TRUNKCONSOLE_STATE_DIR)."""
+    if override is not None:
+        return override
+    env = os.environ.get(STATE_ENV)
+    return Path(env) if env else DEFAULT_STATE_DIR
 
 
 def private_dir(path: Path, what: str = "state directory") -> Path:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.apply import Applier, Step
 from trunkconsole.changes.identify import live_matches, plan_identify_add
 from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
+from trunkconsole.pjsip.addresses import parse_provider_address
 
 from .helpers import run_cli
 

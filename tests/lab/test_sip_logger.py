@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from trunkconsole.ami.oneshot import ami_session
+from trunkconsole.ami.provider_addresses import trunk_hosts
 from trunkconsole.changes.logger_guard import start_guard
-from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.ami_probe import AmiProbe
@@ -123,10 +123,10 @@ async def test_bad_input_changes_nothing(in_pbx_netns: Lab, lab_ami: AmiProbe, t
 
 async def test_logger_survives_reloads_we_trigger(in_pbx_netns: Lab, lab_config: Lab,
                                                   tmp_path: Path) -> None:
-    from trunkconsole.changes.addresses import parse_provider_address
     from trunkconsole.changes.apply import Applier
     from trunkconsole.changes.identify import plan_identify_add
     from trunkconsole.changes.sip_logger import reasserter, state_file_for
+    from trunkconsole.pjsip.addresses import parse_provider_address
 
     lab = in_pbx_netns
     tgt = target(lab)

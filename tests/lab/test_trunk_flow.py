@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
+from trunkconsole.pjsip.addresses import parse_provider_address
 
 from .helpers import run_cli
 

@@ -15,14 +15,17 @@ import pytest
 from tests.tui.dashboard_app import StaticLive, populated_state
 from trunkconsole.ami.connection import AmiConnection
 from trunkconsole.findings import AddProviderAddress, Finding, Severity
+from trunkconsole.journal import history as history_core
 from trunkconsole.pjsip import system
 from trunkconsole.resources import sample_configs_dir
 from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import REFRESH_HZ, TrunkConsoleApp
 from trunkconsole.tui.dialogs.identify_add import IdentifyAddDialog
 from trunkconsole.tui.dialogs.review import ReviewScreen
+from trunkconsole.tui.screens import dashboard, history
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 from trunkconsole.tui.screens.diagnoses import DiagnosesScreen
+from trunkconsole.tui.screens.history import HistoryScreen
 
 from .screen import visible_text
 
@@ -131,6 +134,74 @@ async def test_hidden_and_covered_screens_do_no_periodic_work(
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()
         assert len(ami.commands) > commands
+
+
+CHANNELSTATS = "pjsip show channelstats"
+
+
+async def test_history_and_the_codec_poll_work_only_while_shown(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The History screen re-reads the journal, and the dashboard asks channelstats for a
+    call without its codec, on the app's tick: each only while it is the visible screen
+    (periods shortened to two ticks so the test waits seconds, not minutes)."""
+    monkeypatch.setenv("TRUNKCONSOLE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr(HistoryScreen, "REFRESH_TICKS", 2)
+    monkeypatch.setattr(dashboard, "CODEC_POLL_TICKS", 2)
+    period = 2 / REFRESH_HZ
+    reads: list[float] = []
+    real = history_core.build_history
+
+    def counting(path: Path, window: float, **kwargs: Any) -> Any:
+        reads.append(window)
+        return real(path, window, **kwargs)
+
+    monkeypatch.setattr(history, "build_history", counting)
+    app, ami = console(config_dir)
+    assert app.live is not None
+    assert any(not call.codec for call in app.live.state.quality.calls.values())
+
+    def asked() -> int:
+        return ami.commands.count(CHANNELSTATS)
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(period * 3 + 0.3)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, DashboardScreen)
+        assert asked() >= 2, "the visible dashboard polls the codecs"
+        assert not reads
+        await pilot.press("f8")
+        await pilot.pause(period * 3 + 0.3)
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, HistoryScreen)
+        assert len(reads) >= 3, "the visible History screen re-reads the journal"
+        assert "no journal at" in visible_text(app)
+        await quiet(pilot, app, ami.commands, [])
+        polled = asked()
+        await pilot.pause(period * 3 + 0.3)  # three codec periods with the dashboard hidden
+        await app.workers.wait_for_complete()
+        assert asked() == polled, "the hidden dashboard asked AMI"
+        await pilot.press("f1")
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        read = len(reads)
+        await pilot.pause(period * 3 + 0.3)  # three History periods, hidden
+        await app.workers.wait_for_complete()
+        assert len(reads) == read, "the hidden History screen read the journal"
+        assert asked() > polled, "shown again, the dashboard polls again"
+        # Under a modal (the help screen) the History screen reads nothing either.
+        await pilot.press("f8")
+        await pilot.pause(0.3)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        read = len(reads)
+        await pilot.pause(period * 3 + 0.3)
+        await app.workers.wait_for_complete()
+        assert len(reads) == read
+        await pilot.press("escape")  # shown again: it catches up at once
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        assert len(reads) > read
 
 
 def fixable() -> list[Finding]:

@@ -17,9 +17,9 @@ from textual.screen import Screen
 
 from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.server_info import ServerInfo
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.files import snapshot
-from trunkconsole.changes.sip_logger import SipMessage
 from trunkconsole.diagnose.workflow import Step, StepState
 from trunkconsole.findings import AddProviderAddress, Evidence, Finding, Severity
 from trunkconsole.resources import sample_configs_dir

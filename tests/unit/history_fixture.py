@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trunkconsole.changes.sip_logger import SipMessage, parse_entry, parse_history_list
+from trunkconsole.calls.sip_history import SipMessage, parse_entry, parse_history_list
 
 HISTORY = Path(__file__).resolve().parents[1] / "fixtures" / "history"
 

@@ -12,7 +12,7 @@ from trunkconsole.calls.ladder import arrow, did_numbers, group_calls, render_la
 from trunkconsole.calls.pcap import split_hostport, write_pcap
 from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import parse_sip, printable, uri_of, uri_user
-from trunkconsole.changes.sip_logger import SipMessage
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.errors import OperatorError
 
 from .history_fixture import load_history

@@ -9,7 +9,7 @@ from trunkconsole.calls.ladder import did_numbers, group_calls
 from trunkconsole.calls.nat import analyse, is_private
 from trunkconsole.calls.negotiation import explain_488
 from trunkconsole.calls.sdp import parse_sdp
-from trunkconsole.changes.sip_logger import SipMessage
+from trunkconsole.calls.sip_history import SipMessage
 
 from .history_fixture import load_history
 

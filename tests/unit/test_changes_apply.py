@@ -20,9 +20,9 @@ import pytest
 from tests.conftest import skip_or_fail
 from trunkconsole.changes import files
 from trunkconsole.changes.apply import Applier, Step
-from trunkconsole.changes.audit import mask_secrets
 from trunkconsole.changes.changeset import ChangeSet, Verdict
 from trunkconsole.errors import OperatorError
+from trunkconsole.masking import mask_secrets
 
 ORIGINAL = b"[carrier]\r\ntype=identify\r\nendpoint=carrier\r\nmatch=203.0.113.10 ; main\r\n"
 EDITED = ORIGINAL + b"match=203.0.113.12\r\n"

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.changes.address_file import parse_address_lines
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.apply import ApplyResult, Progress, Step
 from trunkconsole.changes.changeset import Unchanged
 from trunkconsole.changes.identify import plan_identify_add, plan_identify_remove
 from trunkconsole.changes.outcome import ChangeOutcome
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
-from trunkconsole.changes.trunk_lookup import trunk_by_contact
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.address_file import parse_address_lines
+from trunkconsole.pjsip.addresses import parse_provider_address
+from trunkconsole.pjsip.trunk_lookup import trunk_by_contact
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND_TRUNK = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from trunkconsole.changes.propose import propose_trunks
+from trunkconsole.diagnose.propose import propose_trunks
 from trunkconsole.pjsip.system import load_asterisk
 from trunkconsole.resources import sample_configs_dir
 

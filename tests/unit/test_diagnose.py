@@ -73,7 +73,7 @@ def test_nothing_wrong_is_nothing_said() -> None:
 def test_a_response_is_not_the_request_it_answers() -> None:
     """A 100 Trying to Asterisk's own outbound INVITE carries `CSeq: n INVITE`: the
     workflow must not take it for an inbound INVITE."""
-    from trunkconsole.changes.sip_logger import SipMessage
+    from trunkconsole.calls.sip_history import SipMessage
 
     trying = SipMessage(4, 0, True, "203.0.113.10:5060", "SIP/2.0 100 Trying",
                         "SIP/2.0 100 Trying\nCSeq: 8202 INVITE")

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.identify import plan_identify_add, plan_identify_remove
 from trunkconsole.changes.option import plan_option_set
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Severity
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.pjsip.check import CheckContext, run_checks
 from trunkconsole.pjsip.lint import config_findings
 from trunkconsole.pjsip.system import load_asterisk

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from trunkconsole.errors import OperatorError
 
@@ -17,6 +18,14 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 _BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 Value = str | int | Sequence[str]
+
+
+class AmiActions(Protocol):
+    """What readers and the change engine need of an AMI session (AmiConnection fits)."""
+
+    async def action(self, fields: dict[str, Value]) -> Any: ...
+
+    async def command(self, cli: str) -> list[str]: ...
 
 
 def check_value(key: str, value: str, *, secret: bool = False) -> str:

@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ class Bundle:
 
 
 def config_part(bundle: Bundle, config_dir: Path) -> Any:
-    from trunkconsole.cli.config import _masked_json, _object_json, masked_value
+    from trunkconsole.masking import object_json, shown_value
     from trunkconsole.pjsip import freepbx
     from trunkconsole.pjsip.system import load_asterisk
 
@@ -63,7 +64,7 @@ def config_part(bundle: Bundle, config_dir: Path) -> Any:
     custom = freepbx.custom_values(list(system.documents.by_path.values()))
     for obj in system.pjsip.objects:
         for option in obj.options:
-            if masked_value(option.name, "x", "") == REDACTED:
+            if shown_value(option.name, "x", "") == REDACTED:
                 bundle.secrets.add(option.value)
     for category in system.loaded["manager.conf"].categories:
         for var in category.variables:
@@ -71,19 +72,18 @@ def config_part(bundle: Bundle, config_dir: Path) -> Any:
                 bundle.secrets.add(var.value)
     bundle.add_json("config/pjsip-resolved.json", {
         "config_dir": str(config_dir),
-        "objects": [_masked_json(_object_json(obj, custom), masked_value)
-                    for obj in system.pjsip.objects],
+        "objects": [object_json(obj, custom) for obj in system.pjsip.objects],
         "rtp": system.rtp.to_json()})
     bundle.add_json("config/identifies.json", [
-        _masked_json(_object_json(obj, custom), masked_value)
-        for obj in system.pjsip.objects if obj.type == "identify"])
+        object_json(obj, custom) for obj in system.pjsip.objects if obj.type == "identify"])
     return system
 
 
-def checks_part(bundle: Bundle, args: Any, config_dir: Path) -> None:
+def checks_part(bundle: Bundle, args: Any, config_dir: Path,
+                ami_target: Callable[[], AmiTarget] | None = None) -> None:
     from trunkconsole.pjsip.check import CheckContext, run_checks
 
-    result = run_checks(CheckContext(config_dir=config_dir, args=args))
+    result = run_checks(CheckContext(config_dir=config_dir, args=args, ami_target=ami_target))
     bundle.add_json("findings.json", {"status": result.status,
                                       "unavailable": result.unavailable,
                                       "findings": [f.to_json() for f in result.findings]})

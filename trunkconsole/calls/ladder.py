@@ -16,7 +16,7 @@ from typing import Any
 
 from trunkconsole.calls.sdp import SdpSummary, parse_sdp
 from trunkconsole.calls.sip import ParsedSip, parse_sip, printable, uri_hostport, uri_of, uri_user
-from trunkconsole.changes.sip_logger import SipMessage
+from trunkconsole.calls.sip_history import SipMessage
 
 # Where a provider may put the number dialled, in the order to trust them.
 DID_HEADERS = ("request-uri", "to", "p-called-party-id", "diversion")

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trunkconsole.ami.action import AmiActions
+from trunkconsole.ami.provider_addresses import trunk_hosts
 from trunkconsole.calls.ladder import CallFlow, group_calls
 from trunkconsole.calls.sip import printable, uri_of, uri_user
-from trunkconsole.changes.changeset import AmiActions
-from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import SipLogger
 from trunkconsole.errors import OperatorError
 

@@ -7,20 +7,12 @@ import difflib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
-from trunkconsole.ami.action import Value
+# AmiActions lives with the AMI code (readers use it too); the planners import it from here.
+from trunkconsole.ami.action import AmiActions as AmiActions
 from trunkconsole.changes.files import FileSnapshot, snapshot
 from trunkconsole.conf.lines import split_lines
 from trunkconsole.errors import OperatorError
-
-
-class AmiActions(Protocol):
-    """What the change engine needs of an AMI session (AmiConnection fits)."""
-
-    async def action(self, fields: dict[str, Value]) -> Any: ...
-
-    async def command(self, cli: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)

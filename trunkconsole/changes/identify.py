@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from trunkconsole.changes.addresses import ProviderAddress, parse_ami_matches
 from trunkconsole.changes.changeset import (
     RELOAD_PJSIP,
     AmiActions,
@@ -30,6 +29,7 @@ from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import ProviderAddress, parse_ami_matches
 from trunkconsole.pjsip.matches import Match
 from trunkconsole.pjsip.objects import Option, PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.changes.addresses import ProviderAddress
-from trunkconsole.changes.firewall_note import sip_firewall_note
 from trunkconsole.changes.identify import IdentifyPlan, plan_identify_add
+from trunkconsole.net.firewall_note import sip_firewall_note
+from trunkconsole.pjsip.addresses import ProviderAddress
 
 
 def plan_identify_add_reviewed(config_dir: Path, trunk: str, addresses: list[ProviderAddress],

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from trunkconsole.ami.provider_addresses import trunk_hosts
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.changes.logger_guard import start_guard
-from trunkconsole.changes.provider_addresses import trunk_hosts
 from trunkconsole.changes.sip_logger import LoggerState, SipLogger, state_file_for
 from trunkconsole.settings import AmiTarget
 

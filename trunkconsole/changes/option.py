@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from trunkconsole.changes.addresses import parse_provider_address
-from trunkconsole.changes.audit import is_secret_option
 from trunkconsole.changes.changeset import (
     RELOAD_PJSIP,
     AmiActions,
@@ -25,7 +23,9 @@ from trunkconsole.changes.custom_post import plan_generated_option
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.errors import OperatorError
+from trunkconsole.masking import is_secret_option
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.pjsip.objects import Option
 from trunkconsole.pjsip.resolve import known_option
 from trunkconsole.pjsip.system import load_asterisk

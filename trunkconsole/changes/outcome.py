@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trunkconsole.changes.apply import ApplyResult, Progress, Step
-from trunkconsole.changes.audit import mask_secrets
 from trunkconsole.changes.changeset import ChangeSet, Unchanged
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Finding, Severity
+from trunkconsole.masking import mask_secrets
 
 MASK = "********"
 EXIT_APPLIED = 0

@@ -24,16 +24,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from trunkconsole.calls.sip_history import (
+    ENTRY_HEADER,
+    SipMessage,
+    parse_entry,
+    parse_history_list,
+    parse_method,
+)
 from trunkconsole.changes.changeset import AmiActions
 from trunkconsole.errors import OperatorError
 from trunkconsole.private import private_dir, read_private, write_atomic
 
-SIP_METHODS = ("INVITE", "CANCEL", "ACK", "BYE", "REGISTER", "OPTIONS", "SUBSCRIBE",
-               "NOTIFY", "PUBLISH", "INFO", "MESSAGE")
 MAX_SECONDS = 3600
-_LIST_LINE = re.compile(
-    r"^(?P<number>\d{5,})\s+(?P<ts>\d+)\s+\*\s+(?P<dir><==|==>)\s+(?P<addr>\S+)\s+(?P<first>.*)$")
-_ENTRY_HEADER = re.compile(r"^<--- History Entry (\d+) (Received from|Sent to) (\S+) at (\d+)")
 MAX_FETCH_PER_POLL = 50
 MAX_BACKLOG = 20_000
 
@@ -51,14 +53,6 @@ def parse_host(value: str) -> Network:
                             fix="give an address like 203.0.113.10 or 198.51.100.0/24") from exc
 
 
-def parse_method(value: str) -> str:
-    method = value.upper()
-    if method not in SIP_METHODS:
-        raise OperatorError(f"unknown SIP method {value!r}",
-                            fix="one of " + ", ".join(SIP_METHODS))
-    return method
-
-
 @dataclass
 class LoggerState:
     """What we switched on, so it can be re-asserted and switched off."""
@@ -72,62 +66,6 @@ class LoggerState:
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.until
-
-
-@dataclass(frozen=True)
-class SipMessage:
-    """One SIP message from the history buffer."""
-
-    number: int
-    timestamp: int
-    received: bool  # True: from the peer to Asterisk
-    address: str  # ip:port of the peer
-    first_line: str
-    text: str = ""
-
-    @property
-    def is_request(self) -> bool:
-        """A request (INVITE, BYE, ...), not a response, whose method comes from CSeq."""
-        return not self.first_line.startswith("SIP/2.0")
-
-    @property
-    def method(self) -> str:
-        """Request method, or the method of the CSeq for responses."""
-        if not self.first_line.startswith("SIP/2.0"):
-            return self.first_line.split(" ", 1)[0]
-        for line in self.text.splitlines():
-            if line.lower().startswith("cseq:"):
-                return line.split()[-1].upper()
-        return ""
-
-    @property
-    def call_id(self) -> str:
-        for line in self.text.splitlines():
-            if line.lower().startswith(("call-id:", "i:")):
-                return line.split(":", 1)[1].strip()
-        return ""
-
-    @property
-    def host(self) -> str:
-        host, _, _port = self.address.rpartition(":")
-        return host.strip("[]") or self.address
-
-
-def parse_history_list(lines: list[str]) -> list[SipMessage]:
-    """Summary lines of `pjsip show history` (number, time, direction, address, line)."""
-    out = []
-    for line in lines:
-        match = _LIST_LINE.match(line.strip())
-        if match:
-            out.append(SipMessage(int(match["number"]), int(match["ts"]),
-                                  match["dir"] == "<==", match["addr"], match["first"]))
-    return out
-
-
-def parse_entry(lines: list[str]) -> str:
-    """The SIP message of `pjsip show history entry N`, without Asterisk's header line."""
-    body = [line for line in lines if not _ENTRY_HEADER.match(line)]
-    return "\n".join(body).strip("\n")
 
 
 def runtime_dir() -> Path:
@@ -231,8 +169,8 @@ class SipLogger:
         summaries = parse_history_list(lines)
         if not summaries and len(lines) > 3:
             # Exactly one match: Asterisk prints the entry itself instead of a list.
-            header = next((_ENTRY_HEADER.match(line) for line in lines
-                           if _ENTRY_HEADER.match(line)), None)
+            header = next((ENTRY_HEADER.match(line) for line in lines
+                           if ENTRY_HEADER.match(line)), None)
             if header:
                 summaries = [SipMessage(int(header[1]), int(header[4]),
                                         header[2] == "Received from", header[3], "")]

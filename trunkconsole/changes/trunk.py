@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trunkconsole.changes.addresses import ProviderAddress
 from trunkconsole.changes.changeset import (
     RELOAD_DIALPLAN,
     RELOAD_PJSIP,
@@ -36,6 +35,7 @@ from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import ProviderAddress
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,39}\Z")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trunkconsole.changes.addresses import ProviderAddress
 from trunkconsole.changes.identify import same_entry
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.addresses import ProviderAddress
 from trunkconsole.pjsip.objects import PjsipObject, is_true
 from trunkconsole.pjsip.system import AsteriskConfig
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TextIO
 
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress, Step
-from trunkconsole.changes.audit import mask_secrets, state_dir
 from trunkconsole.changes.changeset import ChangeSet, Unchanged, Verifier
 from trunkconsole.changes.outcome import ChangeOutcome, note_finding
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.masking import mask_secrets
+from trunkconsole.private import state_dir
 from trunkconsole.settings import AmiTarget
 from trunkconsole.visible import echo
 
@@ -228,7 +229,8 @@ async def _apply(changeset: ChangeSet, args: argparse.Namespace, target: AmiTarg
                              on_progress=progress).apply(changeset)
     async with ami_session(target) as ami:
         applier = Applier(ami, root, readonly=readonly, on_progress=progress,
-                          after_reload=reasserter(target.address))
+                          after_reload=reasserter(target.address),
+                          fresh_ami=lambda: ami_session(target))
         return await applier.apply(
             changeset, confirm=confirm if args.confirm_within else None,
             confirm_within=args.confirm_within)

@@ -60,7 +60,7 @@ def _bundle(args: argparse.Namespace) -> int:
         target = None
     if target is not None:
         live_part(bundle, target)
-    checks_part(bundle, args, directory)
+    checks_part(bundle, args, directory, lambda: ami_target(args))
     network_part(bundle, directory, system)
     journal_part(bundle, journal_path(args), args.since)
     logs_part(bundle, directory, args.since, args.log_dir)

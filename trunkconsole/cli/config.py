@@ -80,6 +80,7 @@ def config_dir(args: argparse.Namespace) -> Path:
 
 def config_show(args: argparse.Namespace) -> int:
     """Print the resolved PJSIP objects."""
+    from trunkconsole.masking import object_json, shown_value
     from trunkconsole.pjsip.system import load_asterisk
 
     directory = config_dir(args)
@@ -94,12 +95,12 @@ def config_show(args: argparse.Namespace) -> int:
     custom = freepbx.custom_values(list(system.documents.by_path.values()))
 
     def shown(name: str, value: str, file: str) -> str:
-        return value if args.show_secrets else masked_value(name, value, file)
+        return value if args.show_secrets else shown_value(name, value, file)
 
     if args.json:
         data = {
             "config_dir": str(directory),
-            "objects": [_masked_json(_object_json(obj, custom), shown) for obj in objects],
+            "objects": [object_json(obj, custom, shown) for obj in objects],
             "freepbx": custom is not None,
             "rtp": system.rtp.to_json(),
             "contexts": sorted(system.dialplan.contexts),
@@ -125,36 +126,12 @@ def config_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def masked_value(name: str, value: str, file: str) -> str:
-    """A value as `config show` prints it (see audit.shown_value)."""
-    from trunkconsole.changes.audit import shown_value
-
-    return shown_value(name, value, file)
-
-
-def _masked_json(data: dict[str, Any], shown: Any) -> dict[str, Any]:
-    for name, entries in data.get("options", {}).items():
-        for entry in entries:
-            entry["value"] = shown(name, str(entry["value"]), str(entry.get("file", "")))
-    return data
-
-
-def _object_json(obj: Any, custom: frozenset[str] | None) -> dict[str, Any]:
-    """An object's JSON; on FreePBX each value says whether it lives in a custom file."""
-    data: dict[str, Any] = obj.to_json()
-    if custom is not None:
-        for values in data["options"].values():
-            for value in values:
-                value["custom"] = value["file"] in custom
-    return data
-
-
 def config_set(args: argparse.Namespace) -> int:
     """`config set TYPE NAME OPTION VALUE` (unchanged, exit 0, when it already is)."""
-    from trunkconsole.changes.audit import is_secret_option
     from trunkconsole.changes.option import plan_option_set
     from trunkconsole.cli.apply import run_change
     from trunkconsole.cli.support import ami_target, settings_from_args
+    from trunkconsole.masking import is_secret_option
 
     def plan() -> Any:
         name, option, value = _object_option_value(args)
@@ -178,7 +155,7 @@ def _object_option_value(args: argparse.Namespace) -> tuple[str, str, str]:
         return args.name, args.option, args.value
     if args.value is not None:
         raise OperatorError("with --trunk-by-contact, give TYPE OPTION VALUE (no NAME)")
-    from trunkconsole.changes.trunk_lookup import trunk_by_contact, trunk_object
+    from trunkconsole.pjsip.trunk_lookup import trunk_by_contact, trunk_object
 
     trunk = trunk_by_contact(config_dir(args), args.trunk_by_contact)
     return trunk_object(config_dir(args), trunk, args.object_type), args.name, args.option
@@ -186,10 +163,12 @@ def _object_option_value(args: argparse.Namespace) -> tuple[str, str, str]:
 
 def check_command(args: argparse.Namespace) -> int:
     """Print every finding; the exit status says how bad it is."""
+    from trunkconsole.cli.support import ami_target
     from trunkconsole.findings import Severity
     from trunkconsole.pjsip.check import CheckContext, run_checks
 
-    result = run_checks(CheckContext(config_dir=config_dir(args), args=args))
+    result = run_checks(CheckContext(config_dir=config_dir(args), args=args,
+                                     ami_target=lambda: ami_target(args)))
     if args.json:
         echo(visible_json({"status": result.status, "unavailable": result.unavailable,
                            "findings": [finding.to_json() for finding in result.findings]}))

@@ -68,8 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     config_dir = Path(settings.asterisk_dir)
 
     def plan() -> Any:
-        from trunkconsole.changes.address_file import read_address_file
-        from trunkconsole.changes.addresses import parse_provider_address
+        from trunkconsole.pjsip.address_file import read_address_file
+        from trunkconsole.pjsip.addresses import parse_provider_address
 
         trunk, texts = _trunk_and_addresses(args)
         if len(texts) > 1:
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         if not addresses:
             raise OperatorError("no address given", fix="give ADDRESS or --from-file FILE")
         if trunk is None:
-            from trunkconsole.changes.trunk_lookup import trunk_by_contact
+            from trunkconsole.pjsip.trunk_lookup import trunk_by_contact
 
             trunk = trunk_by_contact(config_dir, args.trunk_by_contact)
         if args.identify_action == "remove":

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trunkconsole.journal.location import JOURNAL_NAME, journal_file
 from trunkconsole.visible import echo, visible_json
-
-JOURNAL_NAME = "journal.sqlite"
 
 
 def add_journal_argument(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +21,8 @@ def add_journal_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def journal_path(args: argparse.Namespace) -> Path:
-    from trunkconsole.changes.audit import state_dir
-
-    given = getattr(args, "journal", None)
-    return Path(given) if given else state_dir(getattr(args, "state_dir", None)) / JOURNAL_NAME
+    """--journal, else the default under --state-dir."""
+    return journal_file(getattr(args, "journal", None), getattr(args, "state_dir", None))
 
 
 def register(subparsers: Any) -> None:
@@ -64,13 +61,13 @@ def register(subparsers: Any) -> None:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.audit import state_dir
     from trunkconsole.cli.config import config_dir
     from trunkconsole.cli.support import ami_target
     from trunkconsole.errors import OperatorError
     from trunkconsole.journal.watch import Watch, WatchOptions
     from trunkconsole.journal.writer import Retention
     from trunkconsole.metrics.exporter import parse_address
+    from trunkconsole.private import state_dir
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

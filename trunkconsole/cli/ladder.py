@@ -8,7 +8,7 @@ import sys
 from trunkconsole.calls.ladder import CallFlow, group_calls, render_ladder
 from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.sip import printable
-from trunkconsole.changes.sip_logger import SipMessage
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.errors import OperatorError
 from trunkconsole.visible import echo, visible_json
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from trunkconsole.visible import echo, visible_json
 
 if TYPE_CHECKING:
-    from trunkconsole.changes.sip_logger import SipMessage
+    from trunkconsole.calls.sip_history import SipMessage
 
 
 def register(subparsers: Any) -> None:

@@ -48,12 +48,12 @@ def _legacy_only(ruleset: Any) -> bool:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.audit import state_dir
     from trunkconsole.changes.trace import TraceSpec, trace_table
     from trunkconsole.cli.support import settings_from_args
     from trunkconsole.errors import OperatorError
     from trunkconsole.net.collect import read_ruleset
     from trunkconsole.net.trace import compare, read_monitor, static_verdict
+    from trunkconsole.private import state_dir
     from trunkconsole.visible import echo, visible_json
 
     if args.dport is not None and args.proto is None:

@@ -42,7 +42,7 @@ def _add(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
 
     def plan() -> ChangeSet:
-        from trunkconsole.changes.addresses import parse_provider_address
+        from trunkconsole.pjsip.addresses import parse_provider_address
 
         spec = TrunkSpec(
             name=args.name,

@@ -11,8 +11,8 @@ hosts, recent unknown senders, and every banned address near a trunk's addresses
 
 from __future__ import annotations
 
-from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.diagnose.propose import propose_trunks
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.net.bans import Ban, banned_addresses

@@ -50,14 +50,14 @@ def network_provider(context: Any) -> list[Finding]:
 
 def live_provider(context: Any) -> list[Finding]:
     """The production-failure diagnoses over live AMI state (skipped with --no-live)."""
-    from trunkconsole.cli.support import ami_target
-
     args = context.args
     ev = _evidence(context)
     if args is not None and getattr(args, "no_live", False):
         return _from_logs_only(context, ev, None)
+    if context.ami_target is None:
+        raise CheckUnavailable("AMI: no target given")
     try:
-        target = ami_target(args)
+        target = context.ami_target()
     except OperatorError as exc:
         raise CheckUnavailable(f"AMI: {exc.what}") from exc
     gaps_before = len(ev.gaps)
@@ -114,14 +114,14 @@ def log_provider(context: Any) -> list[Finding]:
 
 def _journal_evidence(ev: Evidence, context: Any, since: float) -> None:
     """The journal of `watch`, when there is one (--journal, else the default path)."""
-    from trunkconsole.cli.journal import journal_path
     from trunkconsole.journal.history import build_history
+    from trunkconsole.journal.location import journal_file
     from trunkconsole.journal.past import journal_findings, journal_senders, readable
 
     args = context.args
     if args is None or getattr(args, "no_journal", False):
         return
-    path = journal_path(args)
+    path = journal_file(getattr(args, "journal", None), getattr(args, "state_dir", None))
     if not readable(path):
         if getattr(args, "journal", None):
             ev.gaps.append(f"journal: cannot read {path}")

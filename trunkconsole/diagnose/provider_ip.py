@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from trunkconsole.changes.propose import propose_trunks
 from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.diagnose.propose import propose_trunks
 from trunkconsole.diagnose.text import ago, clock, plural
 from trunkconsole.findings import AddProviderAddress, Finding, Severity
 from trunkconsole.findings import Evidence as Line

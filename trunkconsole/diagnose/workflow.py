@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from trunkconsole.ami.action import AmiActions
 from trunkconsole.calls.ladder import did_numbers, group_calls
 from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.negotiation import explain_488
 from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import parse_sip
-from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.changes.logger_on import switch_logger_on
-from trunkconsole.changes.propose import propose_trunks
-from trunkconsole.changes.sip_logger import SipLogger, SipMessage, state_file_for
+from trunkconsole.changes.sip_logger import SipLogger, state_file_for
+from trunkconsole.diagnose.propose import propose_trunks
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress

@@ -339,6 +339,6 @@ def evidence_rows(path: Path, evidence: dict[str, Any], limit: int = 50) -> list
 
 def default_journal() -> Path:
     """STATE_DIR/journal.sqlite, as `watch` writes it by default."""
-    from trunkconsole.changes.audit import state_dir
+    from trunkconsole.journal.location import journal_file
 
-    return state_dir() / "journal.sqlite"
+    return journal_file()

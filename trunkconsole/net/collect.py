@@ -19,6 +19,7 @@ from typing import Any
 
 from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.errors import MissingToolError, OperatorError
+from trunkconsole.net.ingress import fill_devices
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.nftjson import parse_ruleset
 from trunkconsole.net.ruleset import assemble
@@ -151,6 +152,7 @@ def capture(netns: str | None = None, run: Runner | None = None,
         result = Capture(nft_json=listing.result())
         with gc_paused():
             result.document = json.loads(result.nft_json or "{}")
+        fill_devices(result.document, run)  # nft 1.0.6 JSON omits an ingress chain's device
         xt_families: set[str] = set()
         if '"xt"' in (result.nft_json or ""):  # cheap test before walking 5,000 rules
             xt_families = {

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trunkconsole.net import contents
 from trunkconsole.net.ir import (
     AnonSet,
+    BinOp,
     Chain,
     ConcatValue,
     CtHelper,
@@ -280,13 +282,22 @@ class Compiler:
 def match_text(match: Match) -> str:
     """`ip saddr == 198.51.100.0/24`, `fib saddr . mark . iif oif == False`."""
     left = match.left
+    if isinstance(left, Field) and left.base == "probe":
+        return ("" if match.op == "==" else "not ") + contents.describe(left)
     if isinstance(left, Field):
-        if left.base == "payload":
+        if left.base == "raw":
+            name = f"@{left.proto},{left.name}"
+        elif left.base == "tcpopt":
+            name = "tcp option maxseg size"
+        elif left.base == "payload":
             name = f"{left.proto} {left.name}".strip()
         elif left.base == "fib":
             name = f"fib {left.proto.replace('.', ' . ')} {left.name}"
         else:
             name = f"{left.base} {left.name}"
+    elif isinstance(left, BinOp) and isinstance(left.left, Field):
+        inner = Match(match.op, left.left, 0)
+        name = f"{match_text(inner).rsplit(' ', 2)[0]} {left.op} {value_text(left.right)}"
     else:
         name = type(left).__name__.lower()
     return f"{name} {match.op} {value_text(match.right)}"

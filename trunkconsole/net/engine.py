@@ -159,9 +159,13 @@ class Engine:
                                                      else "forward")
                 chains = self._hooks[(family, name)]
                 if name == "ingress":
-                    chains = [c for c in chains if br.packet.iif in c.chain.devices]
+                    chains = [c for c in chains if br.packet.iif in c.chain.devices
+                              or not c.chain.devices]
                 survivors = [br]
                 for chain in chains:
+                    if name == "ingress" and not chain.chain.devices:
+                        survivors = self._maybe_attached(chain, survivors, finals)
+                        continue
                     survivors = self._through_chain(chain, survivors, finals)
                 next_round.extend(survivors)
             branches = next_round
@@ -183,6 +187,18 @@ class Engine:
                                               "ingress chains)")))
         self._count(len(forks))
         return forks
+
+    def _maybe_attached(self, chain: CChain, branches: list[Branch],
+                        finals: list[Branch | tuple[Branch, RuleRef]]) -> list[Branch]:
+        """An ingress chain listed without its device (nft 1.0.6 JSON): it runs only if it
+        is attached to the packet's input interface, which the listing does not say."""
+        where = Condition(chain.chain.label(), "ingress chain device not in the listing")
+        skipped = [br.fork(f"{chain.chain.label()} is not attached to the input interface",
+                           where) for br in branches]
+        attached = [br.fork(f"{chain.chain.label()} is attached to the input interface",
+                            where) for br in branches]
+        self._count(len(branches))
+        return skipped + self._through_chain(chain, attached, finals)
 
     def _route(self, br: Branch) -> list[Branch]:
         if br.packet.daddr_local is not None:
@@ -422,7 +438,10 @@ class Engine:
                                                       condition)),
                     Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
                                                     condition))]
-        return [Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
+        more = [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
+                                                  condition))] if kind == "unreadable" else []
+        return [*more,
+                Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
                                                 condition)),
                 Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
                                                 condition))]

@@ -9,6 +9,7 @@ raw -300, mangle -150, nat PREROUTING -100, filter 0, security 50, nat INPUT 100
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -56,6 +57,7 @@ VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "r
 NOP_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "DSCP", "TOS",
                          "CLASSIFY", "CHECKSUM", "TTL", "HL", "IDLETIMER", "LED", "SECMARK",
                          "CONNSECMARK", "NETMAP", "TEE"})
+CONTENT_MODULES = frozenset({"string", "u32", "length", "physdev"})
 TCP_FLAG_NAMES = ("fin", "syn", "rst", "psh", "ack", "urg")
 SET_OPTIONS = frozenset({"--return-nomatch", "--update-counters", "--update-subcounters",
                          "--packets-eq", "--packets-lt", "--packets-gt", "--bytes-eq",
@@ -100,6 +102,12 @@ def parse_save(text: str, family: str, source: Source,
                                 f"({type(exc).__name__}: {str(exc)[:60]})",
                                 evidence=raw_line[:120],
                                 fix="give the unchanged output of iptables-save") from exc
+    if state["table"] is not None:
+        # iptables-restore applies a table only at its COMMIT: a dump cut short would be
+        # judged on the rules that happened to survive the cut
+        raise OperatorError(f"the iptables-save text ends inside *{state['table'].name} "
+                            "without COMMIT (truncated?)",
+                            fix="give the complete output of iptables-save")
     return tables
 
 
@@ -296,6 +304,16 @@ class _RuleParser:
                 self._match(Field("exthdr", "rt", "type"), 0, negate)
         elif module in ("comment",):
             pass
+        elif module in CONTENT_MODULES:
+            # one match per module, its options gathered (decided by net/contents.py)
+            entry = [negate, opt, args]
+            last = self.out[-1] if self.out else None
+            if isinstance(last, Match) and isinstance(last.left, Field) and \
+                    last.left.base == "probe" and last.left.proto == module:
+                options = [*json.loads(last.left.name), entry]
+                self.out[-1] = Match("==", Field("probe", module, json.dumps(options)), 1)
+            else:
+                self.out.append(Match("==", Field("probe", module, json.dumps([entry])), 1))
         else:
             part = " ".join(["!" if negate else "", opt, *args]).strip()
             last = self.out[-1] if self.out else None

@@ -277,6 +277,8 @@ class Table:
     chains: dict[str, Chain] = field(default_factory=dict)
     sets: dict[str, NamedSet] = field(default_factory=dict)
     helpers: dict[str, HelperObject] = field(default_factory=dict)
+    # named quotas: name -> (limit bytes, bytes used when listed, `over`)
+    quotas: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
     source: Source = "nft"
     has_xt: bool = False
     handle: int | None = None

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from trunkconsole.net import contents
 from trunkconsole.net.ir import (
     AnonSet,
     BinOp,
@@ -171,6 +172,19 @@ def _fib(field: Field) -> tuple[Getter, str]:
     raise Unsupported(f"fib {field.proto} {field.name}")
 
 
+def _mss(p: Packet) -> Any:
+    """`tcp option maxseg size`: a span (contents.MSS_SPAN) on a SYN; the membership test
+    decides it when the whole span falls on one side, else it stays unknown."""
+    if p.l4 != 6:
+        return ABSENT
+    bounds = contents.mss_bounds(p)
+    return UNKNOWN if bounds is None else MssSpan(*bounds)
+
+
+class MssSpan(PortSpan):
+    """A span of possible values that must not split the probe (it is not a port)."""
+
+
 def getter(expr: Expr) -> tuple[Getter, str]:
     """A function reading expr from a packet, and the key space its values live in."""
     if isinstance(expr, Field):
@@ -185,6 +199,12 @@ def getter(expr: Expr) -> tuple[Getter, str]:
         if expr.base == "exthdr":
             # SIP and RTP packets carry no IPv6 extension headers (reference §5.3)
             return (lambda p: ABSENT), "int"
+        if expr.base == "probe":
+            return contents.probe_getter(expr), "bool"
+        if expr.base == "raw":
+            return contents.raw_getter(expr), "int"
+        if expr.base == "tcpopt":
+            return _mss, "int"
         if expr.base == "const":
             value = expr.name == "true"
             return (lambda p: int(value)), "bool"
@@ -194,6 +214,12 @@ def getter(expr: Expr) -> tuple[Getter, str]:
         if expr.op != "&" or isinstance(expr.right, (AnonSet, SetRef, ConcatValue)):
             raise Unsupported(f"binop {expr.op}")
         mask = interval(expr.right, space)[0]
+        left = expr.left
+        if isinstance(left, Field) and left.base == "payload" and left.proto == "ip" and \
+                left.name == "frag-off" and isinstance(mask, int) and not mask & 0x4000:
+            # probes are unfragmented: MF, the offset and the reserved bit are 0; only DF
+            # (0x4000) depends on the sender's path MTU discovery
+            return (lambda p: 0 if p.family == 4 else ABSENT), space
 
         def masked(p: Packet) -> Any:
             value = inner(p)
@@ -354,11 +380,12 @@ def _compile_match(match: Match, read: Getter, spaces: list[str], table: Table,
     space = spaces[0]
     member: Membership
     plain_flags = (len(spaces) == 1 and space in BITMASK_SPACES and isinstance(match.left, Field)
-                   and op in ("in", "==", "!="))
+                   and op in ("in", "==", "!=", "!"))
     if plain_flags and isinstance(right, (int, str, Flags)) and not isinstance(right, bool):
         # `ct state established,related`, `ct status dnat`: bitmask overlap (reference §2.2)
         bits = interval(right, space)[0]
-        return _bitmask(read, bits, negate=op == "!=")
+        # `tcp flags & (fin|syn|...) == 0` lists in JSON as op "!": none of the bits set
+        return _bitmask(read, bits, negate=op in ("!=", "!"))
     if op in ("<", ">", "<=", ">="):
         if len(spaces) > 1 or not isinstance(right, (int, str)) or isinstance(right, bool):
             raise Unsupported(f"comparison {op}")
@@ -424,6 +451,12 @@ def _membership(read: Getter, member: Membership, *, negate: bool) -> Predicate:
             hit = member(value)
             if hit is None:
                 return None
+            return (not hit) if negate else hit
+        if isinstance(value, MssSpan):
+            try:
+                hit = member(value)
+            except PortSplit:
+                return None  # the span straddles the rule's values: the sender decides
             return (not hit) if negate else hit
         hit = member(value)
         return (not hit) if negate else hit

@@ -94,7 +94,10 @@ def parse_expr(raw: Any) -> Expr:
         if key == "payload" and isinstance(body, dict):
             if "protocol" in body:
                 return Field("payload", str(body["protocol"]), str(body["field"]))
-            return Opaque(f"@{body.get('base')},{body.get('offset')},{body.get('len')}")
+            base, offset, length = body.get("base"), body.get("offset"), body.get("len")
+            if base in ("nh", "th") and isinstance(offset, int) and isinstance(length, int):
+                return Field("raw", str(base), f"{offset},{length}")
+            return Opaque(f"@{base},{offset},{length}")
         if key == "meta":
             return Field("meta", "", str(body["key"]))
         if key == "ct" and "dir" not in body:
@@ -103,6 +106,9 @@ def parse_expr(raw: Any) -> Expr:
             return Field("fib", ".".join(as_list(body.get("flags"))), str(body["result"]))
         if key == "exthdr":
             return Field("exthdr", str(body.get("name", "")), str(body.get("field", "")))
+        if key == "tcp option" and isinstance(body, dict) and \
+                (body.get("name"), body.get("field")) == ("maxseg", "size"):
+            return Field("tcpopt", "maxseg", "size")
         if key == "concat":
             return Concat(tuple(parse_expr(part) for part in body))
         if key in ("&", "|", "^", "<<", ">>"):
@@ -183,6 +189,46 @@ def parse_statement(raw: Any, text: str | None = None) -> Statement:
     if key == "fwd":
         return Verdict("unknown", text)
     return Unknown(text)
+
+
+def _statement(raw: Any, table: Table) -> Statement:
+    """parse_statement, but a statement of a shape nft never printed this way makes only
+    its rule undecided (named), never the whole ruleset unreadable."""
+    try:
+        if isinstance(raw, dict) and len(raw) == 1 and "quota" in raw:
+            body = raw["quota"]
+            if isinstance(body, str):
+                if body not in table.quotas:
+                    return Unknown(f'quota name "{body}" (not in the listing)')
+                limit, used, over = table.quotas[body]
+                return quota_match(limit, used, over, f'quota name "{body}"')
+            unit = QUOTA_UNITS.get(str(body.get("val_unit", "bytes")), 1)
+            used_unit = QUOTA_UNITS.get(str(body.get("used_unit", "bytes")), 1)
+            return quota_match(int(body["val"]) * unit, int(body.get("used", 0)) * used_unit,
+                               bool(body.get("inv")), render_statement(raw))
+        return parse_statement(raw)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        key = next(iter(raw)) if isinstance(raw, dict) and raw else type(raw).__name__
+        # it may have been a verdict (a vmap): continue, accept and drop all stay open
+        return Verdict("unreadable", f"{str(key)[:40]} statement the engine cannot read "
+                       f"({type(exc).__name__}): {_snippet(raw)[:80]}")
+
+
+QUOTA_UNITS = {"bytes": 1, "kbytes": 1 << 10, "mbytes": 1 << 20}
+MAX_PACKET = 65535
+
+
+def quota_match(limit: int, used: int, over: bool, text: str) -> Statement:
+    """A quota is decided by the byte count listed with it (nft_quota.c: the packet's
+    length is added, then `consumed >= quota` is "over"): far below or at the limit the
+    next packet cannot change the answer; within one packet of it, the packet's size does."""
+    if used + MAX_PACKET < limit:
+        overquota = False
+    elif used >= limit:
+        overquota = True
+    else:
+        return Unknown(text)
+    return Match("==", Field("const", "", "true" if overquota == over else "false"), 1)
 
 
 def _set_types(raw: Any) -> tuple[str, ...]:
@@ -283,7 +329,7 @@ def _parse_item(ruleset: Ruleset, kind: str, body: Any, table_of: Any,
     if kind == "metainfo":
         ruleset.nft_version = str(body.get("version", ""))
         return
-    if kind not in ("table", "chain", "set", "map", "ct helper", "rule"):
+    if kind not in ("table", "chain", "set", "map", "ct helper", "rule", "quota"):
         return
     family = _text(body["family"])
     if kind == "table":
@@ -303,6 +349,9 @@ def _parse_item(ruleset: Ruleset, kind: str, body: Any, table_of: Any,
             chain.devices = tuple(_text(d) for d in as_list(body.get("dev")))
     elif kind in ("set", "map"):
         table.sets[_text(body["name"])] = _named_set(body, kind == "map")
+    elif kind == "quota":
+        table.quotas[_text(body["name"])] = (int(body.get("bytes", 0)),
+                                             int(body.get("used", 0)), bool(body.get("inv")))
     elif kind == "ct helper":
         name = _text(body["name"])
         table.helpers[name] = HelperObject(family, table.name, name,
@@ -316,7 +365,7 @@ def _parse_item(ruleset: Ruleset, kind: str, body: Any, table_of: Any,
         raw_exprs = as_list(body.get("expr"))
         if any(isinstance(e, dict) and "xt" in e for e in raw_exprs):
             table.has_xt = True
-        statements = tuple(parse_statement(e) for e in raw_exprs)
+        statements = tuple(_statement(e, table) for e in raw_exprs)
         handle = body.get("handle")
         chain.rules.append(Rule(
             family=family, table=table.name, chain=chain_name,

@@ -17,12 +17,13 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.lab import netns
+from trunkconsole.net.iptsave import BUILTIN
 from trunkconsole.net.packet import Probe
 
 PROBE_TABLE = "tcfw_probe"
@@ -120,6 +121,10 @@ class Sandbox:
             for table in names:
                 sh(["ip", "netns", "exec", self.fw, tool, "-t", table, "-F"], check=False)
                 sh(["ip", "netns", "exec", self.fw, tool, "-t", table, "-X"], check=False)
+                # -F keeps the builtin chains' policies: a DROP policy would outlive it
+                for chain in BUILTIN.get(table, {}):
+                    sh(["ip", "netns", "exec", self.fw, tool, "-t", table, "-P", chain,
+                        "ACCEPT"], check=False)
         if shutil.which("ipset"):  # after the rules that reference them are gone
             sh(["ip", "netns", "exec", self.fw, "ipset", "destroy"], check=False)
         sh(["ip", "netns", "exec", self.fw, "nft", "-f", "-"], stdin=PROBE_RULES)
@@ -137,8 +142,10 @@ class Sandbox:
 
     # --- packets ----------------------------------------------------------------------------
 
-    def send(self, probes: Iterable[Probe]) -> list[Sent]:
-        """Send one real packet per probe (UDP datagram or TCP SYN) from the src namespace."""
+    def send(self, probes: Iterable[Probe],
+             payload: Callable[[Probe, int], bytes] | None = None) -> list[Sent]:
+        """Send one real packet per probe (UDP datagram or TCP SYN) from the src namespace;
+        payload(probe, sport) gives a UDP datagram's bytes (default b"probe")."""
         sent: list[Sent] = []
         held: list[socket.socket] = []
         with netns.inside(self.src):
@@ -151,7 +158,8 @@ class Sandbox:
                 sock = socket.socket(family, kind)
                 sock.bind((probe.src, sport))
                 if probe.proto == "udp":
-                    sock.sendto(b"probe", (dst, probe.dport_lo))
+                    data = b"probe" if payload is None else payload(probe, sport)
+                    sock.sendto(data, (dst, probe.dport_lo))
                     sock.close()
                 else:
                     sock.setblocking(False)

@@ -14,6 +14,14 @@ from dataclasses import dataclass
 # (pattern on the condition text, the state it depends on); first match wins
 _STATE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), sentence) for pattern, sentence in (
+        (r"ingress chain device",
+         "which device the ingress chain is attached to (nft 1.0.6 JSON omits it; the "
+         "collector reads it from `nft list chain`)"),
+        (r"tcpopt|tcp option|maxseg", "the TCP options (MSS) the sender puts in its SYN"),
+        (r"-m physdev", "the bridge port the packet came through (physdev)"),
+        (r"-m (string|u32|length)|@(nh|th|ll),",
+         "the packet's contents: what the provider's INVITE or RTP carries beyond the "
+         "modelled bytes (trunkconsole.net.payload)"),
         (r"\bxt (match|target)\b",
          "an iptables match hidden in nft JSON: give iptables-save output"),
         (r"hashlimit", "a per-source rate limit (hashlimit): how many packets came recently"),

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkconsole.findings import (
     EXIT_CRITICAL,
@@ -23,6 +23,9 @@ from trunkconsole.findings import (
     Severity,
     exit_status,
 )
+
+if TYPE_CHECKING:
+    from trunkconsole.settings import AmiTarget
 
 PROVIDERS: tuple[str, ...] = (
     "trunkconsole.pjsip.check:config_provider",
@@ -43,6 +46,9 @@ class CheckContext:
 
     config_dir: Path
     args: Any = None  # the argparse namespace, for providers with their own flags
+    # How to reach AMI (the front end resolves flags, config.yaml and manager.conf); None:
+    # the live check cannot run. Called only when the live provider runs.
+    ami_target: Callable[[], AmiTarget] | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def asterisk(self) -> Any:

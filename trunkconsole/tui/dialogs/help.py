@@ -64,7 +64,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            title = getattr(self.for_screen, "TITLE", None) or type(self.for_screen).__name__
+            title = self.for_screen.TITLE or type(self.for_screen).__name__
             yield Static(plain(f"Keys on {title}", style="bold"))
             yield Static(bindings_table(self.for_screen))
             yield Static(plain_lines(KEYMAP_HINT), id="help-hint")

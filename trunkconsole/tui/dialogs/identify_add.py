@@ -13,11 +13,11 @@ from textual.containers import Horizontal, VerticalGroup
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.identify import IdentifyPlan
 from trunkconsole.changes.identify_review import plan_identify_add_reviewed
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
+from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 from trunkconsole.tui.plain import plain, plain_lines

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalGroup
@@ -15,16 +15,15 @@ from textual.widgets import Input, Label, Static
 from trunkconsole.calls.preflight import run_preflight
 from trunkconsole.changes.sip_logger import state_file_for
 from trunkconsole.errors import OperatorError
+from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.visible import visible
-
-if TYPE_CHECKING:
-    from trunkconsole.tui.app import TrunkConsoleApp
 
 
 class PreflightDialog(ModalScreen[None]):
     """Enter runs the call (cancelled at the first 180/183); Escape closes."""
 
+    app = getters.app(TrunkConsoleApp)
     DEFAULT_CSS = """
     PreflightDialog { align: center middle; }
     PreflightDialog > VerticalGroup {
@@ -52,10 +51,6 @@ class PreflightDialog(ModalScreen[None]):
             yield Static(Text("Enter runs it", style="dim"), id="preflight-result",
                          markup=False)
 
-    @property
-    def _app(self) -> TrunkConsoleApp:
-        return self.app  # type: ignore[return-value]
-
     @on(Input.Submitted)
     def _submitted(self, _event: Input.Submitted) -> None:
         self._run()
@@ -65,7 +60,7 @@ class PreflightDialog(ModalScreen[None]):
         out = self.query_one("#preflight-result", Static)
         number = self.query_one("#preflight-number", Input).value.strip()
         caller_id = self.query_one("#preflight-callerid", Input).value.strip()
-        app = self._app
+        app = self.app
         ami = app.ami_actions()
         try:
             if app.settings.readonly:

@@ -17,11 +17,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
+from trunkconsole.ami.oneshot import ami_session
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress
-from trunkconsole.changes.audit import state_dir
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
 from trunkconsole.errors import OperatorError
+from trunkconsole.private import state_dir
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.widgets.diff_view import DiffView
@@ -151,7 +152,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
         applier = Applier(app.ami_actions(), state_dir(), readonly=app.settings.readonly,
                           on_progress=self._show_progress,
-                          after_reload=reasserter(app.settings.ami.address))
+                          after_reload=reasserter(app.settings.ami.address),
+                          fresh_ami=lambda: ami_session(app.settings.ami))
         try:
             self.result = await applier.apply(
                 self.changeset, confirm=confirm if dead_man else None,

@@ -27,10 +27,10 @@ SECONDS = 60.0
 
 def run_trace(src: str, readonly: bool, stop: threading.Event) -> dict[str, Any]:
     """Trace the next SIP packet from src (UDP or TCP, any port): the CLI's core."""
-    from trunkconsole.changes.audit import state_dir
     from trunkconsole.changes.trace import TraceSpec, trace_table
     from trunkconsole.net.collect import read_ruleset
     from trunkconsole.net.trace import compare, read_monitor
+    from trunkconsole.private import state_dir
 
     ruleset = read_ruleset()
     if ruleset.tables and all(t.source == "iptables-legacy" for t in ruleset.tables):

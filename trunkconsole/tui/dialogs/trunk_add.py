@@ -13,9 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 from trunkconsole.tui.plain import plain, plain_lines

@@ -21,8 +21,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from trunkconsole.changes.audit import shown_value
 from trunkconsole.findings import Finding, Severity
+from trunkconsole.masking import shown_value
 from trunkconsole.pjsip.freepbx import CUSTOM_MARK, custom_values
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.pjsip.trunks import TrunkGroup, trunk_groups

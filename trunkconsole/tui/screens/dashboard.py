@@ -38,7 +38,9 @@ from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
-CODEC_POLL_SECONDS = 5.0
+# Codecs of calls with RTCP figures: asked every CODEC_POLL_TICKS app ticks (5 s at 3 Hz)
+# while the dashboard shows and such a call lacks its codec; on the app's one timer.
+CODEC_POLL_TICKS = 15
 
 
 class DashboardScreen(LiveScreen):
@@ -75,6 +77,7 @@ class DashboardScreen(LiveScreen):
         self._touched: set[str] = set()  # channels changed since their rows were synced
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
+        self._codec_ticks = 0
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -96,7 +99,13 @@ class DashboardScreen(LiveScreen):
         self.query_one("#channels", LiveTable).set_volatile("duration", self._duration)
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
-        self.set_interval(CODEC_POLL_SECONDS, self._poll_codecs)
+
+    def tick(self) -> None:
+        super().tick()
+        self._codec_ticks += 1
+        if self._codec_ticks >= CODEC_POLL_TICKS:
+            self._codec_ticks = 0
+            self._poll_codecs()
 
     @work(exclusive=True, group="codecs", exit_on_error=False)
     async def _poll_codecs(self) -> None:
@@ -104,7 +113,7 @@ class DashboardScreen(LiveScreen):
         `pjsip show channelstats`; only while such a call lacks its codec."""
         live = self.app.live
         ami = self.app.ami_actions()
-        if live is None or ami is None or self.app.screen is not self or not any(
+        if live is None or ami is None or not any(
                 not q.codec for q in live.state.quality.calls.values()):
             return
         with contextlib.suppress(OperatorError, TimeoutError):
@@ -284,7 +293,7 @@ class DashboardScreen(LiveScreen):
 
     @work(exclusive=True, group="dashboard-propose", exit_on_error=False)
     async def _propose(self, address: str, accounts: list[str], why: str) -> None:
-        from trunkconsole.changes.propose import propose_trunks
+        from trunkconsole.diagnose.propose import propose_trunks
 
         config = await asyncio.to_thread(self.app.asterisk_config)  # a parse: not on the loop
         candidates = propose_trunks(config, address, from_users=accounts) \

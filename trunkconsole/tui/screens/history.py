@@ -3,12 +3,17 @@
 Left: the timeline (newest last). Right: each trunk's availability, RTT and calls over the
 window as one-line plots, flaps and outages; Enter on an item shows the journal rows
 behind it. Data comes from the core (journal.history); this screen only renders it.
+
+`watch` keeps writing the journal: while this screen shows, the app's tick re-reads it
+every REFRESH_TICKS (in a thread worker: a day of journal is an SQLite scan), and the
+table is rebuilt only when the timeline changed, keeping the operator's row.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.text import Text
@@ -16,23 +21,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.journal.history import (
     History,
+    Item,
     build_history,
     default_journal,
     evidence_rows,
     spark,
 )
 from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible
-
-if TYPE_CHECKING:
-    pass
 
 WINDOWS = (3600.0, 86400.0, 7 * 86400.0)
 WINDOW_NAMES = {3600.0: "1h", 86400.0: "24h", 7 * 86400.0: "7d"}
@@ -63,18 +66,26 @@ def trunk_summary(history: History) -> Group:
     return Group(*parts)
 
 
-class HistoryScreen(Screen[None]):
+def _row_key(item: Item) -> tuple[float, str, str]:
+    return (item.at, item.kind, item.trunk)
+
+
+class HistoryScreen(LiveScreen):
     """The journal's timeline and per-trunk plots; Enter shows an item's evidence."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reload", "Re-read journal", id="history-reload"),
         Binding("w", "window", "1h/24h/7d", id="history-window"),
     ]
+    # Re-read the journal every 10 s (30 ticks at 3 Hz) while shown.
+    REFRESH_TICKS: ClassVar[int] = 30
 
     def __init__(self) -> None:
         super().__init__()
         self.window = 86400.0
         self.history: History | None = None
+        self._rows: list[tuple[Any, ...]] = []
+        self._summary: object = None
 
     DEFAULT_CSS = """
     #history-trunks-scroll { height: auto; max-height: 45%; }
@@ -98,11 +109,15 @@ class HistoryScreen(Screen[None]):
         table.add_column("trunk", width=10, key="trunk")
         table.add_column("what", width=120, key="what")
         table.focus()
-        self.action_reload()
+        self.refresh_live()
+
+    def refresh_live(self) -> None:
+        """The app's tick (every REFRESH_TICKS while shown) and a return to the screen."""
+        self._load(self.window)
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
-        self.action_reload()
+        self._load(self.window)
 
     def action_reload(self) -> None:
         self._load(self.window)
@@ -117,13 +132,35 @@ class HistoryScreen(Screen[None]):
 
     def _show(self, history: History | str) -> None:
         table = self.query_one("#history-table", DataTable)
-        table.clear()
+        summary = self.query_one("#history-trunks", Static)
         if isinstance(history, str):
-            self.history = None
-            self.query_one("#history-trunks", Static).update(plain_lines(history,
-                                                                         style="yellow"))
+            self.history, self._rows = None, []
+            table.clear()
+            if history != self._summary:
+                self._summary = history
+                summary.update(plain_lines(history, style="yellow"))
             return
+        previous = self.history
         self.history = history
+        rows = [(item.at, item.end, item.kind, item.trunk, item.text) for item in history.items]
+        if rows != self._rows:
+            self._fill(table, history, previous)
+            self._rows = rows
+        fingerprint = (history.until - history.since, history.journal,
+                       [(name, series.to_json()) for name, series in
+                        sorted(history.trunks.items())])
+        if fingerprint != self._summary:  # Static.update() re-lays out the screen
+            self._summary = fingerprint
+            summary.update(trunk_summary(history))
+
+    def _fill(self, table: DataTable[Any], history: History, previous: History | None) -> None:
+        """Rebuild the timeline; the cursor stays on the operator's item, or follows the
+        newest when it was there."""
+        row = table.cursor_row
+        old = previous.items if previous is not None else []
+        following = not old or row >= len(old) - 1
+        keep = _row_key(old[row]) if not following and 0 <= row < len(old) else None
+        table.clear()
         for index, item in enumerate(history.items):
             when = time.strftime("%H:%M", time.localtime(item.at))
             if item.end is not None and item.end - item.at >= 60:
@@ -131,18 +168,29 @@ class HistoryScreen(Screen[None]):
             table.add_row(plain(when), plain(item.trunk),
                           plain(item.text, style=KIND_STYLE.get(item.kind, "")),
                           key=str(index))
-        if history.items:
-            table.move_cursor(row=len(history.items) - 1)
-        self.query_one("#history-trunks", Static).update(trunk_summary(history))
+        if not history.items:
+            return
+        keys = [_row_key(item) for item in history.items]
+        target = keys.index(keep) if keep in keys else len(history.items) - 1
+        table.move_cursor(row=target)
 
     @on(DataTable.RowSelected, "#history-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
         history = self.history
         if history is None or not 0 <= event.cursor_row < len(history.items):
             return
-        item = history.items[event.cursor_row]
-        lines = evidence_rows(default_journal(), item.evidence)
+        self._evidence(history.items[event.cursor_row])
+
+    @work(thread=True, exclusive=True, group="history-evidence", exit_on_error=False)
+    def _evidence(self, item: Item) -> None:
+        """The journal rows behind an item (an SQLite read: off the event loop)."""
+        try:
+            lines = evidence_rows(default_journal(), item.evidence)
+        except OperatorError as exc:
+            lines = [exc.render()]
+        except sqlite3.Error as exc:  # rotated or locked since the timeline was read
+            lines = [f"cannot read the journal: {exc}"]
         text = plain(f"evidence: {item.text}", style="bold")
         text.append("\n")
         text.append_text(plain_lines("\n".join(lines) or "no rows", style="dim"))
-        self.query_one("#history-evidence", Static).update(text)
+        self.app.call_from_thread(self.query_one("#history-evidence", Static).update, text)

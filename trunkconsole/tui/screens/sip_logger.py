@@ -19,8 +19,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, ContentSwitcher, DataTable, Footer, Input, Select, Static
 
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.changes.logger_on import switch_logger_on
-from trunkconsole.changes.sip_logger import SipLogger, SipMessage
+from trunkconsole.changes.sip_logger import SipLogger
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from trunkconsole.calls.ladder import CallFlow, CallIndex, Rung, arrow, did_numbers
 from trunkconsole.calls.nat import analyse
-from trunkconsole.changes.sip_logger import SipMessage
+from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.visible import visible

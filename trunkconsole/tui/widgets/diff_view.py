@@ -6,7 +6,7 @@ from pygments.token import Token
 from textual.highlight import HighlightTheme, highlight
 from textual.widgets import Static
 
-from trunkconsole.changes.audit import mask_secrets
+from trunkconsole.masking import mask_secrets
 from trunkconsole.visible import visible_lines
 
 

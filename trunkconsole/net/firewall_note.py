@@ -6,8 +6,8 @@ UDP packet to 5060; a DROP names the rule, a DEPENDS the assumption.
 
 from __future__ import annotations
 
-from trunkconsole.changes.addresses import ProviderAddress
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.addresses import ProviderAddress
 
 
 def sip_firewall_note(address: ProviderAddress, port: int = 5060) -> str | None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 
-from trunkconsole.changes.addresses import parse_ami_matches
-from trunkconsole.changes.changeset import AmiActions
+from trunkconsole.ami.action import AmiActions
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.pjsip_inputs import contact_host
+from trunkconsole.pjsip.addresses import parse_ami_matches
 
 
 async def trunk_hosts(ami: AmiActions, endpoint: str) -> list[str]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from trunkconsole.changes.addresses import parse_provider_address
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.pjsip_inputs import contact_host
+from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.pjsip.objects import PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 

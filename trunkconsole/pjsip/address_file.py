@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from trunkconsole.changes.addresses import ProviderAddress, parse_provider_address
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.addresses import ProviderAddress, parse_provider_address
 
 MAX_BYTES = 1 << 20  # a provider's list is a few hundred lines, never a megabyte
 MAX_ADDRESSES = 4096
