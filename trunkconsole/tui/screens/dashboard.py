@@ -137,10 +137,21 @@ class DashboardScreen(LiveScreen):
         now = self.app.wall_clock()
         needle = self.filter_text
         kinds = {kind for kind, _ in changes}
-        if self._trunk_names is None or ENDPOINT in kinds:
-            # Which endpoints are trunks changes only with an endpoint: not every tick
-            # through 10,000 phones.
+        if self._trunk_names is None:
             self._trunk_names = sorted(e.name for e in state.trunks())
+        elif ENDPOINT in kinds:
+            # Only the endpoints that changed can have become (or stopped being) trunks:
+            # never a pass over 10,000 phones per tick while their listing streams in.
+            names = set(self._trunk_names)
+            for kind, name in changes:
+                if kind == ENDPOINT:
+                    endpoint = state.endpoints.get(name)
+                    if endpoint is not None and endpoint.is_trunk:
+                        names.add(name)
+                    else:
+                        names.discard(name)
+            if len(names) != len(self._trunk_names) or not names.issuperset(self._trunk_names):
+                self._trunk_names = sorted(names)
         trunks = [state.endpoints[n] for n in self._trunk_names if n in state.endpoints]
         trunk_rows = {t.name: cells for t in (trunk_summary(state, e, now) for e in trunks)
                       if matches(cells := trunk_cells(t), needle)}
