@@ -57,7 +57,7 @@ VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "r
 NOP_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "DSCP", "TOS",
                          "CLASSIFY", "CHECKSUM", "TTL", "HL", "IDLETIMER", "LED", "SECMARK",
                          "CONNSECMARK", "NETMAP", "TEE"})
-CONTENT_MODULES = frozenset({"string", "u32", "length", "physdev"})
+CONTENT_MODULES = frozenset({"string", "u32", "length", "physdev", "bpf"})
 TCP_FLAG_NAMES = ("fin", "syn", "rst", "psh", "ack", "urg")
 SET_OPTIONS = frozenset({"--return-nomatch", "--update-counters", "--update-subcounters",
                          "--packets-eq", "--packets-lt", "--packets-gt", "--bytes-eq",
