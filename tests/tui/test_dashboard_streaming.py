@@ -153,3 +153,23 @@ async def test_remembered_cells_follow_a_theme_change() -> None:
         channels._row_render_cache.clear()
         channels._line_cache.clear()
         assert list(channels.render_line(2)) == after
+
+
+async def test_sort_order_shows_in_the_caption_not_as_a_toast() -> None:
+    state = state_with_calls(3, NOW)
+    app = frozen(DashboardApp(StaticLive(state)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("s")
+        await pilot.pause()
+        assert "Trunks  (sorted by Status ascending)" in visible_text(app)
+        await pilot.press("r")
+        await pilot.pause()
+        assert "Trunks  (sorted by Status descending)" in visible_text(app)
+        assert not app._notifications
+        table(app, "channels").focus()
+        await pilot.press("s")
+        await pilot.pause()
+        app.refresh_visible()
+        await pilot.pause()
+        assert "Channels (3)  (unsorted)" in visible_text(app)  # Time was the last column

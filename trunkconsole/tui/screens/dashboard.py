@@ -44,6 +44,7 @@ from trunkconsole.tui.widgets.status_bar import StatusBar
 # Codecs of calls with RTCP figures: asked every CODEC_POLL_TICKS app ticks (5 s at 3 Hz)
 # while the dashboard shows and such a call lacks its codec; on the app's one timer.
 CODEC_POLL_TICKS = 15
+SENDERS_CAPTION = "Unknown senders (no identify matches them; Asterisk answers 401)"
 
 
 class DashboardScreen(LiveScreen):
@@ -84,6 +85,7 @@ class DashboardScreen(LiveScreen):
         self._now = 0.0
         self._channel_cells: dict[str, Cells] = {}
         self._touched: set[str] = set()  # channels changed since their rows were synced
+        self._sort_notes: dict[str, str] = {}  # table id -> "  (sorted by ...)"
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
         self._codec_ticks = 0
@@ -92,12 +94,11 @@ class DashboardScreen(LiveScreen):
         yield StatusBar(id="status-bar")
         yield Static(id="problems", markup=False)
         with Vertical():
-            yield Static("Trunks", classes="caption")
+            yield Static("Trunks", classes="caption", id="trunks-caption")
             yield LiveTable(TRUNK_COLUMNS, id="trunks")
             yield Static("Channels", classes="caption", id="channels-caption")
             yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=8, sort_reverse=True)
-            yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
-                         classes="caption", id="senders-caption")
+            yield Static(SENDERS_CAPTION, classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
             yield Static(id="senders-resolved", markup=False)
         yield Input(placeholder="filter: part of a name, address, caller, DID",
@@ -193,7 +194,7 @@ class DashboardScreen(LiveScreen):
                 self._show_resolved(state)
                 self._senders_dirty = False
             # Static.update() re-lays out the screen: only when the text really changed.
-            caption = f"Channels ({len(state.channels)})"
+            caption = f"Channels ({len(state.channels)}){self._sort_notes.get('channels', '')}"
             if caption != self._caption:
                 self._caption = caption
                 self.query_one("#channels-caption", Static).update(plain(caption),
@@ -310,11 +311,24 @@ class DashboardScreen(LiveScreen):
 
     def action_sort(self) -> None:
         table = self._focused_table()
-        self.notify(f"{table.id}: sorted {table.cycle_sort()}", markup=False, timeout=2)
+        self._note_sort(table, table.cycle_sort())
 
     def action_reverse(self) -> None:
         table = self._focused_table()
-        self.notify(f"{table.id}: sorted {table.reverse_sort()}", markup=False, timeout=2)
+        self._note_sort(table, table.reverse_sort())
+
+    def _note_sort(self, table: LiveTable, label: str) -> None:
+        """The order in the table's caption: a toast per key press would mount and
+        unmount a widget, each a layout of the whole screen (tens of ms with hundreds of
+        calls shown), so fast key presses would queue behind them."""
+        name = str(table.id)
+        self._sort_notes[name] = f"  ({'' if label == 'unsorted' else 'sorted '}{label})"
+        texts = {"trunks": "Trunks", "senders": SENDERS_CAPTION,
+                 "channels": self._caption.partition("  (")[0] or "Channels"}
+        caption = texts.get(name, name) + self._sort_notes[name]
+        if name == "channels":
+            self._caption = caption
+        self.query_one(f"#{name}-caption", Static).update(plain(caption), layout=False)
 
     def action_details(self) -> None:
         self._open(self._focused_table())
