@@ -6,6 +6,10 @@ lab's Asterisk 22 doing a warm `module reload res_pjsip.so` of the same file (it
 lab, named cfgbench; needs root). Checks the round trip is byte-exact. Targets: at most
 0.2x Asterisk's warm reload and 0.5 s. Not a test.
 
+Wall-clock figures on a shared machine include waiting for a CPU: the bench prints the
+load average before and after, and the CPU time of the best run beside it. The first run
+is the one without warm caches (parse_match, known option names).
+
     .venv/bin/python bench/bench_config.py [TRUNKS] [--no-asterisk] [--keep] [--lab=NAME]
 """
 
