@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     check.add_argument("--no-logs", action="store_true",
                        help="do not read Asterisk's log files (security, messages)")
     from trunkconsole.cli.logs import add_log_dir_argument
-    from trunkconsole.timewindow import add_since_argument
+    from trunkconsole.cli.support import add_since_argument
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)
