@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
                       "directory, in clear")
     show.set_defaults(handler=config_show)
 
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     set_ = config_sub.add_parser("set", help="set one option on one PJSIP object, reviewed",
                                  description="Any config edit as a reviewed diff with backup, "

@@ -58,3 +58,18 @@ def add_since_argument(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--since", type=since_type, default=parse_since(default),
                         metavar="DURATION",
                         help=f"how far back to look: 90s, 30m, 1h, 24h, 7d (default {default})")
+
+
+def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags every change command shares."""
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check mode: show the diff and whether it would change, "
+                        "change nothing (exit 0)")
+    parser.add_argument("--yes", action="store_true", help="apply without asking")
+    parser.add_argument("--confirm-within", type=float, metavar="SECONDS",
+                        help="dead-man apply: roll back unless confirmed within SECONDS")
+    parser.add_argument("--state-dir", type=Path,
+                        help="backups and audit log (default /var/lib/trunkconsole)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (changed, diff, steps, backup, "
+                        "rolled_back, verified, findings), also on failure")
