@@ -60,4 +60,10 @@ if [ "$mode" = demo ]; then
   .venv/bin/trunkconsole lab up --name demo
   exec .venv/bin/trunkconsole lab console --name demo
 fi
-exec .venv/bin/pytest -q -p no:cacheprovider
+# Lab tests mostly wait on timers and the network: several pytest-xdist workers, each with
+# its own lab (tests/conftest.py names it after the worker), whole files per worker (tests in
+# a file share fixtures and fixed paths), in collection order (tests/lab first, while the CPU
+# is free for their real-time windows; the many small CPU-bound files after them balance the
+# end). TRUNKCONSOLE_TEST_WORKERS=0 runs in one process.
+exec .venv/bin/pytest -q -p no:cacheprovider -n "${TRUNKCONSOLE_TEST_WORKERS:-3}" \
+  --dist loadfile --no-loadscope-reorder

@@ -118,6 +118,24 @@ def realistic(ns: str, rng: random.Random) -> None:
     sh("ipset", "restore", "-exist", stdin=ipset)
 
 
+WILD = Path(__file__).parent.parent / "tests" / "fixtures" / "net" / "wild"
+
+
+def wild(ns: str, rng: random.Random) -> None:
+    """The wild set's nftables ruleset (netdev ingress on wan0, vmaps, quota, meters) plus
+    a table with a 100,000-element interval set dropping on the input hook."""
+    subprocess.run(["ip", "-n", ns, "link", "add", "wan0", "type", "veth", "peer", "name",
+                    "wan0p"], check=True)
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", str(WILD / "asterisk-nft.nft")],
+                   check=True)
+    big = ", ".join(addr(n) for n in rng.sample(range(1, 1 << 24), 100_000))
+    text = (f"table inet big {{\n set blocked {{ type ipv4_addr; flags interval; "
+            f"elements = {{ {big} }} }}\n chain input {{\n type filter hook input priority -5;"
+            f"\n ip saddr @blocked drop\n }}\n}}\n")
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=text, text=True,
+                   check=True)
+
+
 def timed(fn: object, runs: int = 5) -> list[float]:
     out = []
     for _ in range(runs):
@@ -171,7 +189,7 @@ def main() -> int:
     for title, load in (("synthetic", lambda ns: subprocess.run(
             ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=ruleset_text(rng),
             text=True, check=True)), ("realistic firewalld + fail2ban", lambda ns: realistic(
-                ns, rng))):
+                ns, rng)), ("wild nftables + 100k-element set", lambda ns: wild(ns, rng))):
         ns = f"tcfw-bench-{os.getpid()}"
         subprocess.run(["ip", "netns", "add", ns], check=True)
         try:

@@ -17,7 +17,21 @@ from trunkconsole.lab.lab import TOOLS, Lab
 from trunkconsole.lab.system import missing_tools
 
 REQUIRE_LAB = os.environ.get("TRUNKCONSOLE_REQUIRE_LAB") == "1"
-LAB_NAME = os.environ.get("TRUNKCONSOLE_TEST_LAB", "test")
+
+
+def session_lab_name(base: str, worker: str) -> str:
+    """The session lab's name: TRUNKCONSOLE_TEST_LAB, plus the pytest-xdist worker's number
+    when workers run (gw0 -> test0, gw1 -> test1): each worker has its own lab, its own
+    namespaces, Asterisk and /run/trunkconsole/labs/NAME. The base is cut so the name stays
+    within the lab's 8 characters and the number is never cut off."""
+    if not worker.startswith("gw"):
+        return base
+    number = worker[2:]
+    return base[:8 - len(number)] + number
+
+
+LAB_NAME = session_lab_name(os.environ.get("TRUNKCONSOLE_TEST_LAB", "test"),
+                            os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 
 def lab_unavailable_reason() -> str | None:

@@ -33,9 +33,21 @@ def _nft(lab: Lab, script: str) -> None:
                    text=True, check=True, timeout=10)
 
 
-def block_ami(lab: Lab) -> None:
+def block_ami(lab: Lab, client_port: int | None = None) -> None:
+    """Drop what goes to AMI: every session, or only the one from client_port."""
+    only = f"tcp sport {client_port} " if client_port is not None else ""
     _nft(lab, f"table inet {BLOCK_TABLE} {{\n  chain input {{\n    type filter hook input "
-              "priority -50; policy accept;\n    tcp dport 5038 drop\n  }\n}\n")
+              f"priority -50; policy accept;\n    {only}tcp dport 5038 drop\n  }}\n}}\n")
+
+
+def ami_client_ports(lab: Lab) -> set[int]:
+    """Local ports of the TCP sessions to AMI in the PBX namespace (ss, as the kernel has
+    them)."""
+    out = subprocess.run(["ip", "netns", "exec", lab.pbx_ns, "ss", "-Htn", "state",
+                          "established", "( dport = :5038 )"],
+                         capture_output=True, text=True, check=True, timeout=10).stdout
+    return {int(line.split()[2].rpartition(":")[2]) for line in out.splitlines()
+            if line.strip()}
 
 
 def unblock_ami(lab: Lab) -> None:
@@ -97,6 +109,46 @@ async def test_ami_silent_after_reload_rolls_back(in_pbx_netns: Lab, lab_config:
     assert record["result"].startswith("rolled back in the files, but Asterisk may still run")
     # AMI back: Asterisk still had the change loaded, as the report said; one reload fixes it.
     assert NEW_IP + "/255.255.255.255" in ",".join(await _live_matches(lab))
+
+
+async def test_rollback_goes_over_a_fresh_session_when_ours_went_silent(
+        in_pbx_netns: Lab, lab_config: Lab, tmp_path: Path) -> None:
+    """Only our AMI session goes silent after the reload (its packets dropped, as when a
+    middlebox forgets the connection): the rollback reloads the originals over a fresh
+    session and confirms the live state, instead of leaving the change running."""
+    from trunkconsole.ami.oneshot import ami_session
+    from trunkconsole.settings import AmiTarget, Secret
+
+    lab = in_pbx_netns
+    path = lab.config_dir / "pjsip.conf"
+    original = path.read_bytes()
+    plan = plan_identify_add(lab.config_dir, "carrier", parse_provider_address(NEW_IP))
+    target = AmiTarget(secret=Secret(lab.secret()))
+    before = ami_client_ports(lab)
+    blocked: list[int] = []
+
+    with ami_unblocked_after(lab):
+        async with ami_session(target) as ami:
+            [ours] = ami_client_ports(lab) - before
+
+            async def go_silent(_ami: AmiActions) -> bool:
+                if not blocked:
+                    block_ami(lab, client_port=ours)
+                    blocked.append(ours)
+                return False
+
+            result = await Applier(ami, tmp_path, step_timeout=2, after_reload=go_silent,
+                                   fresh_ami=lambda: ami_session(target)).apply(
+                                       plan.changeset)
+        assert path.read_bytes() == original
+        assert result.rolled_back, result.summary()
+        assert not result.live_unconfirmed, result.summary()
+        details = [p.detail for p in result.progress if p.step is Step.ROLLBACK]
+        assert any("trying again over a fresh AMI session" in d for d in details), details
+        assert result.progress[-1].ok, result.summary()
+        assert "live state after restore" in result.progress[-1].detail
+        # Asterisk runs the originals again: the new address is not matched live.
+        assert NEW_IP + "/255.255.255.255" not in ",".join(await _live_matches(lab))
 
 
 def _cli(lab: Lab, state: Path, *args: str) -> subprocess.Popen[str]:

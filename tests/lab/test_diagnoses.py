@@ -16,7 +16,7 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import ASSIGNED_CALLER_ID, CallSpec
 from trunkconsole.lab.lab import Lab
 
-from .helpers import run_cli, rx_counts
+from .helpers import qualify_now, run_cli, rx_counts
 
 
 @pytest.fixture
@@ -96,11 +96,13 @@ def test_callerid_rejected(scenario_lab: Lab, lab_ami: AmiProbe, tmp_path: Path)
 def test_trunk_down(scenario_lab: Lab, lab_ami: AmiProbe) -> None:
     lab = scenario_lab
     scenarios.apply(lab, "trunk-down", log=lambda _m: None)
+    qualify_now(lab)
     lab_ami.wait_event(lambda e: first(e, "event") == "ContactStatus"
                        and first(e, "contactstatus") == "Unreachable", timeout=25)
     diagnosis = finding(check(lab), "trunk-unreachable")
     assert diagnosis["details"]["trunk"] == "carrier"
     lab.set_carrier("answer")  # the carrier is back
+    qualify_now(lab)
     lab_ami.wait_event(lambda e: first(e, "event") == "ContactStatus"
                        and first(e, "contactstatus") == "Reachable", timeout=25)
     assert lab.call(CallSpec(did="15551230001")).answered == 1

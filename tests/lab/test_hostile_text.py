@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.helpers import ROOT, run_cli
+from tests.lab.helpers import ROOT, AmiLogins, ami_logins, run_cli
 from trunkconsole.ami.oneshot import ami_session
 from trunkconsole.changes.sip_logger import SipLogger
 from trunkconsole.cli.logger import message_json, message_text
@@ -52,11 +52,12 @@ def raw_hits(output: bytes) -> list[bytes]:
     return [marker for marker in RAW if marker in output]
 
 
-def refused_call_later(lab: Lab, delay: float) -> threading.Thread:
-    """The hostile caller ID from an unknown address (Asterisk answers 401), after delay s:
-    unknown senders are learned from security events, so only while someone listens."""
+def refused_call_after_login(lab: Lab, logins: AmiLogins) -> threading.Thread:
+    """The hostile caller ID from an unknown address (Asterisk answers 401), once the CLI
+    or console under test has logged in to AMI: unknown senders are learned from security
+    events, so only while someone listens."""
     def call() -> None:
-        time.sleep(delay)
+        logins.wait()
         report = lab.call(CallSpec(did="15551230001", source=UNKNOWN_SOURCE, duration=1,
                                    hostile=True))
         assert report.rejected == {"401": 1}
@@ -91,18 +92,21 @@ def hostile_call(lab: Lab) -> Iterator[Lab]:
 
 def test_status_shows_controls_visibly_and_json_keeps_the_value(hostile_call: Lab) -> None:
     lab = hostile_call
-    caller = refused_call_later(lab, 2)
-    text = run_cli(lab, "status", "--config-dir", str(lab.config_dir), "--listen", "6")
-    caller.join()
+    with ami_logins(lab) as logins:
+        caller = refused_call_after_login(lab, logins)
+        text = run_cli(lab, "status", "--config-dir", str(lab.config_dir), "--listen", "6")
+        caller.join()
     assert text.returncode in (0, 1, 2), text.stderr
     out = (text.stdout + text.stderr).encode()
     assert raw_hits(out) == []
     assert visible(HOSTILE_FROM_USER) in text.stdout  # the call, with its From user
     assert UNKNOWN_SOURCE in text.stdout  # and the refused sender
 
-    caller = refused_call_later(lab, 2)
-    data = run_cli(lab, "status", "--json", "--config-dir", str(lab.config_dir), "--listen", "6")
-    caller.join()
+    with ami_logins(lab) as logins:
+        caller = refused_call_after_login(lab, logins)
+        data = run_cli(lab, "status", "--json", "--config-dir", str(lab.config_dir),
+                       "--listen", "6")
+        caller.join()
     assert raw_hits(data.stdout.encode()) == []
     assert data.stdout.isascii() or all(ord(c) > 0x9f for c in data.stdout if ord(c) > 0x7f)
     parsed = json.loads(data.stdout)
@@ -151,8 +155,9 @@ async def test_logger_show_prints_the_sip_message_visibly(
                for line in out.splitlines() if line.startswith("{"))
 
 
-def _console_output(lab: Lab, seconds: float) -> bytes:
-    """Run the console in a real pty (160x40) in the PBX namespace; what it wrote."""
+def _console_output(lab: Lab, until: tuple[bytes, ...], seconds: float = 60) -> bytes:
+    """Run the console in a real pty (160x40) in the PBX namespace; what it wrote until
+    every one of `until` was written and one more second passed (or `seconds` passed)."""
     master, slave = pty.openpty()
     ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -165,6 +170,8 @@ def _console_output(lab: Lab, seconds: float) -> bytes:
     try:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            if all(marker in output for marker in until):
+                deadline = min(deadline, time.monotonic() + 1.0)
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
@@ -183,9 +190,11 @@ def _console_output(lab: Lab, seconds: float) -> bytes:
 
 
 def test_console_in_a_pty_writes_no_raw_control_sequence(hostile_call: Lab) -> None:
-    caller = refused_call_later(hostile_call, 3)
-    output = _console_output(hostile_call, seconds=9)
-    caller.join()
+    with ami_logins(hostile_call) as logins:
+        caller = refused_call_after_login(hostile_call, logins)
+        output = _console_output(hostile_call, until=(
+            b"Unknown sender", UNKNOWN_SOURCE.encode(), b"1555\\x1b[2J"))
+        caller.join()
     assert b"Unknown sender" in output  # the dashboard was drawn
     assert UNKNOWN_SOURCE.encode() in output
     assert raw_hits(output) == []

@@ -90,21 +90,21 @@ def _processes_rooted_in(rootfs: str) -> list[int]:
 
 def test_down_leaves_nothing_behind(lab: Lab) -> None:
     """A second lab beside the session's one: up, then down, and nothing remains."""
-    other = Lab("downtest")
+    other = Lab(f"dt{lab.name[-6:]}")  # one per session lab: xdist workers run side by side
     state = other.up(log=lambda _m: None)
     assert other.is_running()
     assert state.asterisk_pid in _processes_rooted_in(state.rootfs)
     other.down(log=lambda _m: None)
 
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert "tc-downtest-" not in namespaces
-    assert not Path("/run/netns/tc-downtest-pbx").exists()
+    assert f"tc-{other.name}-" not in namespaces
+    assert not Path(f"/run/netns/tc-{other.name}-pbx").exists()
     assert not any(Path(f"/proc/{pid}").exists() for pid in (state.asterisk_pid, state.uas_pid))
     assert state.asterisk_pid not in _processes_rooted_in(state.rootfs)
     # The session lab still runs from the same root filesystem: only ours must be gone.
-    assert "downtest" not in _mounts()
+    assert other.name not in _mounts()
     assert not other.dir.exists()
     host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    assert "tc-downtest" not in host_links
+    assert f"tc-{other.name}" not in host_links
     # The session's lab was not disturbed.
     assert lab.is_running()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.lab.helpers import ami_logins
 from tests.lab.live_helpers import eventually, live
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
@@ -114,18 +115,19 @@ async def test_a_pjsip_reload_resyncs_trunks(in_pbx_netns: Lab) -> None:
 
 
 def test_status_listen_collects_unknown_senders(lab: Lab) -> None:
-    cli = subprocess.Popen(
-        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "status",
-         "--json", "--listen", "6", "--config-dir", str(lab.config_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.5)
-        lab.call(CallSpec(did="15551230002", source="203.0.113.13", count=2, rate=5,
-                          from_user="scanner"))
-        out, err = cli.communicate(timeout=60)
-    finally:
-        if cli.poll() is None:
-            cli.kill()
+    with ami_logins(lab) as logins:
+        cli = subprocess.Popen(
+            ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "status",
+             "--json", "--listen", "6", "--config-dir", str(lab.config_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            logins.wait()  # it hears the security events from now on
+            lab.call(CallSpec(did="15551230002", source="203.0.113.13", count=2, rate=5,
+                              from_user="scanner"))
+            out, err = cli.communicate(timeout=60)
+        finally:
+            if cli.poll() is None:
+                cli.kill()
     # Critical: in the lab every spare address is in the carrier's /24, so the diagnosis
     # is "the provider of trunk carrier now sends from 203.0.113.13".
     assert cli.returncode == 2, err

@@ -31,7 +31,7 @@ from trunkconsole.tui.app import REFRESH_HZ, TrunkConsoleApp
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 from trunkconsole.tui.widgets.live_table import LiveTable
 
-from .helpers import ROOT, run_cli
+from .helpers import ROOT, ami_logins, run_cli
 
 NEW_IP = scenarios.NEW_CARRIER_ADDRESS
 RULE = f"inet {scenarios.NFT_TABLE} input #2"
@@ -81,14 +81,17 @@ async def test_identify_fix_leaves_dashboard_status_and_check(
         await eventually(lambda: synced(app), 15, "a resync")
         await eventually(lambda: isinstance(app.screen, DashboardScreen)
                          and NEW_IP in sender_keys(app), 20, "the unknown sender on screen")
-        # The CLI twins listen across the fix, as a Nagios check running at that moment.
-        status = await cli_in_background(lab, "status", "--json", "--listen", "22",
-                                         "--config-dir", str(lab.config_dir))
-        check = await cli_in_background(lab, "check", "--json", "--no-network", "--listen",
-                                        "22")
         await pilot.press("f6")
         await eventually(lambda: "provider-ip-changed" in codes(app, NEW_IP), 15,
                          "the diagnosis")
+        # The CLI twins listen across the fix, as a Nagios check running at that moment:
+        # their 22 s start once they have logged in and listed (not counted from here).
+        with ami_logins(lab) as logins:
+            status = await cli_in_background(lab, "status", "--json", "--listen", "22",
+                                             "--config-dir", str(lab.config_dir))
+            check = await cli_in_background(lab, "check", "--json", "--no-network",
+                                            "--listen", "22")
+            await asyncio.to_thread(logins.wait, 2)
         await asyncio.sleep(6)  # the carrier's calls from .12 keep being refused meanwhile
         fixed = await asyncio.to_thread(run_cli, lab, "identify", "add", "carrier", NEW_IP,
                                         "--yes", state=tmp_path)

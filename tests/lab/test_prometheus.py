@@ -21,6 +21,7 @@ from trunkconsole.lab import scenarios
 from trunkconsole.lab.lab import Lab
 from trunkconsole.lab.netns import inside
 
+from .helpers import qualify_now
 from .watch_helpers import running_watch, wait_for
 
 PROM = "127.0.0.1:9090"  # loopback of the lab's PBX namespace: nobody else's
@@ -83,6 +84,7 @@ def test_prometheus_sees_the_trunk_go_down_and_up(scenario_lab: Lab, tmp_path: P
             prometheus(lab, tmp_path):
         wait_for("reachable 1", lambda: reachable(lab) == "1", timeout=60)
         scenarios.apply(lab, "trunk-down", log=lambda _m: None)
+        qualify_now(lab)
         wait_for("reachable 0", lambda: reachable(lab) == "0", timeout=60)
         scenarios.apply(lab, "reset", log=lambda _m: None)
         wait_for("reachable 1 again", lambda: reachable(lab) == "1", timeout=60)

@@ -129,7 +129,7 @@ def test_reset_and_down_stop_only_our_fail2ban_and_remove_its_table(lab: Lab) ->
     assert state is not None
     assert pbx.alive(state.fail2ban_pid)
     ours = state.fail2ban_pid
-    second = Lab(f"{lab.name[:6]}b2")
+    second = Lab(f"b2{lab.name[-6:]}")  # one per session lab: xdist workers run side by side
     try:
         second.up(log=lambda _m: None)
         scenarios.apply(second, "provider-banned", log=lambda _m: None)

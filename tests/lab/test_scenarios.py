@@ -12,7 +12,7 @@ from trunkconsole.lab.ami_probe import AmiProbe, first
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
-from .helpers import rx_counts
+from .helpers import qualify_now, rx_counts
 
 
 @pytest.fixture
@@ -50,6 +50,7 @@ def test_callerid_rejected(scenario_lab: Lab, lab_ami: AmiProbe) -> None:
 
 def test_trunk_down(scenario_lab: Lab, lab_ami: AmiProbe) -> None:
     scenarios.apply(scenario_lab, "trunk-down", log=lambda _m: None)
+    qualify_now(scenario_lab)
     event = lab_ami.wait_event(lambda e: first(e, "event") == "ContactStatus"
                                and first(e, "contactstatus") == "Unreachable", timeout=25)
     assert first(event, "aor") == "carrier"

@@ -16,7 +16,7 @@ from trunkconsole.lab import scenarios
 from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
-from .helpers import run_cli
+from .helpers import qualify_now, run_cli
 from .watch_helpers import events, history_json, metrics, running_watch, wait_for
 
 
@@ -32,6 +32,7 @@ def test_watch_records_outage_restart_and_recovery(scenario_lab: Lab, tmp_path: 
     with running_watch(lab, journal, tmp_path, "--no-metrics") as watch:
         wait_for("a first reachable carrier", lambda: events(journal, "contact-reachable"))
         scenarios.apply(lab, "trunk-down", log=lambda _m: None)
+        qualify_now(lab)
         wait_for("the outage", lambda: events(journal, "contact-unreachable"))
         wait_for("its finding", lambda: [e for e in events(journal, "finding-raised")
                                          if "does not answer" in e[2]], timeout=25)

@@ -156,12 +156,48 @@ def judge_wild(box: Sandbox, tally: WildTally, name: str, batch: list[Probe],
     return problems
 
 
+def judge_rtp_classes(box: Sandbox, tally: WildTally, name: str) -> list[str]:
+    """The RTP range 10000-20000 split into classes: both ends and the middle of every
+    class, as RTP packets, must meet the class's verdict in the kernel."""
+    engine = engine_for(box)
+    batch: list[Probe] = []
+    expected: dict[tuple[str, int], Decision] = {}
+    for src in [*SOURCES[:8], "2001:db8:5060::1", "2001:db8:6::9"]:
+        whole = Probe(src, 10000, 20000, dst=FW_V6 if ":" in src else FW_V4, iif="wan0",
+                      rpf_ok=True)
+        for cls in engine.evaluate_range(whole).classes:
+            for port in sorted({cls.lo, (cls.lo + cls.hi) // 2, cls.hi}):
+                batch.append(whole.with_ports(port, port))
+                expected[(src, port)] = cls.verdict.decision
+    arrived = box.arrived(box.send(batch, payload=on_the_wire))
+    stats = tally.per_set.setdefault(name, {"packets": 0, "agree": 0, "depends": 0})
+    problems = []
+    for sent, got_in in arrived.items():
+        want = expected[(sent.probe.src, sent.probe.dport_lo)]
+        tally.packets += 1
+        stats["packets"] += 1
+        if want is Decision.DEPENDS:
+            stats["depends"] += 1
+            tally.depends["RTP class DEPENDS"] += 1
+            continue
+        if (want is Decision.ACCEPT) == got_in:
+            tally.agreements += 1
+            stats["agree"] += 1
+        else:
+            problems.append(f"{name} RTP class: {sent.probe.describe()} class={want.value} "
+                            f"kernel={'accept' if got_in else 'drop'}")
+    tally.disagreements.extend(problems)
+    return problems
+
+
 @pytest.mark.netns
 @pytest.mark.parametrize("name", list(WILD_SETS))
 def test_wild_rulesets_agree_with_kernel(box: Sandbox, tally: WildTally, name: str) -> None:
     loads, undecidable = WILD_SETS[name]
     load(box, loads)
     problems = judge_wild(box, tally, name, probes(SOURCES, PORTS), undecidable)
+    load(box, loads)  # fresh meters and conntrack-free sets for the RTP classes
+    problems += judge_rtp_classes(box, tally, name)
     assert not problems, _digest(problems)
 
 

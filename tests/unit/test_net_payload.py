@@ -176,3 +176,31 @@ def test_syn_mss_and_null_flag_checks_from_a_bogon_filter() -> None:
                              "right": ["fin", "syn", "rst", "psh", "ack", "urg"]}},
                   {"drop": None}]
     assert verdict(_nft([plain_null]), 5061, "tcp") is Decision.ACCEPT  # a SYN has SYN
+
+
+def test_a_save_cut_inside_a_table_is_refused() -> None:
+    from trunkconsole.errors import OperatorError
+
+    text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp --dport 5060 -j ACCEPT\n"
+    with pytest.raises(OperatorError, match="without COMMIT"):
+        parse_save(text, "ip", "iptables-legacy")
+
+
+def test_a_dynset_with_a_timeout_renders_as_nft_prints_it() -> None:
+    from trunkconsole.net.render import render_statement
+
+    raw = {"set": {"op": "update", "set": "@meter", "elem": {"elem": {
+        "val": {"payload": {"protocol": "ip", "field": "saddr"}}, "timeout": 7200}},
+        "stmt": [{"limit": {"rate": 20, "per": "hour"}}]}}
+    assert render_statement(raw) == "update @meter { ip saddr timeout 7200s limit rate 20/hour }"
+
+
+def test_classic_bpf_runs_on_the_modelled_bytes() -> None:
+    udp_5062 = "7,48 0 0 9,21 0 4 17,177 0 0 0,72 0 0 2,21 0 1 5062,6 0 0 1,6 0 0 0"
+    engine = save_engine(f'-A INPUT -m bpf --bytecode "{udp_5062}" -j DROP')
+    assert verdict(engine, 5062) is Decision.DROP
+    assert verdict(engine, 5060) is Decision.ACCEPT
+    assert verdict(engine, 5062, "tcp") is Decision.ACCEPT  # protocol byte is 6
+    ttl = save_engine('-A INPUT -m bpf --bytecode "4,48 0 0 8,21 0 1 64,6 0 0 1,6 0 0 0" '
+                      "-j DROP")
+    assert verdict(ttl, 5060) is Decision.DEPENDS  # the TTL is not in the files

@@ -133,7 +133,14 @@ def test_logger_guard_does_not_inherit_the_secret(tmp_path: Path,
     state.write_text(json.dumps({"session": "abc", "until": time.time() + 60}))
     pid = start_guard(AmiTarget(secret=Secret("s3cr3t-in-env")), state, "abc", None)
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        # Read it once the guard has exec'd: between fork and exec /proc/PID/environ can
+        # read empty (a busy machine stretches that window).
+        deadline = time.monotonic() + 10
+        environ = b""
+        while not environ and time.monotonic() < deadline:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            if not environ:
+                time.sleep(0.05)
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         assert environ, f"the guard ended early: {os.waitpid(pid, os.WNOHANG)}"
         assert b"PYTHONPATH=" in environ  # the environment was read, and it is the guard's

@@ -14,8 +14,10 @@ the write does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -87,8 +89,12 @@ class Applier:
     def __init__(self, ami: AmiActions | None, state_root: Path, *, readonly: bool = False,
                  on_progress: Callable[[Progress], None] = lambda _p: None,
                  after_reload: Callable[[AmiActions], Awaitable[object]] | None = None,
-                 step_timeout: float = STEP_TIMEOUT) -> None:
+                 step_timeout: float = STEP_TIMEOUT,
+                 fresh_ami: Callable[[], AbstractAsyncContextManager[AmiActions]] | None
+                 = None) -> None:
         self.ami = ami
+        # opens another logged-in session, for a rollback whose session went silent
+        self._fresh_ami = fresh_ami
         self.state_root = state_root
         self.readonly = readonly
         self.step_timeout = step_timeout
@@ -324,29 +330,37 @@ class Applier:
         await self._reload_restored(changeset, result)
 
     async def _reload_restored(self, changeset: ChangeSet, result: ApplyResult) -> None:
+        failure = await self._reload_and_verify_restored(changeset, result)
+        if failure is not None and self._fresh_ami is not None and changeset.reloads:
+            # A silent session is not yet a silent Asterisk (a wedged manager thread, a
+            # connection a middlebox dropped): one fresh session gets its own chance.
+            self._report(result, Step.ROLLBACK, False,
+                         f"{failure}; trying again over a fresh AMI session")
+            failure = await self._on_fresh_session(changeset, result)
+        if failure is not None:
+            result.live_unconfirmed = failure
+            self._report(result, Step.ROLLBACK, False, failure)
+
+    async def _reload_and_verify_restored(self, changeset: ChangeSet,
+                                          result: ApplyResult) -> str | None:
+        """Reload the restored files and check live state: None when both worked, else
+        what could not be confirmed."""
         modules = ", ".join(changeset.reloads)
         try:
             await self._reload(changeset, result)
             await self._host_steps(changeset, result, rollback=True)
         except _Undo as undo:
-            result.live_unconfirmed = (
-                f"Asterisk may still run the change (reload failed: {undo.reason}); run "
-                f"`asterisk -rx 'module reload {modules}'`" if changeset.reloads else
-                f"the reload after the restore failed too: {undo.reason}")
-            self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
-            return
+            return (f"Asterisk may still run the change (reload failed: {undo.reason}); run "
+                    f"`asterisk -rx 'module reload {modules}'`" if changeset.reloads else
+                    f"the reload after the restore failed too: {undo.reason}")
         if changeset.verify_restored is not None and self.ami is not None:
             try:
                 verdict = await self._bounded(changeset.verify_restored(self.ami))
             except TimeoutError:
-                result.live_unconfirmed = (f"Asterisk did not answer within "
-                                           f"{self.step_timeout:.0f} s after the restore")
-                self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
-                return
+                return (f"Asterisk did not answer within {self.step_timeout:.0f} s after "
+                        "the restore")
             except Exception as exc:
-                result.live_unconfirmed = f"live state unknown: {_describe(exc)}"
-                self._report(result, Step.ROLLBACK, False, result.live_unconfirmed)
-                return
+                return f"live state unknown: {_describe(exc)}"
             if not verdict.ok:
                 result.live_unconfirmed = f"live state differs: {verdict.detail}"
             self._report(result, Step.ROLLBACK, verdict.ok,
@@ -355,6 +369,21 @@ class Applier:
             self._report(result, Step.ROLLBACK, True, "Asterisk reloaded with the originals")
         elif any(s.again_on_rollback for s in changeset.host_steps):
             self._report(result, Step.ROLLBACK, True, "reloaded with the originals")
+        return None
+
+    async def _on_fresh_session(self, changeset: ChangeSet, result: ApplyResult) -> str | None:
+        assert self._fresh_ami is not None
+        modules = ", ".join(changeset.reloads)
+        saved = self.ami
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                self.ami = await self._bounded(stack.enter_async_context(self._fresh_ami()))
+                return await self._reload_and_verify_restored(changeset, result)
+        except Exception as exc:  # connecting failed: Asterisk itself is not answering
+            return (f"Asterisk may still run the change (a fresh AMI session failed too: "
+                    f"{_describe(exc)}); run `asterisk -rx 'module reload {modules}'`")
+        finally:
+            self.ami = saved
 
     def _report(self, result: ApplyResult, step: Step, ok: bool, detail: str) -> None:
         progress = Progress(step, ok, detail)

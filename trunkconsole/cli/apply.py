@@ -213,7 +213,8 @@ async def _apply(changeset: ChangeSet, args: argparse.Namespace, target: AmiTarg
                              on_progress=progress).apply(changeset)
     async with ami_session(target) as ami:
         applier = Applier(ami, root, readonly=readonly, on_progress=progress,
-                          after_reload=reasserter(target.address))
+                          after_reload=reasserter(target.address),
+                          fresh_ami=lambda: ami_session(target))
         return await applier.apply(
             changeset, confirm=confirm if args.confirm_within else None,
             confirm_within=args.confirm_within)

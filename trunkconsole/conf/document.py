@@ -11,7 +11,8 @@ import os
 import stat
 from pathlib import Path
 
-from trunkconsole.conf.lines import Kind, Line, scan, split_lines
+from trunkconsole.conf.includes import display_name
+from trunkconsole.conf.lines import MAX_LINE_BYTES, Kind, Line, scan, split_lines
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -49,6 +50,18 @@ class ConfigFile:
         self.path = path
         self._lines: list[Line] | None = None
         self._open_depth = 0
+        self._plain: tuple[list[str], bool] | None = None
+
+    @property
+    def plain(self) -> bool:
+        """No NUL byte and no line near fgets()'s 8192-byte limit (checked once per `raws`):
+        the loader then needs neither check per line."""
+        raws = self.raws
+        if self._plain is None or self._plain[0] is not raws:
+            plain = not raws or (max(map(len, raws)) < MAX_LINE_BYTES // 4
+                                 and "\0" not in "".join(raws))
+            self._plain = (raws, plain)
+        return self._plain[1]
 
     @property
     def lines(self) -> list[Line]:
@@ -143,3 +156,34 @@ class ConfigFile:
             if lines[i].kind in (Kind.SECTION, Kind.BAD_SECTION):
                 return i
         return len(lines)
+
+
+class Documents:
+    """Parsed files by path, shared by every load of one config directory."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.by_path: dict[Path, ConfigFile] = {}
+        self.errors: dict[Path, UnreadableFile] = {}
+
+    def get(self, path: Path) -> ConfigFile:
+        """The parsed file; UnreadableFile when it cannot be read."""
+        doc = self.by_path.get(path)
+        if doc is not None:
+            return doc
+        if path in self.errors:
+            raise self.errors[path]
+        try:
+            doc = ConfigFile.read(path, display_name(path, self.config_dir))
+        except UnreadableFile as exc:
+            self.errors[path] = exc
+            raise
+        self.by_path[path] = doc
+        return doc
+
+    def by_name(self, name: str) -> ConfigFile | None:
+        """A file already read, by its display name."""
+        for doc in self.by_path.values():
+            if doc.name == name:
+                return doc
+        return None

@@ -81,6 +81,22 @@ def split_lines(text: str) -> list[str]:
     """Split on '\\n' only, keeping endings: fgets() knows no other line separator."""
     if not text:
         return []
+    # str.splitlines() also breaks at \r, \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029;
+    # without those (a \r only in \r\n) it gives the same list, a third faster.
+    if (text.count("\r") == text.count("\r\n")
+            and not any(sep in text for sep in _OTHER_BREAKS)):
+        return text.splitlines(True)
+    return split_lines_reference(text)
+
+
+# The separators str.splitlines() knows besides \n and \r.
+_OTHER_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def split_lines_reference(text: str) -> list[str]:
+    """split_lines() without the str.splitlines() shortcut (tests compare the two)."""
+    if not text:
+        return []
     parts = text.split("\n")
     last = parts.pop()
     lines = [part + "\n" for part in parts]

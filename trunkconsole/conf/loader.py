@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.conf.document import ConfigFile, UnreadableFile
+from trunkconsole.conf.appends import Appends
+from trunkconsole.conf.document import ConfigFile, Documents, UnreadableFile
+from trunkconsole.conf.filters import FilterTooSlow, first_matching
 from trunkconsole.conf.includes import MAX_INCLUDE_NAMES, TooManyNames, display_name, resolve
 from trunkconsole.conf.lines import BLANKS, BOM, MAX_LINE_BYTES, Kind, Line, classify_line
-from trunkconsole.conf.posix_regex import ISOLATED_SECONDS, PosixRegex, isolated
+from trunkconsole.conf.posix_regex import ISOLATED_SECONDS
 from trunkconsole.conf.tree import (
     Category,
     Include,
@@ -37,36 +39,7 @@ MAX_LOAD_LINES = 2_000_000
 MAX_INHERITED = 4_000_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
-
-class Documents:
-    """Parsed files by path, shared by every load of one config directory."""
-
-    def __init__(self, config_dir: Path) -> None:
-        self.config_dir = config_dir
-        self.by_path: dict[Path, ConfigFile] = {}
-        self.errors: dict[Path, UnreadableFile] = {}
-
-    def get(self, path: Path) -> ConfigFile:
-        """The parsed file; UnreadableFile when it cannot be read."""
-        doc = self.by_path.get(path)
-        if doc is not None:
-            return doc
-        if path in self.errors:
-            raise self.errors[path]
-        try:
-            doc = ConfigFile.read(path, display_name(path, self.config_dir))
-        except UnreadableFile as exc:
-            self.errors[path] = exc
-            raise
-        self.by_path[path] = doc
-        return doc
-
-    def by_name(self, name: str) -> ConfigFile | None:
-        """A file already read, by its display name."""
-        for doc in self.by_path.values():
-            if doc.name == name:
-                return doc
-        return None
+__all__ = ["Documents", "Loader", "load_config"]
 
 
 class Loader:
@@ -85,14 +58,13 @@ class Loader:
         self._last_section: Category | None = None
         self.lines_read = 0
         self.inherited = 0
-        self._pending: dict[int, tuple[Variable, list[str]]] = {}
-        self._names: dict[int, tuple[Category, dict[str, int], list[int]]] = {}
+        self.appends = Appends()
 
     def load(self, filename: str) -> LoadedConfig:
         """Load filename (relative to the config dir, or absolute) and everything it includes."""
         self.config = LoadedConfig(filename=filename)
         status = self._load(filename, None)
-        self._settle()
+        self.appends.settle()
         self.config.found = status != _MISSING
         self.config.valid = status != _INVALID
         return self.config
@@ -176,20 +148,28 @@ class Loader:
         """
         file = doc.name
         blanks = BLANKS
-        limit = MAX_LINE_BYTES // 4
         inline = self.inline
+        # Per file, not per line: no NUL byte and no line near fgets()'s limit.
+        checked = inline and doc.plain
+        limit = MAX_LINE_BYTES // 4
         begin = 0  # line where the open block comment started
-        cut: str | None
+        # The current category's name and list append, looked up once per section.
+        section = cat.name if cat is not None else ""
+        add = cat.variables.append if cat is not None else None
+        text: str | None
         for number, raw in enumerate(doc.raws, 1):
-            semi = raw.find(";") if inline and not depth else -2
-            if semi >= 0 and (semi == 0 or raw[semi - 1] != "\\") and not (
-                    raw[semi + 1:semi + 3] == "--" and raw[semi + 3:semi + 4] != "-") and not (
-                    semi >= 2 and raw[semi - 2:semi] == "--"):
-                cut = raw[:semi]  # `key=value ; note`: decomment()'s own fast path
-            else:
-                cut = raw if semi == -1 else None
-            if cut is not None and len(raw) < limit and "\0" not in raw:
-                text = cut.strip(blanks)
+            text = None
+            if inline and not depth:
+                if ";" not in raw:
+                    text = raw.strip(blanks)
+                else:
+                    semi = raw.find(";")
+                    if not ((semi and raw[semi - 1] == "\\")
+                            or (raw[semi + 1:semi + 3] == "--" and raw[semi + 3:semi + 4] != "-")
+                            or (semi >= 2 and raw[semi - 2:semi] == "--")):
+                        # `key=value ; note`: decomment()'s own fast path
+                        text = raw[:semi].strip(blanks)
+            if text is not None and (checked or (len(raw) < limit and "\0" not in raw)):
                 if not text:
                     continue
                 lead = text[0]
@@ -203,20 +183,19 @@ class Loader:
                         if found is None:
                             return False, None, depth
                         cat = found
+                        section = cat.name
+                        add = cat.variables.append
                         continue
-                elif (cat is not None and lead != "[" and lead != "#" and lead != "\\"
-                        and lead != BOM):
+                elif add is not None and lead != "#" and lead != "\\" and lead != BOM:
                     eq = text.find("=")
                     if eq > 0 and text[eq - 1] != "+":
                         rest = text[eq + 1:]
                         if rest[:1] == ">":
-                            cat.variables.append(Variable(
-                                text[:eq].rstrip(blanks), rest[1:].strip(blanks), file, number,
-                                cat.name, True))
+                            add(Variable(text[:eq].rstrip(blanks), rest[1:].strip(blanks), file,
+                                         number, section, True))
                         else:
-                            cat.variables.append(Variable(
-                                text[:eq].rstrip(blanks), rest.strip(blanks), file, number,
-                                cat.name))
+                            add(Variable(text[:eq].rstrip(blanks), rest.strip(blanks), file,
+                                         number, section))
                         continue
             line = Line(raw)
             before = depth
@@ -228,6 +207,9 @@ class Loader:
                 return False, None, depth
             if line.kind == Kind.SECTION:
                 cat = self._last_section
+                assert cat is not None
+                section = cat.name
+                add = cat.variables.append
         if depth:
             self._issue(IssueLevel.WARNING, "unterminated-comment",
                         f"Unterminated comment detected beginning on line {begin}: "
@@ -256,7 +238,7 @@ class Loader:
                             file, number)
                 return False
             if line.op == "+=":
-                self._append(cat, line, file, number)
+                self.appends.append(cat, line.name, line.value, file, number)
             else:
                 cat.variables.append(Variable(line.name, line.value, file, number, cat.name,
                                               line.op == "=>"))
@@ -285,77 +267,6 @@ class Loader:
                         f"parse error: {line.value}, line {number} of {file}", file, number)
             return False
         return True
-
-    def _append(self, cat: Category, line: Line, file: str, number: int) -> None:
-        """`key += more`: concatenate onto the last earlier `key` (no separator added).
-
-        main/config.c copies the whole value for every `+=` (ast_str_set, then
-        ast_variable_update); 50,000 `allow+=` lines made that quadratic here. A value
-        grown in this load keeps its pieces (`_pending`) and is joined once, when read.
-        """
-        key = line.name
-        variables = cat.variables
-        names = self._exact_names(cat)
-        pos = names.get(key)
-        if pos is None:
-            variables.append(Variable(key, line.value.strip(BLANKS), file, number, cat.name))
-            return
-        replace = variables[pos]
-        # ast_variable_update(): the last variable with that name (any case) and old value.
-        target = pos
-        low = replace.key
-        for i in range(len(variables) - 1, pos, -1):
-            var = variables[i]
-            if var.key == low:
-                old = self._value(replace)
-                if not old or self._value(var).lower() == old.lower():
-                    target = i
-                    break
-        piece = line.value.rstrip(BLANKS)
-        origin = Origin(file, number, cat.name)
-        var = variables[target]
-        pending = self._pending.get(id(var))
-        if target == pos and pending is not None and pending[0] is var:
-            pending[1].append(piece)
-            var.appended.append(origin)  # type: ignore[union-attr]  # a list while pending
-            return
-        old = self._value(replace)
-        grown = Variable(replace.name, old, var.file, var.line, var.section, var.object,
-                         [*var.appended, origin])
-        variables[target] = grown
-        self._pending[id(grown)] = (grown, [old, piece])
-        if target != pos:  # the slot's name changed case: index the category again
-            del self._names[id(cat)]
-
-    def _exact_names(self, cat: Category) -> dict[str, int]:
-        """Exact variable name -> last index in cat, brought up to date incrementally."""
-        entry = self._names.get(id(cat))
-        if entry is None or entry[0] is not cat:
-            entry = (cat, {}, [0])
-            self._names[id(cat)] = entry
-        _, names, seen = entry
-        variables = cat.variables
-        for i in range(seen[0], len(variables)):
-            names[variables[i].name] = i
-        seen[0] = len(variables)
-        return names
-
-    def _value(self, var: Variable) -> str:
-        """The variable's value, joining its pending `+=` pieces first."""
-        pending = self._pending.get(id(var))
-        if pending is not None and pending[0] is var and len(pending[1]) > 1:
-            # (v + piece).rstrip().lstrip() at every step == join of rstripped pieces, lstripped
-            var.value = "".join(pending[1]).lstrip(BLANKS)
-            pending[1][:] = [var.value]
-        return var.value
-
-    def _settle(self) -> None:
-        """Join every pending value and freeze its origins (before a filter reads values,
-        before a category is copied into another, and at the end of the load)."""
-        for var, _pieces in self._pending.values():
-            self._value(var)
-            var.appended = tuple(var.appended)
-        self._pending.clear()
 
     def _section(self, name: str, options: list[str] | None, file: str,
                  number: int) -> Category | None:
@@ -387,14 +298,16 @@ class Loader:
                     newcat = None
                 cat = target
             else:
-                base = self._find(option, "", base=True)
+                # _find(option, "", base=True), inlined: every trunk section inherits
+                bases = self.index.get(option.lower()) if option else self.config.categories
+                base = bases[0] if bases else None
                 if base is None:
                     self._issue(IssueLevel.FATAL, "base-missing",
                                 f"Inheritance requested, but category '{option}' does not "
                                 f"exist, line {number} of {file}", file, number)
                     return None
-                if self._pending:
-                    self._settle()  # a copy shares the Variable: it must not grow later
+                if self.appends.pending:
+                    self.appends.settle()  # a copy shares the Variable: it must not grow later
                 self.inherited += len(base.variables)
                 if self.inherited > MAX_INHERITED:
                     self._issue(IssueLevel.FATAL, "inheritance-explosion",
@@ -408,7 +321,11 @@ class Loader:
                 cat.variables.extend(base.variables)
         if newcat is not None:
             self.config.categories.append(newcat)
-            self.index.setdefault(name.lower(), []).append(newcat)
+            same = self.index.get(low := name.lower())
+            if same is None:
+                self.index[low] = [newcat]
+            else:
+                same.append(newcat)
             self.current = newcat
         return cat
 
@@ -421,7 +338,7 @@ class Loader:
             return candidates[0]  # "TEMPLATES=include": templates and normal sections alike
         if not filter_:
             return next((cat for cat in candidates if not cat.template), None)
-        self._settle()
+        self.appends.settle()
         index = first_matching(candidates, filter_)
         return candidates[index] if index >= 0 else None
 
@@ -457,107 +374,6 @@ class Loader:
                         "exist.", file, number)
             return False
         return True
-
-
-def split_expressions(text: str, sep: str) -> list[str]:
-    """ast_strsep(..., AST_STRSEP_STRIP): split outside quotes, honouring backslashes."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    escaped = False
-    for ch in text:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-            current.append(ch)
-        elif ch == sep and not quoted:
-            parts.append("".join(current).strip(BLANKS))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current).strip(BLANKS))
-    return parts
-
-
-def _expressions(filter_: str) -> list[tuple[str, str] | None]:
-    """The '&'-joined `name=value` pairs of a filter; None for a pair without '='."""
-    out: list[tuple[str, str] | None] = []
-    for expression in split_expressions(filter_, "&"):
-        pair = split_expressions(expression, "=")
-        out.append((pair[0], pair[1]) if len(pair) >= 2 else None)
-    return out
-
-
-def _matches(cat: Category, pairs: list[tuple[str, str] | None],
-             compiled: dict[str, PosixRegex]) -> bool:
-    """does_category_match() for one category (the C code in main/config.c:1065)."""
-    found = 0
-    template_ok = False
-    for pair in pairs:
-        if pair is None:
-            break
-        name_rx, value_rx = pair
-        if name_rx == "TEMPLATES":
-            if value_rx.lower() == "include":
-                template_ok = template_ok or cat.template
-                found += 1
-            elif value_rx.lower() == "restrict":
-                if not cat.template:
-                    break
-                found += 1
-                template_ok = True
-            continue
-        name_re, value_re = compiled[name_rx], compiled[value_rx]
-        if not (name_re.ok and value_re.ok):
-            return False  # "Regular expression ... failed to compile"
-        if any(name_re.search(var.name) and value_re.search(var.value)
-               for var in cat.variables):
-            found += 1
-    return found == len(pairs) and (not cat.template or template_ok)
-
-
-class FilterTooSlow(Exception):
-    """A (+filter) regex that did not finish within the isolated time and memory limit."""
-
-
-def first_matching(candidates: list[Category], filter_: str) -> int:
-    """Index of the first candidate the filter matches, -1 for none.
-
-    Plain patterns run here; a pattern with a quantified group, an alternation or a
-    back-reference runs in a child process with limits (posix_regex.isolated).
-    """
-    pairs = _expressions(filter_)
-    patterns = {p for pair in pairs if pair is not None and pair[0] != "TEMPLATES"
-                for p in pair}
-    compiled = {p: PosixRegex(p) for p in patterns}
-    try:
-        def scan() -> int:
-            for index, cat in enumerate(candidates):
-                if _matches(cat, pairs, compiled):
-                    return index
-            return -1
-
-        if not any(rx.complex for rx in compiled.values()):
-            return scan()
-        result = isolated(scan)
-        if result is None:
-            raise FilterTooSlow(filter_)
-        return result
-    finally:
-        for rx in compiled.values():
-            rx.close()
-
-
-def matches_filter(cat: Category, filter_: str) -> bool:
-    """does_category_match() with '&'-joined `name=value` POSIX regex pairs (unanchored)."""
-    if not filter_:
-        return not cat.template
-    return first_matching([cat], filter_) == 0
 
 
 def load_config(config_dir: Path, filename: str, documents: Documents | None = None,

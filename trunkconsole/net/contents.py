@@ -84,6 +84,14 @@ def probe_getter(field: Field) -> Callable[[Packet], Any]:
         def decide(p: Packet) -> bool | None:
             hit = payload.length_match(lo, hi, probe_kind(p), p.family)
             return None if hit is None else hit != negated
+    elif module == "bpf":
+        code = next((args[0] for _, opt, args in options if opt == "--bytecode"), "")
+        negated = any(n for n, opt, _ in options if opt == "--bytecode")
+
+        def decide(p: Packet) -> bool | None:
+            known = known_bytes(p, "nh") if code else None
+            hit = None if known is None else payload.bpf_match(code, known)
+            return None if hit is None else hit != negated
     elif module == "physdev":
         flags = [(n, opt) for n, opt, _ in options]
 

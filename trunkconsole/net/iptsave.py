@@ -57,7 +57,7 @@ VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "r
 NOP_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE", "AUDIT", "TCPMSS", "DSCP", "TOS",
                          "CLASSIFY", "CHECKSUM", "TTL", "HL", "IDLETIMER", "LED", "SECMARK",
                          "CONNSECMARK", "NETMAP", "TEE"})
-CONTENT_MODULES = frozenset({"string", "u32", "length", "physdev"})
+CONTENT_MODULES = frozenset({"string", "u32", "length", "physdev", "bpf"})
 TCP_FLAG_NAMES = ("fin", "syn", "rst", "psh", "ack", "urg")
 SET_OPTIONS = frozenset({"--return-nomatch", "--update-counters", "--update-subcounters",
                          "--packets-eq", "--packets-lt", "--packets-gt", "--bytes-eq",
@@ -102,6 +102,12 @@ def parse_save(text: str, family: str, source: Source,
                                 f"({type(exc).__name__}: {str(exc)[:60]})",
                                 evidence=raw_line[:120],
                                 fix="give the unchanged output of iptables-save") from exc
+    if state["table"] is not None:
+        # iptables-restore applies a table only at its COMMIT: a dump cut short would be
+        # judged on the rules that happened to survive the cut
+        raise OperatorError(f"the iptables-save text ends inside *{state['table'].name} "
+                            "without COMMIT (truncated?)",
+                            fix="give the complete output of iptables-save")
     return tables
 
 

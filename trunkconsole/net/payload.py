@@ -262,3 +262,74 @@ def physdev_match(options: list[tuple[bool, str]]) -> bool | None:
     if all(negated and opt == "--physdev-is-bridged" for negated, opt in options):
         return True
     return None
+
+
+def bpf_match(bytecode: str, known: Known) -> bool | None:
+    """xt_bpf `--bytecode "N,op jt jf k,..."` (classic BPF over the packet from the network
+    header, iptables-extensions(8) "bpf"): run on the modelled bytes; a load of an unknown
+    byte, the packet length or an unsupported instruction leaves it undecided."""
+    try:
+        count, *lines = bytecode.strip().split(",")
+        program = [tuple(int(x) for x in line.split()) for line in lines]
+    except ValueError:
+        return None
+    if len(program) != int(count) or any(len(i) != 4 for i in program):
+        return None
+    values, mask = known
+    acc = index = 0
+    pc = 0
+    for _ in range(4096):  # cBPF only jumps forward; bounded anyway
+        if not 0 <= pc < len(program):
+            return None
+        code, jt, jf, k = program[pc]
+        cls, size, mode, src = code & 0x07, code & 0x18, code & 0xE0, code & 0x08
+        if cls in (0x00, 0x01) and mode in (0x20, 0x40):  # LD/LDX ABS or IND
+            at = k + (index if mode == 0x40 else 0)
+            width = {0x00: 4, 0x08: 2, 0x10: 1}.get(size, 0)
+            if not width or at + width > len(values) or mask[at:at + width] != b"\xff" * width:
+                return None
+            value = int.from_bytes(values[at:at + width], "big")
+            if cls == 0x00:
+                acc = value
+            else:
+                index = value
+        elif cls == 0x00 and mode == 0x00:  # LD IMM
+            acc = k
+        elif cls == 0x01 and mode == 0x00:  # LDX IMM
+            index = k
+        elif cls == 0x01 and mode == 0xA0:  # LDX MSH: 4 * (byte & 0xf)
+            if k >= len(values) or mask[k] & 0x0F != 0x0F:
+                return None
+            index = 4 * (values[k] & 0x0F)
+        elif cls == 0x04:  # ALU
+            operand = index if src else k
+            op = code & 0xF0
+            acc = {0x00: acc + operand, 0x10: acc - operand, 0x20: acc * operand,
+                   0x50: acc & operand, 0x40: acc | operand, 0x60: acc << operand,
+                   0x70: acc >> operand}.get(op, -1) & MASK32 if op in (
+                0x00, 0x10, 0x20, 0x40, 0x50, 0x60, 0x70) else -1
+            if acc < 0:
+                return None
+        elif cls == 0x05:  # JMP
+            op = code & 0xF0
+            operand = index if src else k
+            if op == 0x00:
+                pc += 1 + k
+                continue
+            taken = {0x10: acc == operand, 0x20: acc > operand, 0x30: acc >= operand,
+                     0x40: bool(acc & operand)}.get(op)
+            if taken is None:
+                return None
+            pc += 1 + (jt if taken else jf)
+            continue
+        elif cls == 0x06:  # RET
+            return bool(k if code & 0x18 == 0x00 else acc)
+        elif cls == 0x07:  # MISC: TAX / TXA
+            if code & 0xF8 == 0x00:
+                index = acc
+            else:
+                acc = index
+        else:
+            return None
+        pc += 1
+    return None

@@ -72,6 +72,13 @@ def render_expr(raw: Any) -> str:
         return f"exthdr {body.get('name')} {body.get('field', 'exists')}"
     if key == "map":
         return f"{render_expr(body['key'])} map {render_value(body['data'])}"
+    if key == "elem" and isinstance(body, dict) and "val" in body:
+        # a dynset element with its own timeout: `ip saddr timeout 2h`
+        extra = [f"{k} {body[k]}s" if k in ("timeout", "expires") else f"{k} {body[k]}"
+                 for k in body if k != "val"]
+        return " ".join([render_expr(body["val"]), *extra])
+    if key == "tcp option" and isinstance(body, dict):
+        return f"tcp option {body.get('name')} {body.get('field', 'exists')}"
     return f"{key} {json.dumps(body)}"
 
 

@@ -19,7 +19,7 @@ _STATE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "collector reads it from `nft list chain`)"),
         (r"tcpopt|tcp option|maxseg", "the TCP options (MSS) the sender puts in its SYN"),
         (r"-m physdev", "the bridge port the packet came through (physdev)"),
-        (r"-m (string|u32|length)|@(nh|th|ll),",
+        (r"-m (string|u32|length|bpf)|@(nh|th|ll),",
          "the packet's contents: what the provider's INVITE or RTP carries beyond the "
          "modelled bytes (trunkconsole.net.payload)"),
         (r"\bxt (match|target)\b",

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Iterator
 
 from trunkconsole.findings import Evidence, Finding, Severity
-from trunkconsole.pjsip.objects import OBJECT_TYPES, PjsipObject
+from trunkconsole.pjsip.objects import ACCUMULATING, OBJECT_TYPES, PjsipObject
 from trunkconsole.pjsip.resolve import PJSIP_OPTIONS, PjsipConfig
 from trunkconsole.pjsip.system import AsteriskConfig
 
@@ -124,7 +124,15 @@ def reference_findings(system: AsteriskConfig) -> Iterator[Finding]:
     usable = {kind: pjsip.usable_ids(kind) for kind in ("endpoint", "aor", "auth", "transport")}
     for kind, option_name, target_kind, code, severity in checks:
         good = usable[target_kind]
+        single = option_name not in ACCUMULATING  # items() splits only the last line
         for obj in pjsip.of_type(kind):
+            if single:
+                last = obj.last(option_name)
+                if last is None:
+                    continue
+                value = last.value
+                if "," not in value and value.strip() in good:
+                    continue  # items() would be [(that name, last)]: a usable target
             for name, option in obj.items(option_name):
                 if name in good:
                     continue

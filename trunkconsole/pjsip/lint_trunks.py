@@ -8,6 +8,7 @@ rtp_symmetric=no, force_rport=yes, rewrite_contact=no, identify_by=username,ip.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import itemgetter
 
 from trunkconsole.findings import Evidence, Finding, Severity
 from trunkconsole.pjsip.matches import Match, parse_match, split_host_port
@@ -41,31 +42,32 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     """Endpoints matched by IP (an identify with match=) and without inbound auth."""
     by_endpoint: dict[str, list[PjsipObject]] = {}
     for identify in pjsip.of_type("identify"):
-        if identify.names("match"):
+        if identify.items("match"):
             by_endpoint.setdefault(identify.value("endpoint"), []).append(identify)
     trunks = []
     for endpoint in pjsip.of_type("endpoint"):
         identifies = by_endpoint.get(endpoint.id)
-        if identifies and not endpoint.names("auth"):
+        if identifies and not endpoint.items("auth"):
             trunks.append((endpoint, identifies))
     return trunks
 
 
 def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
     """disallow/allow, direct_media, rtp_symmetric, force_rport, rewrite_contact, identify_by."""
-    codecs = [o for o in endpoint.options if o.key == "allow" or o.key == "disallow"]
-    if not any(o.key == "allow" for o in codecs):
+    if endpoint.last("allow") is None:
         yield Finding(
             code="trunk-no-codecs", severity=Severity.CRITICAL,
             title=f"trunk {endpoint.id} allows no codec: calls fail with 488",
             subject=endpoint.id, evidence=(_evidence(endpoint, None, "allow unset"),),
             fix="add disallow=all then allow=alaw,ulaw (the codecs the provider uses)")
-    elif not (codecs[0].key == "disallow" and "all" in codecs[0].value.lower()):
-        yield Finding(
-            code="trunk-codecs-order", severity=Severity.WARNING,
-            title=f"trunk {endpoint.id}: allow= comes without a disallow=all before it",
-            subject=endpoint.id, evidence=(_evidence(endpoint, codecs[0], ""),),
-            fix="put disallow=all before the first allow= line")
+    else:
+        first = next(o for o in endpoint.options if o.key == "allow" or o.key == "disallow")
+        if not (first.key == "disallow" and "all" in first.value.lower()):
+            yield Finding(
+                code="trunk-codecs-order", severity=Severity.WARNING,
+                title=f"trunk {endpoint.id}: allow= comes without a disallow=all before it",
+                subject=endpoint.id, evidence=(_evidence(endpoint, first, ""),),
+                fix="put disallow=all before the first allow= line")
     for name, wanted, default, why in CHECKLIST:
         option = endpoint.last(name)
         value = option.value if option is not None else default
@@ -93,7 +95,7 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                    pjsip: PjsipConfig) -> Iterator[Finding]:
     """Hostname matches and provider ranges that are far too wide."""
     for match, option in pjsip.matches(identify):
-        if match.is_host:
+        if match.host is not None:  # match.is_host
             host, port = split_host_port(match.raw)
             yield Finding(
                 code="match-hostname", severity=Severity.WARNING,
@@ -106,8 +108,8 @@ def match_findings(endpoint: PjsipObject, identify: PjsipObject,
                                    option.file, option.line),),
                 fix="match the provider's IP addresses or networks instead",
                 details={"host": host, "port": port})
-        elif match.is_address:
-            ones = bin(match.mask).count("1")
+        elif match.version:  # match.is_address
+            ones = match.mask.bit_count()
             limit = 8 if match.version == 4 else 32
             warn = 16 if match.version == 4 else 48
             if ones <= warn:
@@ -129,20 +131,34 @@ def overlap_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
     A sweep over address ranges sorted by start keeps this linear for disjoint entries
     (10,000 trunks); masks that are not contiguous fall back to pairwise checks.
     """
-    entries: list[tuple[int, int, int, Match, Option, PjsipObject]] = []
+    entries: list[tuple[int, int, int, Match, Option, str]] = []
+    full = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
     for identify in pjsip.of_type("identify"):
+        endpoint = identify.value("endpoint")
         for match, option in pjsip.matches(identify):
-            if match.version:
-                entries.append((match.version, match.start, match.end, match, option, identify))
-    entries.sort(key=lambda entry: (entry[0], entry[1]))
-    active: list[tuple[int, int, int, Match, Option, PjsipObject]] = []
+            version = match.version
+            if version:
+                mask = match.mask
+                start = match.value & mask  # match.start and match.end, inlined
+                entries.append((version, start, start | (full[version] ^ mask), match, option,
+                                endpoint))
+    entries.sort(key=itemgetter(0, 1))
+    active: list[tuple[int, int, int, Match, Option, str]] = []
+    # The lowest and highest end among the active entries: when every one still reaches
+    # `start` (or none does) the list is kept (or emptied) without a pass over it.
+    low_end = high_end = -1
+    active_version = 0
     reported: set[tuple[str, str]] = set()
     for entry in entries:
-        version, start = entry[0], entry[1]
-        active = [a for a in active if a[0] == version and a[2] >= start]
+        version, start, end = entry[0], entry[1], entry[2]
+        if active and (version != active_version or high_end < start):
+            active = []
+        elif active and low_end < start:
+            active = [a for a in active if a[2] >= start]
+            low_end = min(a[2] for a in active)
+        b_ep = entry[5]
         for other in active:
-            first, second = other[5], entry[5]
-            a_ep, b_ep = first.value("endpoint"), second.value("endpoint")
+            a_ep = other[5]
             if a_ep == b_ep or not other[3].overlaps(entry[3]):
                 continue
             key = (min(a_ep, b_ep), max(a_ep, b_ep))
@@ -158,6 +174,12 @@ def overlap_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
                           Evidence(f"match={entry[4].value}", entry[4].file, entry[4].line)),
                 fix="give each trunk its own addresses, or tell them apart with "
                     "match_header / source ports")
+        if not active:
+            low_end = high_end = end
+            active_version = version
+        else:
+            low_end = min(low_end, end)
+            high_end = max(high_end, end)
         active.append(entry)
 
 

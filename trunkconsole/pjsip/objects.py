@@ -43,7 +43,7 @@ Option = Variable
 class PjsipObject:
     """A sorcery object: type, id, and its options in the order Asterisk applies them."""
 
-    __slots__ = ("_by_name", "_items", "bases", "file", "id", "invalid", "line", "matches",
+    __slots__ = ("_items", "_last", "bases", "file", "id", "invalid", "line", "matches",
                  "options", "rejected", "type", "unknown", "wizard")
 
     def __init__(self, type: str, id: str, file: str, line: int,
@@ -59,25 +59,17 @@ class PjsipObject:
         self.unknown: list[Option] = []  # options Asterisk rejects
         self.invalid: list[tuple[Option, str]] = []  # (option, why)
         self.rejected: list[str] = []  # why Asterisk will not create it
-        self._by_name: dict[str, list[Option]] | None = None
-        self._items: dict[str, list[tuple[str, Option]]] = {}  # items() per name, read-only
+        # option name (lower case) -> its last line; built on first use
+        self._last: dict[str, Option] | None = None
+        self._items: dict[str, list[tuple[str, Option]]] | None = None  # items() per name
         self.matches: list[tuple[Match, Option]] | None = None  # identify: parsed match=
 
     def __repr__(self) -> str:
         return f"PjsipObject({self.type} {self.id!r} @ {self.file}:{self.line})"
 
-    def _index(self) -> dict[str, list[Option]]:
-        index = self._by_name
-        if index is None:
-            index = {}
-            for option in self.options:
-                key = option.key
-                found = index.get(key)
-                if found is None:
-                    index[key] = [option]
-                else:
-                    found.append(option)
-            self._by_name = index
+    def _index(self) -> dict[str, Option]:
+        # The last line of each name wins (a later key overwrites an earlier one).
+        index = self._last = {option.key: option for option in self.options}
         return index
 
     def template_of(self, option: Option) -> str | None:
@@ -133,12 +125,12 @@ class PjsipObject:
 
     def last(self, name: str) -> Option | None:
         """The option line that wins for a scalar option (case-insensitive name)."""
-        found = (self._by_name or self._index()).get(name.lower())
-        return found[-1] if found else None
+        return (self._last or self._index()).get(name.lower())
 
     def all(self, name: str) -> list[Option]:
         """Every line of an option, in order."""
-        return list(self._index().get(name.lower(), ()))
+        key = name.lower()
+        return [option for option in self.options if option.key == key]
 
     def value(self, name: str, default: str = "") -> str:
         """The effective scalar value, or default when unset."""
@@ -151,19 +143,25 @@ class PjsipObject:
         Computed once per name (the lint asks for aors and match several times per
         trunk); the list is shared: do not modify it.
         """
-        cached = self._items.get(name)
-        if cached is not None:
-            return cached
-        out = self._items[name] = self._split_items(name)
+        cache = self._items
+        if cache is None:
+            cache = self._items = {}
+        else:
+            cached = cache.get(name)
+            if cached is not None:
+                return cached
+        out = cache[name] = self._split_items(name)
         return out
 
     def _split_items(self, name: str) -> list[tuple[str, Option]]:
         low = name.lower()
-        found = (self._by_name or self._index()).get(low)
-        if not found:
+        last = (self._last or self._index()).get(low)
+        if last is None:
             return []
-        if low not in ACCUMULATING:
-            found = found[-1:]
+        if low in ACCUMULATING:
+            found = [option for option in self.options if option.key == low]
+        else:
+            found = [last]
         out: list[tuple[str, Option]] = []
         for option in found:
             value = option.value

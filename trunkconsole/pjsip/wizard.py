@@ -10,7 +10,7 @@ The aor gets `contact=sip:${REMOTE_HOST}` per host unless aor/contact is set.
 
 from __future__ import annotations
 
-from trunkconsole.conf.loader import matches_filter
+from trunkconsole.conf.filters import matches_filter
 from trunkconsole.conf.tree import Category, LoadedConfig, Variable
 from trunkconsole.pjsip.objects import Option, PjsipObject, is_true
 

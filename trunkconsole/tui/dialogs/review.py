@@ -17,6 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
+from trunkconsole.ami.oneshot import ami_session
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress
 from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.sip_logger import reasserter
@@ -151,7 +152,8 @@ class ReviewScreen(ModalScreen[ApplyResult | None]):
 
         applier = Applier(app.ami_actions(), state_dir(), readonly=app.settings.readonly,
                           on_progress=self._show_progress,
-                          after_reload=reasserter(app.settings.ami.address))
+                          after_reload=reasserter(app.settings.ami.address),
+                          fresh_ami=lambda: ami_session(app.settings.ami))
         try:
             self.result = await applier.apply(
                 self.changeset, confirm=confirm if dead_man else None,
