@@ -68,3 +68,31 @@ def test_preflight_refuses_bad_input_and_places_nothing(lab: Lab) -> None:
                        global_args=("--readonly",))
     assert readonly.returncode != 0
     assert "read-only" in readonly.stderr
+
+
+def test_preflight_without_caller_id_sends_what_a_real_call_sends(scenario_lab: Lab,
+                                                                  tmp_path: Path) -> None:
+    """No --caller-id: not `anonymous` but the number the lab's outbound route sets
+    (Set(CALLERID(num)=...15551239999) before Dial(PJSIP/${EXTEN}@${TRUNK})), which the
+    carrier refuses; after the from_user fix, from_user (the assigned number)."""
+    lab = scenario_lab
+    scenarios.apply(lab, "callerid-rejected", log=lambda _m: None)
+    lab.stop_background_calls()
+    code, result = preflight(lab)
+    assert code == 2
+    assert result["caller_id"] == "15551239999"
+    assert result["caller_id_basis"].startswith("what the outbound route [outbound] sets "
+                                                "before dialling carrier")
+    assert "sip:15551239999@" in result["sent"]["From"]
+    assert "anonymous" not in result["sent"]["From"]
+    assert result["code"] == 403
+    text = run_cli(lab, "preflight", "carrier", "--to", "15550001111").stdout
+    assert "caller ID 15551239999: what the outbound route [outbound] sets" in text
+    fixed = run_cli(lab, "config", "set", "endpoint", "carrier", "from_user",
+                    ASSIGNED_CALLER_ID, "--yes", state=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    code, result = preflight(lab)
+    assert code == 0, result
+    assert result["caller_id"] == ASSIGNED_CALLER_ID
+    assert result["caller_id_basis"].startswith("the trunk's from_user")
+    assert result["cancelled"] is True

@@ -162,6 +162,7 @@ def judge_rtp_classes(box: Sandbox, tally: WildTally, name: str) -> list[str]:
     engine = engine_for(box)
     batch: list[Probe] = []
     expected: dict[tuple[str, int], Decision] = {}
+    causes: dict[tuple[str, int], set[str]] = {}
     for src in [*SOURCES[:8], "2001:db8:5060::1", "2001:db8:6::9"]:
         whole = Probe(src, 10000, 20000, dst=FW_V6 if ":" in src else FW_V4, iif="wan0",
                       rpf_ok=True)
@@ -169,6 +170,8 @@ def judge_rtp_classes(box: Sandbox, tally: WildTally, name: str) -> list[str]:
             for port in sorted({cls.lo, (cls.lo + cls.hi) // 2, cls.hi}):
                 batch.append(whole.with_ports(port, port))
                 expected[(src, port)] = cls.verdict.decision
+                causes[(src, port)] = {c.state().split(":")[0]
+                                       for c in cls.verdict.conditions} or {"?"}
     arrived = box.arrived(box.send(batch, payload=on_the_wire))
     stats = tally.per_set.setdefault(name, {"packets": 0, "agree": 0, "depends": 0})
     problems = []
@@ -178,7 +181,8 @@ def judge_rtp_classes(box: Sandbox, tally: WildTally, name: str) -> list[str]:
         stats["packets"] += 1
         if want is Decision.DEPENDS:
             stats["depends"] += 1
-            tally.depends["RTP class DEPENDS"] += 1
+            for cause in causes[(sent.probe.src, sent.probe.dport_lo)]:
+                tally.depends[cause] += 1
             continue
         if (want is Decision.ACCEPT) == got_in:
             tally.agreements += 1

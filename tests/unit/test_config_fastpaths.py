@@ -9,7 +9,9 @@ with its plain version (tests/unit/lint_reference.py, or the scanner) on random 
 
 from __future__ import annotations
 
+import gc
 import tempfile
+import weakref
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from tests.unit import lint_reference as ref
 from trunkconsole.conf.lines import split_lines, split_lines_reference
 from trunkconsole.conf.loader import Documents, Loader
 from trunkconsole.conf.tree import LoadedConfig
+from trunkconsole.pjsip.lint import config_findings
 from trunkconsole.pjsip.lint_objects import reference_findings
 from trunkconsole.pjsip.lint_trunks import ip_trunks, overlap_findings, trunk_findings
 from trunkconsole.pjsip.objects import ACCUMULATING
@@ -168,3 +171,24 @@ def test_a_range_ending_where_the_next_starts_still_overlaps() -> None:
     ours = list(overlap_findings(system.pjsip))
     assert ours == list(ref.overlap_findings(system.pjsip))
     assert [f.subject for f in ours] == ["a, b", "a, c", "d, e"]
+
+
+def test_a_load_frees_itself_without_the_collector(tmp_path: Path) -> None:
+    """Missing files (pjsip_wizard.conf, manager.conf here) are cached as errors; a cached
+    exception with its traceback made the whole load one reference cycle, which
+    gc_paused's freeze then kept forever (70 MB per 10,000-trunk load)."""
+    (tmp_path / "pjsip.conf").write_text("[a]\ntype=aor\n#tryinclude missing.conf\n")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        system = load_asterisk(tmp_path)
+        assert config_findings(system) is not None
+        assert system.documents.errors  # the missing files are cached
+        alive = weakref.ref(system)
+        documents = weakref.ref(system.documents)
+        del system
+        assert alive() is None
+        assert documents() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -338,3 +338,93 @@ def test_systemd_unit_is_valid_for_systemd(tmp_path: Path) -> None:
     problems = [line for line in (out.stdout + out.stderr).splitlines()
                 if line.strip() and "is not executable" not in line]
     assert problems == []
+
+
+RTCP_LOSS = Path(__file__).parent.parent / "fixtures" / "rtcp-sent-packet-loss.json"
+
+
+def test_call_quality_is_journaled_shown_and_exported(tmp_path: Path) -> None:
+    """Four RTCPSent reports recorded in the lab's packet-loss scenario (10.2, 8.6, 7.4 and
+    5.5% lost from the provider, no RTCP back), then the hangup: one call_quality row, a
+    timeline line an operator reads, the trunk's media figures and the metrics."""
+    import json
+
+    from trunkconsole.journal.history import evidence_rows
+    from trunkconsole.journal.writer import Health
+
+    clock = [T0]
+    state = PbxState(clock=lambda: clock[0])
+    path = tmp_path / "j.sqlite"
+    writer = _writer(path)
+    recorder = Recorder(state, writer, clock=lambda: clock[0])
+    view = WatchView(state=state, health=Health())
+    seen: list[tuple[str, float | None]] = []
+    recorder.on_quality = lambda trunk, q: seen.append((trunk, q.mos))
+    _feed(state, recorder, Event="EndpointList", ObjectName="carrier", Aor="carrier",
+          Transport="udp")
+    _feed(state, recorder, Event="IdentifyDetail", ObjectName="carrier", Endpoint="carrier",
+          Match="203.0.113.10/255.255.255.255")
+    reports = json.loads(RTCP_LOSS.read_text())
+    uid, channel = reports[0]["uniqueid"], reports[0]["channel"]
+    _feed(state, recorder, Event="Newchannel", Uniqueid=uid, Channel=channel,
+          ChannelState="4", Exten="15551230002", CallerIDNum="15557770000")
+    for report in reports:
+        clock[0] += 5
+        message = AmiMessage(report)
+        recorder.before(message)
+        state.apply(message)
+        recorder.message(message)
+    live = render(view).decode()
+    families = {f.name: f for f in text_string_to_metric_families(live)}
+    loss = families["trunkconsole_trunk_media_loss_ratio"].samples
+    assert [(s.labels, s.value) for s in loss] == [
+        ({"trunk": "carrier", "direction": "from_provider"}, 0.055)]  # the last interval
+    assert 3.5 < families["trunkconsole_trunk_media_mos"].samples[0].value < 4.5
+    clock[0] += 2
+    _feed(state, recorder, Event="Hangup", Uniqueid=uid, Channel=channel, Cause="16",
+          **{"Cause-txt": "Normal Clearing"})
+    writer.close()
+    assert len(seen) == 1
+    assert seen[0][0] == "carrier"
+
+    db = sqlite3.connect(path)
+    row = db.execute("SELECT trunk, number, inbound, rx_loss, tx_loss, worst_rx_loss, "
+                     "rtcp_sent, rtcp_received, mos, worst_mos FROM call_quality").fetchall()
+    db.close()
+    assert len(row) == 1
+    trunk, number, inbound, rx, tx, worst_rx, sent, received, mos, worst = row[0]
+    assert (trunk, number, inbound, rx, tx, worst_rx, sent, received) == (
+        "carrier", "15551230002", 1, 7.9, None, 10.2, 4, 0)
+    assert 3.5 < mos < 3.8  # G.711 at 7.9% random loss
+    assert worst < mos  # the 10.2% interval
+
+    history = build_history(path, 3600, now=clock[0] + 10)
+    item = next(i for i in history.items if i.kind == "call-quality")
+    assert item.text.startswith(f"call 15551230002 on carrier: MOS {mos:.1f}, loss from "
+                                "provider 7.9%, no RTCP from the provider")
+    assert f"worst interval MOS {worst:.1f}, loss 10.2%" in item.text
+    assert item.trunk == "carrier"
+    assert evidence_rows(path, item.evidence)[0].startswith("call_quality #1 ")
+    media = history.trunks["carrier"].media
+    assert media is not None
+    assert (media.calls, media.poor, media.rx_loss_mean) == (1, 1, 7.9)
+    text = render_text(history)
+    assert "call 15551230002 on carrier: MOS" in text
+    assert "media        1 calls with RTCP" in text
+    assert build_history(path, 3600, now=clock[0] + 10, trunk="other").trunks[
+        "other"].media is None
+
+
+def test_media_metrics_after_calls_end() -> None:
+    from trunkconsole.journal.writer import Health
+
+    state = PbxState()
+    state.apply(AmiMessage({"event": "EndpointList", "objectname": "carrier",
+                            "aor": "carrier", "transport": "udp"}))
+    view = WatchView(state=state, health=Health())
+    view.media["carrier"] = [3.0, 1.0, 12.1]
+    families = {f.name: f for f in text_string_to_metric_families(render(view).decode())}
+    assert families["trunkconsole_trunk_media_calls"].samples[0].value == 3
+    assert families["trunkconsole_trunk_media_poor_calls"].samples[0].value == 1
+    assert families["trunkconsole_trunk_media_mos_sum"].samples[0].value == pytest.approx(12.1)
+    assert families["trunkconsole_trunk_media_loss_ratio"].samples == []

@@ -204,3 +204,21 @@ def test_classic_bpf_runs_on_the_modelled_bytes() -> None:
     ttl = save_engine('-A INPUT -m bpf --bytecode "4,48 0 0 8,21 0 1 64,6 0 0 1,6 0 0 0" '
                       "-j DROP")
     assert verdict(ttl, 5060) is Decision.DEPENDS  # the TTL is not in the files
+
+
+def test_a_port_span_splits_where_a_payload_match_changes_its_mind() -> None:
+    udp_5062 = "7,48 0 0 9,21 0 4 17,177 0 0 0,72 0 0 2,21 0 1 5062,6 0 0 1,6 0 0 0"
+    engine = save_engine(f'-A INPUT -m bpf --bytecode "{udp_5062}" -j DROP',
+                         "-A INPUT -m string --string INVITE --algo bm -j REJECT")
+    result = engine.evaluate_range(Probe("198.51.100.7", 5000, 6000, dst=PBX))
+    summary = [(c.lo, c.hi, c.verdict.decision,
+                c.verdict.deciding.label.split(" (")[0] if c.verdict.deciding else "")
+               for c in result.classes]
+    rule1, rule2 = "legacy ip filter INPUT rule 1", "legacy ip filter INPUT rule 2"
+    assert summary == [(5000, 5059, Decision.DEPENDS, rule2), (5060, 5061, Decision.DROP, rule2),
+                       (5062, 5062, Decision.DROP, rule1), (5063, 5099, Decision.DROP, rule2),
+                       (5100, 5159, Decision.DEPENDS, rule2), (5160, 5161, Decision.DROP, rule2),
+                       (5162, 6000, Decision.DEPENDS, rule2)]
+    rtp = engine.evaluate_range(Probe("198.51.100.7", 10000, 20000, dst=PBX))
+    assert rtp.decision is Decision.DEPENDS  # RTP audio may or may not hold "INVITE"
+    assert len(rtp.classes) == 1

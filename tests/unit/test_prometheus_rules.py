@@ -34,7 +34,7 @@ def test_rules_check_and_unit_tests_pass() -> None:
     check = subprocess.run([tool, "check", "rules", "trunkconsole-alerts.yml"], cwd=RULES,
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "SUCCESS: 7 rules found" in check.stdout
+    assert "SUCCESS: 8 rules found" in check.stdout
     test = subprocess.run([tool, "test", "rules", "trunkconsole-alerts.test.yml"], cwd=RULES,
                           capture_output=True, text=True, timeout=60)
     assert test.returncode == 0, test.stdout + test.stderr

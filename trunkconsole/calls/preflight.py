@@ -24,6 +24,7 @@ from typing import Any
 
 from trunkconsole.ami.action import AmiActions
 from trunkconsole.ami.provider_addresses import trunk_hosts
+from trunkconsole.calls.caller_id import default_caller_id
 from trunkconsole.calls.ladder import CallFlow, group_calls
 from trunkconsole.calls.sip import printable, uri_of, uri_user
 from trunkconsole.changes.sip_logger import SipLogger
@@ -64,6 +65,7 @@ class PreflightResult:
     trunk: str
     number: str
     caller_id: str
+    caller_id_basis: str = ""  # why this caller ID (given, or what a real call sends)
     answer: str = "no answer"  # "ringing: accepted", "403 Forbidden", ...
     code: int | None = None
     reason_header: str = ""
@@ -83,6 +85,8 @@ class PreflightResult:
         out = [f"pre-flight through trunk {self.trunk} to {self.number}"
                + (f" with caller ID {self.caller_id}" if self.caller_id else "")
                + f": {self.answer}"]
+        if self.caller_id_basis:
+            out.append(f"  caller ID {self.caller_id or '(none)'}: {self.caller_id_basis}")
         if self.reason_header:
             out.append(f"  Reason: {self.reason_header}")
         if self.meaning:
@@ -103,6 +107,7 @@ class PreflightResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"trunk": self.trunk, "number": self.number, "caller_id": self.caller_id,
+                "caller_id_basis": self.caller_id_basis,
                 "answer": self.answer, "code": self.code, "ok": self.ok,
                 "reason_header": self.reason_header, "sent": self.sent,
                 "answered": self.answered, "cancelled": self.cancelled,
@@ -151,16 +156,27 @@ def _responses(flow: CallFlow) -> list[tuple[int, str, str]]:
 
 async def run_preflight(ami: AmiActions, trunk: str, number: str, caller_id: str,
                         state_file: Path, timeout: float = 20.0,
-                        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-                        ) -> PreflightResult:
-    """Place the call, stop it at the first provisional answer, report."""
+                        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                        config_dir: Path | None = None) -> PreflightResult:
+    """Place the call, stop it at the first provisional answer, report.
+
+    No caller_id: what a real outbound call through the trunk sends (calls/caller_id.py,
+    read from config_dir); an Originate without one makes Asterisk send `anonymous`."""
     if not _TRUNK.match(trunk):
         raise OperatorError(f"trunk name {trunk!r} is not valid")
     check_number(number, "number")
+    basis = "given with --caller-id"
     if caller_id:
         check_number(caller_id, "caller ID")
+    elif config_dir is not None:
+        choice = await asyncio.to_thread(default_caller_id, config_dir, trunk)
+        caller_id = choice.number
+        basis = choice.basis + ("" if caller_id else ": Asterisk sends From user anonymous; "
+                                "a real call sends the caller's number (give --caller-id)")
+    else:
+        basis = "none given: Asterisk sends From user anonymous"
     hosts = await trunk_hosts(ami, trunk)
-    result = PreflightResult(trunk, number, caller_id)
+    result = PreflightResult(trunk, number, caller_id, caller_id_basis=basis)
     logger = SipLogger(ami, state_file)
     await logger.on(hosts, [], seconds=max(60.0, timeout + 30))
     try:

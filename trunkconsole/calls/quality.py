@@ -209,3 +209,50 @@ def _block(fields: dict[str, str]) -> dict[str, str]:
     prefix = "report0"
     return {k[len(prefix):]: v for k, v in fields.items()
             if k.startswith(prefix) and k != "report0sourcessrc"}
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """One call's media quality at hangup: the means over its RTCP intervals, and its
+    worst interval (lowest MOS, highest loss each way)."""
+
+    codec: str
+    rx_loss: float | None
+    tx_loss: float | None
+    rx_jitter_ms: float | None
+    tx_jitter_ms: float | None
+    rtt_ms: float | None
+    mos: float | None
+    worst_mos: float | None
+    worst_at: float | None
+    worst_rx_loss: float | None
+    worst_tx_loss: float | None
+    rtcp_sent: int
+    rtcp_received: int
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def summarise(call: CallQuality) -> CallSummary:
+    """Means over the call's reports (each one interval of about rtcpinterval), the MOS of
+    those means, and the worst interval; a call longer than HISTORY reports is summarised
+    over its last HISTORY."""
+    samples = list(call.history)
+    rx = [s.rx_loss for s in samples if s.rx_loss is not None]
+    tx = [s.tx_loss for s in samples if s.tx_loss is not None]
+    rx_j = [s.rx_jitter_ms for s in samples if s.rx_jitter_ms is not None]
+    tx_j = [s.tx_jitter_ms for s in samples if s.tx_jitter_ms is not None]
+    rtts = [s.rtt_ms for s in samples if s.rtt_ms is not None]
+    rx_loss, tx_loss, rtt = _mean(rx), _mean(tx), _mean(rtts)
+    jitter = max((x for x in (_mean(rx_j), _mean(tx_j)) if x is not None), default=0.0)
+    losses = [x for x in (rx_loss, tx_loss) if x is not None]
+    mos = estimate_mos(call.codec or "ulaw", max(losses), (rtt or 0.0) / 2 + 2 * jitter) \
+        if losses else None
+    rated = [s for s in samples if s.mos is not None]
+    worst = min(rated, key=lambda s: s.mos or 0.0) if rated else None
+    return CallSummary(call.codec, rx_loss, tx_loss, _mean(rx_j), _mean(tx_j), rtt, mos,
+                       worst.mos if worst else None, worst.at if worst else None,
+                       max(rx, default=None), max(tx, default=None),
+                       call.sent_reports, call.received_reports)

@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
     preflight.add_argument("--to", dest="number", required=True, metavar="NUMBER",
                            help="number to call through the trunk")
     preflight.add_argument("--caller-id", default="", metavar="NUM",
-                           help="caller ID number for the call (default: the dialplan's)")
+                           help="caller ID number (default: what a real call through the "
+                           "trunk sends: its from_user, the outbound route's "
+                           "Set(CALLERID(num)=...), its callerid)")
     preflight.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS")
     preflight.add_argument("--json", action="store_true")
     preflight.set_defaults(handler=_preflight)
@@ -46,10 +48,13 @@ def register(subparsers: Any) -> None:
 
 
 def _preflight(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from trunkconsole.cli.support import ami_target, settings_from_args
     from trunkconsole.errors import OperatorError
 
-    if settings_from_args(args).readonly:
+    settings = settings_from_args(args)
+    if settings.readonly:
         raise OperatorError("read-only mode: refusing to place a pre-flight call")
     target = ami_target(args)
 
@@ -61,7 +66,8 @@ def _preflight(args: argparse.Namespace) -> int:
         async with ami_session(target) as ami:
             return await run_preflight(ami, args.trunk, args.number, args.caller_id,
                                        state_file_for(f"preflight-{target.address}"),
-                                       timeout=args.timeout)
+                                       timeout=args.timeout,
+                                       config_dir=Path(settings.asterisk_dir))
 
     result = asyncio.run(run())
     if args.json:

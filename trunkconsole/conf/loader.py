@@ -39,6 +39,9 @@ MAX_LOAD_LINES = 2_000_000
 MAX_INHERITED = 4_000_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
+# First characters the inline path leaves to classify_line(): directives, escapes, BOMs.
+_SCANNER_LEADS = "#\\" + BOM
+
 __all__ = ["Documents", "Loader", "load_config"]
 
 
@@ -148,6 +151,7 @@ class Loader:
         """
         file = doc.name
         blanks = BLANKS
+        leads = _SCANNER_LEADS
         inline = self.inline
         # Per file, not per line: no NUL byte and no line near fgets()'s limit.
         checked = inline and doc.plain
@@ -186,16 +190,15 @@ class Loader:
                         section = cat.name
                         add = cat.variables.append
                         continue
-                elif add is not None and lead != "#" and lead != "\\" and lead != BOM:
-                    eq = text.find("=")
-                    if eq > 0 and text[eq - 1] != "+":
-                        rest = text[eq + 1:]
+                elif lead not in leads and add is not None:
+                    key, eq, rest = text.partition("=")
+                    if key and eq and key[-1] != "+":
                         if rest[:1] == ">":
-                            add(Variable(text[:eq].rstrip(blanks), rest[1:].strip(blanks), file,
+                            add(Variable(key.rstrip(blanks), rest[1:].strip(blanks), file,
                                          number, section, True))
                         else:
-                            add(Variable(text[:eq].rstrip(blanks), rest.strip(blanks), file,
-                                         number, section))
+                            add(Variable(key.rstrip(blanks), rest.strip(blanks), file, number,
+                                         section))
                         continue
             line = Line(raw)
             before = depth

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.journal.media import MediaSummary, fmt, pct, poor_calls, trunk_media
 from trunkconsole.journal.schema import open_reader
 from trunkconsole.model.causes import failed
 
@@ -49,13 +50,15 @@ class TrunkSeries:
     flaps: int = 0
     outages: list[tuple[float, float | None]] = field(default_factory=list)
     by_class: dict[str, int] = field(default_factory=dict)
+    media: MediaSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"trunk": self.trunk, "bucket_seconds": self.bucket_seconds,
                 "availability": self.availability, "rtt_ms": self.rtt_ms, "calls": self.calls,
                 "failed_calls": self.failed_calls, "flaps": self.flaps,
                 "outages": [{"start": s, "end": e} for s, e in self.outages],
-                "calls_by_class": self.by_class}
+                "calls_by_class": self.by_class,
+                "media": self.media.to_json() if self.media else None}
 
 
 @dataclass
@@ -91,6 +94,9 @@ def build_history(path: Path, since_seconds: float, *, trunk: str | None = None,
         names = _trunks(db, since, trunk)
         for name in names:
             history.trunks[name] = _series(db, name, since, until, buckets)
+            history.trunks[name].media = trunk_media(db, name, since)
+        for at, text, row_trunk, evidence in poor_calls(db, since, until, trunk):
+            history.items.append(Item(at, "call-quality", text, row_trunk, evidence=evidence))
         _calls_resume(db, history)
     except sqlite3.Error as exc:
         raise OperatorError(f"cannot read the journal {path}", evidence=str(exc)) from exc
@@ -105,8 +111,9 @@ def _trunks(db: sqlite3.Connection, since: float, trunk: str | None) -> list[str
         return [trunk]
     rows = db.execute("SELECT DISTINCT trunk FROM samples WHERE at >= ? UNION "
                       "SELECT DISTINCT trunk FROM events WHERE at >= ? AND trunk != '' UNION "
-                      "SELECT DISTINCT trunk FROM call_counts WHERE at >= ?",
-                      (since, since, since)).fetchall()
+                      "SELECT DISTINCT trunk FROM call_counts WHERE at >= ? UNION "
+                      "SELECT DISTINCT trunk FROM call_quality WHERE at >= ?",
+                      (since, since, since, since)).fetchall()
     return sorted(r[0] for r in rows if r[0])
 
 
@@ -307,10 +314,16 @@ def render_text(history: History) -> str:
                   + (f" max {max(v for v in series.rtt_ms if v is not None):.0f} ms"
                      if any(v is not None for v in series.rtt_ms) else ""),
                   f"  calls        |{spark([float(c) for c in series.calls])}|"]
+        if series.media is not None:
+            media = series.media
+            lines.append(f"  media        {media.calls} calls with RTCP, MOS mean "
+                         f"{fmt(media.mos_mean)}, worst {fmt(media.mos_min)}, "
+                         f"{media.poor} poor; mean loss from provider "
+                         f"{pct(media.rx_loss_mean)}, to provider {pct(media.tx_loss_mean)}")
     return "\n".join(lines) + "\n"
 
 
-EVIDENCE_TABLES = ("events", "senders", "calls", "samples")
+EVIDENCE_TABLES = ("events", "senders", "calls", "samples", "call_quality")
 
 
 def evidence_rows(path: Path, evidence: dict[str, Any], limit: int = 50) -> list[str]:

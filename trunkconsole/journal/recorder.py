@@ -2,7 +2,8 @@
 
 Contact status changes become events at once; RTT is sampled at most once a minute per
 contact (the poller reads it every 10 s: ContactStatus fires only on a *change*,
-pjsip_options.c); every Hangup of an endpoint's channel becomes a call row; unknown
+pjsip_options.c); every Hangup of an endpoint's channel becomes a call row (and a
+call_quality row when Asterisk sent or received RTCP for it, read class `reporting`); unknown
 senders are counted per address and written as deltas once a minute (addresses are
 bounded by the model's SenderLog).
 """
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from trunkconsole.ami.message import AmiMessage
+from trunkconsole.calls.quality import CallSummary, summarise
 from trunkconsole.journal.writer import JournalWriter
 from trunkconsole.model.causes import cause_class
 from trunkconsole.model.senders import SECURITY_EVENTS
@@ -40,6 +42,7 @@ class Recorder:
         self._sender_flush = clock()
         self.calls_seen = 0
         self._inbound: set[str] = set()
+        self.on_quality: Callable[[str, CallSummary], None] | None = None  # metrics
 
     def before(self, message: AmiMessage) -> None:
         """Call before state.apply(message): the channel is gone after a Hangup."""
@@ -175,6 +178,16 @@ class Recorder:
                                   hangup.cause, hangup.cause_txt, hangup.tech_cause, klass,
                                   hangup.duration, hangup.did))
         self.writer.add("call_counts", (hangup.at - hangup.at % 60, hangup.endpoint, klass, 1))
+        quality = self.state.quality.get(hangup.uniqueid)  # kept among the ended calls
+        if quality is not None and (quality.sent_reports or quality.received_reports):
+            q = summarise(quality)
+            self.writer.add("call_quality", (
+                hangup.at, hangup.endpoint, hangup.uniqueid, hangup.channel, inbound,
+                hangup.did or hangup.caller_num, q.codec, q.rx_loss, q.tx_loss,
+                q.rx_jitter_ms, q.tx_jitter_ms, q.rtt_ms, q.mos, q.worst_mos, q.worst_at,
+                q.worst_rx_loss, q.worst_tx_loss, q.rtcp_sent, q.rtcp_received))
+            if self.on_quality is not None:
+                self.on_quality(hangup.endpoint, q)
 
     def _registrations(self) -> None:
         now = self.clock()

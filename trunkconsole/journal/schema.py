@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 SCHEMA_VERSION = 1
-TABLES = ("events", "samples", "calls", "senders", "call_counts")
+TABLES = ("events", "samples", "calls", "senders", "call_counts", "call_quality")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events(
@@ -40,6 +40,15 @@ CREATE TABLE IF NOT EXISTS call_counts(
     at REAL NOT NULL, trunk TEXT NOT NULL, cause_class TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY(trunk, at, cause_class));
 CREATE INDEX IF NOT EXISTS call_counts_at ON call_counts(at);
+CREATE TABLE IF NOT EXISTS call_quality(
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, trunk TEXT NOT NULL, uniqueid TEXT NOT NULL,
+    channel TEXT NOT NULL, inbound INTEGER NOT NULL, number TEXT NOT NULL DEFAULT '',
+    codec TEXT NOT NULL DEFAULT '', rx_loss REAL, tx_loss REAL, rx_jitter_ms REAL,
+    tx_jitter_ms REAL, rtt_ms REAL, mos REAL, worst_mos REAL, worst_at REAL,
+    worst_rx_loss REAL, worst_tx_loss REAL, rtcp_sent INTEGER NOT NULL,
+    rtcp_received INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS call_quality_trunk_at ON call_quality(trunk, at);
+CREATE INDEX IF NOT EXISTS call_quality_at ON call_quality(at);
 """
 
 

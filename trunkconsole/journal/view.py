@@ -25,4 +25,6 @@ class WatchView:
     bans: dict[str, int] = field(default_factory=dict)  # tool -> banned elements
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)  # (trunk, class)
     sender_requests: int = 0
+    # trunk -> [calls ended with RTCP, poor ones, sum of their MOS] since watch started
+    media: dict[str, list[float]] = field(default_factory=dict)
     trunks: list[str] = field(default_factory=list)  # configured or seen trunk names

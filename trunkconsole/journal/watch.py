@@ -21,9 +21,11 @@ from typing import Any
 from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.message import AmiMessage
+from trunkconsole.calls.quality import CallSummary
 from trunkconsole.diagnose.engine import diagnose
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.findings import Finding
+from trunkconsole.journal.media import is_poor
 from trunkconsole.journal.recorder import Recorder
 from trunkconsole.journal.sdnotify import notify
 from trunkconsole.journal.view import WatchView
@@ -88,12 +90,20 @@ class Watch:
         self.recorder = Recorder(self.session.state, self.writer)
         self.session.recorder = self.recorder
         self.session.view = self.view
+        self.recorder.on_quality = self._quality
         self._open: dict[tuple[str, str], Finding] = {}
         self._config: Any = None
         self._config_stamp: tuple[float, ...] = ()
         self._audit_pos = -1
         self._stop = asyncio.Event()
         self._http: Any = None
+
+    def _quality(self, trunk: str, summary: CallSummary) -> None:
+        """A call with RTCP ended: count it for the metrics."""
+        figures = self.view.media.setdefault(trunk, [0.0, 0.0, 0.0])
+        figures[0] += 1
+        figures[1] += 1 if is_poor(summary.mos, summary.worst_mos) else 0
+        figures[2] += summary.mos or 0.0
 
     async def run(self) -> None:
         self.writer.start()

@@ -30,6 +30,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
               "cause_class", "duration", "did"),
     "senders": ("at", "first", "address", "count", "account", "event", "trunk"),
     "call_counts": ("at", "trunk", "cause_class", "count"),
+    # Per call at hangup: means over its RTCP intervals and its worst interval
+    # (calls/quality.py summarise); rx = from the provider, tx = towards it.
+    "call_quality": ("at", "trunk", "uniqueid", "channel", "inbound", "number", "codec",
+                     "rx_loss", "tx_loss", "rx_jitter_ms", "tx_jitter_ms", "rtt_ms", "mos",
+                     "worst_mos", "worst_at", "worst_rx_loss", "worst_tx_loss", "rtcp_sent",
+                     "rtcp_received"),
 }
 _INSERT = {table: f"INSERT INTO {table}({', '.join(cols)}) VALUES "
                   f"({', '.join('?' for _ in cols)})" for table, cols in COLUMNS.items()}

@@ -67,6 +67,7 @@ class WatchCollector(Collector):
         yield CounterMetricFamily("trunkconsole_unknown_sender_requests",
                                   "requests refused from unknown senders since watch started",
                                   value=view.sender_requests)
+        yield from self._media()
         yield from self._network()
         findings = GaugeMetricFamily("trunkconsole_findings", "open findings",
                                      labels=["code", "severity"])
@@ -84,6 +85,59 @@ class WatchCollector(Collector):
                                             if f.severity.name.lower() == severity))
         yield lint
         yield from self._journal()
+
+    def _media(self) -> Iterator[Metric]:
+        """RTCP per trunk: calls ended (poor ones, MOS sum for a mean), and the live calls'
+        worst figures. Loss is a ratio (base unit), from the provider or towards it."""
+        view = self.view
+        state = view.state
+        ended = CounterMetricFamily("trunkconsole_trunk_media_calls",
+                                    "calls ended on the trunk with RTCP since watch started",
+                                    labels=["trunk"])
+        poor = CounterMetricFamily("trunkconsole_trunk_media_poor_calls",
+                                   "of those, calls with poor media (estimated MOS under 4.0,"
+                                   " or an RTCP interval under 3.6)", labels=["trunk"])
+        mos_sum = CounterMetricFamily("trunkconsole_trunk_media_mos_sum",
+                                      "sum of those calls' estimated MOS (mean = rate of this "
+                                      "/ rate of media_calls)", labels=["trunk"])
+        for trunk, (calls, bad, total) in sorted(view.media.items())[:MAX_TRUNKS]:
+            ended.add_metric([trunk], calls)
+            poor.add_metric([trunk], bad)
+            mos_sum.add_metric([trunk], total)
+        yield ended
+        yield poor
+        yield mos_sum
+        loss = GaugeMetricFamily("trunkconsole_trunk_media_loss_ratio",
+                                 "highest RTP loss among the trunk's live calls, last RTCP "
+                                 "interval", labels=["trunk", "direction"])
+        mos = GaugeMetricFamily("trunkconsole_trunk_media_mos",
+                                "lowest estimated MOS among the trunk's live calls",
+                                labels=["trunk"])
+        channels = dict(state.channels)
+        worst: dict[str, list[float | None]] = {}
+        for uid, quality in list(state.quality.calls.items()):
+            channel = channels.get(uid)
+            if channel is None or not channel.endpoint:
+                continue
+            figures = worst.setdefault(channel.endpoint, [None, None, None])
+            for index, value in enumerate((quality.rx_loss, quality.tx_loss)):
+                if value is not None:
+                    figures[index] = max(figures[index] or 0.0, value / 100)
+            score = quality.mos()
+            if score is not None:
+                figures[2] = score if figures[2] is None else min(figures[2], score)
+        names = {e.name for e in state.trunks()}
+        for trunk, (rx, tx, low) in sorted(worst.items()):
+            if trunk not in names:
+                continue
+            if rx is not None:
+                loss.add_metric([trunk, "from_provider"], rx)
+            if tx is not None:
+                loss.add_metric([trunk, "to_provider"], tx)
+            if low is not None:
+                mos.add_metric([trunk], low)
+        yield loss
+        yield mos
 
     def _network(self) -> Iterator[Metric]:
         verdicts = GaugeMetricFamily(

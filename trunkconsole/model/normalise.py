@@ -83,3 +83,30 @@ def remote_address(value: str) -> tuple[str, str, str]:
     if len(parts) >= 4:
         return parts[2], parts[1], parts[3]
     return value, "", ""
+
+
+# Applications Asterisk gives the channel it dials, with data "(Outgoing Line)":
+# app_dial.c (AppDial), main/dial.c for Originate and ARI (AppDial2), app_queue.c.
+OUTGOING_APPS = frozenset({"AppDial", "AppDial2", "AppQueue"})
+
+
+def direction(fields: dict[str, str]) -> tuple[bool, str]:
+    """(inbound, how we know) for a channel, from the first event we saw about it.
+
+    Newchannel: Asterisk creates an incoming channel in state Ring (4), a dialled one in
+    Down (0). A channel already up when we joined (CoreShowChannel, Newstate ...) is read
+    from its snapshot: a leg Dial/Originate/Queue created runs AppDial/AppDial2/AppQueue
+    with "(Outgoing Line)" until it hangs up, and carries the Linkedid of the channel that
+    began the call; the channel that began it (Linkedid = its own Uniqueid) received the
+    INVITE. An Originate's own channel, once answered and running dialplan, looks like the
+    latter (said in the basis).
+    """
+    if fields.get("event") == "Newchannel":
+        return to_int(fields.get("channelstate", "0")) == 4, "seen from its start"
+    app = fields.get("application", "")
+    if app in OUTGOING_APPS or fields.get("applicationdata") == "(Outgoing Line)":
+        return False, f"joined mid-call, {app or 'dialled'} (Outgoing Line)"
+    uid, linked = fields.get("uniqueid", ""), fields.get("linkedid", "")
+    if linked and linked != uid:
+        return False, f"joined mid-call, dialled from channel {linked}"
+    return True, "joined mid-call, the channel that began the call"

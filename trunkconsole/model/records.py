@@ -166,6 +166,7 @@ class Channel:
     application: str = ""
     bridge_id: str = ""
     inbound: bool = False
+    direction_basis: str = ""  # how `inbound` was known (normalise.direction)
     started_at: float = 0.0
     tech_cause: int | None = None
     gen: int = 0

@@ -18,7 +18,8 @@ def _channel(c: Channel, now: float) -> dict[str, Any]:
     return {"uniqueid": c.uniqueid, "channel": c.name, "endpoint": c.endpoint,
             "state": c.state, "caller_num": c.caller_num, "caller_name": c.caller_name,
             "did": c.did, "context": c.context, "exten": c.exten, "linkedid": c.linkedid,
-            "inbound": c.inbound, "duration": round(c.duration(now), 1)}
+            "inbound": c.inbound, "direction_basis": c.direction_basis,
+            "duration": round(c.duration(now), 1)}
 
 
 def _quality(state: PbxState, uniqueid: str) -> dict[str, Any] | None:

@@ -382,11 +382,11 @@ class PbxState:
             endpoint_name = norm.endpoint_of_channel(name)
             started = norm.started_from_uniqueid(uid)
             now = self.clock()
-            state_code = norm.to_int(f.get("channelstate", "0"))
+            inbound, basis = norm.direction(f)
             channel = self.channels[uid] = Channel(
                 uniqueid=uid, name=name, endpoint=endpoint_name,
                 started_at=now if started is None else started,
-                inbound=state_code == 4 and f.get("event") == "Newchannel",
+                inbound=inbound, direction_basis=basis,
             )
             if endpoint_name:
                 endpoint = self._endpoint(endpoint_name) if (
@@ -394,6 +394,9 @@ class PbxState:
                 endpoint.channels.add(uid)
                 endpoint.calls_started.append(channel.started_at)
                 changed.add((ENDPOINT, endpoint_name))
+        elif f.get("event") == "CoreShowChannel" and channel.direction_basis != \
+                "seen from its start":  # the listing names the application: know better
+            channel.inbound, channel.direction_basis = norm.direction(f)
         channel.gen = self._gen["channels"]
         channel.state = f.get("channelstatedesc", channel.state)
         channel.state_code = norm.to_int(f.get("channelstate", ""), channel.state_code)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from trunkconsole.net import payload
 from trunkconsole.net.ir import Field
 from trunkconsole.net.packet import Packet
-from trunkconsole.net.values import CT_NEW
+from trunkconsole.net.values import CT_NEW, PortSplit
 
 PROTO_NAMES = {6: "tcp", 17: "udp"}
 
@@ -43,19 +44,59 @@ def known_bytes(p: Packet, base: str) -> payload.Known | None:
     return head[0] + transport[0], head[1] + transport[1]
 
 
+MAX_SCAN = 20_001  # ports of a span scanned one by one (the RTP range is 10,001)
+
+
+def _segments(lo: int, hi: int) -> list[tuple[int, int]]:
+    """[lo, hi] cut where the payload kind changes (signalling ports vs media ports)."""
+    edges = sorted({e for a, b in _SIP_RUNS for e in (a, b + 1) if lo < e <= hi})
+    bounds = [lo, *edges, hi + 1]
+    return [(a, b - 1) for a, b in pairwise(bounds)]
+
+
+_SIP_RUNS = ((5060, 5099), (5160, 5161))
+
+
+def per_port(p: Packet, read: Callable[[Packet], Any]) -> Any:
+    """read() of a port span: the same answer for every port, or PortSplit where it changes.
+
+    Each run of one payload kind is read once with the destination port unknown; only a
+    match that then needs the port (u32/bpf/raw reading the port bytes) is read port by
+    port (bounded), and the span splits where its answer changes."""
+    from trunkconsole.net.match import UNKNOWN
+
+    if p.dlo == p.dhi:
+        return read(p)
+    one = p.copy()
+    values: list[tuple[int, Any]] = []
+    for lo, hi in _segments(p.dlo, p.dhi):
+        one.dlo, one.dhi = lo, hi
+        value = read(one)
+        if value is UNKNOWN and lo != hi and hi - lo < MAX_SCAN:
+            for port in range(lo, hi + 1):
+                one.dlo = one.dhi = port
+                values.append((port, read(one)))
+            continue
+        values.append((lo, value))
+    points = [port for (_, before), (port, value) in pairwise(values) if value != before]
+    if points:
+        raise PortSplit(points)
+    return values[0][1]
+
+
 def raw_getter(field: Field) -> Callable[[Packet], Any]:
     """`@th,64,32`: the bits, or UNKNOWN/ABSENT (imported lazily: match imports us)."""
     from trunkconsole.net.match import UNKNOWN
 
     offset, length = (int(x) for x in field.name.split(","))
 
-    def read(p: Packet) -> Any:
+    def one(p: Packet) -> Any:
         known = known_bytes(p, field.proto)
         if known is None:
             return UNKNOWN
         value = payload.read_bits(known, offset, length)
         return UNKNOWN if value is None else value
-    return read
+    return lambda p: per_port(p, one)
 
 
 def probe_getter(field: Field) -> Callable[[Packet], Any]:
@@ -100,10 +141,10 @@ def probe_getter(field: Field) -> Callable[[Packet], Any]:
     else:
         raise ValueError(f"-m {module}")
 
-    def read(p: Packet) -> Any:
+    def one(p: Packet) -> Any:
         hit = decide(p)
         return UNKNOWN if hit is None else int(hit)
-    return read
+    return lambda p: per_port(p, one)
 
 
 def _string(options: list[tuple[bool, str, list[str]]]) -> Callable[[Packet], bool | None]:

@@ -37,8 +37,11 @@ def kind(proto: str, dport: int, dport_hi: int | None, state: str = "new") -> st
         return "syn" if state == "new" else ""
     if proto != "udp":
         return ""
-    single = dport_hi is None or dport_hi == dport
-    return "sip" if single and dport in SIP_PORTS else "rtp"
+    hi = dport if dport_hi is None else dport_hi
+    if all(port in SIP_PORTS for port in (dport, hi)) and hi - dport < len(SIP_PORTS) and \
+            all(port in SIP_PORTS for port in range(dport, hi + 1)):
+        return "sip"
+    return "rtp"
 
 
 def invite(src: str, dst: str, dport: int, sport: int) -> bytes:

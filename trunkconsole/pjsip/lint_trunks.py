@@ -42,19 +42,22 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     """Endpoints matched by IP (an identify with match=) and without inbound auth."""
     by_endpoint: dict[str, list[PjsipObject]] = {}
     for identify in pjsip.of_type("identify"):
-        if identify.items("match"):
+        if pjsip.matches(identify):  # as many as items("match"), parsed once by validate()
             by_endpoint.setdefault(identify.value("endpoint"), []).append(identify)
     trunks = []
     for endpoint in pjsip.of_type("endpoint"):
         identifies = by_endpoint.get(endpoint.id)
-        if identifies and not endpoint.items("auth"):
+        # items("auth") only when there is an auth= line at all
+        if identifies and (endpoint.option_index().get("auth") is None
+                           or not endpoint.items("auth")):
             trunks.append((endpoint, identifies))
     return trunks
 
 
 def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
     """disallow/allow, direct_media, rtp_symmetric, force_rport, rewrite_contact, identify_by."""
-    if endpoint.last("allow") is None:
+    options = endpoint.option_index()  # lower-case name -> the winning line
+    if options.get("allow") is None:
         yield Finding(
             code="trunk-no-codecs", severity=Severity.CRITICAL,
             title=f"trunk {endpoint.id} allows no codec: calls fail with 488",
@@ -69,7 +72,7 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
                 subject=endpoint.id, evidence=(_evidence(endpoint, first, ""),),
                 fix="put disallow=all before the first allow= line")
     for name, wanted, default, why in CHECKLIST:
-        option = endpoint.last(name)
+        option = options.get(name)
         value = option.value if option is not None else default
         good = is_true(value) if wanted else is_false(value)
         if good:
@@ -79,7 +82,7 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
             title=f"trunk {endpoint.id}: {name}={value}; {why}",
             subject=endpoint.id, evidence=(_evidence(endpoint, option, f"{name}={value}"),),
             fix=f"set {name}={'yes' if wanted else 'no'}")
-    option = endpoint.last("identify_by")
+    option = options.get("identify_by")
     methods = [m.strip() for m in (option.value if option else "username,ip").split(",")]
     if "username" in methods or "auth_username" in methods:
         value = option.value if option else "username,ip"

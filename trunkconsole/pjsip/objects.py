@@ -72,6 +72,10 @@ class PjsipObject:
         index = self._last = {option.key: option for option in self.options}
         return index
 
+    def option_index(self) -> dict[str, Option]:
+        """Option name (lower case) -> the line that wins (built once; do not modify)."""
+        return self._last or self._index()
+
     def template_of(self, option: Option) -> str | None:
         """The template or base section an option was inherited from (None: its own)."""
         owner = self.wizard if self.wizard is not None else self.id

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from trunkconsole.conf.tree import Category, LoadedConfig
 from trunkconsole.pjsip.matches import Match, parse_match
@@ -131,16 +130,10 @@ def object_type(cat: Category) -> str | None:
     return None
 
 
-def category_object(cat: Category, kind: str) -> PjsipObject:
-    """A PjsipObject from a category; its options are the category's own Variables."""
-    # Positional: a keyword call to a class costs twice as much (30,000 objects).
-    return PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
-
-
-# Per type, the exact option names already known to be accepted: an object whose every
-# name is in it needs no look-up per option (10,000 trunks repeat the same few names).
+# Per type, the option names (lower case) already known to be accepted: an object whose
+# every name is in it needs no look-up per line (10,000 trunks repeat the same few names).
+# Whether Asterisk knows an option depends on its lower-case name only (_known_option).
 _ACCEPTED: dict[str, set[str]] = {}
-_NAME = attrgetter("name")
 
 
 def validate(obj: PjsipObject) -> None:
@@ -148,7 +141,8 @@ def validate(obj: PjsipObject) -> None:
     accepted = _ACCEPTED.get(obj.type)
     if accepted is None:
         accepted = _ACCEPTED[obj.type] = set()
-    if not accepted.issuperset(map(_NAME, obj.options)):
+    # The object's option index has every name once; the lint reads it later anyway.
+    if not accepted.issuperset(obj.option_index()):
         _mark_unknown(obj, accepted)
     if obj.type == "identify":
         _validate_identify(obj)
@@ -164,7 +158,7 @@ def _mark_unknown(obj: PjsipObject, accepted: set[str]) -> None:
         if known is None:
             known = cache[option.name] = _known_option(obj.type, option.name)
         if known:
-            accepted.add(option.name)
+            accepted.add(option.key)
         else:
             unknown.append(option)
     if unknown:
@@ -174,9 +168,17 @@ def _mark_unknown(obj: PjsipObject, accepted: set[str]) -> None:
 
 def identify_matches(identify: PjsipObject) -> list[tuple[Match, Option]]:
     """Parsed match entries of an identify, computed once per object."""
-    if identify.matches is None:
-        identify.matches = [(parse_match(item), option) for item, option in identify.items("match")]
-    return identify.matches
+    matches = identify.matches
+    if matches is None:
+        # items("match") without its cache: match accumulates, so every line, split on ','
+        matches = identify.matches = []
+        for option in identify.options:
+            if option.key == "match":
+                for part in option.value.split(","):
+                    part = part.strip()
+                    if part:
+                        matches.append((parse_match(part), option))
+    return matches
 
 
 def _validate_identify(obj: PjsipObject) -> None:
@@ -198,6 +200,7 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
     from trunkconsole.pjsip.wizard import expand_wizards
 
     config = PjsipConfig(pjsip=pjsip, wizard=wizard)
+    add = config.add
     for cat in pjsip.categories:
         if cat.template:
             continue
@@ -205,9 +208,11 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
         if kind is None or kind not in OBJECT_TYPES:
             config.untyped.append(Untyped(cat, kind))
             continue
-        obj = category_object(cat, kind)
+        # Its options are the category's own Variables. Positional: a keyword call to a
+        # class costs twice as much (30,000 sections).
+        obj = PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
         validate(obj)
-        config.add(obj)
+        add(obj)
     if wizard is not None and wizard.found:
         for obj in expand_wizards(wizard):
             validate(obj)

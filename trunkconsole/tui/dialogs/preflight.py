@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -70,7 +71,8 @@ class PreflightDialog(ModalScreen[None]):
             out.update(plain(f"calling {number} through {self.trunk} ...", style="yellow"))
             result = await run_preflight(
                 ami, self.trunk, number, caller_id,
-                state_file_for(f"preflight-{app.settings.ami.address}"))
+                state_file_for(f"preflight-{app.settings.ami.address}"),
+                config_dir=Path(app.settings.asterisk_dir))
         except OperatorError as exc:
             out.update(plain_lines(exc.render(), style="bold red"))
             return

@@ -23,7 +23,8 @@ def channel_report(state: PbxState, uniqueid: str, now: float) -> Group | Text:
     if channel is not None:
         rows = [
             ("Channel", channel.name), ("Endpoint", channel.endpoint or "-"),
-            ("Direction", "inbound" if channel.inbound else "outbound / internal"),
+            ("Direction", ("inbound" if channel.inbound else "outbound")
+             + (f" ({channel.direction_basis})" if channel.direction_basis else "")),
             ("State", channel.state), ("Caller number", channel.caller_num),
             ("Caller name", channel.caller_name),
             ("Connected line", f"{channel.connected_num} {channel.connected_name}".strip()),

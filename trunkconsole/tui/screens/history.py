@@ -34,6 +34,7 @@ from trunkconsole.journal.history import (
     evidence_rows,
     spark,
 )
+from trunkconsole.journal.media import fmt
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
@@ -43,7 +44,8 @@ WINDOWS = (3600.0, 86400.0, 7 * 86400.0)
 WINDOW_NAMES = {3600.0: "1h", 86400.0: "24h", 7 * 86400.0: "7d"}
 KIND_STYLE = {"contact-unreachable": "bold red", "finding-raised": "yellow",
               "senders": "red", "contact-reachable": "green", "calls-resume": "green",
-              "finding-cleared": "green", "change-applied": "cyan"}
+              "finding-cleared": "green", "change-applied": "cyan",
+              "call-quality": "yellow"}
 
 
 def trunk_summary(history: History) -> Group:
@@ -63,6 +65,10 @@ def trunk_summary(history: History) -> Group:
         parts.append(plain(f"RTT   {spark(series.rtt_ms)}"
                            + (f" max {max(rtts):.0f} ms" if rtts else "")))
         parts.append(plain(f"calls {spark([float(c) for c in series.calls])}"))
+        if (media := series.media) is not None:
+            parts.append(plain(f"media {media.calls} calls with RTCP, MOS mean "
+                               f"{fmt(media.mos_mean)}, worst {fmt(media.mos_min)}, "
+                               f"{media.poor} poor", style="yellow" if media.poor else ""))
     if not history.trunks:
         parts.append(Text("no trunk in the journal for this window", style="dim"))
     return Group(*parts)

@@ -144,7 +144,7 @@ class SipLoggerScreen(LiveScreen):
         switcher = self.query_one(ContentSwitcher)
         calls = switcher.current != "logger-calls"
         switcher.current = "logger-calls" if calls else "logger-body"
-        self.query_one("#calls" if calls else "#logger-messages", DataTable).focus()
+        self.query_one("#calls" if calls else "#logger-messages").focus()
 
     @on(Button.Pressed, "#logger-start")
     def action_start(self) -> None:

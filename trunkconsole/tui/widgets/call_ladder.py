@@ -1,9 +1,11 @@
 """The SIP logger's calls view: calls by Call-ID, the selected call's ladder, raw messages.
 
 Messages arrive in batches from the logger's poll; only the calls they touched get their
-row updated, and the ladder is redrawn only when the selected call changed, so a burst of
-100 calls does not stall the keyboard. Every SIP value goes in as Text (never markup),
-made printable first (calls/sip.py).
+row redrawn (LineTable: one cached line per row, only visible rows drawn), and the
+ladder is redrawn only when the selected call changed and the cursor has rested for
+LADDER_SETTLE seconds (holding a key down renders the calls table only, not a ladder per
+row passed), so a burst of 100 calls does not stall the keyboard. Every SIP value goes in
+as Text (never markup), made printable first (calls/sip.py).
 """
 
 from __future__ import annotations
@@ -17,19 +19,24 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
 
 from trunkconsole.calls.ladder import CallFlow, CallIndex, Rung, arrow, did_numbers
 from trunkconsole.calls.nat import analyse
 from trunkconsole.calls.sip_history import SipMessage
 from trunkconsole.errors import OperatorError
 from trunkconsole.tui.plain import plain, plain_lines
+from trunkconsole.tui.widgets.line_table import LineTable
 from trunkconsole.visible import visible
 
 ARROW = 30
 MAX_CALLS = 5000
+CALL_COLUMNS = (("", 1), ("time", 8), ("dir", 3), ("caller", 14), ("called", 14),
+                ("answer", 20), ("msgs", 4), ("Call-ID", 36))
+LADDER_COLUMNS = (("time", 5), ("provider <-> PBX", ARROW + 2), ("SDP / note", 60))
+LADDER_SETTLE = 0.08  # seconds the cursor rests on a call before its ladder is drawn
 
 
 def _text(value: str, style: str = "") -> Text:
@@ -85,23 +92,14 @@ class CallLadder(Vertical):
         self.needle = ""
         self.selected: str | None = None
         self.export_dir = Path.cwd()
+        self._pending_draw: Timer | None = None
+        self._head: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search a number (any header) or Call-ID", id="calls-search")
-        calls: DataTable[Text] = DataTable(id="calls", cursor_type="row")
-        yield calls
+        yield LineTable(CALL_COLUMNS, id="calls")
         yield Static(id="ladder-head", markup=False)
-        ladder: DataTable[Text] = DataTable(id="ladder", cursor_type="row")
-        yield ladder
-
-    def on_mount(self) -> None:
-        calls = self.query_one("#calls", DataTable)
-        for label, width in (("", 1), ("time", 8), ("dir", 3), ("caller", 14),
-                             ("called", 14), ("answer", 20), ("msgs", 4), ("Call-ID", 36)):
-            calls.add_column(label, width=width, key=label or "mark")
-        ladder = self.query_one("#ladder", DataTable)
-        for label, width in (("time", 5), ("provider <-> PBX", ARROW + 2), ("SDP / note", 60)):
-            ladder.add_column(label, width=width, key=label)
+        yield LineTable(LADDER_COLUMNS, id="ladder")
 
     # -- feeding ---------------------------------------------------------------------
     def add_messages(self, messages: list[SipMessage]) -> None:
@@ -113,18 +111,18 @@ class CallLadder(Vertical):
                 touched[flow.call_id] = flow
         if not touched:
             return
-        calls = self.query_one("#calls", DataTable)
+        calls = self.query_one("#calls", LineTable)
         for call_id, flow in touched.items():
             if not flow.matches(self.needle):
                 continue
             cells = self._call_cells(flow)
-            if call_id in calls.rows:  # a new message changes the answer and the count only
+            if call_id in calls:  # a new message changes the answer and the count only
                 calls.update_cell(call_id, "answer", cells[5])
                 calls.update_cell(call_id, "msgs", cells[6])
             elif calls.row_count < MAX_CALLS:
                 calls.add_row(*cells, key=call_id)
         if self.selected is None and calls.row_count:
-            self._select(str(calls.coordinate_to_cell_key(Coordinate(0, 0)).row_key.value))
+            self._select(calls.keys[0])
         elif self.selected in touched:
             self._draw_ladder(touched[self.selected])
 
@@ -140,9 +138,22 @@ class CallLadder(Vertical):
                 plain(str(len(flow.rungs))), _text(flow.call_id))
 
     # -- ladder ----------------------------------------------------------------------
-    def _select(self, call_id: str) -> None:
+    def _select(self, call_id: str, *, settle: float = 0.0) -> None:
+        """Show this call's ladder, now or once the cursor rested `settle` seconds."""
         self.selected = call_id
-        flow = self.index.flows.get(call_id)
+        if self._pending_draw is not None:
+            self._pending_draw.stop()
+        self._pending_draw = None
+        if settle > 0:
+            self._pending_draw = self.set_timer(settle, self._draw_selected)
+        else:
+            self._draw_selected()
+
+    def _draw_selected(self) -> None:
+        if self._pending_draw is not None:
+            self._pending_draw.stop()
+        self._pending_draw = None
+        flow = self.index.flows.get(self.selected or "")
         if flow is not None:
             self._draw_ladder(flow)
 
@@ -157,14 +168,16 @@ class CallLadder(Vertical):
         for finding in analyse(flow):
             head.append("\nNAT: ", style="yellow")
             head.append(visible(finding.text), style="yellow")
-        self.query_one("#ladder-head", Static).update(head)
-        ladder = self.query_one("#ladder", DataTable)
+        if head != self._head:  # an unchanged head costs no layout pass
+            self._head = head
+            self.query_one("#ladder-head", Static).update(head)
+        ladder = self.query_one("#ladder", LineTable)
         row = ladder.cursor_row
         ladder.clear()
-        for rung in flow.rungs:
-            ladder.add_row(*self._rung_cells(rung), key=str(rung.message.number))
+        ladder.add_rows((str(index), self._rung_cells(rung))
+                        for index, rung in enumerate(flow.rungs))
         if 0 <= row < ladder.row_count:
-            ladder.move_cursor(row=row)
+            ladder.move_cursor(row)
 
     @staticmethod
     def _rung_cells(rung: Rung) -> tuple[Text, ...]:
@@ -177,40 +190,37 @@ class CallLadder(Vertical):
                 _text(mark + arrow(rung, ARROW, ascii_only=False), style),
                 _text(rung.note(), "dim" if rung.retransmission else ""))
 
-    @on(DataTable.RowHighlighted, "#calls")
-    def _call_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None and event.row_key.value != self.selected:
-            self._select(str(event.row_key.value))
+    @on(LineTable.RowHighlighted, "#calls")
+    def _call_highlighted(self, event: LineTable.RowHighlighted) -> None:
+        if event.key != self.selected:
+            self._select(event.key, settle=LADDER_SETTLE)
 
-    @on(DataTable.RowSelected, "#ladder")
-    def _rung_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LineTable.RowSelected, "#ladder")
+    def _rung_selected(self, event: LineTable.RowSelected) -> None:
         flow = self.index.flows.get(self.selected or "")
-        if flow is None or event.row_key.value is None:
-            return
-        number = int(event.row_key.value)
-        rung = next((r for r in flow.rungs if r.message.number == number), None)
-        if rung is not None:
-            self.app.push_screen(RawMessageScreen(rung.message))
+        if flow is not None and 0 <= event.cursor_row < len(flow.rungs):  # rows = rungs
+            self.app.push_screen(RawMessageScreen(flow.rungs[event.cursor_row].message))
 
-    @on(DataTable.RowSelected, "#calls")
-    def _call_chosen(self, _event: DataTable.RowSelected) -> None:
-        self.query_one("#ladder", DataTable).focus()
+    @on(LineTable.RowSelected, "#calls")
+    def _call_chosen(self, _event: LineTable.RowSelected) -> None:
+        if self._pending_draw is not None:
+            self._draw_selected()
+        self.query_one("#ladder", LineTable).focus()
 
     # -- search, mark, export --------------------------------------------------------
     @on(Input.Changed, "#calls-search")
     def _search(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
-        calls = self.query_one("#calls", DataTable)
+        calls = self.query_one("#calls", LineTable)
         calls.clear()
-        for flow in list(self.index.flows.values())[:MAX_CALLS]:
-            if flow.matches(self.needle):
-                calls.add_row(*self._call_cells(flow), key=flow.call_id)
+        calls.add_rows((flow.call_id, self._call_cells(flow)) for flow in
+                       list(self.index.flows.values())[:MAX_CALLS] if flow.matches(self.needle))
 
     def action_mark(self) -> None:
-        calls = self.query_one("#calls", DataTable)
-        if not calls.row_count:
+        calls = self.query_one("#calls", LineTable)
+        call_id = calls.cursor_key
+        if call_id is None:
             return
-        call_id = str(calls.coordinate_to_cell_key(Coordinate(calls.cursor_row, 0)).row_key.value)
         self.marked ^= {call_id}
         calls.update_cell(call_id, "mark", Text("*" if call_id in self.marked else " ",
                                                 style="bold yellow"))

@@ -1,0 +1,232 @@
+"""LineTable: a keyed table of fixed-width Text cells, drawn one cached line per row.
+
+Textual's DataTable renders every cell through a Rich console and drops every cached
+line of the table whenever any cell changes (its caches are keyed by one update counter;
+textual/widgets/_data_table.py), so a table fed a few times a second under a burst spends
+~1-2 ms per visible row on each repaint. Here a row is rendered once into a Strip when it
+is added or changed; a repaint only crops the visible rows' cached strips (virtual
+scrolling through the Line API), and moving the cursor restyles two lines. Cells are
+rich Text (never markup): SIP and AMI values are attacker-controlled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from trunkconsole.tui.plain import plain
+
+Cells = tuple[Text, ...]
+
+
+class LineTable(ScrollView, can_focus=True):
+    """Rows by key under a one-line header; up/down/page/home/end move, Enter selects."""
+
+    DEFAULT_CSS = """
+    LineTable { background: $surface; }
+    LineTable > .line-table--header { text-style: bold; background: $panel; }
+    LineTable > .line-table--cursor { background: $block-cursor-blurred-background; }
+    LineTable:focus > .line-table--cursor { background: $block-cursor-background;
+                                            color: $block-cursor-foreground; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"line-table--header", "line-table--cursor"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor(-1000000000)", "First", show=False),
+        Binding("end", "cursor(1000000000)", "Last", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    class RowHighlighted(Message):
+        """The cursor moved to a row (key, index)."""
+
+        def __init__(self, table: LineTable, key: str, cursor_row: int) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+            self.cursor_row = cursor_row
+
+        @property
+        def control(self) -> LineTable:
+            return self.table
+
+    class RowSelected(RowHighlighted):
+        """Enter (or a click on the cursor's row)."""
+
+    def __init__(self, columns: Sequence[tuple[str, int]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.columns = list(columns)
+        self._column_index = {label: i for i, (label, _w) in enumerate(self.columns)}
+        self._keys: list[str] = []
+        self._position: dict[str, int] = {}
+        self._cells: list[list[Text]] = []
+        self._strips: dict[str, Strip] = {}
+        self.cursor_row = 0
+        self._announced: str | None = None
+
+    # -- data ------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def keys(self) -> list[str]:
+        return self._keys
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._position
+
+    def key_at(self, row: int) -> str | None:
+        return self._keys[row] if 0 <= row < len(self._keys) else None
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.key_at(self.cursor_row)
+
+    def add_row(self, *cells: Text, key: str) -> None:
+        """Append a row (a key already present is updated in place)."""
+        if key in self._position:
+            self._cells[self._position[key]] = list(cells)
+            self._changed(key)
+            return
+        self._position[key] = len(self._keys)
+        self._keys.append(key)
+        self._cells.append(list(cells))
+        self._resized()
+        if len(self._keys) == 1:
+            self._announce()
+
+    def add_rows(self, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+        for key, cells in rows:
+            self._position[key] = len(self._keys)
+            self._keys.append(key)
+            self._cells.append(list(cells))
+        self._resized()
+        self._announce()
+
+    def cells(self, key: str) -> tuple[Text, ...]:
+        return tuple(self._cells[self._position[key]])
+
+    def update_cell(self, key: str, column: str, value: Text) -> None:
+        row = self._position[key]
+        index = self._column_index[column]
+        if self._cells[row][index] == value:
+            return
+        self._cells[row][index] = value
+        self._changed(key)
+
+    def clear(self) -> None:
+        self._keys.clear()
+        self._position.clear()
+        self._cells.clear()
+        self._strips.clear()
+        self._announced = None
+        self.cursor_row = 0
+        self._resized()
+
+    def move_cursor(self, row: int) -> None:
+        self._set_cursor(row)
+
+    # -- rendering -------------------------------------------------------------------
+    def _changed(self, key: str) -> None:
+        self._strips.pop(key, None)
+        self.refresh_line(self._position[key] + 1)  # virtual line: the header is line 0
+
+    def _resized(self) -> None:
+        width = sum(w + 1 for _l, w in self.columns)
+        self.virtual_size = Size(width, len(self._keys) + 1)
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change restyles every cached line
+
+    def _line(self, cells: Sequence[Text]) -> Strip:
+        """The row's text without the widget's style (applied at render: cursor or not)."""
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        for (_label, width), cell in zip(self.columns, cells, strict=False):
+            # Callers pass plain() Text; a control character that slipped through is
+            # shown escaped, never sent to the terminal.
+            piece = cell.copy() if cell.plain.isprintable() else plain(cell.plain,
+                                                                        style=cell.style)
+            piece.truncate(width, overflow="ellipsis", pad=True)
+            line.append(" ")
+            line.append_text(piece)
+        segments = list(line.render(self.app.console))
+        return Strip(segments, line.cell_len)
+
+    def render_line(self, y: int) -> Strip:
+        left = round(self.scroll_offset.x)
+        right = left + self.size.width
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("line-table--header")
+            labels = [plain(label) for label, _w in self.columns]
+            style = base + header
+            return self._line(labels).apply_style(style).crop_extend(left, right, style)
+        row = round(self.scroll_offset.y) + y - 1
+        if not 0 <= row < len(self._keys):
+            return Strip.blank(self.size.width, base)
+        key = self._keys[row]
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._line(self._cells[row])
+        if row == self.cursor_row:
+            base += self.get_component_rich_style("line-table--cursor")
+        return strip.apply_style(base).crop_extend(left, right, base)
+
+    # -- cursor ----------------------------------------------------------------------
+    def _set_cursor(self, row: int) -> None:
+        row = max(0, min(row, len(self._keys) - 1))
+        old = self.cursor_row
+        self.cursor_row = row
+        top = round(self.scroll_offset.y)
+        visible = max(1, self.size.height - 1)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+            self.refresh()
+        elif row >= top + visible:
+            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
+            self.refresh()
+        else:
+            for line in {old, row}:
+                self.refresh_line(line + 1)
+        self._announce()
+
+    def _announce(self) -> None:
+        key = self.cursor_key
+        if key is not None and key != self._announced:
+            self._announced = key
+            self.post_message(self.RowHighlighted(self, key, self.cursor_row))
+
+    def action_cursor(self, step: int) -> None:
+        if self._keys:
+            self._set_cursor(self.cursor_row + step)
+
+    def action_page(self, pages: int) -> None:
+        if self._keys:
+            self._set_cursor(self.cursor_row + pages * max(1, self.size.height - 2))
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key, self.cursor_row))
+
+    async def _on_click(self, event: events.Click) -> None:
+        row = round(self.scroll_offset.y) + event.y - 1
+        if event.y >= 1 and 0 <= row < len(self._keys):
+            if row == self.cursor_row:
+                self.action_select()
+            else:
+                self._set_cursor(row)
