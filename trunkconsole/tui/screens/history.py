@@ -169,12 +169,13 @@ class HistoryScreen(LiveScreen):
         if rows != self._rows:
             self._fill(table, history, previous)
             self._rows = rows
-        fingerprint = (history.until - history.since, history.journal,
-                       [(name, series.to_json()) for name, series in
-                        sorted(history.trunks.items())])
-        if fingerprint != self._summary:  # Static.update() re-lays out the screen
-            self._summary = fingerprint
-            summary.update(trunk_summary(history))
+        rendered = trunk_summary(history)
+        # What the plots say, styles included: Static.update() re-lays out the screen.
+        shown = [(part.plain, [str(span) for span in part.spans], str(part.style))
+                 for part in rendered.renderables if isinstance(part, Text)]
+        if shown != self._summary:
+            self._summary = shown
+            summary.update(rendered)
 
     def _fill(self, table: DataTable[Any], history: History, previous: History | None) -> None:
         """Rebuild the timeline; the cursor stays on the operator's item, or follows the
