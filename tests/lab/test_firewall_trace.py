@@ -4,13 +4,20 @@ command, SIGKILL included."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from collections.abc import Iterator
+from fcntl import ioctl
 from pathlib import Path
 
 import pytest
@@ -127,4 +134,120 @@ def test_the_table_goes_when_the_command_is_killed(lab: Lab, tmp_path: Path) -> 
     for pid in monitors:  # the nft monitor child died with it (PR_SET_PDEATHSIG)
         assert not Path(f"/proc/{pid}").exists() or "Z" in \
             Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    assert "removed by the guard" in (tmp_path / "audit.log").read_text()
+    audit = tmp_path / "audit.log"
+    deadline = time.monotonic() + 10  # the guard writes once it looked again (1 s later)
+    while "removed by the guard" not in audit.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "removed by the guard" in audit.read_text()
+
+
+STALLING_NFT = """#!/bin/sh
+# The real nft, held back before `nft -f` (the trace table's creation) as a loaded machine's
+# scheduler can hold it: it stops itself until the test lets it go on (SIGCONT). Only the
+# timing is staged; the table is written by the real nft.
+case " $* " in *" -f "*) kill -STOP $$ ;; esac
+exec {nft} "$@"
+"""
+
+
+def _process(pid: int) -> tuple[str, str] | None:
+    """(state, cmdline) of a live process, None when gone or a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, IndexError):
+        return None
+    return None if state in ("Z", "X") else (state, cmdline)
+
+
+def test_the_table_never_appears_when_killed_while_nft_adds_it(lab: Lab,
+                                                                tmp_path: Path) -> None:
+    """The console dies while its `nft -f` is still adding the trace table: that nft dies
+    with it (PR_SET_PDEATHSIG), and the guard looks again a second after removing."""
+    wrapper = tmp_path / "bin"
+    wrapper.mkdir()
+    nft = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    (wrapper / "nft").write_text(STALLING_NFT.format(nft=nft))
+    (wrapper / "nft").chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole", "firewall",
+         "trace", "--src", "203.0.113.19", "--for", "120", "--state-dir", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stalled: list[int] = []
+    deadline = time.monotonic() + 60
+    while not stalled and time.monotonic() < deadline:
+        stalled = [c for c in _children(proc.pid) if (found := _process(c)) is not None
+                   and found[0] == "T" and " -f " in found[1] + " "]
+        time.sleep(0.05)
+    assert stalled, "the tracer never started nft -f"
+    guards = [c for c in _children(proc.pid) if "trace-guard" in (_process(c) or ("", ""))[1]]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_process(g) for g in guards) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the guard saw the tracer die, removed nothing, looked again
+    for pid in stalled:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)  # a surviving nft would add the table now
+    time.sleep(2)
+    assert trace_tables(lab) == []
+    assert [p for p in stalled if _process(p)] == []
+
+
+def test_the_console_killed_mid_trace_leaves_no_table_and_no_nft(lab: Lab) -> None:
+    """The console itself (Network screen, T on the carrier's row) in a real pty, SIGKILLed
+    while its trace runs: the guard removes the table, the nft monitor dies with it."""
+    master, slave = pty.openpty()
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.pbx_ns, sys.executable, "-m", "trunkconsole",
+         "--secret-file", str(lab.secret_file), "--config-dir", str(lab.config_dir)],
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color"})
+    os.close(slave)
+    screen = bytearray()
+    done = threading.Event()
+
+    def drain() -> None:  # a console that cannot write blocks
+        while not done.is_set():
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    screen.extend(os.read(master, 65536))
+                except OSError:
+                    return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    monitors: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while b"Trunks" not in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.write(master, b"\x1bOS")  # F4: the Network screen
+        while b"Firewall read" not in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b"Firewall read" in screen, "the Network screen never showed its report"
+        os.write(master, b"T")
+        while not (trace_tables(lab) and monitors) and time.monotonic() < deadline:
+            monitors = [c for c in _children(proc.pid) if (found := _process(c))
+                        and "monitor trace" in found[1]]
+            time.sleep(0.1)
+        assert trace_tables(lab), "the trace table never appeared"
+        assert monitors, "no nft monitor trace child"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        done.set()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        reader.join(timeout=5)
+        os.close(master)
+    deadline = time.monotonic() + 15
+    while trace_tables(lab) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert trace_tables(lab) == []
+    time.sleep(0.5)
+    assert [m for m in monitors if _process(m)] == []

@@ -64,6 +64,11 @@ REAL: dict[str, tuple[list[str], str, Callable[..., bool]]] = {
         ["crowdsec-nftables"], "legacy-companion.nft", lambda p: False),
     "CrowdSec firewall bouncer 0.0.25, iptables + ipset mode": (
         ["crowdsec-iptables"], "legacy-companion.nft", lambda p: False),
+    # Docker 29's nftables backend: tables ip/ip6 docker-bridges, no input hook; tcp/8080
+    # is DNATed to the container (leaves the input path: tested below)
+    **{f"Docker 29 nftables mode ({config})": (
+        [f"docker-nft/{config}"], "legacy-companion.nft", lambda p: False)
+       for config in sorted(p.stem for p in (FIXTURES / "docker-nft").glob("*.nft"))},
 }
 
 
@@ -115,6 +120,8 @@ def load_capture(box: Sandbox, name: str) -> None:
     for suffix, family in (("save", "ip"), ("save6", "ip6")):
         if files[suffix].exists():
             skip |= _save_tables(files[suffix].read_text(), family)
+    if (FIXTURES / f"{name}.nft").exists():  # `nft list` text (Docker's nftables mode)
+        box.load_nft((FIXTURES / f"{name}.nft").read_text())
     if files["json"].exists():
         document = json.loads(files["json"].read_text())
         sh(["ip", "netns", "exec", box.fw, "nft", "-j", "-f", "-"],
@@ -143,11 +150,15 @@ def test_real_tool_rulesets_agree_with_kernel(box: Sandbox, tally: Tally, name: 
 
 
 @pytest.mark.netns
-def test_docker_published_port_leaves_the_input_path(box: Sandbox) -> None:
-    """`-p 8080:80`: nat PREROUTING DNATs to the container, so the kernel never hands the
-    packet to INPUT and the engine says the forward hook decides."""
+@pytest.mark.parametrize("capture", [
+    "docker-real", "docker-nft/hairpin=false,internal=false,icc=true,masq=true,snat=false,"
+    "gwm=nat,bindlh=false"])
+def test_docker_published_port_leaves_the_input_path(box: Sandbox, capture: str) -> None:
+    """`-p 8080:80`: nat PREROUTING DNATs to the container (iptables chains, or nftables
+    mode's `fib daddr type local` jump), so the kernel never hands the packet to INPUT and
+    the engine says the forward hook decides."""
     box.reset()
-    load_capture(box, "docker-real")
+    load_capture(box, capture)
     probe = Probe("198.51.100.7", 8080, proto="tcp", dst=FW_V4, iif=FW_IF, rpf_ok=True)
     arrived = box.arrived(box.send([probe]))
     assert list(arrived.values()) == [False]

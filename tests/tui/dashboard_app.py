@@ -45,7 +45,7 @@ class DashboardApp(TrunkConsoleApp, inherit_bindings=False):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="quit")]
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        **TrunkConsoleApp.MODES, "dashboard": DashboardScreen}
+        **TrunkConsoleApp.MODES, "dashboard": lambda: DashboardScreen(watch_bans=False)}
 
     def __init__(self, live: Any, *, connect: bool = False,
                  settings: Settings | None = None) -> None:

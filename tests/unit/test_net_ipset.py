@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.collect import load_files
 from trunkconsole.net.engine import Engine
-from trunkconsole.net.ipset import parse_ipset_save
+from trunkconsole.net.ipset import _PLAIN, parse_ipset_save
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.verdict import Decision
 
@@ -73,3 +76,18 @@ def test_ipset_save_given_among_iptables_saves_is_recognised() -> None:
 def test_malformed_ipset_save_is_an_operator_error(text: str) -> None:
     with pytest.raises(OperatorError):
         parse_ipset_save(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2030), max_size=40))
+def test_the_fast_split_agrees_with_shlex_wherever_it_is_taken(line: str) -> None:
+    """parse_ipset_save splits plain lines with str.split(): only where shlex says the same."""
+    if _PLAIN.fullmatch(line):
+        assert line.split() == shlex.split(line)
+
+
+def test_a_quoted_comment_still_goes_through_shlex() -> None:
+    sets = parse_ipset_save('create b hash:ip family inet comment\n'
+                            'add b 192.0.2.7 comment "provider \\"x\\" 1"\n'
+                            "add b 192.0.2.8 comment 'two words' nomatch\n")
+    assert (sets["b"].elements, sets["b"].nomatch) == (["192.0.2.7"], ["192.0.2.8"])

@@ -222,3 +222,11 @@ def test_a_port_span_splits_where_a_payload_match_changes_its_mind() -> None:
     rtp = engine.evaluate_range(Probe("198.51.100.7", 10000, 20000, dst=PBX))
     assert rtp.decision is Decision.DEPENDS  # RTP audio may or may not hold "INVITE"
     assert len(rtp.classes) == 1
+
+
+def test_a_headerless_save_not_in_the_nft_listing_is_named_not_dropped_silently() -> None:
+    from trunkconsole.net.ruleset import assemble
+
+    nft = parse_ruleset({"nftables": [{"table": {"family": "inet", "name": "t"}}]})
+    ruleset = assemble(nft, ["*filter\n:INPUT DROP [0:0]\nCOMMIT\n"])
+    assert any("ip filter" in n and "left out" in n for n in ruleset.notes)

@@ -25,10 +25,12 @@ from pathlib import Path
 from trunkconsole.changes import guard
 from trunkconsole.changes.audit import append_audit
 from trunkconsole.errors import MissingToolError, OperatorError
+from trunkconsole.net.orphan import die_with_parent
 
 PRIORITY = -350  # raw (-300) - 50: before conntrack (-200) and every filter chain
 TABLE_PREFIX = "trunkconsole_trace_"
 MAX_SECONDS = 600
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,11 @@ class TraceSpec:
 
 
 def _nft(script: str) -> None:
+    """`nft -f -`, killed with its parent: a tracer SIGKILLed while nft is still
+    adding the table must not leave an nft behind that adds it after the guard looked."""
     try:
         proc = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True,
-                              text=True, timeout=10)
+                              text=True, timeout=10, preexec_fn=die_with_parent())
     except FileNotFoundError as exc:
         raise MissingToolError("nft", "nftables") from exc
     if proc.returncode != 0:
@@ -136,6 +140,8 @@ def run_trace_guard(stdin_text: str) -> int:
     state_file = Path(config["state_file"])
     if not guard.wait_for_end(state_file, config["session"], int(config["follow_pid"])):
         return 0  # the tracer removed it itself
+    remove_table(str(config["table"]))
+    time.sleep(RECHECK_SECONDS)  # an `nft -f` of the dead tracer still committing
     gone = remove_table(str(config["table"]))
     with contextlib.suppress(FileNotFoundError):
         state_file.unlink()

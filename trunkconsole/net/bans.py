@@ -18,10 +18,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from trunkconsole.net.crowdsec import BLOCKLIST_ORIGINS, Decision
 from trunkconsole.net.fail2ban import Fail2banView
 from trunkconsole.net.ir import Field, Match, Prefix, Range, Ruleset, Verdict
 
@@ -45,21 +46,43 @@ class Ban:
     origin: str = ""  # CrowdSec origin (crowdsec, cscli, lists:...)
     element: str = ""  # the matching element or rule source, when not the address itself
     expires_at: float | None = None  # None: until lifted
-    confirmed: bool = False  # the tool itself (fail2ban-client) reported it
+    confirmed: bool = False  # the tool itself (fail2ban-client, cscli) reported it
+    scenario: str = ""  # CrowdSec: the scenario (or the reason given to cscli)
+    decisions: tuple[Decision, ...] = ()  # CrowdSec: the LAPI's decisions behind it
+    note: str = ""  # why the tool could not be asked
 
     def left(self, now: float) -> float | None:
         return None if self.expires_at is None else max(0.0, self.expires_at - now)
 
-    def describe(self, now: float | None = None) -> str:
-        """`fail2ban jail asterisk (set inet f2b-table addr-set-asterisk-udp), 9 min left`."""
+    def describe(self, now: float | None = None, *, where: bool = True) -> str:
+        """`fail2ban jail asterisk (set inet f2b-table addr-set-asterisk-udp), 9 min left`
+        (without `where`: `fail2ban jail asterisk, 9 min left`)."""
         now = time.time() if now is None else now
         who = {"fail2ban": f"fail2ban jail {self.jail}" if self.jail else "fail2ban",
-               "crowdsec": "CrowdSec" + (f" ({self.origin})" if self.origin else ""),
+               "crowdsec": "CrowdSec" + (f" ({self.origin}: {self.scenario})" if self.scenario
+                                         else f" ({self.origin})" if self.origin else ""),
                "freepbx": "the FreePBX firewall"}.get(self.tool, self.tool)
-        where = self.where + (f", element {self.element}" if self.element else "")
+        place = self.where + (f", element {self.element}" if self.element else "")
         left = self.left(now)
         until = "until lifted" if left is None else f"{_duration(left)} left"
-        return f"{who} ({where}), {until}"
+        return f"{who} ({place}), {until}" if where else f"{who}, {until}"
+
+    def marker(self) -> str:
+        """`BANNED asterisk`: the tool's own name for the ban, for a table cell."""
+        who = {"fail2ban": self.jail or "fail2ban", "crowdsec": "crowdsec",
+               "freepbx": "freepbx"}.get(self.tool, self.tool)
+        return f"BANNED {who}"
+
+    def lift(self) -> str:
+        """The one command that lifts it (fix() says how to keep it lifted)."""
+        if self.tool == "fail2ban":
+            return f"trunkconsole unban {self.address} --jail {self.jail or 'JAIL'}"
+        if self.tool == "crowdsec":
+            lifts = dict.fromkeys(d.lift() for d in self.decisions)
+            return "; ".join(lifts) or f"cscli decisions delete -i {self.address}"
+        if self.tool == "freepbx":
+            return f"fwconsole firewall trust {self.address}"
+        return ""
 
     def fix(self) -> str:
         """The commands that lift the ban for good."""
@@ -69,9 +92,11 @@ class Ban:
                     f"ignoreip of [{jail}] in jail.local, fail2ban-client reload, then "
                     f"fail2ban-client set {jail} unbanip {self.address})")
         if self.tool == "crowdsec":
-            return (f"cscli decisions delete -i {self.address}; keep it allowed: cscli "
-                    f"allowlists create providers -d 'SIP providers' (once), then cscli "
-                    f"allowlists add providers {self.address}")
+            again = " (a blocklist decision: the next pull brings it back)" if any(
+                d.origin in BLOCKLIST_ORIGINS for d in self.decisions) else ""
+            return (f"{self.lift()}{again}; keep it allowed: cscli allowlists create "
+                    f"providers -d 'SIP providers' (once), then cscli allowlists add "
+                    f"providers {self.address}")
         if self.tool == "freepbx":
             if "fpbxblacklist" in self.where:
                 return (f"fwconsole firewall del blacklist {self.element or self.address}; "
@@ -84,6 +109,10 @@ class Ban:
         return {"address": self.address, "tool": self.tool, "where": self.where,
                 "jail": self.jail, "origin": self.origin, "element": self.element,
                 "expires_at": self.expires_at, "confirmed": self.confirmed,
+                "scenario": self.scenario, "note": self.note,
+                "decisions": [{"id": d.id, "origin": d.origin, "scenario": d.scenario,
+                               "scope": d.scope, "value": d.value, "type": d.type,
+                               "left": d.left, "lift": d.lift()} for d in self.decisions],
                 "describe": self.describe(), "fix": self.fix()}
 
 
@@ -166,6 +195,10 @@ class BanIndex:
     expiries: dict[tuple[str, str, str, str], float] = field(default_factory=dict)
     recent: dict[str, set[str]] = field(default_factory=dict)  # xt_recent list -> addresses
     read_at: float = field(default_factory=time.time)
+    # `cscli decisions list -i ADDR` (net/crowdsec.py), asked only for addresses a
+    # CrowdSec set holds; None: cscli is not installed here
+    crowdsec: Callable[[str], tuple[list[Decision], str]] | None = None
+    _asked: dict[str, tuple[list[Decision], str]] = field(default_factory=dict, repr=False)
 
     def lookup(self, address: str) -> list[Ban]:
         """Every ban on address, fail2ban-client's own answer first."""
@@ -203,13 +236,30 @@ class BanIndex:
                     key = (named.family, named.table, named.name, text)
                     where = f"ipset {named.name}" if named.table == "ipset" else \
                         f"set {named.family} {named.table} {named.name}"  # net/ipset.py
-                    bans.append(Ban(
-                        str(ip), tool, where,
-                        jail=self._jail_of(jail) if jail else "", origin=origin,
-                        element="" if text == str(ip) else text,
-                        expires_at=self.expiries.get(key), confirmed=False))
+                    ban = Ban(str(ip), tool, where,
+                              jail=self._jail_of(jail) if jail else "", origin=origin,
+                              element="" if text == str(ip) else text,
+                              expires_at=self.expiries.get(key), confirmed=False)
+                    bans.append(self._with_decisions(ban) if tool == "crowdsec" else ban)
                     break
         return bans
+
+    def _with_decisions(self, ban: Ban) -> Ban:
+        """The LAPI's own account of a CrowdSec set element: origin, scenario, time left."""
+        if self.crowdsec is None:
+            return ban
+        if ban.address not in self._asked:
+            self._asked[ban.address] = self.crowdsec(ban.address)
+        decisions, error = self._asked[ban.address]
+        if not decisions:
+            return replace(ban, note=f"cscli: {error}" if error else
+                           "cscli lists no decision on it: the set is out of date")
+        first = next((d for d in decisions if d.type == "ban" and not d.simulated),
+                     decisions[0])
+        left = first.left
+        return replace(ban, origin=first.origin, scenario=first.scenario,
+                       expires_at=self.read_at + left if left is not None else ban.expires_at,
+                       confirmed=True, decisions=tuple(decisions))
 
     def _from_chains(self, ip: Address) -> list[Ban]:
         bans = []
@@ -328,8 +378,10 @@ def banned_addresses(index: BanIndex, limit: int = 5000) -> list[str]:
 
 def gather_bans(ruleset: Ruleset | None, document: dict[str, Any] | None = None) -> BanIndex:
     """Read fail2ban-client (if a server runs here) and the FreePBX recent lists."""
+    from trunkconsole.net.crowdsec import cscli_reader
     from trunkconsole.net.fail2ban import read_view
 
     now = time.time()
     return BanIndex(ruleset=ruleset, fail2ban=read_view(), read_at=now,
-                    expiries=element_expiries(document, now), recent=read_recent_lists())
+                    expiries=element_expiries(document, now), recent=read_recent_lists(),
+                    crowdsec=cscli_reader())

@@ -22,6 +22,7 @@ from trunkconsole.errors import MissingToolError, OperatorError
 from trunkconsole.net.ingress import fill_devices
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.nftjson import parse_ruleset
+from trunkconsole.net.nsexec import namespace_pool, pool_proc_reader, pool_runner
 from trunkconsole.net.ruleset import assemble
 
 Runner = Callable[[list[str]], tuple[int, str, str]]
@@ -136,32 +137,35 @@ def capture(netns: str | None = None, run: Runner | None = None,
             read_proc: Callable[[str], str | None] | None = None) -> Capture:
     """Everything the kernel runs for inbound packets, read the way reference §8 says.
 
-    The commands run side by side (threads waiting on subprocesses): the -save and `ipset
-    save` listings start with `nft -j list ruleset`, not after it, and are kept only when
-    the listing shows they are needed, so loading costs about one listing, not four."""
-    run = run or subprocess_runner(netns)
-    if read_proc is None:
-        read_proc = _proc_reader(netns, run)
-    reader = read_proc
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    Only listings that can hold something start, side by side: legacy -save only where
+    /proc/net/ip{,6}_tables_names lists a table (iptables-nft leaves those files empty);
+    iptables-nft-save only for a family whose nft JSON shows `xt` statements; `ipset save`
+    only when a rule can match a set (xt `set`, or legacy tables). In a netns the pool's
+    threads join it (net/nsexec.py), so each listing is one process."""
+    injected = run is not None
+    pool = ThreadPoolExecutor(max_workers=4) if injected else namespace_pool(netns, 4)
+    run = run or pool_runner(netns, TIMEOUT)
+    reader = read_proc or (_proc_reader(netns, run) if injected
+                           else pool_proc_reader(netns, run))
+    with pool:
         listing = pool.submit(nft_listing, run, use_module=netns is None)
-        tools = {f: _save_tool(run, f) for f in ("ip", "ip6")}
-        nft_saves = {f: pool.submit(run, [tool]) for f, tool in tools.items() if tool}
-        legacy = {f: pool.submit(_legacy_save, run, reader, f) for f in ("ip", "ip6")}
-        ipsets = pool.submit(run, ["ipset", "save"])
+        legacy_names = {f: pool.submit(_legacy_tables, reader, f) for f in ("ip", "ip6")}
+        legacy = {f: pool.submit(_legacy_save, run, f) for f, names in legacy_names.items()
+                  if names.result()}
+        ipsets = pool.submit(run, ["ipset", "save"]) if legacy else None
         result = Capture(nft_json=listing.result())
         with gc_paused():
             result.document = json.loads(result.nft_json or "{}")
-        fill_devices(result.document, run)  # nft 1.0.6 JSON omits an ingress chain's device
-        xt_families: set[str] = set()
-        if '"xt"' in (result.nft_json or ""):  # cheap test before walking 5,000 rules
-            xt_families = {
-                item["rule"]["family"] for item in result.document.get("nftables", [])
-                if "rule" in item and any(isinstance(e, dict) and "xt" in e
-                                          for e in item["rule"].get("expr", []))
-            }
-        for family in sorted(xt_families & {"ip", "ip6"}):
-            if family not in nft_saves:
+        xt_families, set_match = _xt_use(result)
+        tools = {f: _save_tool(run, f) for f in sorted(xt_families & {"ip", "ip6"})}
+        nft_saves = {f: pool.submit(run, [tool]) for f, tool in tools.items() if tool}
+        if ipsets is None and set_match:
+            ipsets = pool.submit(run, ["ipset", "save"])
+        # nft 1.0.6 JSON omits an ingress chain's device: `nft list chain` for those,
+        # beside the saves (a joined thread: in the namespace)
+        devices = pool.submit(fill_devices, result.document, run)
+        for family, tool in tools.items():
+            if tool is None:
                 result.notes.append(f"{family} tables hold iptables-nft rules but no "
                                     "nf_tables iptables-save is installed (apt-get install "
                                     "iptables)")
@@ -170,14 +174,14 @@ def capture(netns: str | None = None, run: Runner | None = None,
             if rc == 0:
                 result.saves.append(out)
             else:
-                result.notes.append(f"{tools[family]} failed: {err.strip()[-200:]}")
+                result.notes.append(f"{tool} failed: {err.strip()[-200:]}")
         for family in ("ip", "ip6"):
-            out, note = legacy[family].result()
+            out, note = legacy[family].result() if family in legacy else ("", "")
             if out:
                 result.saves.append(out)
             if note:
                 result.notes.append(note)
-        if any("--match-set" in text for text in result.saves):
+        if ipsets is not None and any("--match-set" in text for text in result.saves):
             rc, out, err = ipsets.result()
             if rc == 0:
                 result.ipsets.append(out)
@@ -185,14 +189,33 @@ def capture(netns: str | None = None, run: Runner | None = None,
                 result.notes.append("rules match ipsets but `ipset save` failed "
                                     f"({err.strip()[-160:] or rc}): those matches are "
                                     "undecided (apt-get install ipset)")
+        devices.result()
     return result
 
 
-def _legacy_save(run: Runner, read_proc: Callable[[str], str | None],
-                 family: str) -> tuple[str, str]:
-    """(iptables-legacy-save output or "", a note or "") for one family."""
-    if not _legacy_tables(read_proc, family):
-        return "", ""
+def _xt_use(result: Capture) -> tuple[set[str], bool]:
+    """(families whose nft rules hold xt statements, whether one may be `-m set`).
+
+    nft before 1.0.6 prints `{"xt": null}` without the match's name: counted as a set."""
+    families: set[str] = set()
+    set_match = False
+    if '"xt"' not in (result.nft_json or ""):  # cheap test before walking 5,000 rules
+        return families, set_match
+    for item in (result.document or {}).get("nftables", []):
+        rule = item.get("rule") if isinstance(item, dict) else None
+        if not isinstance(rule, dict):
+            continue
+        for stmt in rule.get("expr", []):
+            if isinstance(stmt, dict) and "xt" in stmt:
+                families.add(str(rule.get("family")))
+                xt = stmt["xt"]
+                set_match = set_match or not isinstance(xt, dict) or xt.get("name") in (
+                    None, "set")
+    return families, set_match
+
+
+def _legacy_save(run: Runner, family: str) -> tuple[str, str]:
+    """(iptables-legacy-save output or "", a note or "") for a family with legacy tables."""
     tool = "ip6tables-legacy-save" if family == "ip6" else "iptables-legacy-save"
     rc, out, err = run([tool])
     if rc == 127:

@@ -264,6 +264,11 @@ class Compiler:
             if named.volatile:
                 volatile = (f"{where} is filled at run time (fail2ban, meters): the verdict "
                             "holds for its current elements")
+        left = stmt.left
+        if isinstance(left, BinOp):
+            left = left.left
+        if isinstance(left, Field) and left.base in ("probe", "raw", "tcpopt"):
+            volatile = contents.MODEL_NOTE
         try:
             key = (stmt, id(table))
             pred = self._preds.get(key)

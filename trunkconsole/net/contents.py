@@ -18,6 +18,8 @@ from trunkconsole.net.packet import Packet
 from trunkconsole.net.values import CT_NEW, PortSplit
 
 PROTO_NAMES = {6: "tcp", 17: "udp"}
+MODEL_NOTE = ("payload matches judged on the probe as modelled: on UDP 5060-5099 an INVITE "
+              "as sipp sends it (no scanner User-Agent), other UDP ports RTP, TCP a SYN")
 
 
 def probe_kind(p: Packet) -> str:

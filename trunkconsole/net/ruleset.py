@@ -22,6 +22,7 @@ def assemble(nft: Ruleset | None, saves: list[str], ipset_saves: list[str] | Non
     among `saves` is recognised by its `create` lines."""
     ruleset = nft if nft is not None else Ruleset()
     replaced: set[tuple[str, str]] = set()
+    left_out: list[str] = []
     ipsets: dict[str, IpSet] | None = None
     for text in [*(ipset_saves or []), *(t for t in saves if is_ipset_save(t))]:
         ipsets = {**(ipsets or {}), **parse_ipset_save(text)}
@@ -38,11 +39,18 @@ def assemble(nft: Ruleset | None, saves: list[str], ipset_saves: list[str] | Non
             if existing is None:
                 if nft is None or not nft.tables:
                     ruleset.tables.append(table)
+                else:  # an nf_tables backend table lives in nft's listing, or nowhere
+                    left_out.append(f"{table.family} {table.name}")
                 continue
             if not existing.has_xt:
                 continue  # JSON already holds every match, with handles
             _substitute(ruleset, existing, table)
             replaced.add((table.family, table.name))
+    if left_out:
+        ruleset.notes.append(
+            f"iptables-save tables {', '.join(left_out)} (nf_tables backend, or no header) "
+            "are not in the nft listing, so they were left out; a legacy dump keeps its "
+            "`iptables-save v1.8 (legacy)` header")
     for table in list(ruleset.tables):
         if table.source == "nft" and table.has_xt and (table.family, table.name) not in replaced:
             ruleset.notes.append(

@@ -11,18 +11,17 @@ Legacy x_tables rules never appear in nft traces (reference firewall-and-network
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import re
 import selectors
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from trunkconsole.net.orphan import die_with_parent
 
 _LINE = re.compile(r"^trace id (?P<id>[0-9a-f]+) (?P<family>\S+) (?P<table>\S+) "
                    r"(?P<chain>\S+) (?P<rest>.*)$")
@@ -130,13 +129,6 @@ def parse_trace(lines: Iterable[str], now: Callable[[], float] = time.time) -> \
     return list(packets.values())
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the reader dies (PR_SET_PDEATHSIG), so a killed console
-    leaves no `nft monitor` behind."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-
-
 def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
                  command: list[str] | None = None,
                  stop: threading.Event | None = None) -> list[TracedPacket]:
@@ -144,7 +136,7 @@ def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
     more: an accepted packet may meet later base chains) or seconds passed."""
     proc = subprocess.Popen(command or ["nft", "-a", "monitor", "trace"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            preexec_fn=_die_with_parent)
+                            preexec_fn=die_with_parent())
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
     lines: list[str] = []

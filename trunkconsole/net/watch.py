@@ -8,23 +8,19 @@ fingerprinted every few seconds when legacy tables exist (/proc/net/ip_tables_na
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import re
-import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+from trunkconsole.net.orphan import die_with_parent
+
 LEGACY_POLL = 5.0
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
 
 
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def legacy_fingerprint() -> str:
@@ -65,7 +61,7 @@ class RulesetWatcher:
             self._proc = subprocess.Popen(["nft", "monitor", "ruleset"],
                                           stdout=subprocess.PIPE,
                                           stderr=subprocess.DEVNULL,
-                                          preexec_fn=_die_with_parent)
+                                          preexec_fn=die_with_parent())
         except OSError as exc:
             self.error = f"nft monitor: {exc}"
             return

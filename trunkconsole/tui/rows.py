@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from rich.text import Text
 
 from trunkconsole.calls.quality import CallQuality
 from trunkconsole.model.records import Channel, UnknownSender
 from trunkconsole.model.views import TrunkSummary
+from trunkconsole.net.bans import Ban
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.widgets.live_table import Cells, Column, clock_key, number_key
 from trunkconsole.tui.widgets.sparkline import sparkline
@@ -59,12 +61,17 @@ def clock_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def trunk_cells(t: TrunkSummary) -> Cells:
+def trunk_cells(t: TrunkSummary, bans: Sequence[Ban] | None = None) -> Cells:
+    """The trunk's row; a ban on one of its addresses takes the status cell: it is why
+    calls from there fail, whatever qualify says of the contacts."""
     rtt = f"{t.rtt_ms:.1f}ms" if t.rtt_ms is not None else "-"
     status = t.status + (f" / {t.registration}" if t.registration else "")
+    if bans:  # `BANNED asterisk` when it fits; the dashboard's line above names it all
+        marker = bans[0].marker()
+        status = marker if len(marker) <= TRUNK_COLUMNS[1].width else "BANNED"
     return (
         plain(t.name, style="bold"),
-        plain(status, style=STATUS_STYLE.get(t.status, "")),
+        plain(status, style="bold red" if bans else STATUS_STYLE.get(t.status, "")),
         plain(rtt),
         plain(sparkline(t.rtt_history, 12), style="cyan"),
         plain(", ".join(t.matches) or "-"),

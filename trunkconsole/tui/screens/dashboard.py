@@ -20,8 +20,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
+from trunkconsole.model.records import Endpoint
 from trunkconsole.model.state import CHANNEL, ENDPOINT, SENDER, PbxState
 from trunkconsole.model.views import trunk_summary
+from trunkconsole.net.ban_watch import BanWatch, trunk_addresses
+from trunkconsole.net.bans import Ban
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
@@ -63,8 +66,14 @@ class DashboardScreen(LiveScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="dashboard-clear"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, bans: BanWatch | None = None, *, watch_bans: bool = True) -> None:
+        """bans None: this host's, read when the rules change (net/ban_watch.py), started
+        with the first trunks; watch_bans False: none (tests feeding a model)."""
         super().__init__()
+        self.ban_watch = bans if bans is not None or not watch_bans else BanWatch()
+        self._ban_started = False
+        self._ban_keys: dict[str, tuple[str, ...]] = {}  # trunk -> addresses last looked up
+        self.trunk_bans: dict[str, list[Ban]] = {}
         self.filter_text = ""
         self._senders_dirty = True
         self._channels_dirty = True
@@ -136,8 +145,10 @@ class DashboardScreen(LiveScreen):
             # through 10,000 phones.
             self._trunk_names = sorted(e.name for e in state.trunks())
         trunks = [state.endpoints[n] for n in self._trunk_names if n in state.endpoints]
+        self._check_bans(state, trunks)
         trunk_rows = {t.name: cells for t in (trunk_summary(state, e, now) for e in trunks)
-                      if matches(cells := trunk_cells(t), needle)}
+                      if matches(cells := trunk_cells(t, self.trunk_bans.get(t.name)),
+                                 needle)}
         # Channel rows change with a channel event, or when their second-resolution time
         # ticks over: at most once a second for hundreds of calls standing still.
         second = int(now)
@@ -163,12 +174,46 @@ class DashboardScreen(LiveScreen):
             if caption != self._caption:
                 self._caption = caption
                 self.query_one("#channels-caption", Static).update(plain(caption))
-            problems_text = "\n".join(live.problems)
+            problems_text = "\n".join([*live.problems, *self._ban_lines()])
             if problems_text != self._problems:
                 self._problems = problems_text
                 problems = self.query_one("#problems", Static)
                 problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
+
+    # -- bans (fail2ban, CrowdSec, FreePBX) on the trunks' addresses ----------------------
+    def _check_bans(self, state: PbxState, trunks: list[Endpoint]) -> None:
+        """Read the bans again (in a thread) when the rules changed or a trunk's
+        addresses did; the first trunks start the watcher."""
+        watch = self.ban_watch
+        if watch is None or not trunks:
+            return
+        if not self._ban_started:
+            self._ban_started = True
+            watch.start()
+        wanted = {e.name: tuple(trunk_addresses(e.matches, (c.uri for c in state.contacts_of(
+            e)))) for e in trunks}
+        if any(w.group == "dashboard-bans" and not w.is_finished for w in self.workers):
+            return
+        if wanted != self._ban_keys or watch.due():
+            self._ban_keys = wanted
+            self._read_bans(watch, wanted)
+
+    @work(thread=True, group="dashboard-bans", exit_on_error=False)
+    def _read_bans(self, watch: BanWatch, wanted: dict[str, tuple[str, ...]]) -> None:
+        bans = watch.read() if watch.due() or watch.bans is None else watch.bans
+        found = {name: b for name, addresses in wanted.items()
+                 if (b := bans.of(addresses))} if bans is not None else {}
+        self.app.call_from_thread(setattr, self, "trunk_bans", found)
+
+    def _ban_lines(self) -> list[str]:
+        return [f"trunk {name}: {ban.address} BANNED by {ban.describe(where=False)}; lift: "
+                f"{ban.lift()}" for name, bans in sorted(self.trunk_bans.items())
+                for ban in bans]
+
+    def on_unmount(self) -> None:
+        if self.ban_watch is not None and self._ban_started:
+            self.ban_watch.stop()
 
     def _show_resolved(self, state: PbxState) -> None:
         """Senders an identify now matches: resolved, when, and by which identify."""
