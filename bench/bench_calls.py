@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import cpu_seconds, p, widen_rtp_range
+from textual.screen import Screen
 
 from tests.tui.dashboard_app import DashboardApp
 from trunkconsole.ami.credentials import discover
@@ -85,6 +86,26 @@ def time_callbacks(limit: float = 0.02) -> list[tuple[float, str]]:
     return slow
 
 
+ORIGINAL_UPDATE = Screen._refresh_layout
+
+
+def profile_screen_updates() -> Any:
+    """cProfile only the screen's layout repaints (what the slow callbacks turn out to be)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+
+    def update(screen: Any, *args: Any, **kwargs: Any) -> None:
+        profiler.enable()
+        try:
+            ORIGINAL_UPDATE(screen, *args, **kwargs)
+        finally:
+            profiler.disable()
+
+    Screen._refresh_layout = update  # type: ignore[method-assign,assignment]
+    return profiler
+
+
 async def press_and_time(app: Any, table: Any, seconds: float) -> list[float]:
     """Press down (then up at the bottom) on the calls table; time until the cursor moved."""
     out = []
@@ -132,7 +153,13 @@ async def ladder_bench(lab: Lab) -> None:
             caller = threading.Thread(target=lambda: lab.call(spec), daemon=True)
             caller.start()
             slow = time_callbacks() if PROFILE else None
+            profiler = profile_screen_updates() if PROFILE else None
             busy = await press_and_time(app, table, 20)
+            if profiler is not None:
+                import pstats
+
+                Screen._refresh_layout = ORIGINAL_UPDATE  # type: ignore[method-assign]
+                pstats.Stats(profiler).sort_stats("cumtime").print_stats(45)
             if slow is not None:
                 asyncio.events.Handle._run = ORIGINAL_RUN  # type: ignore[method-assign]
                 for took, what in sorted(slow, reverse=True)[:25]:
