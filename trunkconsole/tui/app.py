@@ -51,8 +51,11 @@ DEFAULT_MODE = "dashboard"
 
 def _screen_factory(spec: str) -> Screen[None]:
     module_name, _, class_name = spec.partition(":")
-    screen_class: type[Screen[None]] = getattr(importlib.import_module(module_name), class_name)
-    return screen_class()
+    screen_class = vars(importlib.import_module(module_name))[class_name]
+    if not (isinstance(screen_class, type) and issubclass(screen_class, Screen)):
+        raise TypeError(f"{spec} is not a screen")
+    screen: Screen[None] = screen_class()
+    return screen
 
 
 class LiveSource(Protocol):
