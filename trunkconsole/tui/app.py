@@ -24,6 +24,7 @@ from textual.screen import Screen
 from trunkconsole.ami.connection import AmiConnection, State, Status
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.server_info import ServerInfo
+from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import PbxState
@@ -242,6 +243,7 @@ class TrunkConsoleApp(App[int]):
 
         if isinstance(screen, LiveScreen):
             screen.tick()
+        collect_frozen()
 
     def _show_status(self, bar: StatusBar) -> None:
         bar.show(self.settings.ami.address, self.ami_status, self.server_info,
