@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from trunkconsole.calls.ladder import CallFlow, CallIndex, Rung, arrow, did_numbers
@@ -71,13 +72,29 @@ class RawMessageScreen(ModalScreen[None]):
         yield Footer()
 
 
+class LadderHead(Widget):
+    """The selected call's head lines, in a fixed height: a Static's update re-lays out
+    the whole screen (its height may change), this one repaints itself only."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
+    def render(self) -> Text:
+        return self._text
+
+    def update(self, text: Text) -> None:
+        self._text = text
+        self.refresh()
+
+
 class CallLadder(Vertical):
     """Calls (search by number, space marks for export) above the selected call's ladder."""
 
     DEFAULT_CSS = """
     CallLadder #calls-search { height: 1; border: none; padding: 0 1; }
     CallLadder #calls { height: 2fr; min-height: 4; }
-    CallLadder #ladder-head { height: auto; padding: 0 1; color: $text-muted; }
+    CallLadder #ladder-head { height: 4; padding: 0 1; color: $text-muted; }
     CallLadder #ladder { height: 3fr; min-height: 5; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,7 +115,7 @@ class CallLadder(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search a number (any header) or Call-ID", id="calls-search")
         yield LineTable(CALL_COLUMNS, id="calls")
-        yield Static(id="ladder-head", markup=False)
+        yield LadderHead(id="ladder-head")
         yield LineTable(LADDER_COLUMNS, id="ladder")
 
     # -- feeding ---------------------------------------------------------------------
@@ -170,7 +187,7 @@ class CallLadder(Vertical):
             head.append(visible(finding.text), style="yellow")
         if head != self._head:  # an unchanged head costs no layout pass
             self._head = head
-            self.query_one("#ladder-head", Static).update(head)
+            self.query_one(LadderHead).update(head)
         ladder = self.query_one("#ladder", LineTable)
         row = ladder.cursor_row
         ladder.clear()
