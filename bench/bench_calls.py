@@ -12,8 +12,10 @@
    blank (baseline). Both run in alternating windows (A/B/A/B) under one continuous
    load, so the other processes on the machine weigh on both alike; figures: mean CPU
    per configuration with its spread, CPU per AMI event, and the with/without ratio of
-   adjacent windows (median, range). The RTCP frames are read and parsed from AMI in
-   both (the session receives them either way). Target: at most 10% more CPU.
+   adjacent windows (median, range); and, less sensitive to the machine's load, the thread
+   CPU time spent inside the quality code itself (RTCP into the model, the cells) as a
+   share of the console's CPU in the "with" windows. The RTCP frames are read and parsed
+   from AMI in both (the session receives them either way). Target: at most 10% more CPU.
 Headless Textual (no terminal writes). Run (root): .venv/bin/python bench/bench_calls.py
 [--part ladder|quality] [--profile: which event-loop callbacks blocked keys in the burst]
 """
@@ -191,11 +193,25 @@ async def dashboard_cpu_ab(lab: Lab, seconds: float, rate: float,
     original_rtcp = PbxState._rtcp
     original_cells = rows.quality_cells
 
+    inside = [0.0]  # thread CPU seconds spent in the quality code itself (model + cells)
+
     def rtcp(self: PbxState, f: Any, m: Any) -> Any:
-        return original_rtcp(self, f, m) if QUALITY[0] else frozenset()
+        if not QUALITY[0]:
+            return frozenset()
+        start = time.thread_time()
+        try:
+            return original_rtcp(self, f, m)
+        finally:
+            inside[0] += time.thread_time() - start
 
     def cells(q: Any) -> Any:
-        return original_cells(q if QUALITY[0] else None)
+        if not QUALITY[0]:
+            return original_cells(None)
+        start = time.thread_time()
+        try:
+            return original_cells(q)
+        finally:
+            inside[0] += time.thread_time() - start
 
     PbxState._rtcp = rtcp  # type: ignore[method-assign,assignment]
     rows.quality_cells = cells  # type: ignore[assignment]
@@ -211,6 +227,7 @@ async def dashboard_cpu_ab(lab: Lab, seconds: float, rate: float,
     app = DashboardApp(session)
     with_q: list[float] = []
     without: list[float] = []
+    shares: list[float] = []
     try:
         async with app.run_test(size=(160, 50)):
             session.start()
@@ -228,19 +245,30 @@ async def dashboard_cpu_ab(lab: Lab, seconds: float, rate: float,
                 QUALITY[0] = turn % 2 == 0
                 await asyncio.sleep(1)  # the switch settles (cells fill or blank once)
                 cpu0, wall0, events0 = cpu_seconds(), time.perf_counter(), events[0]
+                inside0 = inside[0]
                 await asyncio.sleep(window - 1)
                 cpu = cpu_seconds() - cpu0
+                own = inside[0] - inside0
                 share = cpu / (time.perf_counter() - wall0)
                 count = events[0] - events0
                 (with_q if QUALITY[0] else without).append(share)
                 print(f"  window {turn + 1:2d} {'with   ' if QUALITY[0] else 'without'} "
                       f"quality: CPU {share * 100:5.1f}% of one core, {count} AMI events, "
                       f"{cpu / max(1, count) * 1e6:6.0f} us CPU per event, "
-                      f"{len(session.state.channels)} channels, load {os.getloadavg()[0]:.1f}")
+                      f"{len(session.state.channels)} channels, load {os.getloadavg()[0]:.1f}"
+                      + (f"; quality code itself {own * 1000:.0f} ms CPU = "
+                         f"{own / max(cpu, 1e-9) * 100:.1f}% of the window's CPU"
+                         if QUALITY[0] else ""))
+                if QUALITY[0]:
+                    shares.append(own / max(cpu, 1e-9))
                 turn += 1
             book = session.state.quality
             reports = sum(q.sent_reports for q in (*book.calls.values(), *book.ended.values()))
             print(f"RTCP reports in the model: {reports}")
+            if shares:
+                print(f"quality code (RTCP into the model, MOS/loss/jitter cells) measured "
+                      f"inside: {statistics.mean(shares) * 100:.1f}% of the console's CPU "
+                      f"(windows {min(shares) * 100:.1f}-{max(shares) * 100:.1f}%)")
             await asyncio.to_thread(caller.join, 180)
             await session.close()
     finally:

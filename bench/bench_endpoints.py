@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -31,6 +32,10 @@ from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 
 LAB = "l3bench"  # --lab to run several benches (or engineers) side by side
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def add_endpoints(lab: Lab, count: int) -> None:
@@ -165,7 +170,8 @@ def main() -> None:
         base_rss = rss_mb()
         raw = [raw_round_trip(lab) for _ in range(3)]
         raw_best = min(t for t, _ in raw)
-        print(f"{args.endpoints + 1} endpoints; RSS before connecting: {base_rss:.0f} MB")
+        print(f"{args.endpoints + 1} endpoints; RSS before connecting: {base_rss:.0f} MB; "
+              f"load average {load_average()} (2 cores shared: ratios, not seconds)")
         print(f"baseline raw AMI PJSIPShowEndpoints round trip: {raw_best:.3f} s "
               f"({raw[0][1] / 1e6:.1f} MB)")
         syncs = []
@@ -185,6 +191,7 @@ def main() -> None:
               "round trip of this run (target <= 0.5x)")
         print(f"dashboard populated in {populated:.3f} s = {populated / raw_best:.2f}x the raw "
               "round trip of this run (target <= 1.3x)")
+        print(f"load average at the end: {load_average()}")
         if "idle CPU, % of one core" in figures:
             print(f"idle with {args.endpoints + 1} endpoints and "
                   f"{figures['channels in model']:.0f} channels: "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import threading
 import time
@@ -71,6 +72,7 @@ async def run(lab: Lab, rate: float, seconds: float) -> None:
         await asyncio.sleep(1.5)
         truth = await asyncio.to_thread(fresh_listing, lab)
         model = set(session.state.channels)
+        print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         print(f"calls: {outcome[0].summary() if outcome else 'no report'}; "
               f"channels during load ~{peak}")
         print(f"CPU (% of one core): idle {idle_cpu * 100:.1f}%  under load "

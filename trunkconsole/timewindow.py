@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -32,21 +31,6 @@ def parse_since(text: str) -> float:
     if seconds <= 0 or seconds > MAX_SINCE:
         raise ValueError(f"--since must be between 1 s and 400 days, not {text!r}")
     return seconds
-
-
-def since_type(text: str) -> float:
-    """argparse type for --since."""
-    try:
-        return parse_since(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def add_since_argument(parser: argparse.ArgumentParser, default: str) -> None:
-    """--since DURATION, the same flag for check, history and bundle."""
-    parser.add_argument("--since", type=since_type, default=parse_since(default),
-                        metavar="DURATION",
-                        help=f"how far back to look: 90s, 30m, 1h, 24h, 7d (default {default})")
 
 
 def describe(seconds: float) -> str:

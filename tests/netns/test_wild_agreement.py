@@ -15,8 +15,10 @@ must be one of its outcomes. Totals (packets, agreements, DEPENDS by cause) are 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ import pytest
 
 from tests.netns.test_kernel_agreement import _require_root, engine_for, probes
 from tests.netns.test_real_tools_agreement import REAL_PORTS, SOURCES
+from trunkconsole.net import payload
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.payload import datagram
 from trunkconsole.net.sandbox import FW_V4, FW_V6, Sandbox, sandbox
@@ -292,3 +295,42 @@ def test_hostile_shapes_agree_with_kernel(box: Sandbox, tally: WildTally) -> Non
                 box.restore(tool, text)
         problems = judge_wild(box, tally, name, probes(SOURCES, PORTS), lambda p: False)
         assert not problems, _digest(problems)
+
+
+def _random_payload_rules(seed: int) -> str:
+    """Raw @th/@nh matches at random offsets and widths, half of them against the value the
+    modelled probe really carries there (so they hit), half against another value."""
+    rng = random.Random(seed)
+    rules = []
+    for _ in range(60):
+        port = rng.choice([5060, 5061, 5080, 10000, 15000, 4569])
+        base = rng.choice(["th", "th", "nh"])
+        kind = payload.kind("udp", port, None)
+        known = payload.transport(kind, port, None)
+        if base == "nh":
+            head = payload.network_header(4, 17, int(ipaddress.ip_address("198.51.100.7")),
+                                          int(ipaddress.ip_address(FW_V4)))
+            known = (head[0] + known[0], head[1] + known[1])
+        width = rng.choice([8, 16, 32])
+        offset = rng.randrange(0, len(known[0]) * 8 - width + 1, 8)
+        real = payload.read_bits(known, offset, width)
+        value = real if real is not None and rng.random() < 0.5 else rng.randrange(1 << width)
+        family = "ip saddr 198.51.100.7 " if base == "nh" else ""
+        rules.append(f"    {family}udp dport {port} @{base},{offset},{width} {value} drop")
+    body = "\n".join(rules)
+    return ("table inet rawfuzz {\n  chain input {\n    type filter hook input priority 0; "
+            f"policy accept;\n{body}\n  }}\n}}\n")
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("seed", [5060, 5061, 10000])
+def test_random_raw_payload_matches_agree_with_kernel(box: Sandbox, tally: WildTally,
+                                                      seed: int) -> None:
+    """A decided answer must be the kernel's; reads of unmodelled bits may DEPEND."""
+    box.reset()
+    box.load_nft(_random_payload_rules(seed))
+    name = f"random raw payload matches (seed {seed})"
+    batch = [p for p in probes(SOURCES, [5060, 5061, 5080, 10000, 15000, 4569])
+             if p.proto == "udp"]
+    problems = judge_wild(box, tally, name, batch, lambda p: True)
+    assert not problems, _digest(problems)

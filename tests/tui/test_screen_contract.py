@@ -6,6 +6,7 @@ whether the console *asks* (config parses, AMI commands), not what Asterisk answ
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any, cast
@@ -143,7 +144,8 @@ async def test_history_and_the_codec_poll_work_only_while_shown(
         config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The History screen re-reads the journal, and the dashboard asks channelstats for a
     call without its codec, on the app's tick: each only while it is the visible screen
-    (periods shortened to two ticks so the test waits seconds, not minutes)."""
+    (periods shortened to two ticks so the test waits seconds, not minutes; the journal
+    looks changed at every look, as it does while `watch` writes it)."""
     monkeypatch.setenv("TRUNKCONSOLE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(HistoryScreen, "REFRESH_TICKS", 2)
     monkeypatch.setattr(dashboard, "CODEC_POLL_TICKS", 2)
@@ -156,6 +158,8 @@ async def test_history_and_the_codec_poll_work_only_while_shown(
         return real(path, window, **kwargs)
 
     monkeypatch.setattr(history, "build_history", counting)
+    stamps = itertools.count()
+    monkeypatch.setattr(history, "_file_state", lambda _path: (float(next(stamps)), 1))
     app, ami = console(config_dir)
     assert app.live is not None
     assert any(not call.codec for call in app.live.state.quality.calls.values())

@@ -180,6 +180,14 @@ def test_screen(snap_compare: Any, name: str, theme: str, size: tuple[int, int])
             for _ in range(3):
                 await pilot.press("down")
                 await pilot.pause(0.05)
+            # the ladder is drawn once the cursor rests (80 ms): on a busy machine that
+            # timer can fire after the screen already looked settled
+            from trunkconsole.tui.widgets.call_ladder import CallLadder
+
+            for _ in range(100):
+                if not any(w.ladder_pending for w in app.screen.query(CallLadder)):
+                    break
+                await pilot.pause(0.05)
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -428,3 +428,25 @@ def test_media_metrics_after_calls_end() -> None:
     assert families["trunkconsole_trunk_media_poor_calls"].samples[0].value == 1
     assert families["trunkconsole_trunk_media_mos_sum"].samples[0].value == pytest.approx(12.1)
     assert families["trunkconsole_trunk_media_loss_ratio"].samples == []
+
+
+def test_a_journal_from_before_call_quality_is_still_read(tmp_path: Path) -> None:
+    """`watch` of an older release wrote no call_quality table: history and check read the
+    journal as it is (the table reads empty, the file is not touched) until the new
+    `watch` starts and adds it."""
+    path = tmp_path / "j.sqlite"
+    writer = _writer(path)
+    writer.close()
+    with sqlite3.connect(path) as db:  # the journal as the first release left it
+        db.execute("DROP TABLE call_quality")
+    before = path.read_bytes()
+    history = build_history(path, 86400, now=T0)
+    assert history.items == []
+    assert path.read_bytes() == before
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        assert "call_quality" not in {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    _writer(path).close()
+    with sqlite3.connect(path) as db:
+        assert "call_quality" in {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}

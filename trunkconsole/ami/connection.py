@@ -108,7 +108,7 @@ class AmiConnection:
         target: AmiTarget,
         *,
         on_status: Callable[[Status], None] = lambda _s: None,
-        on_event: Callable[[Message], None] = lambda _e: None,
+        on_event: Callable[[Message], None] | None = None,
         on_login: Callable[[], Awaitable[None]] | None = None,
         on_message: Callable[[AmiMessage], None] | None = None,
         backoff: Sequence[float] = BACKOFF_SECONDS,
@@ -117,13 +117,16 @@ class AmiConnection:
     ) -> None:
         self.target = target
         self._on_status = on_status
-        self._on_event = on_event
+        self._on_event = on_event or (lambda _e: None)
+        self._wants_events = on_event is not None
         self._on_login = on_login
         self._on_message = on_message
         self._backoff = tuple(backoff)
         self._protocol_factory = protocol_factory
         self._events = events
         self._manager: _Manager | None = None
+        self._protocol: TrunkAmiProtocol | None = None
+        self._stream_ids = 0
         self._lost_future: asyncio.Future[BaseException | None] | None = None
         self._login_future: asyncio.Future[Message] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -185,8 +188,13 @@ class AmiConnection:
         return self.status.state is State.CONNECTED
 
     async def action(self, fields: dict[str, Value], *, as_list: bool | None = None,
-                     timeout: float = ACTION_TIMEOUT) -> Message | list[Message]:
-        """Send a checked action and wait (bounded) for its answer."""
+                     timeout: float = ACTION_TIMEOUT,
+                     stream: bool = False) -> Message | list[Message]:
+        """Send a checked action and wait (bounded) for its answer.
+
+        `stream=True` for a listing the on_message consumer takes item by item as it
+        arrives: the answer is then the response and the Complete event only.
+        """
         checked = build_action(fields)
         manager = self._manager
         if manager is None or not manager.authenticated:
@@ -195,6 +203,20 @@ class AmiConnection:
         lost = self._lost_future
         if lost is not None and lost.done():
             raise ConnectionLost(f"AMI at {self.target.address}: connection lost")
+        streamed = self._protocol.streamed if stream and self._protocol is not None else None
+        if streamed is not None:
+            self._stream_ids += 1
+            action_id = checked["ActionID"] = f"trunkconsole-stream-{self._stream_ids}"
+            streamed.add(action_id)
+        try:
+            return await self._answer(manager, checked, as_list, lost, timeout)
+        finally:
+            if streamed is not None:
+                streamed.discard(action_id)
+
+    async def _answer(self, manager: _Manager, checked: dict[str, str | list[str]],
+                      as_list: bool | None, lost: asyncio.Future[BaseException | None] | None,
+                      timeout: float) -> Message | list[Message]:
         future = manager.send_action(checked, as_list=as_list)
         # Wait for the answer or the end of the connection, whichever comes first: an action
         # sent to an Asterisk that is going away would otherwise wait out its timeout.
@@ -245,6 +267,8 @@ class AmiConnection:
             # Every message in wire order, list items included: a list reply reaches its
             # awaiting coroutine only after later events were dispatched.
             protocol.listener = self._on_message
+            protocol.dispatch_events = self._wants_events
+            self._protocol = protocol
         connected: asyncio.Future[tuple[Any, Any]] = loop.create_future()
         connected.set_result((transport, protocol))
         self._manager = manager
@@ -281,6 +305,7 @@ class AmiConnection:
                 return
 
     def _drop(self) -> None:
+        self._protocol = None
         manager, self._manager = self._manager, None
         if manager is not None:
             manager.close()

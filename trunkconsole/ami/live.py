@@ -1,8 +1,11 @@
 """LiveSession: one AMI connection feeding one PbxState, kept true across reconnects.
 
-On every login: server info, then a full resync (list actions; an empty list may come
-back as `Response: Error`, e.g. "No Contacts found"), then PJSIPShowEndpoint for each
-trunk candidate (identifies and static contact status are only there). A poller re-reads
+On every login: server info, then a full resync: the trunks first (registrations, the
+identifies' endpoints, their PJSIPShowEndpoint details), then the list actions streamed
+into the model item by item (an empty list may come back as `Response: Error`, e.g. "No
+Contacts found"), then PJSIPShowEndpoint for the other trunk candidates (identifies and
+static contact status are only there). `state.listing_complete(kind)` says what was
+read in full; `syncs` counts complete resyncs. A poller re-reads
 the trunks' contacts because ContactStatus fires only when the status *changes*, never for
 a new RTT (pjsip_options.c; reference §1.7-1.8). A `Reload` of res_pjsip triggers a resync.
 """
@@ -21,7 +24,7 @@ from trunkconsole.ami.connection import AmiConnection, ConnectionLost, State, St
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
 from trunkconsole.errors import OperatorError
-from trunkconsole.model.state import PbxState
+from trunkconsole.model.state import IDENTIFIES, PbxState
 from trunkconsole.settings import AmiTarget
 
 log = logging.getLogger(__name__)
@@ -33,15 +36,39 @@ RESYNC_ATTEMPTS = 3
 MAX_DETAILS = 500  # PJSIPShowEndpoint calls per resync
 EARLY_TIMEOUT = 1.0  # per listing while Asterisk has not reported FullyBooted
 LIST_TIMEOUT = 30.0  # 10,000 endpoints take about 1.3 s; a loaded PBX more
-# (sync kind, action) in resync order: endpoints first, channels refer to them.
+# (sync kind, action) in resync order. Trunks first: the outbound registrations (a few)
+# name the trunks that register, `pjsip show identifies` the IP-matched ones, and their
+# PJSIPShowEndpoint details follow before the 10,000-phone listings. Every listing
+# streams into the model as it arrives; nothing waits for a whole list.
+TRUNK_LISTINGS: tuple[tuple[str, str], ...] = (
+    ("registrations", "PJSIPShowRegistrationsOutbound"),
+)
 LISTINGS: tuple[tuple[str, str], ...] = (
     ("endpoints", "PJSIPShowEndpoints"),
-    ("registrations", "PJSIPShowRegistrationsOutbound"),
     ("contacts", "PJSIPShowContacts"),
     ("channels", "CoreShowChannels"),
 )
 # `Response: Error` texts that mean "the list is empty", not "you may not".
 EMPTY_LIST_MESSAGES = ("no endpoints found", "no contacts found", "no aors found")
+
+
+def identify_endpoints(lines: list[str]) -> list[str]:
+    """The endpoint names in `pjsip show identifies` output.
+
+    Each identify prints `Identify:  <id>/<endpoint>` (cli_print_body in
+    res_pjsip_endpoint_identifier_ip.c), under a header line `Identify:  <Identify/
+    Endpoint...>`. A name holding a '/' only costs a detail call that finds nothing.
+    """
+    names = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if key.strip() != "Identify" or value.startswith("<"):  # the column header
+            continue
+        _identify, slash, endpoint = value.partition("/")
+        if slash and endpoint:
+            names.append(endpoint)
+    return names
 
 
 class LiveSession:
@@ -158,46 +185,75 @@ class LiveSession:
 
     # -- resync and polling --------------------------------------------------------------
     async def resync(self) -> None:
-        """Every listing, then the trunk candidates' details."""
+        """Trunks first (registrations, identifies, their details), then every listing,
+        then the details of trunk candidates the listings revealed."""
         booted = self._saw_fully_booted
+        for kind, action in TRUNK_LISTINGS:
+            await self._listing(kind, action, booted)
+        early = await self._identified_endpoints() if booted else []
+        early += sorted({r.endpoint for r in self.state.registrations.values() if r.endpoint})
+        early = list(dict.fromkeys(early))[:MAX_DETAILS]
+        await self.refresh_details(early, known_only=False)
+        detailed = set(early)
         for kind, action in LISTINGS:
-            self.state.begin_sync(kind)
-            try:
-                reply = await self.connection.action(
-                    {"Action": action}, timeout=LIST_TIMEOUT if booted else EARLY_TIMEOUT)
-            except OperatorError as exc:
-                if booted or isinstance(exc, ConnectionLost):
-                    raise
-                # While Asterisk boots, a module's action may never answer: the resync
-                # after FullyBooted will list it.
-                log.info("%s during start-up: %s", action, exc.what)
-                continue
-            if isinstance(reply, Message) and not reply.success:
-                text = str(reply.get("Message") or "")
-                if text.lower() not in EMPTY_LIST_MESSAGES:
-                    log.warning("%s refused: %s", action, text)
-                    continue  # keep what we have rather than empty it
-            self.state.end_sync(kind)
+            await self._listing(kind, action, booted)
         candidates = [e.name for e in self.state.endpoints.values() if e.trunk_candidate]
         if len(candidates) > MAX_DETAILS:
             # A PBX of unauthenticated (IP-only) phones: do not ask for thousands of details.
             log.warning("%d endpoints without inbound auth: reading the first %d as trunks",
                         len(candidates), MAX_DETAILS)
             candidates = sorted(candidates)[:MAX_DETAILS]
-        await self.refresh_details(candidates)
+        await self.refresh_details([n for n in candidates if n not in detailed])
         if booted:
             # Before FullyBooted the PJSIP modules may still be loading: not a true listing.
+            self.state.mark_listed(IDENTIFIES)
             self.syncs += 1
             self.synced_at = time.monotonic()
 
-    async def refresh_details(self, names: list[str]) -> None:
-        """PJSIPShowEndpoint for each name: identifies, contact status and RTT."""
+    async def _listing(self, kind: str, action: str, booted: bool) -> None:
+        """One list action, streamed into the model; its end drops what it did not list."""
+        self.state.begin_sync(kind)
+        try:
+            reply = await self.connection.action(
+                {"Action": action}, timeout=LIST_TIMEOUT if booted else EARLY_TIMEOUT,
+                stream=True)
+        except OperatorError as exc:
+            if booted or isinstance(exc, ConnectionLost):
+                raise
+            # While Asterisk boots, a module's action may never answer: the resync
+            # after FullyBooted will list it.
+            log.info("%s during start-up: %s", action, exc.what)
+            return
+        if isinstance(reply, Message) and not reply.success:
+            text = str(reply.get("Message") or "")
+            if text.lower() not in EMPTY_LIST_MESSAGES:
+                log.warning("%s refused: %s", action, text)
+                return  # keep what we have rather than empty it
+        self.state.end_sync(kind)
+
+    async def _identified_endpoints(self) -> list[str]:
+        """Endpoints that an identify names, from `pjsip show identifies` (AMI has no
+        identify listing, reference §1); [] without write=command: the trunks then show
+        as the endpoint listing reaches them."""
+        try:
+            lines = await self.connection.command("pjsip show identifies",
+                                                  timeout=DETAIL_TIMEOUT)
+        except ConnectionLost:
+            raise
+        except OperatorError as exc:
+            log.info("pjsip show identifies: %s", exc.what)
+            return []
+        return identify_endpoints(lines)
+
+    async def refresh_details(self, names: list[str], *, known_only: bool = True) -> None:
+        """PJSIPShowEndpoint for each name: identifies, contact status and RTT. Names not
+        (yet) in the model are asked for too when `known_only` is False."""
         for name in names:
-            if name not in self.state.endpoints:
+            if known_only and name not in self.state.endpoints:
                 continue
             try:
                 await self.connection.action({"Action": "PJSIPShowEndpoint", "Endpoint": name},
-                                             timeout=DETAIL_TIMEOUT)
+                                             timeout=DETAIL_TIMEOUT, stream=True)
             except ConnectionLost:
                 raise
             except OperatorError as exc:

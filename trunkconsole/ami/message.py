@@ -59,6 +59,21 @@ class AmiMessage:
         return [] if value is None else [value]
 
 
+# Raw header name -> its lower-case key ("" when dropped). Asterisk's header names are a
+# small fixed set; the bound keeps a peer inventing names from growing it.
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 4096
+
+
+def _key(raw: str) -> str:
+    key = raw.strip().lower()
+    if is_secret_key(key):
+        key = ""
+    if len(_KEYS) < _KEYS_MAX:
+        _KEYS[raw] = key
+    return key
+
+
 def parse_block(block: str) -> AmiMessage | None:
     """Parse one message (the text between blank lines) into an AmiMessage.
 
@@ -71,14 +86,17 @@ def parse_block(block: str) -> AmiMessage | None:
     lists: dict[str, list[str]] = {}
     # Lines end in CRLF, but some texts carry their own LF ("Message: No Contacts
     # found\n\r\n" in 22.x): split on LF and drop the CR.
+    keys = _KEYS
     for line in block.replace("\r\n", "\n").split("\n"):
-        key, sep, value = line.partition(":")
+        raw, sep, value = line.partition(":")
         if not sep:
             continue
-        key = key.strip().lower()
-        if not key or is_secret_key(key):
+        key = keys.get(raw)
+        if key is None:
+            key = _key(raw)
+        if not key:
             continue
-        if value.startswith(" "):
+        if value[:1] == " ":
             value = value[1:]
         if key in fields:
             if key in lists:

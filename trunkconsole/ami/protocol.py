@@ -79,9 +79,16 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
     """Byte-buffered framing, one decode per whole message, guarded dispatch."""
 
     listener: Listener | None = None
+    # Action ids of streamed listings: their items reach only the listener (the model),
+    # never panoramisk's per-action list (10,000 EndpointList kept twice, for nothing).
+    streamed: set[str]
+    # False when nobody subscribed to panoramisk's events (the model takes them from the
+    # listener): an unsolicited event then skips panoramisk's Message and dispatch (RTCP
+    # of 500 calls is hundreds of events a second).
+    dispatch_events = True
     encoding = "utf-8"  # panoramisk's default is ASCII: any non-ASCII value failed to send
 
-    def send(self, data: Any, as_list: bool = False) -> Any:
+    def send(self, data: Any, as_list: bool | None = False) -> Any:
         """panoramisk's send, minus its log of the whole action on failure; bytes that were
         not UTF-8 (a secret read from manager.conf) go out as they were read."""
         if not isinstance(data, actions.Action):
@@ -106,6 +113,7 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
         self._buffer = bytearray()
         self._scan_from = 0
         self._greeted = False
+        self.streamed = set()
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
@@ -139,6 +147,24 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
             log.error("AMI message over %d bytes: dropping the connection", MAX_MESSAGE_BYTES)
             self.transport.close()
 
+    def _item_of_stream(self, message: AmiMessage) -> bool:
+        """A list item of a streamed action (its Complete event still ends the action)."""
+        fields = message.fields
+        event = fields.get("event")
+        if not event or fields.get("actionid") not in self.streamed:
+            return False
+        return not (event.endswith("Complete") or fields.get("eventlist") == "Complete")
+
+    def _unsolicited(self, message: AmiMessage) -> bool:
+        """An event no action waits for (panoramisk still sees Shutdown: it closes)."""
+        fields = message.fields
+        event = fields.get("event")
+        if not event or event == "Shutdown":
+            return False
+        responses = self.responses
+        return fields.get("actionid") not in responses and fields.get("commandid") \
+            not in responses
+
     def _deliver(self, block: bytes) -> None:
         parsed = parse_block(block.decode("utf-8", "replace"))
         if parsed is None:
@@ -149,6 +175,10 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
                 listener(parsed)
             except Exception:
                 log.exception("AMI stream listener failed on %s", parsed.event or "a response")
+            if self.streamed and self._item_of_stream(parsed):
+                return
+            if not self.dispatch_events and self._unsolicited(parsed):
+                return
         try:
             self.handle_message(WireMessage.from_ami(parsed))
         except Exception:

@@ -13,7 +13,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 from trunkconsole.changes.apply import Applier, ApplyResult, Progress, Step
@@ -25,21 +24,6 @@ from trunkconsole.masking import mask_secrets
 from trunkconsole.private import state_dir
 from trunkconsole.settings import AmiTarget
 from trunkconsole.visible import echo
-
-
-def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags every change command shares."""
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check mode: show the diff and whether it would change, "
-                        "change nothing (exit 0)")
-    parser.add_argument("--yes", action="store_true", help="apply without asking")
-    parser.add_argument("--confirm-within", type=float, metavar="SECONDS",
-                        help="dead-man apply: roll back unless confirmed within SECONDS")
-    parser.add_argument("--state-dir", type=Path,
-                        help="backups and audit log (default /var/lib/trunkconsole)")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (changed, diff, steps, backup, "
-                        "rolled_back, verified, findings), also on failure")
 
 
 def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,

@@ -17,7 +17,7 @@ from trunkconsole.visible import echo
 def register(subparsers: Any) -> None:
     from trunkconsole.cli.journal import add_journal_argument
     from trunkconsole.cli.logs import add_log_dir_argument
-    from trunkconsole.timewindow import add_since_argument
+    from trunkconsole.cli.support import add_since_argument
 
     bundle = subparsers.add_parser(
         "bundle", help="one tar.gz for the provider's ticket: config (secrets masked), "

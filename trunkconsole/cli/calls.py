@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     preflight.add_argument("--json", action="store_true")
     preflight.set_defaults(handler=_preflight)
 
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     did = subparsers.add_parser("did", help="where the provider puts the DID")
     sub = did.add_subparsers(dest="did_command", metavar="ACTION", required=True)

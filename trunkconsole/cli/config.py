@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
                       "directory, in clear")
     show.set_defaults(handler=config_show)
 
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     set_ = config_sub.add_parser("set", help="set one option on one PJSIP object, reviewed",
                                  description="Any config edit as a reviewed diff with backup, "
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     check.add_argument("--no-logs", action="store_true",
                        help="do not read Asterisk's log files (security, messages)")
     from trunkconsole.cli.logs import add_log_dir_argument
-    from trunkconsole.timewindow import add_since_argument
+    from trunkconsole.cli.support import add_since_argument
 
     add_since_argument(check, "1h")
     add_log_dir_argument(check)

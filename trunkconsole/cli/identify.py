@@ -16,7 +16,7 @@ from trunkconsole.errors import OperatorError
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     identify = subparsers.add_parser(
         "identify", help="add or remove a provider address in a trunk's identify",

@@ -26,7 +26,7 @@ def journal_path(args: argparse.Namespace) -> Path:
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.timewindow import add_since_argument
+    from trunkconsole.cli.support import add_since_argument
 
     watch = subparsers.add_parser(
         "watch", help="keep one AMI session, write the journal, serve Prometheus metrics",

@@ -16,8 +16,7 @@ def add_log_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.cli.apply import add_apply_arguments
-    from trunkconsole.timewindow import add_since_argument
+    from trunkconsole.cli.support import add_apply_arguments, add_since_argument
 
     logs = subparsers.add_parser("logs", help="Asterisk's own log files: read or switch on")
     sub = logs.add_subparsers(dest="logs_command", metavar="ACTION", required=True)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trunkconsole.settings import AmiTarget, Settings, resolve_settings
+from trunkconsole.timewindow import parse_since
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -42,3 +43,33 @@ def ami_target_and_gaps(args: argparse.Namespace) -> tuple[AmiTarget, list[str]]
 def ami_target(args: argparse.Namespace) -> AmiTarget:
     """The AMI target (see ami_target_and_gaps)."""
     return ami_target_and_gaps(args)[0]
+
+
+def since_type(text: str) -> float:
+    """argparse type for --since."""
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_since_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """--since DURATION, the same flag for check, history and bundle."""
+    parser.add_argument("--since", type=since_type, default=parse_since(default),
+                        metavar="DURATION",
+                        help=f"how far back to look: 90s, 30m, 1h, 24h, 7d (default {default})")
+
+
+def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags every change command shares."""
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check mode: show the diff and whether it would change, "
+                        "change nothing (exit 0)")
+    parser.add_argument("--yes", action="store_true", help="apply without asking")
+    parser.add_argument("--confirm-within", type=float, metavar="SECONDS",
+                        help="dead-man apply: roll back unless confirmed within SECONDS")
+    parser.add_argument("--state-dir", type=Path,
+                        help="backups and audit log (default /var/lib/trunkconsole)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (changed, diff, steps, backup, "
+                        "rolled_back, verified, findings), also on failure")

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     trunk = subparsers.add_parser("trunk", help="create an IP-authenticated trunk")
     sub = trunk.add_subparsers(dest="trunk_command", metavar="ACTION", required=True)

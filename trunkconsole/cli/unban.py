@@ -9,7 +9,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from trunkconsole.cli.apply import add_apply_arguments
+    from trunkconsole.cli.support import add_apply_arguments
 
     unban = subparsers.add_parser(
         "unban", help="lift a fail2ban ban for good: ignoreip in jail.local, reload, unban",

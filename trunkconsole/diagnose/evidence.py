@@ -13,7 +13,7 @@ from trunkconsole.findings import Finding
 from trunkconsole.logs.record import LogRecord, merge_senders
 from trunkconsole.model.records import UnknownSender
 from trunkconsole.model.senders import SenderLog, identified
-from trunkconsole.model.state import PbxState
+from trunkconsole.model.state import IDENTIFIES, PbxState
 from trunkconsole.net.bans import BanIndex
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
@@ -94,10 +94,14 @@ class Evidence:
 
     def _identified(self, address: str) -> bool:
         if self.state is not None:
-            if address in self.state.senders.resolved:
+            if address in self.state.senders.resolved or any(
+                    identified(address, e.identifies.values())
+                    for e in self.state.endpoints.values() if e.identifies):
                 return True
-            return any(identified(address, e.identifies.values())
-                       for e in self.state.endpoints.values() if e.identifies)
+            if self.state.listing_complete(IDENTIFIES):
+                return False
+            # Identifies still being read (listings stream in): not matched *yet* proves
+            # nothing; the config decides meanwhile.
         if self.config is None:
             return False
         try:

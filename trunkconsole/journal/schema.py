@@ -69,7 +69,31 @@ def open_writer(path: Path) -> sqlite3.Connection:
 
 
 def open_reader(path: Path) -> sqlite3.Connection:
-    """A read-only connection: readers never block the writer under WAL."""
+    """A read-only connection: readers never block the writer under WAL.
+
+    A journal written by an older `watch` lacks the tables added since (call_quality came
+    after the first release); the writer adds them when it next starts, and until then
+    the reader sees each as an empty TEMP table of the same shape (SQLite resolves an
+    unqualified name in temp first, and a read-only file still gets its temp schema).
+    """
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     db.execute("PRAGMA busy_timeout=5000")
+    present = {row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table, create in _TABLE_STATEMENTS.items():
+        if table not in present:
+            db.execute(create.replace("CREATE TABLE IF NOT EXISTS", "CREATE TEMP TABLE", 1))
     return db
+
+
+def _table_statements(schema: str) -> dict[str, str]:
+    statements = {}
+    for statement in schema.split(";"):
+        text = statement.strip()
+        if text.startswith("CREATE TABLE IF NOT EXISTS"):
+            name = text.removeprefix("CREATE TABLE IF NOT EXISTS").split("(", 1)[0].strip()
+            statements[name] = text
+    return statements
+
+
+_TABLE_STATEMENTS = _table_statements(SCHEMA)

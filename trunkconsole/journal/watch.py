@@ -22,6 +22,7 @@ from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.calls.quality import CallSummary
+from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.diagnose.engine import diagnose
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.findings import Finding
@@ -123,6 +124,7 @@ class Watch:
                     ready = True
                     notify("READY=1\nSTATUS=watching")
                 self.recorder.tick()
+                collect_frozen()
                 self.view.sender_requests = sum(
                     s.count for s in self.session.state.senders.by_address.values())
                 if self.session.syncs and now - last_findings >= FINDINGS_EVERY:

@@ -37,6 +37,9 @@ HANGUPS: Final = ("hangups", "")
 CORE: Final = ("core", "")
 
 SYNC_KINDS = ("endpoints", "channels", "registrations", "contacts")
+# Not a listing of its own: identifies come with each trunk's PJSIPShowEndpoint; complete
+# once every trunk candidate of a resync was read.
+IDENTIFIES: Final = "identifies"
 HANGUP_RING = 500
 _NOTHING: Final[frozenset[Key]] = frozenset()
 Fields = dict[str, str]
@@ -59,6 +62,10 @@ class PbxState:
         self.booted = False
         self.dirty: set[Key] = set()
         self._gen = dict.fromkeys(SYNC_KINDS, 0)
+        # Kinds read completely at least once. Listings stream into the model item by
+        # item, so before that a kind is half-read: absence proves nothing yet.
+        self.listed: set[str] = set()
+        self._registrations_of: dict[str, set[str]] = {}  # endpoint -> registration names
         self._detail: str = ""
         self._detail_seen: set[str] = set()
         self._handlers: dict[str, Handler] = {
@@ -106,6 +113,14 @@ class PbxState:
         dirty, self.dirty = self.dirty, set()
         return dirty
 
+    def listing_complete(self, kind: str) -> bool:
+        """True once `kind` (a SYNC_KINDS listing or IDENTIFIES) was read in full."""
+        return kind in self.listed
+
+    def mark_listed(self, kind: str) -> None:
+        """A kind without its own listing (IDENTIFIES) is now completely read."""
+        self.listed.add(kind)
+
     def begin_sync(self, kind: str) -> None:
         """A listing of `kind` is about to be requested."""
         self._gen[kind] += 1
@@ -129,6 +144,7 @@ class PbxState:
         elif kind == "registrations":
             for name in [n for n, r in self.registrations.items() if r.gen < gen]:
                 registration = self.registrations.pop(name)
+                self._registrations_of.get(registration.endpoint, set()).discard(name)
                 owner = self.endpoints.get(registration.endpoint)
                 if owner is not None:
                     owner.registrations.discard(name)
@@ -137,6 +153,7 @@ class PbxState:
         elif kind == "contacts":
             for key in [k for k, c in self.contacts.items() if c.gen < gen and not c.static]:
                 changed |= self._drop_contact(key)
+        self.listed.add(kind)
         self.dirty |= changed
         return changed
 
@@ -161,6 +178,8 @@ class PbxState:
         endpoint = self.endpoints.get(name)
         if endpoint is None:
             endpoint = self.endpoints[name] = Endpoint(name=name)
+            # Registrations may be listed before their endpoint (trunks first).
+            endpoint.registrations.update(self._registrations_of.get(name, ()))
         endpoint.gen = self._gen["endpoints"]
         return endpoint
 
@@ -341,7 +360,11 @@ class PbxState:
         registration.gen = self._gen["registrations"]
         registration.server_uri = f.get("serveruri", "")
         registration.client_uri = f.get("clienturi", "")
-        registration.endpoint = f.get("endpoint", "")
+        endpoint_name = f.get("endpoint", "")
+        if registration.endpoint != endpoint_name:
+            self._registrations_of.get(registration.endpoint, set()).discard(name)
+        registration.endpoint = endpoint_name
+        self._registrations_of.setdefault(endpoint_name, set()).add(name)
         status = f.get("status", "Unknown")
         if status != registration.status:
             registration.changed_at = self.clock()

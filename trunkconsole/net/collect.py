@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,12 @@ from trunkconsole.errors import MissingToolError, OperatorError
 from trunkconsole.net.ingress import fill_devices
 from trunkconsole.net.ir import Ruleset
 from trunkconsole.net.nftjson import parse_ruleset
-from trunkconsole.net.nsexec import namespace_pool, pool_proc_reader, pool_runner
+from trunkconsole.net.nsexec import (
+    namespace_pool,
+    pool_proc_reader,
+    pool_runner,
+    run_command,
+)
 from trunkconsole.net.ruleset import assemble
 
 Runner = Callable[[list[str]], tuple[int, str, str]]
@@ -40,15 +44,7 @@ def subprocess_runner(netns: str | None = None, timeout: float = TIMEOUT) -> Run
     """Run commands on this host, or inside `ip netns exec NETNS` when netns is given."""
 
     def run(cmd: list[str]) -> tuple[int, str, str]:
-        full = ["ip", "netns", "exec", netns, *cmd] if netns else cmd
-        try:
-            proc = subprocess.run(full, capture_output=True, text=True,
-                                  errors="replace", timeout=timeout)
-        except FileNotFoundError:
-            return 127, "", f"{full[0]}: not found"
-        except subprocess.TimeoutExpired:
-            return 124, "", f"timed out after {timeout:.0f} s"
-        return proc.returncode, proc.stdout, proc.stderr
+        return run_command(["ip", "netns", "exec", netns, *cmd] if netns else cmd, timeout)
 
     return run
 

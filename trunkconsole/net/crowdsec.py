@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from trunkconsole.net.nsexec import run_command
 
 TIMEOUT = 10.0
 BLOCKLIST_ORIGINS = ("CAPI", "lists")  # pulled again from the Central API
@@ -87,14 +88,7 @@ def parse_decisions(text: str) -> list[Decision]:
 
 
 def run_cscli(cmd: list[str]) -> tuple[int, str, str]:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
-                              timeout=TIMEOUT)
-    except FileNotFoundError:
-        return 127, "", f"{cmd[0]}: not found"
-    except subprocess.TimeoutExpired:
-        return 124, "", f"timed out after {TIMEOUT:.0f} s"
-    return proc.returncode, proc.stdout, proc.stderr
+    return run_command(cmd, TIMEOUT)
 
 
 def decisions_on(address: str, run: Runner = run_cscli) -> tuple[list[Decision], str]:

@@ -67,16 +67,22 @@ def pool_runner(netns: str | None, timeout: float) -> Runner:
 
     def run(cmd: list[str]) -> tuple[int, str, str]:
         full = cmd if netns is None or joined() else ["ip", "netns", "exec", netns, *cmd]
-        try:
-            proc = subprocess.run(full, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout)
-        except FileNotFoundError:
-            return 127, "", f"{full[0]}: not found"
-        except subprocess.TimeoutExpired:
-            return 124, "", f"timed out after {timeout:.0f} s"
-        return proc.returncode, proc.stdout, proc.stderr
+        return run_command(full, timeout)
 
     return run
+
+
+def run_command(cmd: list[str], timeout: float) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of a listing command; 127 when it is not installed,
+    124 when it took longer than timeout (the shell's codes)."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                              timeout=timeout)
+    except FileNotFoundError:
+        return 127, "", f"{cmd[0]}: not found"
+    except subprocess.TimeoutExpired:
+        return 124, "", f"timed out after {timeout:.0f} s"
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def pool_proc_reader(netns: str | None, run: Runner) -> ProcReader:

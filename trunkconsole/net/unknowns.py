@@ -17,6 +17,9 @@ _STATE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"ingress chain device",
          "which device the ingress chain is attached to (nft 1.0.6 JSON omits it; the "
          "collector reads it from `nft list chain`)"),
+        (r"\b(ip|ip6|udp|tcp|th) (length|checksum|id|ttl|hoplimit|dscp|ecn|flowlabel|"
+         r"hdrlength|frag-off|sequence|ackseq|window|urgptr|doff|reserved)\b",
+         "a header field the sender sets (lengths, checksums, IP ID, TTL, DSCP)"),
         (r"tcpopt|tcp option|maxseg", "the TCP options (MSS) the sender puts in its SYN"),
         (r"-m physdev", "the bridge port the packet came through (physdev)"),
         (r"-m (string|u32|length|bpf)|@(nh|th|ll),",

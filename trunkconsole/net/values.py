@@ -147,6 +147,11 @@ def scalar(value: int | str | bool, space: str) -> int | str:
         pass
     if space == "int" and value in PROTOCOLS:
         return PROTOCOLS[value]
+    if space == "proto":
+        try:  # nft names protocols from /etc/protocols (`ip protocol ethernet` is 143)
+            return socket.getprotobyname(value)
+        except OSError:
+            pass
     raise ValueError_(f"unknown {space} value {value!r}")
 
 

@@ -64,7 +64,9 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
             subject=endpoint.id, evidence=(_evidence(endpoint, None, "allow unset"),),
             fix="add disallow=all then allow=alaw,ulaw (the codecs the provider uses)")
     else:
-        first = next(o for o in endpoint.options if o.key == "allow" or o.key == "disallow")
+        for first in endpoint.options:  # the first allow= or disallow= line (there is one)
+            if first.key == "allow" or first.key == "disallow":
+                break
         if not (first.key == "disallow" and "all" in first.value.lower()):
             yield Finding(
                 code="trunk-codecs-order", severity=Severity.WARNING,
@@ -83,7 +85,8 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
             subject=endpoint.id, evidence=(_evidence(endpoint, option, f"{name}={value}"),),
             fix=f"set {name}={'yes' if wanted else 'no'}")
     option = options.get("identify_by")
-    methods = [m.strip() for m in (option.value if option else "username,ip").split(",")]
+    text = option.value if option else "username,ip"
+    methods = [m.strip() for m in text.split(",")] if "username" in text else []
     if "username" in methods or "auth_username" in methods:
         value = option.value if option else "username,ip"
         yield Finding(

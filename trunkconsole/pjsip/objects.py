@@ -27,12 +27,12 @@ FALSE_VALUES = frozenset({"no", "false", "n", "f", "0", "off"})
 
 def is_true(value: str) -> bool:
     """ast_true(): yes, true, y, t, 1, on (case-insensitive)."""
-    return value.strip().lower() in TRUE_VALUES
+    return value in TRUE_VALUES or value.strip().lower() in TRUE_VALUES
 
 
 def is_false(value: str) -> bool:
     """ast_false(): no, false, n, f, 0, off (case-insensitive)."""
-    return value.strip().lower() in FALSE_VALUES
+    return value in FALSE_VALUES or value.strip().lower() in FALSE_VALUES
 
 
 # An option line is the loaded Variable itself: no copy per object (10,000 trunks share

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from trunkconsole.conf.tree import Category, LoadedConfig
@@ -69,24 +70,33 @@ class PjsipConfig:
 
     def add(self, obj: PjsipObject) -> None:
         """Add an object; a second pjsip.conf object with the same type and id is a duplicate."""
-        self.objects.append(obj)
-        kind = obj.type
-        index = self._index.get(kind)
-        if index is None:
-            index = self._index[kind] = {}
-            self._by_type[kind] = []
-        self._by_type[kind].append(obj)
-        first = index.get(obj.id)
-        if first is None:
-            index[obj.id] = obj
-        elif obj.wizard is None and first.wizard is None:
-            groups = self.duplicates.setdefault(kind, [])
-            for group in groups:
-                if group[0] is first:
-                    group.append(obj)
-                    break
+        self.add_all((obj,))
+
+    def add_all(self, objects: Iterable[PjsipObject]) -> None:
+        """add() each object, in order (one loop for 30,000 objects)."""
+        append = self.objects.append
+        indexes = self._index
+        by_type = self._by_type
+        for obj in objects:
+            append(obj)
+            kind = obj.type
+            index = indexes.get(kind)
+            if index is None:
+                index = indexes[kind] = {}
+                by_type[kind] = [obj]
             else:
-                groups.append([first, obj])
+                by_type[kind].append(obj)
+            first = index.get(obj.id)
+            if first is None:
+                index[obj.id] = obj
+            elif obj.wizard is None and first.wizard is None:
+                groups = self.duplicates.setdefault(kind, [])
+                for group in groups:
+                    if group[0] is first:
+                        group.append(obj)
+                        break
+                else:
+                    groups.append([first, obj])
 
     def of_type(self, kind: str) -> list[PjsipObject]:
         """Objects of one type, in file order (do not modify the list)."""
@@ -200,7 +210,8 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
     from trunkconsole.pjsip.wizard import expand_wizards
 
     config = PjsipConfig(pjsip=pjsip, wizard=wizard)
-    add = config.add
+    objects: list[PjsipObject] = []
+    add = objects.append
     for cat in pjsip.categories:
         if cat.template:
             continue
@@ -213,6 +224,7 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
         obj = PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
         validate(obj)
         add(obj)
+    config.add_all(objects)
     if wizard is not None and wizard.found:
         for obj in expand_wizards(wizard):
             validate(obj)

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from trunkconsole.ami.connection import AmiConnection, State, Status
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.server_info import ServerInfo
+from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
 from trunkconsole.model.state import PbxState
@@ -51,8 +52,11 @@ DEFAULT_MODE = "dashboard"
 
 def _screen_factory(spec: str) -> Screen[None]:
     module_name, _, class_name = spec.partition(":")
-    screen_class: type[Screen[None]] = getattr(importlib.import_module(module_name), class_name)
-    return screen_class()
+    screen_class = vars(importlib.import_module(module_name))[class_name]
+    if not (isinstance(screen_class, type) and issubclass(screen_class, Screen)):
+        raise TypeError(f"{spec} is not a screen")
+    screen: Screen[None] = screen_class()
+    return screen
 
 
 class LiveSource(Protocol):
@@ -239,6 +243,7 @@ class TrunkConsoleApp(App[int]):
 
         if isinstance(screen, LiveScreen):
             screen.tick()
+        collect_frozen()
 
     def _show_status(self, bar: StatusBar) -> None:
         bar.show(self.settings.ami.address, self.ami_status, self.server_info,

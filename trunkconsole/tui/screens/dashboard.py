@@ -11,6 +11,7 @@ import contextlib
 import time
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -31,6 +32,7 @@ from trunkconsole.tui.rows import (
     SENDER_COLUMNS,
     TRUNK_COLUMNS,
     channel_cells,
+    clock_text,
     matches,
     sender_cells,
     trunk_cells,
@@ -42,6 +44,7 @@ from trunkconsole.tui.widgets.status_bar import StatusBar
 # Codecs of calls with RTCP figures: asked every CODEC_POLL_TICKS app ticks (5 s at 3 Hz)
 # while the dashboard shows and such a call lacks its codec; on the app's one timer.
 CODEC_POLL_TICKS = 15
+SENDERS_CAPTION = "Unknown senders (no identify matches them; Asterisk answers 401)"
 
 
 class DashboardScreen(LiveScreen):
@@ -79,6 +82,10 @@ class DashboardScreen(LiveScreen):
         self._channels_dirty = True
         self._trunk_names: list[str] | None = None
         self._second = -1
+        self._now = 0.0
+        self._channel_cells: dict[str, Cells] = {}
+        self._touched: set[str] = set()  # channels changed since their rows were synced
+        self._sort_notes: dict[str, str] = {}  # table id -> "  (sorted by ...)"
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
         self._codec_ticks = 0
@@ -87,12 +94,11 @@ class DashboardScreen(LiveScreen):
         yield StatusBar(id="status-bar")
         yield Static(id="problems", markup=False)
         with Vertical():
-            yield Static("Trunks", classes="caption")
+            yield Static("Trunks", classes="caption", id="trunks-caption")
             yield LiveTable(TRUNK_COLUMNS, id="trunks")
             yield Static("Channels", classes="caption", id="channels-caption")
             yield LiveTable(CHANNEL_COLUMNS, id="channels", sort_index=8, sort_reverse=True)
-            yield Static("Unknown senders (no identify matches them; Asterisk answers 401)",
-                         classes="caption", id="senders-caption")
+            yield Static(SENDERS_CAPTION, classes="caption", id="senders-caption")
             yield LiveTable(SENDER_COLUMNS, id="senders", sort_index=2, sort_reverse=True)
             yield Static(id="senders-resolved", markup=False)
         yield Input(placeholder="filter: part of a name, address, caller, DID",
@@ -100,6 +106,7 @@ class DashboardScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#channels", LiveTable).set_volatile("duration", self._duration)
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
 
@@ -140,28 +147,45 @@ class DashboardScreen(LiveScreen):
         now = self.app.wall_clock()
         needle = self.filter_text
         kinds = {kind for kind, _ in changes}
-        if self._trunk_names is None or ENDPOINT in kinds:
-            # Which endpoints are trunks changes only with an endpoint: not every tick
-            # through 10,000 phones.
+        if self._trunk_names is None:
             self._trunk_names = sorted(e.name for e in state.trunks())
+        elif ENDPOINT in kinds:
+            # Only the endpoints that changed can have become (or stopped being) trunks:
+            # never a pass over 10,000 phones per tick while their listing streams in.
+            names = set(self._trunk_names)
+            for kind, name in changes:
+                if kind == ENDPOINT:
+                    endpoint = state.endpoints.get(name)
+                    if endpoint is not None and endpoint.is_trunk:
+                        names.add(name)
+                    else:
+                        names.discard(name)
+            if len(names) != len(self._trunk_names) or not names.issuperset(self._trunk_names):
+                self._trunk_names = sorted(names)
         trunks = [state.endpoints[n] for n in self._trunk_names if n in state.endpoints]
         self._check_bans(state, trunks)
         trunk_rows = {t.name: cells for t in (trunk_summary(state, e, now) for e in trunks)
                       if matches(cells := trunk_cells(t, self.trunk_bans.get(t.name)),
                                  needle)}
-        # Channel rows change with a channel event, or when their second-resolution time
-        # ticks over: at most once a second for hundreds of calls standing still.
+        # Channel rows are rebuilt only for the channels an event touched; the Time column
+        # follows the clock on the rows on screen only (once a second, or on a scroll).
+        channels = self.query_one("#channels", LiveTable)
         second = int(now)
-        channels_due = CHANNEL in kinds or second != self._second or self._channels_dirty
-        self._second, self._channels_dirty = second, False
+        self._now = now
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
-            if channels_due:
-                channel_rows = {c.uniqueid: cells for c in sorted(state.channels.values(),
-                                                                  key=lambda c: c.order)
-                                if matches(cells := channel_cells(
-                                    c, now, state.quality.calls.get(c.uniqueid)), needle)}
-                self.query_one("#channels", LiveTable).sync(channel_rows)
+            touched = self._touched
+            touched.update(key for kind, key in changes if kind == CHANNEL)
+            # A call that comes or goes shows at this tick; a changed figure (RTCP of
+            # hundreds of calls) waits for the second's refresh: one repaint a second.
+            arrivals = any((uid in state.channels) != (uid in self._channel_cells)
+                           for uid in touched)
+            if self._channels_dirty or arrivals or (touched and second != self._second):
+                self._sync_channels(state, channels, now, needle, touched)
+                self._touched = set()
+            if second != self._second or channels.viewport_moved:
+                channels.refresh_volatile()
+            self._second = second
             if self._senders_dirty:
                 sender_rows: dict[str, Cells] = {
                     s.address: cells for s in state.senders.by_address.values()
@@ -170,16 +194,44 @@ class DashboardScreen(LiveScreen):
                 self._show_resolved(state)
                 self._senders_dirty = False
             # Static.update() re-lays out the screen: only when the text really changed.
-            caption = f"Channels ({len(state.channels)})"
+            caption = f"Channels ({len(state.channels)}){self._sort_notes.get('channels', '')}"
             if caption != self._caption:
                 self._caption = caption
-                self.query_one("#channels-caption", Static).update(plain(caption))
+                self.query_one("#channels-caption", Static).update(plain(caption),
+                                                                   layout=False)
             problems_text = "\n".join([*live.problems, *self._ban_lines()])
             if problems_text != self._problems:
                 self._problems = problems_text
                 problems = self.query_one("#problems", Static)
                 problems.update(plain_lines(problems_text))
                 problems.display = bool(problems_text)
+
+    def _sync_channels(self, state: PbxState, table: LiveTable, now: float, needle: str,
+                       touched: set[str]) -> None:
+        """Cells for the channels an event touched (all after a filter change or a
+        resume); the table compares only those."""
+        cache = self._channel_cells
+        if self._channels_dirty:
+            cache.clear()
+            touched = set(state.channels)
+            self._channels_dirty = False
+        for uid in touched:
+            channel = state.channels.get(uid)
+            if channel is None:
+                cache.pop(uid, None)
+            else:
+                cache[uid] = channel_cells(channel, now, state.quality.calls.get(uid))
+        for uid in [u for u in cache if u not in state.channels]:
+            del cache[uid]
+        rows = {uid: cells for uid, cells in sorted(
+            cache.items(), key=lambda item: state.channels[item[0]].order)
+            if matches(cells, needle)}
+        table.sync(rows, only=touched)
+
+    def _duration(self, uid: str) -> Text:
+        live = self.app.live
+        channel = live.state.channels.get(uid) if live is not None else None
+        return plain(clock_text(channel.duration(self._now)) if channel is not None else "")
 
     # -- bans (fail2ban, CrowdSec, FreePBX) on the trunks' addresses ----------------------
     def _check_bans(self, state: PbxState, trunks: list[Endpoint]) -> None:
@@ -259,11 +311,24 @@ class DashboardScreen(LiveScreen):
 
     def action_sort(self) -> None:
         table = self._focused_table()
-        self.notify(f"{table.id}: sorted {table.cycle_sort()}", markup=False, timeout=2)
+        self._note_sort(table, table.cycle_sort())
 
     def action_reverse(self) -> None:
         table = self._focused_table()
-        self.notify(f"{table.id}: sorted {table.reverse_sort()}", markup=False, timeout=2)
+        self._note_sort(table, table.reverse_sort())
+
+    def _note_sort(self, table: LiveTable, label: str) -> None:
+        """The order in the table's caption: a toast per key press would mount and
+        unmount a widget, each a layout of the whole screen (tens of ms with hundreds of
+        calls shown), so fast key presses would queue behind them."""
+        name = str(table.id)
+        self._sort_notes[name] = f"  ({'' if label == 'unsorted' else 'sorted '}{label})"
+        texts = {"trunks": "Trunks", "senders": SENDERS_CAPTION,
+                 "channels": self._caption.partition("  (")[0] or "Channels"}
+        caption = texts.get(name, name) + self._sort_notes[name]
+        if name == "channels":
+            self._caption = caption
+        self.query_one(f"#{name}-caption", Static).update(plain(caption), layout=False)
 
     def action_details(self) -> None:
         self._open(self._focused_table())

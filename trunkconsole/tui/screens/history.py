@@ -5,14 +5,16 @@ window as one-line plots, flaps and outages; Enter on an item shows the journal 
 behind it. Data comes from the core (journal.history); this screen only renders it.
 
 `watch` keeps writing the journal: while this screen shows, the app's tick re-reads it
-every REFRESH_TICKS (in a thread worker: a day of journal is an SQLite scan), and the
-table is rebuilt only when the timeline changed, keeping the operator's row.
+every REFRESH_TICKS, in a thread worker and only when the file changed (a day of 50
+trunks sampled every 30 s took 0.75-1.8 s to build here), and the table is rebuilt only
+when the timeline changed, keeping the operator's row.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -72,6 +74,15 @@ def trunk_summary(history: History) -> Group:
     return Group(*parts)
 
 
+def _file_state(path: Path) -> tuple[float, int]:
+    """mtime and size, or zeros when the file is missing."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (0.0, 0)
+    return (info.st_mtime, info.st_size)
+
+
 def _row_key(item: Item) -> tuple[float, str, str]:
     return (item.at, item.kind, item.trunk)
 
@@ -83,8 +94,8 @@ class HistoryScreen(LiveScreen):
         Binding("r", "reload", "Re-read journal", id="history-reload"),
         Binding("w", "window", "1h/24h/7d", id="history-window"),
     ]
-    # Re-read the journal every 10 s (30 ticks at 3 Hz) while shown.
-    REFRESH_TICKS: ClassVar[int] = 30
+    # Re-read the journal every 30 s (90 ticks at 3 Hz) while shown; r re-reads now.
+    REFRESH_TICKS: ClassVar[int] = 90
 
     def __init__(self) -> None:
         super().__init__()
@@ -92,6 +103,7 @@ class HistoryScreen(LiveScreen):
         self.history: History | None = None
         self._rows: list[tuple[Any, ...]] = []
         self._summary: object = None
+        self._read: tuple[object, ...] = ()  # the journal file as last read
 
     DEFAULT_CSS = """
     #history-trunks-scroll { height: auto; max-height: 45%; }
@@ -119,7 +131,7 @@ class HistoryScreen(LiveScreen):
 
     def refresh_live(self) -> None:
         """The app's tick (every REFRESH_TICKS while shown) and a return to the screen."""
-        self._load(self.window)
+        self._load(self.window, force=False)
 
     def action_window(self) -> None:
         self.window = WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)]
@@ -129,11 +141,16 @@ class HistoryScreen(LiveScreen):
         self._load(self.window)
 
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def _load(self, window: float) -> None:
+    def _load(self, window: float, force: bool = True) -> None:
+        path = default_journal()
+        seen = (window, *_file_state(path), *_file_state(path.with_name(path.name + "-wal")))
+        if not force and seen == self._read:
+            return  # nothing written since: the plots move on at the next change or key
         try:
-            history: History | str = build_history(default_journal(), window)
+            history: History | str = build_history(path, window)
         except OperatorError as exc:
             history = exc.render()
+        self._read = seen
         self.app.call_from_thread(self._show, history)
 
     def _show(self, history: History | str) -> None:
@@ -152,12 +169,13 @@ class HistoryScreen(LiveScreen):
         if rows != self._rows:
             self._fill(table, history, previous)
             self._rows = rows
-        fingerprint = (history.until - history.since, history.journal,
-                       [(name, series.to_json()) for name, series in
-                        sorted(history.trunks.items())])
-        if fingerprint != self._summary:  # Static.update() re-lays out the screen
-            self._summary = fingerprint
-            summary.update(trunk_summary(history))
+        rendered = trunk_summary(history)
+        # What the plots say, styles included: Static.update() re-lays out the screen.
+        shown = [(part.plain, [str(span) for span in part.spans], str(part.style))
+                 for part in rendered.renderables if isinstance(part, Text)]
+        if shown != self._summary:
+            self._summary = shown
+            summary.update(rendered)
 
     def _fill(self, table: DataTable[Any], history: History, previous: History | None) -> None:
         """Rebuild the timeline; the cursor stays on the operator's item, or follows the

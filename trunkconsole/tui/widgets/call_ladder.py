@@ -155,6 +155,11 @@ class CallLadder(Vertical):
                 plain(str(len(flow.rungs))), _text(flow.call_id))
 
     # -- ladder ----------------------------------------------------------------------
+    @property
+    def ladder_pending(self) -> bool:
+        """True while the cursor has not rested long enough for its ladder to be drawn."""
+        return self._pending_draw is not None
+
     def _select(self, call_id: str, *, settle: float = 0.0) -> None:
         """Show this call's ladder, now or once the cursor rested `settle` seconds."""
         self.selected = call_id

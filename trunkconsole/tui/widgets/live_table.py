@@ -14,7 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -23,6 +26,7 @@ from trunkconsole.tui.plain import plain
 Cells = tuple[Text, ...]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 CLEAR_RATIO = 0.3  # above this share of stale rows, clear() and re-add
+TEXT_CELLS_KEPT = 4096  # rendered cells remembered by their text (a few screens' worth)
 
 
 def text_key(plain: str) -> Any:
@@ -60,11 +64,21 @@ class LiveTable(DataTable[Text]):
 
     def __init__(self, columns: Sequence[Column], *, sort_index: int | None = 0,
                  sort_reverse: bool = False, **kwargs: Any) -> None:
+        # Before DataTable's __init__: it already clears its caches (and so ours).
+        self._text_cells: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
+            TEXT_CELLS_KEPT)
+        self._row_styles: dict[tuple[int, Any, str], Style] = {}
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.spec = tuple(columns)
-        self._values: dict[str, Cells] = {}
+        self._values: dict[str, Cells] = {}  # every row as last synced
+        self._shown: dict[str, Cells] = {}  # what the DataTable holds for it
+        self._pending: set[str] = set()  # rows whose DataTable copy lags _values
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
+        # A column whose text changes with the clock alone (a call's duration): refreshed
+        # for the rows on screen only, and for every row just before it is sorted on.
+        self._volatile: tuple[int, Callable[[str], Text]] | None = None
+        self.viewport_moved = False
 
     def on_mount(self) -> None:
         self._ensure_columns()
@@ -92,41 +106,168 @@ class LiveTable(DataTable[Text]):
 
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
-        (plus additions and removals). Returns True when anything changed."""
+        (plus additions and removals). Returns True when anything changed.
+
+        A changed row off screen is only remembered: any update_cell repaints every
+        visible cell (DataTable drops its whole render cache), so off-screen rows are
+        written when they scroll into view or before a sort needs them.
+        """
         self._ensure_columns()
         selected = self.selected_key()
         cursor_row = self.cursor_row
         stale = [key for key in self._values if key not in rows]
-        changed = bool(stale)
+        resort = changed = bool(stale)
         if stale and len(stale) > CLEAR_RATIO * max(1, len(self._values)):
             self.clear()
             self._values.clear()
+            self._shown.clear()
+            self._pending.clear()
         else:
             for key in stale:
                 self.remove_row(key)
                 del self._values[key]
-        columns = [c.key for c in self.spec]
+                self._shown.pop(key, None)
+                self._pending.discard(key)
+        volatile = self._volatile[0] if self._volatile is not None else None
         for key in (rows if only is None else [k for k in rows if k in only
                                                  or k not in self._values]):
             cells = rows[key]
             old = self._values.get(key)
+            self._values[key] = cells
             if old is None:
                 self.add_row(*cells, key=key)
-                changed = True
-            else:
-                for index, (before, after) in enumerate(zip(old, cells, strict=True)):
-                    if before.plain != after.plain or before.style != after.style:
-                        self.update_cell(key, columns[index], after)
-                        changed = True
-            self._values[key] = cells
-        if changed:
+                self._shown[key] = cells
+                resort = changed = True
+                continue
+            for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                if before.plain != after.plain or before.style != after.style:
+                    changed = True
+                    self._pending.add(key)
+                    # A duration grows on every row alike: it never reorders them.
+                    resort = resort or (index == self.sort_index and index != volatile)
+        if resort:  # the order depends only on the sort column and the set of rows
             self.apply_sort()
+        self.show_pending()
+        if changed:
             self._restore_cursor(selected, cursor_row)
         return changed
+
+    def _write(self, key: str) -> bool:
+        """Bring the DataTable's copy of row `key` up to `_values`; True if it changed."""
+        self._pending.discard(key)
+        cells, shown = self._values.get(key), self._shown.get(key)
+        if cells is None or shown is None or cells is shown:
+            return False
+        written = False
+        for index, (before, after) in enumerate(zip(shown, cells, strict=True)):
+            if before.plain != after.plain or before.style != after.style:
+                self.update_cell(key, self.spec[index].key, after)
+                written = True
+        self._shown[key] = cells
+        return written
+
+    def show_pending(self, *, every_row: bool = False) -> bool:
+        """Write the remembered changes of the rows on screen (or of all rows)."""
+        if not self._pending:
+            return False
+        keys = list(self._pending) if every_row else [
+            k for k in self.visible_keys() if k in self._pending]
+        written = False
+        for key in keys:
+            written = self._write(key) or written
+        return written
+
+    def get_row(self, row_key: RowKey | str) -> list[Text]:
+        """The row's cells as last synced (also for a row off screen)."""
+        cells = self._values.get(str(row_key.value if isinstance(row_key, RowKey)
+                                     else row_key))
+        return list(cells) if cells is not None else super().get_row(row_key)
+
+    def set_volatile(self, column: str, compute: Callable[[str], Text]) -> None:
+        """Column `column` of row `key` reads `compute(key)` now (a duration)."""
+        self._volatile = ([c.key for c in self.spec].index(column), compute)
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows on screen (rows are one line high)."""
+        if not self.row_count:
+            return []
+        first = max(0, int(self.scroll_offset.y))
+        return [str(row.key.value) for row in self.ordered_rows[first:first + self.size.height]]
+
+    def refresh_volatile(self, *, every_row: bool = False) -> bool:
+        """Recompute the volatile column for the rows on screen (or all), and write the
+        remembered changes of the rows on screen; True if anything was written."""
+        self.viewport_moved = False
+        if self._volatile is None or not self.row_count:
+            return self.show_pending()
+        index, compute = self._volatile
+        for key in (list(self._values) if every_row else self.visible_keys()):
+            cells = self._values.get(key)
+            if cells is None:
+                continue
+            after = compute(key)
+            if cells[index].plain != after.plain:
+                self._values[key] = (*cells[:index], after, *cells[index + 1:])
+                self._pending.add(key)
+        return self.show_pending(every_row=every_row)
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style,
+                     width: int, cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
+        """DataTable's cell rendering, remembered by the cell's text as well.
+
+        DataTable keys its render cache on a table-wide update count, so one changed
+        cell (a call's duration, once a second) re-renders every cell on screen; the
+        same text at the same place renders the same, so it is reused from here.
+        """
+        if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cell = None if row_key is None or column_key is None else \
+            self._data[row_key][column_key]
+        if row_key is None or not isinstance(cell, Text):
+            return super()._render_cell(row_index, column_index, base_style, width,
+                                        cursor, hover)
+        key = (cell.plain, tuple(cell.spans), cell.style, cell.justify, cell.overflow,
+               row_index, column_index, base_style, width, cursor, hover,
+               self._show_hover_cursor, self._pseudo_class_state, self.show_cursor,
+               self.rows[row_key].height, self.app.theme)
+        lines = self._text_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width,
+                                         cursor, hover)
+            self._text_cells[key] = lines
+        return lines
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        """The zebra stripe of a row, computed once per parity (DataTable asks the DOM
+        for it on every line it renders)."""
+        if row_index < self.fixed_rows or not self.zebra_stripes:
+            return super()._get_row_style(row_index, base_style)
+        # Keyed by theme too: a theme switch reaches the render before the cache clear.
+        key = (row_index % 2, self._pseudo_class_state, self.app.theme)
+        style = self._row_styles.get(key)
+        if style is None:
+            style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
+        return style
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()  # styles, theme, padding, cursor kind changed
+        self._text_cells.clear()
+        self._row_styles.clear()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.viewport_moved = True
 
     def apply_sort(self) -> None:
         if self.sort_index is None or not self.row_count:
             return
+        if self._volatile is not None and self._volatile[0] == self.sort_index:
+            self.refresh_volatile(every_row=True)  # off-screen rows hold older text
+        else:
+            self.show_pending(every_row=True)  # the sort reads the DataTable's copy
         column = self.spec[self.sort_index]
         self.sort(column.key, key=lambda cell: column.sort_key(cell.plain),
                   reverse=self.sort_reverse)

@@ -62,6 +62,16 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self.post_message(self.Mounted(self))
 
+    _shown: Text | None = None
+
     def show(self, address: str, status: Status, info: ServerInfo | None,
              readonly: bool, now: float) -> None:
-        self.update(status_text(address, status, info, readonly, now))
+        """Redraw only when the text changed (the app's tick calls this three times a
+        second), and without a layout pass: the bar is one docked line whatever it says
+        (a layout of the whole screen costs more than everything else at idle)."""
+        text = status_text(address, status, info, readonly, now)
+        if self._shown is not None and text.plain == self._shown.plain \
+                and text.spans == self._shown.spans:
+            return
+        self._shown = text
+        self.update(text, layout=False)
