@@ -1,8 +1,11 @@
 """Hostile config directories end fast, in bounded memory, with a clear error (issue 11).
 
 Each case runs the real CLI (`trunkconsole check`) in a subprocess under RLIMIT_AS = 2 GB
-and a 15 s timeout: nothing may hang, exceed 2 GB or print a traceback. A hypothesis fuzz
-runs the parser on generated configs in a forked child under the same limits.
+and a 60 s timeout: nothing may hang, exceed 2 GB or print a traceback. A hypothesis fuzz
+runs the parser on generated configs in a forked child under the same limits. The timeout
+is a guard against hangs (a quadratic blow-up takes minutes to hours), not a speed target:
+those live in bench/. Where growth matters (appends), it is checked as CPU time against
+a tenth of the input in the same run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from trunkconsole.pjsip.lint import config_findings
 from trunkconsole.pjsip.system import load_asterisk
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMIT_SECONDS = 15.0
+LIMIT_SECONDS = 60.0
 LIMIT_BYTES = 2 * 1024**3
 
 
@@ -79,28 +82,38 @@ def test_a_glob_over_thousands_of_files_is_refused(tmp_path: Path) -> None:
     assert "include-explosion" in proc.stdout
 
 
-def test_fifty_thousand_appends_are_linear(tmp_path: Path) -> None:
-    text = "[x]\ntype=endpoint\nallow=ulaw\n" + "allow+=,alaw\n" * 50_000
-    write(tmp_path, {"pjsip.conf": text})
-    _, elapsed = check_cli(tmp_path)
-    start = time.monotonic()
-    loaded = load_config(tmp_path, "pjsip.conf")
-    took = time.monotonic() - start
+def _appends_cpu(directory: Path, count: int) -> float:
+    """CPU seconds to load `count` appends to one option (the best of three)."""
+    directory.mkdir(exist_ok=True)
+    write(directory, {"pjsip.conf": "[x]\ntype=endpoint\nallow=ulaw\n"
+                                    + "allow+=,alaw\n" * count})
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        loaded = load_config(directory, "pjsip.conf")
+        best = min(best, time.process_time() - start)
     allow = loaded.categories[0].get("allow")
     assert allow is not None
-    assert allow.value == "ulaw" + ",alaw" * 50_000
-    assert len(allow.appended) == 50_000
-    assert took < 5, f"{took:.1f} s for 50,000 appends (was 26 s)"
-    assert elapsed < 10
+    assert allow.value == "ulaw" + ",alaw" * count
+    assert len(allow.appended) == count
+    return best
+
+
+def test_fifty_thousand_appends_are_linear(tmp_path: Path) -> None:
+    small = _appends_cpu(tmp_path / "small", 5_000)
+    large = _appends_cpu(tmp_path / "large", 50_000)
+    # ten times the input: about ten times the CPU when linear, a hundred when quadratic
+    # (the old loader took 26 s for 50,000)
+    assert large < 30 * max(small, 0.005), f"{small:.3f} s -> {large:.3f} s"
+    check_cli(tmp_path / "large")
 
 
 def test_a_huge_file_is_refused_by_its_line_count(tmp_path: Path) -> None:
     with (tmp_path / "pjsip.conf").open("w") as handle:
         handle.write("[x]\ntype=aor\n")
         handle.write("a=1\n" * (30 * 1024 * 1024 // 4))
-    proc, elapsed = check_cli(tmp_path)
+    proc, _ = check_cli(tmp_path)
     assert "more than the 1,000,000 we parse" in proc.stdout
-    assert elapsed < 10
 
 
 def test_regex_shaped_filters_end(tmp_path: Path) -> None:
