@@ -46,16 +46,17 @@ def status_json(lab: Lab, listen: float) -> dict[str, Any]:
 
 def test_packet_loss_named_with_figures(loss_lab: Lab) -> None:
     lab = loss_lab
-    data = status_json(lab, listen=16)
+    # Asterisk sends one RTCP report per 5 s; the first comes up to 5 s after the listener
+    # joins, and "no RTCP from the provider" needs three sent with none back: 22 s hold
+    # three or four (CI saw 16 s hold two).
+    data = status_json(lab, listen=22)
     [channel] = [c for c in data["channels"] if c["channel"].startswith("PJSIP/carrier-")]
     quality = channel["quality"]
     assert quality is not None, "no RTCP figures (read=reporting?)"
     assert quality["codec"] == "ulaw"
     assert 3 <= quality["loss_from_provider_pct"] <= 16  # 8% random drop, per 5 s report
     assert quality["loss_to_provider_pct"] is None  # sipp sends no RTCP
-    # one report per 5 s; the first comes 5 s after the listener joins the call, so a
-    # 16 s window holds two or three of them
-    assert quality["rtcp_sent"] >= 2
+    assert quality["rtcp_sent"] >= 3
     assert quality["rtcp_received"] == 0
     assert 2.8 < quality["mos"] < 4.1
     codes = {f["code"]: f for f in data["findings"]}
@@ -63,7 +64,7 @@ def test_packet_loss_named_with_figures(loss_lab: Lab) -> None:
     loss = codes["loss-from-provider"]
     assert loss["title"].startswith("trunk carrier: loss from the provider ")
     assert 5 <= loss["details"]["loss_pct"] <= 11
-    text = run_cli(lab, "check", "--listen", "17")  # three RTCP reports (one per 5 s)
+    text = run_cli(lab, "check", "--listen", "22")  # three RTCP reports or more
     assert "loss from the provider" in text.stdout
     assert "no RTCP from the provider" in text.stdout
 
