@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trunkconsole.conf.tree import LoadedConfig
+from trunkconsole.pjsip.dialplan import RESERVED
 from trunkconsole.pjsip.system import load_asterisk
 
 _NUMBER = re.compile(r"^\+?[0-9]{3,32}$")
@@ -67,7 +68,7 @@ def _route_caller_id(conf: LoadedConfig | None, trunk: str) -> CallerIdChoice | 
             globals_.update({v.name: v.value for v in cat.variables})
     dials_trunk = re.compile(rf"PJSIP/(?:[^&,()]*@{re.escape(trunk)}\b|{re.escape(trunk)}/)")
     for cat in conf.categories:
-        if cat.template or cat.name.lower() in ("general", "globals"):
+        if cat.template or cat.name.lower() in RESERVED:
             continue
         setting: tuple[str, int] | None = None
         for var in cat.variables:
