@@ -71,8 +71,7 @@ def _last_answer(ev: Evidence, registration: Registration) -> LogEvent | None:
         return None
     found = [e for e in ev.log.of_kind("registration")
              if e.fields.get("client") == registration.client_uri
-             and e.fields.get("server", registration.server_uri)
-             in ("", registration.server_uri)]
+             and e.fields["server"] in ("", registration.server_uri)]
     return found[-1] if found else None
 
 
