@@ -18,7 +18,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import IO, cast
+
+from trunkconsole.readable import kind_of
 
 BLOCK = 1 << 20
 DEFAULT_BUDGET = 256 << 20
@@ -73,6 +76,9 @@ def read_window(path: Path, since: float, line_time: Callable[[str], float | Non
             continue
         if file != path and stat.st_mtime < since:
             break  # copies are older still
+        if not S_ISREG(stat.st_mode):  # a FIFO would block the open, /dev/zero never ends
+            result.gaps.append(f"{file}: {kind_of(stat.st_mode)}, not a log file: not read")
+            continue
         if result.bytes_read >= budget:
             result.gaps.append(f"{file} not read: the {budget >> 20} MB read budget is spent")
             break
