@@ -58,3 +58,18 @@ def read_regular(path: Path | str, limit: int, what: str = "file") -> bytes:
     fd = open_regular(path, what)
     with os.fdopen(fd, "rb") as handle:
         return handle.read(limit + 1)
+
+
+def refuse_special(path: Path, what: str = "file") -> None:
+    """NotRegularFile when path exists and is not a regular file (for a library that opens
+    the path itself, like sqlite3); a missing path passes."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OperatorError(f"cannot use the {what} {path}", evidence=exc.strerror or str(exc)
+                            ) from exc
+    if not stat.S_ISREG(mode):
+        raise NotRegularFile(f"the {what} {path} is {kind_of(mode)}, not a regular file",
+                             fix="give the path of a regular file")
