@@ -24,6 +24,7 @@ from trunkconsole.changes.changeset import (
     Verdict,
     Verifier,
 )
+from trunkconsole.changes.custom_post import gui_place, on_freepbx
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
@@ -196,6 +197,8 @@ def plan_identify_add(config_dir: Path, trunk: str,
                              [("type", "identify"), ("endpoint", trunk)]
                              + [("match", a.text) for a in to_add], at=at)
         changeset.add(before.path, target_doc.render(), before)
+        if on_freepbx(config):
+            warnings.append(freepbx.gui_note([target_doc.name]))
     changeset.reloads = [RELOAD_PJSIP]
     changeset.verify = _verify_present(trunk, to_add)
     changeset.verify_restored = _verify_absent(trunk, to_add)
@@ -253,7 +256,8 @@ def plan_identify_remove(config_dir: Path, trunk: str,
                     f"{address.text} comes from template [{template}] ({option.location()})",
                     fix="remove it there if no other trunk uses that template")
             if freepbx.is_generated(_doc(config, option.file)):
-                raise _generated_match(identify.id, trunk, address, option.location())
+                raise _generated_match(identify.id, gui_place(config, trunk, "identify"),
+                                       address, option.location())
         if hits:
             doomed += [(m, o) for m, o, _i in hits]
             to_remove.append(address)
@@ -307,13 +311,12 @@ def _remove_entries(config: AsteriskConfig, changeset: ChangeSet,
         changeset.add(before.path, doc.render(), before)
 
 
-def _generated_match(identify: str, trunk: str, address: ProviderAddress,
+def _generated_match(identify: str, place: str, address: ProviderAddress,
                      where: str) -> OperatorError:
     """A FreePBX-generated match cannot be removed from a custom file: (+) only appends."""
-    place = freepbx.GUI_PLACES["identify"].format(name=trunk)
     return OperatorError(
-        f"{address.text} of trunk {trunk} is written by FreePBX ({where}): removing it there "
-        "is undone by the next Apply Config, and a custom file can only add matches",
+        f"{address.text} is written by FreePBX ({where}): removing it there is undone by "
+        "the next Apply Config, and a custom file can only add matches",
         evidence=f"identify {identify} is generated from FreePBX's database",
         fix=f"remove it in FreePBX: {place}, then Apply Config. To stop calls from "
             f"{address.text} now, block it in the firewall (FreePBX Firewall → "

@@ -51,6 +51,7 @@ GUI_PLACES = {
     "identify": "Connectivity → Trunks → {name} → pjsip Settings → Advanced → "
                 "Match (Permit)",
     "extension": "Applications → Extensions → {name} → Advanced",
+    "extension-identify": "Applications → Extensions → {name} → Advanced → Match (Permit)",
 }
 
 # Seconds a generated file may be younger than its siblings and still be from the same
@@ -83,41 +84,50 @@ class HandEdit:
     what: str
 
 
+# Files FreePBX writes from arrays, whose format WriteConfig fixes (core's PJSip genConfig,
+# sipsettings' rtp_additional.conf). Other modules may hand WriteConfig a raw string, written
+# as is (logfiles' logger_*_additional.conf, pjsip_notify.conf): their format tells nothing.
+ARRAY_WRITTEN = frozenset({"pjsip.conf", "pjsip.transports.conf", "pjsip.endpoint.conf",
+                           "pjsip.aor.conf", "pjsip.auth.conf", "pjsip.registration.conf",
+                           "pjsip.identify.conf", "rtp_additional.conf"})
+
+# Written together by core's PJSip::genConfig() in one WriteConfig call on every Apply
+# Config: seconds apart at most. Other modules write theirs at other moments.
+WRITTEN_TOGETHER = ARRAY_WRITTEN - {"rtp_additional.conf"}
+
+
 def format_deviations(doc: ConfigFile, limit: int = 3) -> list[HandEdit]:
-    """Lines of a BMO file that WriteConfig::writeFile() would never have written."""
+    """Lines of a BMO file that WriteConfig::writeFile() would never have written.
+
+    What WriteConfig may write (and so is never called a hand edit): anything before the
+    first section (the HEADER item: #includes; a `[0]` section where PHP 8 no longer takes
+    key 0 for "HEADER"), `key=value` and bare items, `key = value` (a key given an array,
+    even of one value), values with any spaces a database field holds.
+    """
     found: list[HandEdit] = []
     lines = [raw.rstrip("\n") for raw in doc.raws]
+    if any(line.endswith("\r") for line in lines[:len(BMO_BANNER)]):
+        found.append(HandEdit(doc.name, 1, "CRLF line ends (FreePBX writes LF): the file "
+                              "was saved by an editor"))
     in_section = False
+    seen_section = False
     after_blank = True
     for index in range(len(BMO_BANNER), len(lines)):
-        text, number = lines[index], index + 1
-        problem = _deviation(text, in_section, after_blank)
-        if not problem and in_section and " = " in text and not _repeated(lines, index):
-            problem = "spaces around '=' that FreePBX does not write"
+        text, number = lines[index].rstrip("\r"), index + 1
+        problem = _deviation(text, in_section, after_blank) if seen_section else ""
         if problem:
             found.append(HandEdit(doc.name, number, problem))
             if len(found) >= limit:
                 break
         if text.startswith("["):
-            in_section = True
+            in_section = seen_section = True
         elif text == "":
             in_section = False
         after_blank = text == ""
     return found
 
 
-def _repeated(lines: list[str], index: int) -> bool:
-    """`key = value` is how WriteConfig writes a key given several values: never alone."""
-    key = lines[index].partition(" = ")[0]
-    return any(0 <= i < len(lines) and lines[i].partition(" = ")[0] == key
-               and " = " in lines[i] for i in (index - 1, index + 1))
-
-
 def _deviation(text: str, in_section: bool, after_blank: bool) -> str:
-    if text.endswith("\r"):
-        return "a CRLF line end (FreePBX writes LF)"
-    if text != text.rstrip():
-        return "trailing whitespace"
     if text == "":
         return ""
     if text[0] in " \t":
@@ -129,24 +139,33 @@ def _deviation(text: str, in_section: bool, after_blank: bool) -> str:
     if text.startswith("#"):
         return ""
     if not in_section:
-        return "" if "=" not in text else "an option outside any section"
+        return "an option outside any section" if "=" in text else ""
     key, eq, value = text.partition("=")
-    if not eq:
-        return ""  # an unkeyed item, written as is
-    if key.endswith(" ") != value.startswith(" "):
+    if eq and key.endswith((" ", "\t")) and not value.startswith(" "):
         return "spaces around '=' that FreePBX does not write"
     return ""
 
 
 def apply_outliers(docs: list[ConfigFile], mtimes: dict[str, float]) -> list[HandEdit]:
-    """BMO files written well after the others: changed since the last Apply Config."""
-    times = [mtimes[d.name] for d in docs if d.name in mtimes]
-    if len(times) < 3:
+    """Files of one Apply Config (WRITTEN_TOGETHER) written well after the others."""
+    together = [d for d in docs if d.name in WRITTEN_TOGETHER and d.name in mtimes]
+    if len(together) < 3:
         return []
-    typical = statistics.median(times)
+    typical = statistics.median(mtimes[d.name] for d in together)
     return [HandEdit(d.name, None, f"modified {mtimes[d.name] - typical:.0f} s after the "
-                     "other generated files (the last Apply Config)")
-            for d in docs if mtimes.get(d.name, typical) - typical > APPLY_SPREAD]
+                     "other files FreePBX wrote with it (the last Apply Config)")
+            for d in together if mtimes[d.name] - typical > APPLY_SPREAD]
+
+
+def hand_edits(generated: list[ConfigFile]) -> dict[str, list[HandEdit]]:
+    """Generated files that show a hand edit, with the evidence (empty: none do)."""
+    bmo = [doc for doc in generated if is_bmo(doc)]
+    edits = {doc.name: format_deviations(doc) for doc in bmo if doc.name in ARRAY_WRITTEN}
+    mtimes = {doc.name: doc.path.stat().st_mtime for doc in bmo
+              if doc.path is not None and doc.path.exists()}
+    for outlier in apply_outliers(bmo, mtimes):
+        edits.setdefault(outlier.file, []).append(outlier)
+    return {name: found for name, found in sorted(edits.items()) if found}
 
 
 @dataclass
