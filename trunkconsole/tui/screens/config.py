@@ -59,6 +59,10 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
             if winner is not None:
                 origin.append(visible(f"  overridden by {winner.file}:{winner.line}"),
                               style="yellow")
+            losers = obj.overrides(option)
+            if losers:
+                origin.append(visible("  wins over " + ", ".join(
+                    f"{o.file}:{o.line}" for o in losers)), style="green")
             if custom and option.file in custom:
                 origin.append(visible(f"  {CUSTOM_MARK}"), style="cyan")
             table.add_row(plain(option.name),
