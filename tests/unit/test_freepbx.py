@@ -257,3 +257,18 @@ def test_trunk_add_on_freepbx_uses_custom_files_read_after_freepbx(etc: Path,
     system = load_asterisk(etc)
     assert system.pjsip.get("endpoint", "newtel") is not None
     assert [f for f in config_findings(system) if f.code == "freepbx-hand-edited"] == []
+
+
+def test_without_pjsip_custom_post_the_next_file_read_after_is_used(etc: Path,
+                                                                    layout: Layout) -> None:
+    """A box whose pjsip.conf lost `#include pjsip_custom_post.conf`: identify add takes
+    the custom file read after the identify sections; trunk add refuses, nothing written."""
+    pjsip = etc / "pjsip.conf"
+    pjsip.write_text(pjsip.read_text().replace("#include pjsip_custom_post.conf\n", ""))
+    plan = plan_identify_add(etc, layout.reg_trunk, parse_provider_address("192.0.2.99"))
+    assert [c.path.name for c in plan.changeset.changes] == ["pjsip.identify_custom_post.conf"]
+    spec = TrunkSpec(name="newtel", provider_ips=[parse_provider_address("198.51.100.40")],
+                     dids=["15557770001"], route_to="from-pstn")
+    with pytest.raises(OperatorError) as caught:
+        plan_trunk_add(etc, spec)
+    assert "does not #include pjsip_custom_post.conf" in caught.value.render()
