@@ -71,6 +71,13 @@ class WatchSession(LiveSession):
                 last = self.state.hangups[-1]
                 self.view.calls[(last.endpoint, cause_class(last.cause, last.tech_cause))] += 1
 
+    async def resync(self) -> None:
+        """A complete resync (Asterisk booted) reconciles the journal with the listing."""
+        before = self.syncs
+        await super().resync()
+        if self.recorder is not None and self.syncs > before:
+            self.recorder.reconcile()
+
     def _status(self, status: Status) -> None:
         super()._status(status)
         if self.view is not None:
