@@ -130,3 +130,30 @@ def test_removed_before_the_window_is_not_counted_up(tmp_path: Path) -> None:
     known = [a for a in carrier.availability if a is not None]
     assert known
     assert max(known) == 0.0
+
+
+def test_only_trunk_calls_are_journaled_and_counted(tmp_path: Path) -> None:
+    """An outbound call has a phone leg and a trunk leg: only the trunk's is a trunk call
+    (a phone's name as a history 'trunk' or a metrics label would grow with the PBX)."""
+    rig = Rig(tmp_path / "j.sqlite")
+    counted: list[tuple[str, str]] = []
+    rig.recorder.on_call = lambda trunk, klass: counted.append((trunk, klass))
+    rig.listing(OLD)
+    rig.feed(Event="IdentifyDetail", ObjectName="carrier", Endpoint="carrier",
+             Match="203.0.113.10/255.255.255.255")
+    rig.feed(Event="EndpointList", ObjectName="1001", Aor="1001", Auths="1001",
+             Transport="udp")
+    for uid, channel in (("1.1", "PJSIP/1001-00000001"), ("1.2", "PJSIP/carrier-00000002")):
+        rig.feed(Event="Newchannel", Uniqueid=uid, Channel=channel, ChannelState="4",
+                 Exten="15551230001")
+    for uid, channel in (("1.1", "PJSIP/1001-00000001"), ("1.2", "PJSIP/carrier-00000002")):
+        rig.feed(Event="Hangup", Uniqueid=uid, Channel=channel, Cause="16",
+                 **{"Cause-txt": "Normal Clearing"})
+    rig.writer.flush_now()
+    db = sqlite3.connect(rig.path)
+    trunks = [r[0] for r in db.execute("SELECT trunk FROM calls")]
+    db.close()
+    rig.writer.close()
+    assert trunks == ["carrier"]
+    assert counted == [("carrier", "normal")]
+    assert list(build_history(rig.path, 3600, now=rig.clock[0] + 1).trunks) == ["carrier"]

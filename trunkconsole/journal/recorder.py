@@ -54,6 +54,7 @@ class Recorder:
         self.calls_seen = 0
         self._inbound: set[str] = set()
         self.on_quality: Callable[[str, CallSummary], None] | None = None  # metrics
+        self.on_call: Callable[[str, str], None] | None = None  # metrics: trunk, cause class
 
     def before(self, message: AmiMessage) -> None:
         """Call before state.apply(message): the channel is gone after a Hangup."""
@@ -207,10 +208,17 @@ class Recorder:
         hangup = self.state.hangups[-1]
         if hangup.uniqueid != message.fields.get("uniqueid", "") or not hangup.endpoint:
             return
-        self.calls_seen += 1
         inbound = 1 if hangup.uniqueid in self._inbound else 0
         self._inbound.discard(hangup.uniqueid)
+        endpoint = self.state.endpoints.get(hangup.endpoint)
+        if endpoint is None or not endpoint.is_trunk:
+            # A phone's leg of the call (its trunk leg is a channel of its own): phones are
+            # not trunks, and their names as labels would grow with the PBX.
+            return
+        self.calls_seen += 1
         klass = cause_class(hangup.cause, hangup.tech_cause)
+        if self.on_call is not None:
+            self.on_call(hangup.endpoint, klass)
         self.writer.add("calls", (hangup.at, hangup.endpoint, hangup.uniqueid, inbound,
                                   hangup.cause, hangup.cause_txt, hangup.tech_cause, klass,
                                   hangup.duration, hangup.did))
