@@ -299,3 +299,18 @@ def test_freepbx_banners_in_their_wordings(tmp_path: Path, banner: str) -> None:
     assert freepbx.is_generated(doc)
     plain = ConfigFile.from_bytes(b"; FreePBX box, edited by hand\n[general]\n", "x.conf", None)
     assert not freepbx.is_generated(plain)
+
+
+def test_config_set_on_an_extension_and_on_a_custom_peer(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    shutil.copytree(FREEPBX16.path, etc)
+    changeset = plan_option_set(etc, "endpoint", "2001", "direct_media", "yes")
+    assert [c.path.name for c in changeset.changes] == ["pjsip.endpoint_custom_post.conf"]
+    assert any("Applications → Extensions → 2001" in note for note in changeset.notes)
+    # a peer the operator keeps in pjsip_custom.conf: edited where it is, and still the note
+    changeset = plan_option_set(etc, "endpoint", "legacy-pbx", "context", "from-pstn")
+    [change] = changeset.changes
+    assert change.path.name == "pjsip_custom.conf"
+    assert "context=from-pstn" in change.after.decode()
+    assert "context=from-internal" not in change.after.decode()
+    assert any("GUI will not show it" in note for note in changeset.notes)
