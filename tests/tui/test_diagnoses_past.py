@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,7 @@ def _moved(text: str, to: float) -> str:
 
     def utc(m: re.Match[str]) -> str:
         at = datetime.strptime(m.group(2), "%Y-%m-%dT%H:%M:%S").replace(
-            tzinfo=timezone.utc) + timedelta(seconds=shift)
+            tzinfo=UTC) + timedelta(seconds=shift)
         return f'{m.group(1)}="{at:%Y-%m-%dT%H:%M:%S}.{m.group(3)}+0000"'
 
     return "".join(EVENT_TV.sub(utc, LOCAL.sub(local, line))
@@ -80,7 +80,7 @@ async def test_diagnoses_names_the_moved_provider_from_the_security_log(
     text = await _diagnoses(etc, size)
     assert "provider IP changed" in text, text
     assert "203.0.113.12" in text
-    assert "security.log" in text  # the evidence names its file and line
+    assert "res_security_log.c" in text  # the evidence: Asterisk's own line
 
 
 async def test_diagnoses_says_which_line_enables_the_security_log(tmp_path: Path) -> None:
