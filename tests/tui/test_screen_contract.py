@@ -15,7 +15,7 @@ import pytest
 
 from tests.tui.dashboard_app import StaticLive, populated_state
 from trunkconsole.ami.connection import AmiConnection
-from trunkconsole.findings import AddProviderAddress, Finding, Severity
+from trunkconsole.findings import AddProviderAddress, Finding, SetOption, Severity
 from trunkconsole.journal import history as history_core
 from trunkconsole.pjsip import system
 from trunkconsole.resources import sample_configs_dir
@@ -265,3 +265,30 @@ async def test_workflow_trunk_is_chosen_from_a_diagnosis_or_when_alone(config_di
         await pilot.pause(0.1)
         assert isinstance(app.screen, WorkflowScreen)
         assert app.screen.query_one("#wf-trunk", Select).value == "carrier"
+
+
+class OptionFixApp(TrunkConsoleApp):
+    def on_ready(self) -> None:
+        self.push_screen(DiagnosesScreen([Finding(
+            "codec-mismatch", Severity.CRITICAL, "no codec in common with the provider",
+            "carrier", short="no common codec",
+            proposal=SetOption(kind="endpoint", name="carrier", option="allow",
+                               value="g729"))]))
+
+
+async def test_a_typed_proposal_other_than_an_address_opens_its_review(
+        config_dir: Path) -> None:
+    """A SetOption proposal is planned in a worker by the CLI twin's planner and goes
+    straight to the review (no form): Enter on the finding, and the diff shows."""
+    before = (config_dir / "pjsip.conf").read_bytes()
+    app = OptionFixApp(Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=config_dir,
+                                readonly=True), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ReviewScreen)
+        assert "allow = g729" in visible_text(app)
+    assert (config_dir / "pjsip.conf").read_bytes() == before

@@ -26,7 +26,7 @@ from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.server_info import ServerInfo
 from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import AddProviderAddress
+from trunkconsole.findings import AddProviderAddress, Proposal
 from trunkconsole.model.state import PbxState
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
@@ -275,9 +275,31 @@ class TrunkConsoleApp(App[int]):
     def action_add_identify(self) -> None:
         self.propose(AddProviderAddress())
 
-    def propose(self, proposal: AddProviderAddress) -> None:
-        """Open the guided change for this proposal (the trunk list is read off the loop)."""
-        self._open_identify(proposal)
+    def propose(self, proposal: Proposal) -> None:
+        """Open the guided change for this proposal: an address goes to the identify form
+        (trunk and address prefilled), any other kind straight to its review. Planned off
+        the loop (a config parse)."""
+        if isinstance(proposal, AddProviderAddress):
+            self._open_identify(proposal)
+        else:
+            self._review_proposal(proposal)
+
+    @work(exclusive=True, group="open-dialog", exit_on_error=False)
+    async def _review_proposal(self, proposal: Proposal) -> None:
+        from trunkconsole.changes.changeset import Unchanged
+        from trunkconsole.changes.proposal import plan_proposal
+        from trunkconsole.tui.dialogs.review import ReviewScreen
+
+        try:
+            changeset = await asyncio.to_thread(plan_proposal, self.settings.asterisk_dir,
+                                                proposal)
+        except Unchanged as exc:
+            self.notify(visible_lines(exc.render()), markup=False)
+            return
+        except OperatorError as exc:
+            self.notify(visible_lines(exc.render()), severity="error", markup=False)
+            return
+        self.push_screen(ReviewScreen(changeset))
 
     @work(exclusive=True, group="open-dialog", exit_on_error=False)
     async def _open_identify(self, proposal: AddProviderAddress) -> None:

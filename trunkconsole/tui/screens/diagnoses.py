@@ -26,7 +26,7 @@ from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.gather import log_evidence, network_evidence
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import Finding, Severity
+from trunkconsole.findings import AddProviderAddress, Finding, RouteDid, Severity
 from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
 from trunkconsole.net.watch import RulesetWatcher
@@ -35,6 +35,7 @@ from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible, visible_lines
 
+WHAT_WIDTH = 22  # the list's "what" column: Finding.short fits it (80 columns too)
 LOG_WINDOW = 3600.0  # the Diagnoses screen looks an hour back in Asterisk's logs
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
@@ -98,7 +99,7 @@ class DiagnosesScreen(LiveScreen):
         table = self.query_one("#diag-table", DataTable)
         # The short title first: it fits at 80 columns; the detail pane has the whole story.
         table.add_column("", width=8, key="severity")
-        table.add_column("what", width=22, key="title")
+        table.add_column("what", width=WHAT_WIDTH, key="title")
         table.add_column("trunk", width=16, key="subject")
         if self._static:
             self.evidence.state = None
@@ -215,6 +216,7 @@ class DiagnosesScreen(LiveScreen):
         finding = self._current()
         trunk = ""
         if finding is not None:
-            trunk = finding.proposal.trunk if finding.proposal is not None else str(
-                finding.details.get("trunk", ""))
+            proposal = finding.proposal
+            trunk = proposal.trunk if isinstance(proposal, AddProviderAddress | RouteDid) \
+                else str(finding.details.get("trunk", ""))
         self.app.open_workflow(trunk)
