@@ -292,3 +292,39 @@ async def test_a_typed_proposal_other_than_an_address_opens_its_review(
         assert isinstance(app.screen, ReviewScreen)
         assert "allow = g729" in visible_text(app)
     assert (config_dir / "pjsip.conf").read_bytes() == before
+
+
+def test_every_mode_screen_is_a_live_screen() -> None:
+    """The app's tick refreshes a LiveScreen, and only the visible one."""
+    from trunkconsole.tui.app import SCREENS_BY_MODE, _screen_factory
+    from trunkconsole.tui.screens.base import LiveScreen
+
+    for mode, spec in SCREENS_BY_MODE.items():
+        assert isinstance(_screen_factory(spec), LiveScreen), mode
+
+
+async def test_the_only_trunk_is_chosen_and_the_first_empty_field_focused(
+        config_dir: Path) -> None:
+    """One trunk in pjsip.conf (the lab's carrier): `i` opens the identify form with it
+    chosen and the address (the field left to fill) focused, not the Select; the workflow
+    (F7) and the logger (F5) screens have it chosen too."""
+    from textual.widgets import Input, Select
+
+    app, _ami = console(config_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("i")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, IdentifyAddDialog)
+        assert app.screen.query_one("#identify-trunk", Select).value == "carrier"
+        assert isinstance(app.screen.focused, Input)
+        assert app.screen.focused.id == "identify-address"
+        await pilot.press("escape")
+        for key, select in (("f7", "#wf-trunk"), ("f5", "#logger-trunk")):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.1)
+            assert app.screen.query_one(select, Select).value == "carrier", key
