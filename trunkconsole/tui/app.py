@@ -28,6 +28,7 @@ from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress, Proposal
 from trunkconsole.model.state import PbxState
+from trunkconsole.net.feed import RulesetFeed
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.commands import TrunkCommands
@@ -131,6 +132,9 @@ class TrunkConsoleApp(App[int]):
         self.clock: Callable[[], float] = time.monotonic
         # Wall time for call durations (Uniqueid carries wall time); tests freeze it too.
         self.wall_clock: Callable[[], float] = time.time
+        # The firewall for every screen: one `nft monitor`, the rules read once per change
+        # (started by the first screen that shows the firewall or bans).
+        self.firewall = RulesetFeed()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -325,6 +329,7 @@ class TrunkConsoleApp(App[int]):
                 await cleanup()
         if self.live is not None:
             await self.live.close()
+        self.firewall.stop()
 
 
 def run_app(settings: Settings) -> int:

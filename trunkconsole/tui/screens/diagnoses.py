@@ -29,7 +29,6 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress, Finding, RouteDid, Severity
 from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
-from trunkconsole.net.watch import RulesetWatcher
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
@@ -81,8 +80,6 @@ class DiagnosesScreen(LiveScreen):
         self.evidence = Evidence()
         self.findings: list[Finding] = findings or []
         self._static = findings is not None
-        # Rules changed (nft monitor; legacy fingerprint): read the firewall again.
-        self.watcher = None if self._static else RulesetWatcher()
         self._network_requested = 0.0
 
     def compose(self) -> ComposeResult:
@@ -105,18 +102,14 @@ class DiagnosesScreen(LiveScreen):
             self.evidence.state = None
             self._show()
             return
-        if self.watcher is not None:
-            self.watcher.start()
+        # Rules changed (the app's one nft monitor; legacy fingerprint): read them again.
+        self.app.firewall.start()
         self.action_read_network()
-
-    def on_unmount(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
 
     def refresh_live(self) -> None:
         """The app's tick, every 2 s while shown: gather and diagnose in a worker; the
         firewall again only when its rules changed since the last read began."""
-        if self.watcher is not None and self.watcher.changed_since(self._network_requested) \
+        if not self._static and self.app.firewall.changed_since(self._network_requested) \
                 and not self._busy("diag-network"):
             self.action_read_network()
         if not self._static and not self._busy("diag-refresh"):
@@ -133,7 +126,7 @@ class DiagnosesScreen(LiveScreen):
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
-        network_evidence(ev, self.app.settings.asterisk_dir)
+        network_evidence(ev, self.app.settings.asterisk_dir, self.app.firewall)
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self.app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
