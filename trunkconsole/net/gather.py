@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.findings import Finding
 from trunkconsole.net.bans import gather_bans
 from trunkconsole.net.collect import FirewallUnreadable, capture, load_files
 from trunkconsole.net.feed import RulesetFeed
@@ -47,8 +46,3 @@ def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | N
         attach_bans(report, gather_bans(ruleset, document))
     return report
 
-
-def network_provider(context: object) -> list[Finding]:
-    """`trunkconsole check` provider (trunkconsole.pjsip.check.PROVIDERS)."""
-    config_dir = Path(getattr(context, "config_dir", "/etc/asterisk"))
-    return gather_report(config_dir).findings
