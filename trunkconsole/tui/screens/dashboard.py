@@ -21,8 +21,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
+from trunkconsole.model.keys import CHANNEL, ENDPOINT, SENDER
 from trunkconsole.model.records import Endpoint
-from trunkconsole.model.state import CHANNEL, ENDPOINT, SENDER, PbxState
+from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
 from trunkconsole.net.ban_watch import BanWatch, trunk_addresses
 from trunkconsole.net.bans import Ban
