@@ -44,8 +44,9 @@ from trunkconsole.net.compiled import (
     verdict_text,
 )
 from trunkconsole.net.cycles import check_loops
+from trunkconsole.net.fields import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN
 from trunkconsole.net.ir import Nat, Ruleset, Verdict
-from trunkconsole.net.match import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN, find
+from trunkconsole.net.match import find
 from trunkconsole.net.packet import Packet, Probe
 from trunkconsole.net.unknowns import Condition
 from trunkconsole.net.values import CT_NEW, CT_UNTRACKED
