@@ -157,3 +157,35 @@ def test_only_trunk_calls_are_journaled_and_counted(tmp_path: Path) -> None:
     assert trunks == ["carrier"]
     assert counted == [("carrier", "normal")]
     assert list(build_history(rig.path, 3600, now=rig.clock[0] + 1).trunks) == ["carrier"]
+
+
+def test_retention_defaults_and_the_writer_applies_it_by_itself(tmp_path: Path) -> None:
+    """30 days / 200 MB unless told (watch's flags and the writer agree); the writer thread
+    applies it on its own schedule, not only when asked."""
+    import time
+
+    from trunkconsole.cli.main import build_parser
+    from trunkconsole.journal.writer import Retention
+
+    args = build_parser().parse_args(["watch"])
+    assert (args.retention_days, args.max_size_mb) == (30.0, 200.0)
+    assert Retention().max_age == args.retention_days * 86400
+    assert Retention().max_bytes == args.max_size_mb * 1024 * 1024
+    now = time.time()
+    writer = JournalWriter(tmp_path / "j.sqlite", flush_every=0.05,
+                           retention=Retention(max_age=3600, every=0.2))
+    writer.start()
+    writer.event(now - 31 * 86400, "old", "a month ago")
+    writer.event(now - 60, "new", "a minute ago")
+    deadline = time.monotonic() + 10
+    kinds: list[str] = []
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        db = sqlite3.connect(f"file:{tmp_path / 'j.sqlite'}?mode=ro", uri=True)
+        kinds = [r[0] for r in db.execute("SELECT kind FROM events")]
+        db.close()
+        if kinds == ["new"]:
+            break
+    writer.close()
+    assert kinds == ["new"]
+    assert writer.health.deleted_by_retention == 1

@@ -169,11 +169,17 @@ def _object_option_value(args: argparse.Namespace) -> tuple[str, str, str]:
 
 def check_command(args: argparse.Namespace) -> int:
     """Print every finding; the exit status says how bad it is."""
+    from trunkconsole.cli.journal import journal_path
     from trunkconsole.cli.support import ami_target
     from trunkconsole.findings import Severity
-    from trunkconsole.pjsip.check import CheckContext, run_checks
+    from trunkconsole.pjsip.check import CheckContext, CheckOptions, run_checks
 
-    result = run_checks(CheckContext(config_dir=config_dir(args), args=args,
+    options = CheckOptions(
+        since=args.since, listen=args.listen, live=not args.no_live,
+        network=not args.no_network, logs=not args.no_logs, log_dir=args.log_dir,
+        journal=None if args.no_journal else journal_path(args),
+        journal_named=args.journal is not None)
+    result = run_checks(CheckContext(config_dir=config_dir(args), options=options,
                                      ami_target=lambda: ami_target(args)))
     if args.json:
         echo(visible_json({"status": result.status, "unavailable": result.unavailable,
