@@ -80,6 +80,7 @@ def config_dir(args: argparse.Namespace) -> Path:
 
 def config_show(args: argparse.Namespace) -> int:
     """Print the resolved PJSIP objects."""
+    from trunkconsole.conf.tree import IssueLevel
     from trunkconsole.masking import object_json, shown_value
     from trunkconsole.pjsip.system import load_asterisk
 
@@ -90,6 +91,11 @@ def config_show(args: argparse.Namespace) -> int:
     from trunkconsole.pjsip import freepbx
 
     system = load_asterisk(directory)
+    for loaded in system.loaded.values():  # what cut a load short (bounds, broken syntax)
+        for issue in loaded.issues:
+            if issue.level == IssueLevel.FATAL or issue.code == "unreadable":
+                where = f"{issue.file}:{issue.line}" if issue.line else issue.file
+                echo(f"trunkconsole: {where}: {issue.message}", file=sys.stderr)
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
     custom = freepbx.custom_values(list(system.documents.by_path.values()))
