@@ -176,6 +176,13 @@ class Recorder:
                         after_resync: bool = False) -> None:
         uri = contact.uri
         trunk = self._owner(contact.aor, contact.endpoint)
+        owner = self.state.endpoints.get(trunk)
+        if owner is not None and not owner.trunk_candidate:
+            # A phone (inbound auth, no outbound auth): qualified phones would fill the
+            # journal with a sample a minute each and show up as trunks in the history.
+            # trunk_candidate, not is_trunk: identifies are re-read during every
+            # PJSIPShowEndpoint, so a trunk is briefly not is_trunk inside its own detail.
+            return
         status = contact.status
         previous = self._status.get(key)
         if status in ("Reachable", "Unreachable") and status != previous:
