@@ -208,3 +208,15 @@ def test_phone_contacts_stay_out_of_the_journal(tmp_path: Path) -> None:
     db.close()
     rig.writer.close()
     assert trunks == {"carrier"}
+
+
+def test_a_retry_that_fails_the_same_way_is_written_once(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "j.sqlite")
+    refused = "nothing listens on 127.0.0.1:5038"
+    for state, reason in [("connected", ""), ("reconnecting", "connection lost")] + [
+            ("reconnecting", refused)] * 50 + [("connected", ""),
+                                               ("reconnecting", "connection lost")]:
+        rig.recorder.connection(state, reason)
+    texts = [d for k, _s, d in rig.events() if k.startswith("ami-")]
+    rig.writer.close()
+    assert len(texts) == 5
