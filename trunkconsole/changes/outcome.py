@@ -93,8 +93,7 @@ class ChangeOutcome:
         self.failed = not result.applied
         self.not_as_it_was = not result.applied and not (
             result.rolled_back and not result.live_unconfirmed)
-        self.verified = result.applied and any(
-            p.step is Step.VERIFY and p.ok for p in result.progress)
+        self.verified = result.applied and result.verified
         if self.not_as_it_was:
             self.findings.append(Finding(
                 "change-not-restored", Severity.CRITICAL, result.summary(),
