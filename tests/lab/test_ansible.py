@@ -123,7 +123,7 @@ def test_check_then_apply_then_unchanged(lab_config: Lab, ansible_playbook: str,
     inv = inventory(lab, tmp_path, NEW, retired=["203.0.113.13"])
     code, text, recap = play(ansible_playbook, inv, tmp_path)
     assert code == 0, text
-    assert recap["pbx-a"][:4] == [3, 1, 0, 0], text
+    assert recap["pbx-a"][:4] == [4, 1, 0, 0], text
     assert b"match = 203.0.113.12\n" in pjsip.read_bytes()
     assert b"203.0.113.13" not in pjsip.read_bytes()
     assert "203.0.113.13" not in live_matches(lab)
@@ -157,7 +157,7 @@ def test_rollout_stops_at_the_first_rollback(lab_config: Lab, ansible_playbook: 
     assert '\\"rolled_back\\": true' in text  # trunkconsole's JSON, quoted in Ansible's
     assert "does not match 203.0.113.12, sip.invalid after the reload" in text
     assert recap["pbx-a"][3] == 1, text  # the canary failed (rolled back)
-    assert recap["pbx-b"][:4] == [1, 1, 0, 0], text  # only its check ran
+    assert recap["pbx-b"][:4] == [1, 0, 0, 0], text  # only its check ran
     assert not (tmp_path / "state-pbx-b").exists()  # pbx-b never applied anything
     assert {p.name: p.read_bytes() for p in lab.config_dir.glob("*.conf")} == before
     assert "203.0.113.12" not in live_matches(lab)
