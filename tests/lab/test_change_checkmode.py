@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -411,3 +412,61 @@ def test_config_set_on_aor_identify_is_verified_and_rolled_back(lab_config: Lab,
     assert (code, data["ok"], data["changed"], data["verified"]) == (0, True, True, False)
     assert data["steps"][-1] == {"step": "done", "ok": True, "detail": "applied; not verified "
                                  "live (nothing to compare it with)"}
+
+
+
+@pytest.fixture
+def unwritable_security_log(lab_config: Lab) -> Iterator[Lab]:
+    """security.log is a directory: Asterisk cannot open it, `logger show channels` says
+    Disabled. The real file, logger.conf and Asterisk's logger are put back afterwards."""
+    lab = lab_config
+    log = lab.log_dir / "security.log"
+    kept = lab.log_dir / "security.log.kept"
+    logger_conf = (lab.config_dir / "logger.conf").read_bytes()
+    log.rename(kept)
+    log.mkdir()
+    try:
+        yield lab
+    finally:
+        log.rmdir()
+        kept.rename(log)
+        (lab.config_dir / "logger.conf").write_bytes(logger_conf)
+        with lab.ami() as ami:
+            ami.action({"Action": "Reload", "Module": "logger"})
+
+
+def test_logs_enable_rolled_back_when_asterisk_cannot_log(unwritable_security_log: Lab,
+                                                          tmp_path: Path) -> None:
+    lab = unwritable_security_log
+    _without_security_log(lab)
+    with lab.ami() as ami:
+        ami.action({"Action": "Reload", "Module": "logger"})
+    before = configs(lab)
+    code, data = change(lab, "logs", "enable", "--yes", state=tmp_path / "state")
+    assert code == 1, data
+    assert (data["ok"], data["changed"], data["rolled_back"], data["verified"]) == (
+        False, False, True, False)
+    assert {"step": "verify", "ok": False,
+            "detail": "`logger show channels` does not list security.log as enabled"} in \
+        data["steps"]
+    assert data["steps"][-1] == {"step": "rollback", "ok": True,
+                                 "detail": "Asterisk reloaded with the originals"}
+    assert configs(lab) == before
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ((), "not applied: --json needs --yes to apply (or --dry-run to check)"),
+    (("--yes", "--confirm-within", "5"),
+     "--confirm-within needs a person at a terminal, not --json"),
+])
+def test_json_without_a_way_to_confirm_is_refused(lab_config: Lab, tmp_path: Path,
+                                                  extra: tuple[str, ...],
+                                                  message: str) -> None:
+    lab = lab_config
+    before, logins = file_states(lab), ami_logins(lab)
+    code, data = change(lab, "identify", "add", "carrier", "203.0.113.12", *extra,
+                        state=tmp_path / "state")
+    assert (code, data["ok"], data["changed"]) == (3, False, False), data
+    assert data["error"]["what"] == message
+    assert file_states(lab) == before
+    assert ami_logins(lab) == logins
