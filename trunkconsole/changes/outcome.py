@@ -62,6 +62,12 @@ class ChangeOutcome:
             return EXIT_NOT_APPLIED
         return int(getattr(self.error, "exit_code", EXIT_REFUSED)) or EXIT_REFUSED
 
+    @classmethod
+    def runtime(cls, change: str, detail: str, *, changed: bool) -> ChangeOutcome:
+        """A runtime switch done (`logger on|off`): no file, nothing to verify. verified
+        stays false: Asterisk has no command that shows the logger's host filter."""
+        return cls(change=change, changed=changed, steps=[Progress(Step.DONE, True, detail)])
+
     # -- filling it ----------------------------------------------------------------------
     def planned(self, changeset: ChangeSet) -> None:
         """The reviewed change: its title, diff and warnings."""

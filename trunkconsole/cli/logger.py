@@ -89,12 +89,9 @@ def _report(args: argparse.Namespace, change: str, detail: str, *, changed: bool
     if not args.json:
         echo(detail)
         return 0
-    from trunkconsole.changes.apply import Progress, Step
     from trunkconsole.changes.outcome import ChangeOutcome
 
-    # verified stays false: Asterisk has no command that shows the logger's host filter.
-    outcome = ChangeOutcome(change=change, changed=changed,
-                            steps=[Progress(Step.DONE, True, detail)])
+    outcome = ChangeOutcome.runtime(change, detail, changed=changed)
     echo(outcome.dumps(), end="")
     return outcome.exit_code()
 
