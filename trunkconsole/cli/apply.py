@@ -29,8 +29,9 @@ from trunkconsole.visible import echo
 def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
                target: Callable[[], AmiTarget | None], readonly: bool,
                secrets: Sequence[str] = ()) -> int:
-    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 3
-    refused. With --json, stdout carries only the outcome object, whatever happens."""
+    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 2 not
+    as it was, 3 refused. With --json, stdout carries only the outcome object, whatever
+    happens (progress goes to stderr)."""
     outcome = ChangeOutcome(dry_run=args.dry_run, secrets=list(secrets))
     try:
         try:
