@@ -127,7 +127,8 @@ def test_ami_down_is_one_json_object(lab_config: Lab, tmp_path: Path, addresses:
     assert (data["ok"], data["changed"], data["backup"], data["rolled_back"]) == (
         False, False, None, False)
     assert "nothing listens on 127.0.0.1:5999" in data["error"]["what"]
-    assert data["steps"][-1]["ok"] is False
+    assert data["steps"] == [{"step": "check", "ok": False, "detail": data["error"]["what"]}]
+    assert data["diff"].startswith("--- "), data  # what it would have done
     assert file_states(lab) == before
     assert not (tmp_path / "state" / "backups").exists()
 

@@ -45,7 +45,8 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
     except OperatorError as exc:
         if not getattr(args, "json", False):
             raise
-        outcome.refused(exc)
+        # Refused after the plan (AMI down, no --yes): the check before the write failed.
+        outcome.refused(exc, Step.CHECK if outcome.change else Step.PLAN)
         return _finish(outcome, args)
 
 
