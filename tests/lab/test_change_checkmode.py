@@ -471,3 +471,32 @@ def test_json_without_a_way_to_confirm_is_refused(lab_config: Lab, tmp_path: Pat
     assert data["error"]["what"] == message
     assert file_states(lab) == before
     assert ami_logins(lab) == logins
+
+
+def test_auth_password_is_set_without_showing_it(lab_config: Lab, tmp_path: Path) -> None:
+    """An auth the endpoint uses: AuthDetail would carry the password in clear, and our AMI
+    client drops that header, so the change is applied and said to be unverified; the
+    password is in no output, no progress line and no audit line."""
+    lab = lab_config
+    path = lab.config_dir / "pjsip.conf"
+    path.write_bytes(path.read_bytes().replace(b"aors = carrier\n",
+                                               b"aors = carrier\noutbound_auth = carrier-auth\n")
+                     + b"\n[carrier-auth]\ntype = auth\nauth_type = userpass\nusername = pbx"
+                     b"\npassword = old-Secret-1\n")
+    with lab.ami() as ami:
+        ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
+    secret = "n3w-S3cret-%x"
+    state = tmp_path / "state"
+    out = run_cli(lab, "config", "set", "auth", "carrier-auth", "password", secret, "--yes",
+                  "--json", state=state)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads(out.stdout)
+    assert (data["changed"], data["verified"], data["rolled_back"]) == (True, False, False)
+    assert data["steps"][-1]["detail"] == "applied; not verified live (nothing to compare it with)"
+    for text in (out.stdout, out.stderr, (state / "audit.log").read_text()):
+        assert secret not in text
+        assert "old-Secret-1" not in text
+    with lab.ami() as ami:
+        detail = ami.action({"Action": "PJSIPShowEndpoint", "Endpoint": "carrier"})
+    assert [first(m, "password") for m in detail if first(m, "event") == "AuthDetail"] == [
+        secret]
