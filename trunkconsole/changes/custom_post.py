@@ -12,13 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.files import FileSnapshot, snapshot
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import ProviderAddress
 from trunkconsole.pjsip.objects import ACCUMULATING, PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig
+
+CUSTOM_POST = "pjsip_custom_post.conf"
 
 
 @dataclass
@@ -31,12 +35,42 @@ class CustomEdit:
     notes: list[str] = field(default_factory=list)
 
 
+def is_extension(config: AsteriskConfig, endpoint: str) -> bool:
+    """FreePBX names an extension's auth NAME-auth and its identify NAME-identify (core
+    PJSip::generateEndpoint()); a trunk's carry the trunk's own name (genConfig())."""
+    obj = config.pjsip.get("endpoint", endpoint)
+    if obj is not None and obj.value("auth") == f"{endpoint}-auth":
+        return True
+    return any(i.id == f"{endpoint}-identify" for i in config.pjsip.identifies_for(endpoint))
+
+
+def gui_place(config: AsteriskConfig, endpoint: str, what: str = "") -> str:
+    """Where FreePBX's GUI manages endpoint (what="identify": its Match (Permit) field)."""
+    kind = "extension" if is_extension(config, endpoint) else "trunk"
+    if what == "identify":
+        kind = "extension-identify" if kind == "extension" else "identify"
+    return freepbx.GUI_PLACES[kind].format(name=endpoint)
+
+
 def _gui_place(config: AsteriskConfig, obj: PjsipObject) -> str:
     endpoint = obj.value("endpoint") if obj.type == "identify" else obj.id
-    is_trunk = bool(config.pjsip.identifies_for(endpoint)) or any(
-        r.value("endpoint") == endpoint for r in config.pjsip.of_type("registration"))
-    kind = "trunk" if is_trunk else "extension"
-    return freepbx.GUI_PLACES[kind].format(name=endpoint)
+    return gui_place(config, endpoint, obj.type)
+
+
+def refuse_generated_values(config: AsteriskConfig, obj: PjsipObject, option: str) -> None:
+    """An accumulating option with values FreePBX generates cannot be *set* from a custom
+    file, even when its last line is there: the generated values stay."""
+    if option not in ACCUMULATING or option == "allow":
+        return
+    for line in obj.all(option):
+        doc = config.documents.by_name(line.file)
+        if doc is not None and freepbx.is_generated(doc):
+            plan_generated_option(config, obj, option, "", doc)  # raises
+
+
+def on_freepbx(config: AsteriskConfig) -> bool:
+    """Some file Asterisk reads carries FreePBX's banner."""
+    return freepbx.custom_values(list(config.documents.by_path.values())) is not None
 
 
 def plan_generated_option(config: AsteriskConfig, obj: PjsipObject, option: str,
@@ -69,3 +103,48 @@ def plan_generated_option(config: AsteriskConfig, obj: PjsipObject, option: str,
              f"managing the rest of {obj.type} {obj.id}: {place})",
              freepbx.gui_note([target])]
     return CustomEdit(path, fresh.render(), before, notes)
+
+
+def identify_custom_file(config: AsteriskConfig) -> str:
+    """pjsip_custom_post.conf (read last, at the end of [global]) when pjsip.conf includes
+    it, else the custom file read closest after FreePBX's identify sections."""
+    pjsip = config.loaded["pjsip.conf"]
+    if CUSTOM_POST in pjsip.files:
+        return CUSTOM_POST
+    docs = {d.name: d for d in config.documents.by_path.values()}
+    found = freepbx.preferred_custom_file(pjsip, "pjsip.identify.conf", docs)
+    if found is None:
+        raise OperatorError("FreePBX's pjsip.conf includes no custom file read after its "
+                            "identify sections: an address added there would not survive "
+                            "Apply Config", fix="add it in FreePBX's GUI: Connectivity → "
+                            "Trunks → the trunk → pjsip Settings → Advanced → Match (Permit)")
+    return found
+
+
+def add_identify_custom(config: AsteriskConfig, changeset: ChangeSet, identify_id: str,
+                        trunk: str, addresses: list[ProviderAddress], *, new: bool) -> str:
+    """`[identify](+type=identify)` with the addresses (a whole identify when new) in the
+    custom file read after FreePBX's identify sections; its name."""
+    name = identify_custom_file(config)
+    path = config.config_dir / name
+    before = snapshot(path)
+    doc = ConfigFile.from_bytes(before.content, name, path)
+    matches = [("match", a.text) for a in addresses]
+    if new:
+        edit.add_section(doc, identify_id, [("type", "identify"), ("endpoint", trunk), *matches])
+    else:
+        edit.add_section(doc, identify_id, matches, options="+type=identify")
+    changeset.add(path, doc.render(), before)
+    return name
+
+
+def generated_match(identify: str, place: str, address: ProviderAddress,
+                    where: str) -> OperatorError:
+    """A FreePBX-generated match cannot be removed from a custom file: (+) only appends."""
+    return OperatorError(
+        f"{address.text} is written by FreePBX ({where}): removing it there is undone by "
+        "the next Apply Config, and a custom file can only add matches",
+        evidence=f"identify {identify} is generated from FreePBX's database",
+        fix=f"remove it in FreePBX: {place}, then Apply Config. To stop calls from "
+            f"{address.text} now, block it in the firewall (FreePBX Firewall → "
+            "Blacklist) — nothing in a custom file can take a generated match away")
