@@ -40,59 +40,18 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
             outcome.already(done)
             if not args.dry_run and done.verify is not None:
                 _verify_unchanged(outcome, done.verify, target)
-            return _finish(outcome, args)
+            return finish(outcome, args)
         return review_and_apply(changeset, args, target, readonly, outcome)
     except OperatorError as exc:
         if not getattr(args, "json", False):
             raise
         # Refused after the plan (AMI down, no --yes): the check before the write failed.
         outcome.refused(exc, Step.CHECK if outcome.change else Step.PLAN)
-        return _finish(outcome, args)
+        return finish(outcome, args)
 
 
-def refused_outcome(args: argparse.Namespace, error: OperatorError) -> int | None:
-    """A change command's error raised before run_change (settings, flags): with --json,
-    the outcome object still carries it. None when this is no change command with --json."""
-    if not (getattr(args, "change_command", False) and getattr(args, "json", False)):
-        return None
-    outcome = ChangeOutcome(dry_run=getattr(args, "dry_run", False))
-    outcome.refused(error)
-    return _finish(outcome, args)
-
-
-def change_usage_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
-    """A change command that argparse refuses (unknown flag, bad value) exits 3 (refused,
-    nothing written), not argparse's 2, which for a change command means "the PBX may not
-    be as it was"; with --json it prints its outcome object too."""
-    from trunkconsole.cli.main import leaf_parsers
-
-    words = list(argv)
-    for path, leaf in leaf_parsers(parser):
-        if not leaf.get_default("change_command") or not _names(words, path):
-            continue
-
-        def error(message: str, leaf: argparse.ArgumentParser = leaf) -> None:
-            leaf.print_usage(sys.stderr)
-            echo(f"{leaf.prog}: error: {message}", file=sys.stderr)
-            outcome = ChangeOutcome(dry_run="--dry-run" in words and
-                                    "--dry-run" in leaf._option_string_actions)
-            outcome.refused(OperatorError(f"{leaf.prog}: {message}",
-                                          fix=f"see {leaf.prog} --help"))
-            if "--json" in words:
-                echo(outcome.dumps(), end="")
-            sys.exit(outcome.exit_code())
-
-        for refusing in (parser, leaf):
-            setattr(refusing, "error", error)  # noqa: B010 (an instance's own error())
-        return
-
-
-def _names(words: list[str], path: tuple[str, ...]) -> bool:
-    """Do the words name this subcommand path (its names in a row)?"""
-    return any(tuple(words[i:i + len(path)]) == path for i in range(len(words)))
-
-
-def _finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
+def finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
+    """Print the outcome (the JSON object, or the "unchanged" lines); its exit status."""
     if getattr(args, "json", False):
         echo(outcome.dumps(), end="")
     elif outcome.unchanged:
@@ -197,7 +156,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
                                       + ", ".join(str(c.path) for c in changeset.changes)))
         if not as_json:
             echo("(dry run: would change; nothing changed)")
-        return _finish(outcome, args)
+        return finish(outcome, args)
     if readonly:
         raise OperatorError("read-only mode: refusing to change anything")
     if as_json and not args.yes:
@@ -226,7 +185,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
         echo(result.summary())
         if result.backup_dir:
             echo(f"backup: {result.backup_dir}")
-    return _finish(outcome, args)
+    return finish(outcome, args)
 
 
 EXIT_DECLINED = 1

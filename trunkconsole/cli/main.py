@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     make_logging_visible()
     parser = build_parser()
-    from trunkconsole.cli.apply import change_usage_errors, refused_outcome
+    from trunkconsole.cli.change_errors import change_usage_errors, refused_outcome
 
     change_usage_errors(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
