@@ -34,6 +34,8 @@ def change_usage_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) ->
     be as it was"; with --json it prints its outcome object too."""
     from trunkconsole.cli.main import leaf_parsers
 
+    if not isinstance(parser, argparse.ArgumentParser):
+        return  # a stand-in parser has no change command to guard
     words = list(argv)
     for path, leaf in leaf_parsers(parser):
         if not leaf.get_default("change_command") or not _names(words, path):
