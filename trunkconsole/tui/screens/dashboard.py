@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
@@ -38,6 +38,7 @@ from trunkconsole.tui.rows import (
     trunk_cells,
 )
 from trunkconsole.tui.screens.base import LiveScreen
+from trunkconsole.tui.widgets.line_table import LineTable
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -333,10 +334,10 @@ class DashboardScreen(LiveScreen):
     def action_details(self) -> None:
         self._open(self._focused_table())
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if isinstance(event.data_table, LiveTable):
-            self._open(event.data_table)
+    @on(LineTable.RowSelected)
+    def _row_selected(self, event: LineTable.RowSelected) -> None:
+        if isinstance(event.table, LiveTable):
+            self._open(event.table)
 
     def _open(self, table: LiveTable) -> None:
         key = table.selected_key()
