@@ -85,6 +85,7 @@ class LiveTable(LineTable):
         # for the rows on screen only, and for every row just before it is sorted on.
         self._volatile: tuple[int, Callable[[str], Text]] | None = None
         self.viewport_moved = False
+        self._batch: set[int] | None = None  # rows to repaint at the end of a sync
 
     # -- data ------------------------------------------------------------------------
     @property
@@ -112,13 +113,36 @@ class LiveTable(LineTable):
         if pieces is not None:
             pieces[index] = None
         self._strips.pop(key, None)
-        self.refresh_row(row)
+        if self._batch is None:
+            self.refresh_row(row)
+        else:
+            self._batch.add(row)
+
+    def _repaint(self, rows: set[int]) -> None:
+        """Repaint the rows of a batch that are on screen (the window is read once)."""
+        top = round(self.scroll_offset.y)
+        bottom = top + self.page_rows
+        for row in rows:
+            if top <= row < bottom:
+                self.refresh_line(row + 1)
 
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
         (plus additions and removals). Returns True when anything changed."""
         selected = self.selected_key()
         cursor_row = self.cursor_row
+        batch: set[int] = set()
+        self._batch = batch
+        try:
+            changed = self._apply(rows, only)
+        finally:
+            self._batch = None
+        if changed:
+            self._repaint(batch)
+            self._restore_cursor(selected, cursor_row)
+        return changed
+
+    def _apply(self, rows: Mapping[str, Cells], only: set[str] | None) -> bool:
         stale = [key for key in self._added if key not in rows]
         resort = changed = bool(stale)
         if stale:
@@ -149,8 +173,6 @@ class LiveTable(LineTable):
             resort = changed = True
         if resort:  # the order depends only on the sort column and the set of rows
             self.apply_sort()
-        if changed:
-            self._restore_cursor(selected, cursor_row)
         return changed
 
     def clear(self) -> None:
@@ -181,11 +203,19 @@ class LiveTable(LineTable):
         index, compute = self._volatile
         column = self.spec[index].key
         written = False
-        for key in (list(self._keys) if every_row else self.visible_keys()):
-            after = compute(key)
-            if self._cells[self._position[key]][index].plain != after.plain:
-                self.update_cell(key, column, after)
-                written = True
+        outer, self._batch = self._batch, set()
+        try:
+            for key in (list(self._keys) if every_row else self.visible_keys()):
+                after = compute(key)
+                if self._cells[self._position[key]][index].plain != after.plain:
+                    self.update_cell(key, column, after)
+                    written = True
+        finally:
+            batch, self._batch = self._batch, outer
+        if outer is not None:
+            outer.update(batch)
+        else:
+            self._repaint(batch)
         return written
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
