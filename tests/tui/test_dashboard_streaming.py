@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from rich.text import Text
 
 from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg
 from tests.tui.screen import visible_text
@@ -95,9 +96,9 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         drawn: list[str] = []
         original, draw = channels.update_cell, channels._row_strip
 
-        def spy(row_key: Any, column_key: Any, value: Any) -> None:
-            written.append(str(row_key))
-            original(row_key, column_key, value)
+        def spy(key: str, column: str, value: Text) -> None:
+            written.append(key)
+            original(key, column, value)
 
         def draw_spy(row: int, key: str) -> Any:
             if key not in channels._strips:  # drawn anew, not taken from the cache

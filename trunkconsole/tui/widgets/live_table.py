@@ -161,12 +161,13 @@ class LiveTable(LineTable):
                 continue
             old = self._cells[at]
             for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                if index == volatile:
+                    continue  # refresh_volatile keeps it (a duration: never a reorder)
                 if before.plain != after.plain or before.style != after.style \
                         or before.spans != after.spans:
                     changed = True
                     self.update_cell(key, self.spec[index].key, after)
-                    # A duration grows on every row alike: it never reorders them.
-                    resort = resort or (index == self.sort_index and index != volatile)
+                    resort = resort or index == self.sort_index
         if fresh:
             self._added.update(dict.fromkeys(key for key, _c in fresh))
             self.add_rows(fresh)
