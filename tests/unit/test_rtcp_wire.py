@@ -65,7 +65,8 @@ def test_the_fixture_is_what_the_lab_sent() -> None:
 def test_fast_parse_gives_the_full_parsers_values(block: bytes) -> None:
     fast = parse_rtcp(block)
     full = parse_block(block.decode())
-    assert fast is not None and full is not None
+    assert fast is not None
+    assert full is not None
     assert fast.fields == wanted(full)
     assert fast.lists == {}
 
@@ -75,7 +76,8 @@ def test_values_keep_their_spacing_and_bad_bytes_are_replaced() -> None:
                                      b"Channel:  PJSIP/\xffcarrier")
     block = block + b"\r\nRTT: "  # an empty value on the last line
     fast, full = parse_rtcp(block), parse_block(block.decode("utf-8", "replace"))
-    assert fast is not None and full is not None
+    assert fast is not None
+    assert full is not None
     assert fast.get("channel") == " PJSIP/\ufffdcarrier" == full.get("channel")
     assert fast.get("rtt") == "" == full.get("rtt")
 
@@ -94,7 +96,8 @@ def test_the_book_records_the_same_figures_either_way() -> None:
     fast_book, full_book = QualityBook(), QualityBook()
     for at, block in enumerate([*variants(), received(sent_blocks()[0], "0.1", "40")]):
         fast, full = parse_rtcp(block), parse_block(block.decode())
-        assert fast is not None and full is not None
+        assert fast is not None
+        assert full is not None
         assert fast_book.record(fast.fields, float(at)) is not None
         assert full_book.record(full.fields, float(at)) is not None
     [uid] = fast_book.calls
@@ -141,4 +144,5 @@ def test_a_subscriber_to_every_event_gets_them_whole() -> None:
     protocol, got = _protocol(dispatch_events=True)
     protocol.data_received(b"Asterisk Call Manager/9.0.0\r\n" + RAW.read_bytes())
     assert len(got) == 2
-    assert "report0lsr" in got[0].fields and "mes" in got[0].fields
+    assert "report0lsr" in got[0].fields
+    assert "mes" in got[0].fields
