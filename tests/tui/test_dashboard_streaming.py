@@ -11,6 +11,7 @@ from rich.text import Text
 
 from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg
 from tests.tui.screen import visible_text
+from trunkconsole.ami.connection import State, Status
 from trunkconsole.model.state import PbxState
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 from trunkconsole.tui.widgets.live_table import LiveTable
@@ -56,7 +57,8 @@ def half_read_state() -> PbxState:
 async def test_trunk_row_before_the_phone_listing_completes() -> None:
     state = half_read_state()
     assert not state.listing_complete("endpoints")
-    app = frozen(DashboardApp(StaticLive(state)))
+    app = frozen(DashboardApp(StaticLive(state, loading="endpoints 301 read")))
+    app.ami_status = Status(State.CONNECTING)  # CONNECTED comes after the resync
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(app, pilot)
         assert table(app, "trunks").keys == ["carrier"]
@@ -64,6 +66,8 @@ async def test_trunk_row_before_the_phone_listing_completes() -> None:
         assert "203.0.113.10/32" in text
         assert "Reachable" in text
         assert "12.0ms" in text
+        assert "connected, loading endpoints 301 read  Asterisk 22.10.1" in text
+        assert "connecting" not in text
 
 
 def state_with_calls(count: int, now: float) -> PbxState:
