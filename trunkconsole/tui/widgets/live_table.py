@@ -65,6 +65,8 @@ class LiveTable(LineTable):
 
     DEFAULT_CSS = """
     LiveTable { height: auto; max-height: 100%; }
+    LiveTable:focus { background-tint: $foreground 5%; }
+    LiveTable:focus > .line-table--header { background-tint: $foreground 5%; }
     LiveTable > .live-table--even-row { background: $surface-lighten-1 50%; }
     LiveTable:dark > .live-table--even-row { background: $surface-darken-1 40%; }
     """
