@@ -167,3 +167,47 @@ def test_history_tells_the_provider_ip_story(scenario_lab: Lab, tmp_path: Path) 
     assert kinds.index("senders") < kinds.index("change-applied") < \
         timeline.index(resume)
     assert resume["trunk"] == "carrier"
+
+
+def _subjects(journal: Path, kind: str) -> list[str]:
+    if not journal.exists():
+        return []
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+    try:
+        return [r[0] for r in db.execute("SELECT subject FROM events WHERE kind = ? "
+                                         "ORDER BY at", (kind,))]
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
+
+
+def test_a_contact_a_reload_replaced_is_journaled_removed(scenario_lab: Lab,
+                                                           tmp_path: Path) -> None:
+    """The carrier's contact= changes (same host, no port) and res_pjsip reloads: the old
+    contact leaves the journal as contact-removed, so the next outage of the new contact
+    is an outage in the history (the old one no longer counts as up)."""
+    lab = scenario_lab
+    journal = tmp_path / "journal.sqlite"
+    old, new = "sip:203.0.113.10:5060", "sip:203.0.113.10"
+    with running_watch(lab, journal, tmp_path, "--no-metrics"):
+        wait_for("a first reachable carrier", lambda: old in _subjects(journal,
+                                                                     "contact-reachable"))
+        pjsip = lab.config_dir / "pjsip.conf"
+        pjsip.write_text(pjsip.read_text().replace(f"contact = {old}\n", f"contact = {new}\n"))
+        with lab.ami() as ami:
+            ami.action({"Action": "Reload", "Module": "res_pjsip.so"})
+        wait_for("the old contact removed", lambda: old in _subjects(journal,
+                                                                   "contact-removed"))
+        wait_for("the new contact reachable", lambda: new in _subjects(journal,
+                                                                     "contact-reachable"))
+        scenarios.trunk_down(lab, lambda _m: None)  # not apply(): that resets pjsip.conf
+        qualify_now(lab)
+        wait_for("the new contact's outage", lambda: new in _subjects(journal,
+                                                                    "contact-unreachable"))
+        time.sleep(1.5)  # one more commit
+    history = history_json(lab, journal, "--since", "1h", "--trunk", "carrier")
+    outages = history["trunks"]["carrier"]["outages"]
+    assert outages, history
+    assert outages[-1]["end"] is None, outages
+    assert _subjects(journal, "contact-removed") == [old]

@@ -1,6 +1,7 @@
-"""FreePBX hosts, on the FreePBX 17 layout of sample-configs/freepbx (built from FreePBX's
-generator source by tools/gen_freepbx_sample.py): a healthy box checks clean, hand edits in
-generated files are named, and every change lands in a file read after FreePBX's own."""
+"""FreePBX hosts, on two FreePBX layouts built from FreePBX's generator source (tests/
+freepbx_layouts.py): a healthy box checks clean, hand edits in generated files are named
+and files exactly as FreePBX writes them are not, and every change lands in a file read
+after FreePBX's own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.freepbx_layouts import FREEPBX16, LAYOUTS, Layout
 from trunkconsole.changes.identify import plan_identify_add, plan_identify_remove
 from trunkconsole.changes.option import plan_option_set
 from trunkconsole.changes.trunk import TrunkSpec, plan_trunk_add
@@ -22,30 +24,26 @@ from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.pjsip.check import CheckContext, run_checks
 from trunkconsole.pjsip.lint import config_findings
 from trunkconsole.pjsip.system import load_asterisk
-from trunkconsole.resources import sample_configs_dir
 
-FREEPBX = sample_configs_dir() / "freepbx"
-GENERATED = ["extensions.conf", "extensions_additional.conf", "pjsip.aor.conf",
-             "pjsip.auth.conf", "pjsip.conf", "pjsip.endpoint.conf", "pjsip.identify.conf",
-             "pjsip.registration.conf", "pjsip.transports.conf", "rtp.conf",
-             "rtp_additional.conf"]
+
+@pytest.fixture(params=LAYOUTS, ids=lambda layout: layout.name)
+def layout(request: pytest.FixtureRequest) -> Layout:
+    return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def etc(tmp_path: Path) -> Path:
+def etc(tmp_path: Path, layout: Layout) -> Path:
     target = tmp_path / "etc"
-    shutil.copytree(FREEPBX, target)
+    shutil.copytree(layout.path, target)
     return target
 
 
-def codes(config_dir: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for finding in config_findings(load_asterisk(config_dir)):
-        found.setdefault(finding.code, []).append(finding.subject)
-    return found
+def hand_edited(config_dir: Path) -> list[str]:
+    return [f.subject for f in config_findings(load_asterisk(config_dir))
+            if f.code == "freepbx-hand-edited"]
 
 
-def test_healthy_freepbx_checks_clean_with_one_note(etc: Path) -> None:
+def test_healthy_freepbx_checks_clean_with_one_note(etc: Path, layout: Layout) -> None:
     cli = subprocess.run([sys.executable, "-m", "trunkconsole", "check", "--config-dir",
                           str(etc), "--no-live", "--no-network"],
                          capture_output=True, text=True, timeout=60)
@@ -54,10 +52,9 @@ def test_healthy_freepbx_checks_clean_with_one_note(etc: Path) -> None:
     result = run_checks(CheckContext(config_dir=etc),
                         providers=("trunkconsole.pjsip.check:config_provider",))
     assert result.status == 0, [(f.code, f.title) for f in result.findings]
-    notes = [f for f in result.findings if f.code == "freepbx-managed"]
-    assert len(notes) == 1
-    assert notes[0].severity == Severity.INFO
-    assert sorted(str(e.file) for e in notes[0].evidence) == GENERATED
+    [note] = [f for f in result.findings if f.code == "freepbx-managed"]
+    assert note.severity == Severity.INFO
+    assert tuple(sorted(str(e.file) for e in note.evidence)) == layout.generated
     assert not [f for f in result.findings if f.severity > Severity.INFO]
 
 
@@ -72,6 +69,7 @@ def test_custom_files_named_are_read_after_the_generated_ones(etc: Path) -> None
         after = freepbx.custom_files_after(pjsip, generated, docs)
         # pjsip.TYPE_custom.conf is #included at the top of pjsip.TYPE.conf: read before.
         assert f"pjsip.{kind}_custom.conf" not in after
+        assert "pjsip_custom.conf" not in after
         assert after[-1] == "pjsip_custom_post.conf"
     assert freepbx.preferred_custom_file(pjsip, "pjsip.conf", docs) == "pjsip_custom_post.conf"
     assert freepbx.preferred_custom_file(system.loaded["rtp.conf"], "rtp_additional.conf",
@@ -79,11 +77,16 @@ def test_custom_files_named_are_read_after_the_generated_ones(etc: Path) -> None
     assert freepbx.preferred_custom_file(system.loaded["extensions.conf"],
                                          "extensions_additional.conf", docs) == \
         "extensions_custom.conf"
+    if "manager_additional.conf" in docs:
+        assert freepbx.preferred_custom_file(system.loaded["manager.conf"],
+                                             "manager_additional.conf", docs) == \
+            "manager_custom.conf"
     managed = next(f for f in config_findings(system) if f.code == "freepbx-managed")
     named = managed.fix.split(": ", 1)[1].split(";")[0].split(", ")
     included = {name for conf in system.loaded.values() for name in conf.files}
     assert set(named) <= included  # never a file nothing includes
-    assert not [n for n in named if n.endswith("_custom.conf") and n.startswith("pjsip.")]
+    assert not [n for n in named if n.endswith("_custom.conf") and n.startswith("pjsip")]
+    assert not [n for n in named if freepbx.is_generated(docs[n])]
 
 
 def test_custom_file_follows_the_actual_include_order(etc: Path) -> None:
@@ -100,9 +103,9 @@ def test_custom_file_follows_the_actual_include_order(etc: Path) -> None:
 @pytest.mark.parametrize(("edit", "what"), [
     ("context=from-pstn\n; moved by bob\n", "a comment"),
     ("context=from-pstn\n  context=from-bob\n", "an indented line"),
-    ("context=from-pstn\ncontext = from-bob\n", "spaces around '='"),
+    ("context=from-pstn\ncontext =from-bob\n", "spaces around '='"),
     ("context=from-pstn\n\ncontext=from-bob\n", "an option outside any section"),
-    ("context=from-pstn\r\n", "CRLF"),
+    ("context=from-pstn\n[bob-extra]\ntype=aor\n", "a section not preceded by a blank"),
 ])
 def test_hand_edits_in_generated_files_are_warned(etc: Path, edit: str, what: str) -> None:
     path = etc / "pjsip.endpoint.conf"
@@ -116,10 +119,44 @@ def test_hand_edits_in_generated_files_are_warned(etc: Path, edit: str, what: st
     assert "pjsip.endpoint_custom_post.conf" in found[0].fix
 
 
+def test_a_generated_file_saved_by_an_editor_with_crlf_is_warned(etc: Path) -> None:
+    path = etc / "pjsip.identify.conf"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert hand_edited(etc) == ["pjsip.identify.conf"]
+
+
+@pytest.mark.parametrize("variant", [
+    # WriteConfig writes `key = value` for an array value, even one of a single element
+    ("pjsip.transports.conf", b"tos=cs3\n", b"tos = cs3\n"),
+    # a database value with spaces around it is written as it is
+    ("pjsip.endpoint.conf", b"language=en\n", b"language= en \n"),
+    ("pjsip.aor.conf", b"qualify_frequency=60\n", b"qualify_frequency=60  \n"),
+    # PHP 8 no longer takes key 0 for "HEADER": the #include comes out as section [0]
+    ("pjsip.identify.conf", b"\n#include pjsip.identify_custom.conf\n",
+     b"\n\n[0]\n#include pjsip.identify_custom.conf\n"),
+    # module hooks (addEndpoint) append key=value lines, repeated keys too
+    ("pjsip.endpoint.conf", b"dtmf_mode=auto\n", b"dtmf_mode=auto\nset_var=A=1\nset_var=B=2\n"),
+])
+def test_what_writeconfig_can_write_is_not_a_hand_edit(etc: Path,
+                                                       variant: tuple[str, bytes, bytes]) -> None:
+    name, old, new = variant
+    path = etc / name
+    stat = path.stat()
+    assert old in path.read_bytes()
+    path.write_bytes(path.read_bytes().replace(old, new, 1))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert hand_edited(etc) == []
+
+
 def test_a_generated_file_written_after_the_last_apply_is_warned(etc: Path) -> None:
     old = 1_700_000_000
     for path in etc.iterdir():
         os.utime(path, (old, old))
+    assert hand_edited(etc) == []
+    # Other modules write their files at other moments: no evidence of a hand edit.
+    for name in ("rtp_additional.conf", "extensions_additional.conf"):
+        os.utime(etc / name, (old + 3600, old + 3600))
+    assert hand_edited(etc) == []
     os.utime(etc / "pjsip.identify.conf", (old + 3600, old + 3600))
     found = [f for f in config_findings(load_asterisk(etc))
              if f.code == "freepbx-hand-edited"]
@@ -127,59 +164,138 @@ def test_a_generated_file_written_after_the_last_apply_is_warned(etc: Path) -> N
     assert "3600 s after" in found[0].evidence[0].text
 
 
-def test_identify_remove_of_a_generated_match_is_refused(etc: Path) -> None:
+def test_files_exactly_as_freepbx_writes_them_are_not_hand_edited(etc: Path) -> None:
+    """Fresh copies (all mtimes now), or one Apply Config's spread of a minute: no warning."""
+    assert hand_edited(etc) == []
+    now = 1_700_000_000
+    for index, path in enumerate(sorted(etc.iterdir())):
+        os.utime(path, (now + index, now + index))
+    assert hand_edited(etc) == []
+
+
+def test_identify_remove_of_a_generated_match_is_refused(etc: Path, layout: Layout) -> None:
     before = {p.name: p.read_bytes() for p in etc.iterdir()}
-    with pytest.raises(OperatorError) as caught:
-        plan_identify_remove(etc, "telco-ip", parse_provider_address("203.0.113.10"))
-    text = caught.value.render()
-    assert "Connectivity → Trunks → telco-ip" in text, text
-    assert "Match (Permit)" in text
-    assert "Apply Config" in text
+    for trunk, match in ((layout.ip_trunk, layout.generated_match),
+                         (layout.second_ip_trunk, layout.second_match)):
+        with pytest.raises(OperatorError) as caught:
+            plan_identify_remove(etc, trunk, parse_provider_address(match))
+        text = caught.value.render()
+        assert f"Connectivity → Trunks → {trunk} → pjsip Settings" in text, text
+        assert "Match (Permit)" in text
+        assert "Apply Config" in text
+        assert "firewall" in text  # what can be done safely now
+        assert "pjsip.identify.conf" in text
     assert {p.name: p.read_bytes() for p in etc.iterdir()} == before
 
 
-def test_identify_added_on_freepbx_goes_after_and_can_be_removed_again(etc: Path) -> None:
-    plan = plan_identify_add(etc, "telco-ip", parse_provider_address("203.0.113.12"))
+def test_extension_match_names_the_extension_page() -> None:
+    with pytest.raises(OperatorError) as caught:
+        plan_identify_remove(FREEPBX16.path, "2039", parse_provider_address("192.0.2.39"))
+    assert "Applications → Extensions → 2039" in caught.value.render()
+    assert "Trunks" not in caught.value.render()
+
+
+def test_identify_added_on_freepbx_goes_after_and_can_be_removed_again(etc: Path,
+                                                                        layout: Layout) -> None:
+    plan = plan_identify_add(etc, layout.ip_trunk, parse_provider_address("203.0.113.44"))
     [change] = plan.changeset.changes
-    assert change.path.name == "pjsip_custom_post.conf"
-    assert "[telco-ip](+type=identify)" in change.after.decode()
+    assert change.path.name in freepbx.custom_files_after(
+        load_asterisk(etc).loaded["pjsip.conf"], "pjsip.identify.conf",
+        {d.name: d for d in load_asterisk(etc).documents.by_path.values()})
+    assert f"[{layout.ip_trunk}](+type=identify)" in change.after.decode()
     assert any("GUI will not show" in note for note in plan.changeset.notes)
     change.path.write_bytes(change.after)
-    removal = plan_identify_remove(etc, "telco-ip", parse_provider_address("203.0.113.12"))
-    assert [c.path.name for c in removal.changeset.changes] == ["pjsip_custom_post.conf"]
+    system = load_asterisk(etc)
+    assert "203.0.113.44/32" in [m.network_text() for i in system.pjsip.identifies_for(
+        layout.ip_trunk) for m, _o in system.pjsip.matches(i)]
+    removal = plan_identify_remove(etc, layout.ip_trunk, parse_provider_address("203.0.113.44"))
+    assert [c.path.name for c in removal.changeset.changes] == [change.path.name]
 
 
-def test_config_set_on_a_generated_endpoint_goes_to_its_custom_post(etc: Path) -> None:
-    changeset = plan_option_set(etc, "endpoint", "telco-ip", "context", "from-telco")
+def test_config_set_on_a_generated_endpoint_goes_to_its_custom_post(etc: Path,
+                                                                    layout: Layout) -> None:
+    trunk = layout.ip_trunk
+    changeset = plan_option_set(etc, "endpoint", trunk, "context", "from-telco")
     [change] = changeset.changes
     assert change.path.name == "pjsip.endpoint_custom_post.conf"
-    assert change.after.decode().strip() == "[telco-ip](+type=endpoint)\ncontext=from-telco"
-    assert any("GUI will not show" in note for note in changeset.notes)
+    assert f"[{trunk}](+type=endpoint)\ncontext=from-telco" in change.after.decode()
+    assert change.after.decode().count(f"[{trunk}]") == 1
+    if not layout.custom_context:
+        assert any("GUI will not show" in note for note in changeset.notes)
     change.path.write_bytes(change.after)
-    endpoint = load_asterisk(etc).pjsip.get("endpoint", "telco-ip")
+    endpoint = load_asterisk(etc).pjsip.get("endpoint", trunk)
     assert endpoint is not None
     assert endpoint.value("context") == "from-telco"
     # A second change edits our own line there, not FreePBX's.
-    again = plan_option_set(etc, "endpoint", "telco-ip", "context", "from-other")
+    again = plan_option_set(etc, "endpoint", trunk, "context", "from-other")
     assert [c.path.name for c in again.changes] == ["pjsip.endpoint_custom_post.conf"]
     assert "context=from-other" in again.changes[0].after.decode()
     assert "from-telco" not in again.changes[0].after.decode()
 
 
-def test_config_set_allow_replaces_codecs_and_match_is_refused(etc: Path) -> None:
-    changeset = plan_option_set(etc, "endpoint", "telco-b", "allow", "g722")
+def test_config_set_allow_replaces_codecs_and_match_is_refused(etc: Path,
+                                                               layout: Layout) -> None:
+    trunk = layout.second_ip_trunk
+    changeset = plan_option_set(etc, "endpoint", trunk, "allow", "g722")
     assert "disallow=all\nallow=g722" in changeset.changes[0].after.decode()
     with pytest.raises(OperatorError) as caught:
-        plan_option_set(etc, "identify", "telco-b", "match", "198.51.100.30")
-    assert "Connectivity → Trunks → telco-b" in (caught.value.fix or "")
+        plan_option_set(etc, "identify", trunk, "match", "198.51.100.30")
+    assert f"Connectivity → Trunks → {trunk}" in (caught.value.fix or "")
 
 
-def test_trunk_add_on_freepbx_uses_custom_files_read_after_freepbx(etc: Path) -> None:
+def test_trunk_add_on_freepbx_uses_custom_files_read_after_freepbx(etc: Path,
+                                                                    layout: Layout) -> None:
     spec = TrunkSpec(name="newtel", provider_ips=[parse_provider_address("198.51.100.40")],
                      dids=["15557770001"], route_to="from-pstn")
     changeset = plan_trunk_add(etc, spec)
     assert sorted(c.path.name for c in changeset.changes) == \
         ["extensions_custom.conf", "pjsip_custom_post.conf"]
     assert any("GUI will not show" in note for note in changeset.notes)
-    generated = [name for name in GENERATED if (etc / name).exists()]
-    assert not [c for c in changeset.changes if c.path.name in generated]
+    assert not [c for c in changeset.changes if c.path.name in layout.generated]
+    for change in changeset.changes:
+        change.path.write_bytes(change.after)
+    system = load_asterisk(etc)
+    assert system.pjsip.get("endpoint", "newtel") is not None
+    assert [f for f in config_findings(system) if f.code == "freepbx-hand-edited"] == []
+
+
+def test_without_pjsip_custom_post_the_next_file_read_after_is_used(etc: Path,
+                                                                    layout: Layout) -> None:
+    """A box whose pjsip.conf lost `#include pjsip_custom_post.conf`: identify add takes
+    the custom file read after the identify sections; trunk add refuses, nothing written."""
+    pjsip = etc / "pjsip.conf"
+    pjsip.write_text(pjsip.read_text().replace("#include pjsip_custom_post.conf\n", ""))
+    plan = plan_identify_add(etc, layout.reg_trunk, parse_provider_address("192.0.2.99"))
+    assert [c.path.name for c in plan.changeset.changes] == ["pjsip.identify_custom_post.conf"]
+    spec = TrunkSpec(name="newtel", provider_ips=[parse_provider_address("198.51.100.40")],
+                     dids=["15557770001"], route_to="from-pstn")
+    with pytest.raises(OperatorError) as caught:
+        plan_trunk_add(etc, spec)
+    assert "does not #include pjsip_custom_post.conf" in caught.value.render()
+
+
+def test_a_custom_file_is_never_taken_for_a_generated_one(etc: Path) -> None:
+    """An operator who pasted FreePBX's banner into a custom file: still theirs."""
+    banner = (etc / "pjsip.endpoint.conf").read_text().split("#include")[0]
+    path = etc / "pjsip.endpoint_custom_post.conf"
+    path.write_text(banner + path.read_text())
+    system = load_asterisk(etc)
+    docs = {d.name: d for d in system.documents.by_path.values()}
+    assert freepbx.is_generated(docs["pjsip.endpoint.conf"])
+    assert not freepbx.is_generated(docs["pjsip.endpoint_custom_post.conf"])
+    assert freepbx.preferred_custom_file(system.loaded["pjsip.conf"], "pjsip.endpoint.conf",
+                                         docs) == "pjsip.endpoint_custom_post.conf"
+
+
+@pytest.mark.parametrize("banner", [
+    "; Do NOT edit this file as it is auto-generated by FreePBX.\n",
+    ";  WARNING: do not edit this file by hand, FreePBX rewrites it\n",
+    "; This file is managed by FreePBX\n",
+])
+def test_freepbx_banners_in_their_wordings(tmp_path: Path, banner: str) -> None:
+    from trunkconsole.conf.document import ConfigFile
+
+    doc = ConfigFile.from_bytes((banner + "[general]\nenabled=yes\n").encode(), "x.conf", None)
+    assert freepbx.is_generated(doc)
+    plain = ConfigFile.from_bytes(b"; FreePBX box, edited by hand\n[general]\n", "x.conf", None)
+    assert not freepbx.is_generated(plain)

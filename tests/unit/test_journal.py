@@ -94,6 +94,8 @@ def test_recorder_and_history_tell_the_story(tmp_path: Path) -> None:
     recorder = Recorder(state, writer, clock=lambda: clock[0])
     _feed(state, recorder, Event="EndpointList", ObjectName="carrier", Aor="carrier",
           Transport="udp")
+    _feed(state, recorder, Event="IdentifyDetail", ObjectName="carrier", Endpoint="carrier",
+          Match="203.0.113.10/255.255.255.255")
     contact = {"Event": "ContactStatus", "AOR": "carrier", "URI": "sip:203.0.113.10:5060",
                "EndpointName": "carrier"}
     _feed(state, recorder, **contact, ContactStatus="Reachable", RoundtripUsec="12000")

@@ -31,12 +31,42 @@ class CustomEdit:
     notes: list[str] = field(default_factory=list)
 
 
+def is_extension(config: AsteriskConfig, endpoint: str) -> bool:
+    """FreePBX names an extension's auth NAME-auth and its identify NAME-identify (core
+    PJSip::generateEndpoint()); a trunk's carry the trunk's own name (genConfig())."""
+    obj = config.pjsip.get("endpoint", endpoint)
+    if obj is not None and obj.value("auth") == f"{endpoint}-auth":
+        return True
+    return any(i.id == f"{endpoint}-identify" for i in config.pjsip.identifies_for(endpoint))
+
+
+def gui_place(config: AsteriskConfig, endpoint: str, what: str = "") -> str:
+    """Where FreePBX's GUI manages endpoint (what="identify": its Match (Permit) field)."""
+    kind = "extension" if is_extension(config, endpoint) else "trunk"
+    if what == "identify":
+        kind = "extension-identify" if kind == "extension" else "identify"
+    return freepbx.GUI_PLACES[kind].format(name=endpoint)
+
+
 def _gui_place(config: AsteriskConfig, obj: PjsipObject) -> str:
     endpoint = obj.value("endpoint") if obj.type == "identify" else obj.id
-    is_trunk = bool(config.pjsip.identifies_for(endpoint)) or any(
-        r.value("endpoint") == endpoint for r in config.pjsip.of_type("registration"))
-    kind = "trunk" if is_trunk else "extension"
-    return freepbx.GUI_PLACES[kind].format(name=endpoint)
+    return gui_place(config, endpoint, obj.type)
+
+
+def refuse_generated_values(config: AsteriskConfig, obj: PjsipObject, option: str) -> None:
+    """An accumulating option with values FreePBX generates cannot be *set* from a custom
+    file, even when its last line is there: the generated values stay."""
+    if option not in ACCUMULATING or option == "allow":
+        return
+    for line in obj.all(option):
+        doc = config.documents.by_name(line.file)
+        if doc is not None and freepbx.is_generated(doc):
+            plan_generated_option(config, obj, option, "", doc)  # raises
+
+
+def on_freepbx(config: AsteriskConfig) -> bool:
+    """Some file Asterisk reads carries FreePBX's banner."""
+    return freepbx.custom_values(list(config.documents.by_path.values())) is not None
 
 
 def plan_generated_option(config: AsteriskConfig, obj: PjsipObject, option: str,

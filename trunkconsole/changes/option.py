@@ -19,7 +19,11 @@ from trunkconsole.changes.changeset import (
     Verdict,
     Verifier,
 )
-from trunkconsole.changes.custom_post import plan_generated_option
+from trunkconsole.changes.custom_post import (
+    on_freepbx,
+    plan_generated_option,
+    refuse_generated_values,
+)
 from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.errors import OperatorError
@@ -129,6 +133,7 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
     own = current if current is not None and obj.template_of(current) is None else None
     if own is not None:
         doc = config.documents.by_name(own.file) or doc  # the line to replace is there
+    refuse_generated_values(config, obj, option)
     if freepbx.is_generated(doc):
         custom = plan_generated_option(config, obj, option, value, doc)
         changeset.add(custom.path, custom.content, custom.before)
@@ -142,6 +147,8 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
         headers = [i for i, _line in doc.sections() if i <= obj.line - 1]
         edit.add_setting(doc, headers[-1], option, value)
     changeset.add(path, doc.render(), before)
+    if on_freepbx(config):
+        changeset.notes.append(freepbx.gui_note([doc.name]))
     if current is not None and obj.template_of(current) is not None:
         changeset.notes.append(f"overrides {option}="
                                f"{'********' if is_secret_option(option) else current.value}"

@@ -165,28 +165,40 @@ def _series(db: sqlite3.Connection, trunk: str, since: float, until: float,
             buckets: int) -> TrunkSeries:
     width = (until - since) / buckets
     series = TrunkSeries(trunk, width)
-    # Contact states: the last known before the window, then every point in it.
-    points: list[tuple[float, str, int]] = []
+    # Contact states: the last known before the window, then every point in it. A point's
+    # state None is a contact the journal saw removed: it no longer counts either way.
+    points: list[tuple[float, int, str, int | None]] = []
     # Samples come every minute: an hour before the window is enough to know the state.
-    for contact, reachable in db.execute(
-            "SELECT contact, reachable FROM samples WHERE trunk = ? AND at < ? AND at >= ? "
-            "GROUP BY contact HAVING at = max(at)", (trunk, since, since - LOOKBACK)):
-        points.append((since, contact, reachable))
+    before: dict[str, tuple[float, int]] = {
+        contact: (at, reachable) for contact, at, reachable in db.execute(
+            "SELECT contact, max(at), reachable FROM samples WHERE trunk = ? AND at < ? "
+            "AND at >= ? GROUP BY contact", (trunk, since, since - LOOKBACK))}
+    for at, subject in db.execute(
+            "SELECT at, subject FROM events WHERE trunk = ? AND kind = 'contact-removed' AND "
+            "at < ? AND at >= ?", (trunk, since, since - LOOKBACK)):
+        if subject in before and before[subject][0] <= at:
+            del before[subject]
+    for contact, (_at, reachable) in before.items():
+        points.append((since, 0, contact, reachable))
     # Only the samples where a contact's state changed (a sample a minute otherwise).
     for at, contact, reachable in db.execute(
             "SELECT at, contact, reachable FROM (SELECT at, contact, reachable, "
             "lag(reachable) OVER (PARTITION BY contact ORDER BY at) AS prev FROM samples "
             "WHERE trunk = ? AND at >= ?) WHERE prev IS NULL OR prev != reachable",
             (trunk, since)):
-        points.append((at, contact, reachable))
+        points.append((at, 1, contact, reachable))
     for at, kind, subject, first in db.execute(
             "SELECT at, kind, subject, instr(detail, '\"previous\": \"\"') > 0 OR "
             "instr(detail, '\"previous\"') = 0 FROM events WHERE trunk = ? AND at >= ? AND "
-            "kind IN ('contact-reachable', 'contact-unreachable') ORDER BY at", (trunk, since)):
-        points.append((at, subject, 1 if kind == "contact-reachable" else 0))
+            "kind IN ('contact-reachable', 'contact-unreachable', 'contact-removed') "
+            "ORDER BY at", (trunk, since)):
+        if kind == "contact-removed":
+            points.append((at, 2, subject, None))
+            continue
+        points.append((at, 1, subject, 1 if kind == "contact-reachable" else 0))
         if not first:
             series.flaps += 1
-    points.sort()
+    points.sort(key=lambda p: (p[0], p[1]))
     up_time = [0.0] * buckets
     known_time = [0.0] * buckets
     states: dict[str, int] = {}
@@ -204,16 +216,20 @@ def _series(db: sqlite3.Connection, trunk: str, since: float, until: float,
             index += 1
 
     cursor = since
-    current: bool | None = None  # the trunk is up while any contact is
-    for at, contact, reachable in points:
-        states[contact] = reachable
-        now_up = any(states.values())
-        if current is None:
+    # The trunk is up while any contact is; unknown (None) while it has none the journal
+    # knows of (its only contact was removed and the next is not qualified yet).
+    current: bool | None = None
+    for at, _order, contact, point in points:
+        if point is None:
+            states.pop(contact, None)
+        else:
+            states[contact] = point
+        now_up = any(states.values()) if states else None
+        if now_up != current:
+            if current is not None:
+                account(cursor, at, current)
             current, cursor = now_up, at
-        elif now_up != current:
-            account(cursor, at, current)
-            current, cursor = now_up, at
-        if not now_up and outage_start is None:
+        if now_up is False and outage_start is None:
             outage_start = at
         elif outage_start is not None and now_up:
             series.outages.append((outage_start, at))

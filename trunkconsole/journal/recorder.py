@@ -6,6 +6,13 @@ pjsip_options.c); every Hangup of an endpoint's channel becomes a call row (and 
 call_quality row when Asterisk sent or received RTCP for it, read class `reporting`); unknown
 senders are counted per address and written as deltas once a minute (addresses are
 bounded by the model's SenderLog).
+
+After every complete resync (login, reconnect, a res_pjsip Reload) the journal is reconciled
+with the listing: a contact whose status differs from the last one written gets its event
+then, and a contact the journal knows that the listing no longer has gets `contact-removed`
+(a contact dropped by a reload that changed its URI, an expired registration). Without the
+removal a contact that no longer exists would count as Reachable in the history forever and
+hide the next outage of the trunk's real contact.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from trunkconsole.ami.message import AmiMessage
 from trunkconsole.calls.quality import CallSummary, summarise
 from trunkconsole.journal.writer import JournalWriter
 from trunkconsole.model.causes import cause_class
+from trunkconsole.model.records import Contact
 from trunkconsole.model.senders import SECURITY_EVENTS
 from trunkconsole.model.state import PbxState
 
@@ -36,6 +44,9 @@ class Recorder:
         self.writer = writer
         self.clock = clock
         self._status: dict[str, str] = {}  # contact key -> last status written
+        # contact key -> (trunk, uri) of every contact whose state the journal holds and
+        # whose removal it has not recorded (kept across AMI reconnects, unlike _status)
+        self._journaled: dict[str, tuple[str, str]] = {}
         self._sampled: dict[str, float] = {}
         self._registration: dict[str, str] = {}
         self._sender_counts: dict[str, int] = {}
@@ -43,6 +54,7 @@ class Recorder:
         self.calls_seen = 0
         self._inbound: set[str] = set()
         self.on_quality: Callable[[str, CallSummary], None] | None = None  # metrics
+        self.on_call: Callable[[str, str], None] | None = None  # metrics: trunk, cause class
 
     def before(self, message: AmiMessage) -> None:
         """Call before state.apply(message): the channel is gone after a Hangup."""
@@ -131,6 +143,14 @@ class Recorder:
                 return endpoint.name
         return aor
 
+    def reconcile(self) -> None:
+        """After a complete resync: the listing is the truth (see the module docstring)."""
+        now = self.clock()
+        for key, contact in list(self.state.contacts.items()):
+            self._journal_status(key, contact, now, after_resync=True)
+        for key in [k for k in self._journaled if k not in self.state.contacts]:
+            self._removed(key, now, "no longer listed by Asterisk after the AMI resync")
+
     def _contact(self, message: AmiMessage) -> None:
         f = message.fields
         aor = f.get("aor", "") or f.get("objectname", "").partition(";@")[0]
@@ -139,23 +159,41 @@ class Recorder:
         contact = self.state.contacts.get(key)
         now = self.clock()
         if contact is None:
+            if f.get("contactstatus") == "Removed" and key in self._journaled:
+                self._removed(key, now, "ContactStatus Removed")
             return
+        self._journal_status(key, contact, now)
+
+    def _removed(self, key: str, now: float, why: str) -> None:
+        trunk, uri = self._journaled.pop(key)
+        previous = self._status.pop(key, "")
+        self._sampled.pop(key, None)
+        self.writer.event(now, "contact-removed", f"{trunk} contact {uri} removed ({why})",
+                          trunk=trunk, subject=uri,
+                          detail=json.dumps({"previous": previous, "why": why}))
+
+    def _journal_status(self, key: str, contact: Contact, now: float,
+                        after_resync: bool = False) -> None:
+        uri = contact.uri
         trunk = self._owner(contact.aor, contact.endpoint)
         status = contact.status
         previous = self._status.get(key)
         if status in ("Reachable", "Unreachable") and status != previous:
             self._status[key] = status
+            self._journaled[key] = (trunk, uri)
             rtt = contact.rtt_ms
             if status == "Unreachable":
                 text = f"{trunk} unreachable (qualify timeout, contact {uri})"
             else:
                 text = f"{trunk} reachable" + (f" (RTT {rtt:.0f} ms)" if rtt else "")
+            detail: dict[str, object] = {"previous": previous or "", "rtt_ms": rtt}
+            if after_resync:
+                detail["seen"] = "listing after AMI resync"
             self.writer.event(now, "contact-" + status.lower(), text, trunk=trunk,
-                              subject=uri, detail=json.dumps({"previous": previous or "",
-                                                              "rtt_ms": rtt}))
+                              subject=uri, detail=json.dumps(detail))
             self._sample(key, trunk, uri, status, rtt, now)
-        elif now - self._sampled.get(key, 0.0) >= SAMPLE_EVERY and status in (
-                "Reachable", "Unreachable"):
+        elif (not after_resync and status in ("Reachable", "Unreachable")
+              and now - self._sampled.get(key, 0.0) >= SAMPLE_EVERY):
             self._sample(key, trunk, uri, status, contact.rtt_ms, now)
 
     def _sample(self, key: str, trunk: str, uri: str, status: str, rtt: float | None,
@@ -170,10 +208,17 @@ class Recorder:
         hangup = self.state.hangups[-1]
         if hangup.uniqueid != message.fields.get("uniqueid", "") or not hangup.endpoint:
             return
-        self.calls_seen += 1
         inbound = 1 if hangup.uniqueid in self._inbound else 0
         self._inbound.discard(hangup.uniqueid)
+        endpoint = self.state.endpoints.get(hangup.endpoint)
+        if endpoint is None or not endpoint.is_trunk:
+            # A phone's leg of the call (its trunk leg is a channel of its own): phones are
+            # not trunks, and their names as labels would grow with the PBX.
+            return
+        self.calls_seen += 1
         klass = cause_class(hangup.cause, hangup.tech_cause)
+        if self.on_call is not None:
+            self.on_call(hangup.endpoint, klass)
         self.writer.add("calls", (hangup.at, hangup.endpoint, hangup.uniqueid, inbound,
                                   hangup.cause, hangup.cause_txt, hangup.tech_cause, klass,
                                   hangup.duration, hangup.did))

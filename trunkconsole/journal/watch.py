@@ -31,7 +31,6 @@ from trunkconsole.journal.recorder import Recorder
 from trunkconsole.journal.sdnotify import notify
 from trunkconsole.journal.view import WatchView
 from trunkconsole.journal.writer import JournalWriter, Retention
-from trunkconsole.model.causes import cause_class
 from trunkconsole.settings import AmiTarget
 
 log = logging.getLogger(__name__)
@@ -66,10 +65,13 @@ class WatchSession(LiveSession):
         super()._message(message)
         if recorder is not None:
             recorder.message(message)
-            if message.fields.get("event") == "Hangup" and self.view is not None and \
-                    self.state.hangups and self.state.hangups[-1].endpoint:
-                last = self.state.hangups[-1]
-                self.view.calls[(last.endpoint, cause_class(last.cause, last.tech_cause))] += 1
+
+    async def resync(self) -> None:
+        """A complete resync (Asterisk booted) reconciles the journal with the listing."""
+        before = self.syncs
+        await super().resync()
+        if self.recorder is not None and self.syncs > before:
+            self.recorder.reconcile()
 
     def _status(self, status: Status) -> None:
         super()._status(status)
@@ -92,12 +94,17 @@ class Watch:
         self.session.recorder = self.recorder
         self.session.view = self.view
         self.recorder.on_quality = self._quality
+        self.recorder.on_call = self._call
         self._open: dict[tuple[str, str], Finding] = {}
         self._config: Any = None
         self._config_stamp: tuple[float, ...] = ()
         self._audit_pos = -1
         self._stop = asyncio.Event()
         self._http: Any = None
+
+    def _call(self, trunk: str, klass: str) -> None:
+        """A call on a trunk ended: count it for the metrics."""
+        self.view.calls[(trunk, klass)] += 1
 
     def _quality(self, trunk: str, summary: CallSummary) -> None:
         """A call with RTCP ended: count it for the metrics."""

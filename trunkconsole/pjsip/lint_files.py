@@ -93,15 +93,7 @@ def freepbx_findings(system: AsteriskConfig) -> Iterator[Finding]:
         fix="custom files: " + (", ".join(targets) or "none found")
             + "; trunkconsole writes there, and FreePBX's GUI will not show those changes",
     )
-    bmo = [doc for doc in generated if freepbx.is_bmo(doc)]
-    edits = {doc.name: freepbx.format_deviations(doc) for doc in bmo}
-    mtimes = {doc.name: doc.path.stat().st_mtime for doc in bmo
-              if doc.path is not None and doc.path.exists()}
-    for outlier in freepbx.apply_outliers(bmo, mtimes):
-        edits.setdefault(outlier.file, []).append(outlier)
-    for name, found in sorted(edits.items()):
-        if not found:
-            continue
+    for name, found in freepbx.hand_edits(generated).items():
         config_name = next((top for top, conf in system.loaded.items()
                             if name in conf.files), "pjsip.conf")
         custom = freepbx.preferred_custom_file(system.loaded[config_name], name, docs)

@@ -86,6 +86,9 @@ class PjsipObject:
         where = f"{option.file}:{option.line}"
         winner = self.overridden_by(option)
         later = f"; overridden by {winner.file}:{winner.line}" if winner is not None else ""
+        losers = self.overrides(option)
+        if losers:
+            later += "; wins over " + ", ".join(f"{o.file}:{o.line}" for o in losers)
         template = self.template_of(option)
         if self.wizard:
             via = f" via template {template}" if template else ""
@@ -100,6 +103,12 @@ class PjsipObject:
             return None
         last = self.last(option.key)
         return last if last is not None and last is not option else None
+
+    def overrides(self, option: Option) -> list[Option]:
+        """The earlier lines a winning scalar option line overrides (none for the others)."""
+        if option.key in ACCUMULATING or self.last(option.key) is not option:
+            return []
+        return [o for o in self.all(option.key) if o is not option]
 
     def provenance(self, option: Option) -> str:
         """" (from template T)" / " (from wizard W)" when the value is not the section's own."""
@@ -120,6 +129,9 @@ class PjsipObject:
         winner = self.overridden_by(option)
         if winner is not None:
             data["overridden_by"] = f"{winner.file}:{winner.line}"
+        losers = self.overrides(option)
+        if losers:
+            data["overrides"] = [f"{o.file}:{o.line}" for o in losers]
         return data
 
     @property

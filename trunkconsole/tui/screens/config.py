@@ -35,7 +35,12 @@ SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
 
 
-def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Group:
+# Narrower than this, the detail pane shows each value's origin on a line of its own.
+ORIGIN_BESIDE_WIDTH = 72
+
+
+def render_group(group: TrunkGroup, custom: frozenset[str] | None = None,
+                 width: int = ORIGIN_BESIDE_WIDTH) -> Group:
     """The detail pane for one trunk; custom: on FreePBX, the files it does not generate."""
     parts: list[Table | Text] = []
     for obj in group.objects():
@@ -47,9 +52,12 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
             title.append(visible("  REJECTED: " + "; ".join(obj.rejected)), style="bold red")
         table = Table(title=title, title_justify="left", show_header=False, box=None,
                       padding=(0, 2))
+        beside = width >= ORIGIN_BESIDE_WIDTH
+        lines: list[Text] = []
         table.add_column(no_wrap=True)
-        table.add_column()
-        table.add_column(style="dim", no_wrap=True)
+        table.add_column(min_width=12, overflow="fold")
+        if beside:  # a long origin ("overridden by ...") wraps, the value keeps its room
+            table.add_column(style="dim")
         for option in obj.options:
             if option.key == "type":
                 continue
@@ -59,11 +67,20 @@ def render_group(group: TrunkGroup, custom: frozenset[str] | None = None) -> Gro
             if winner is not None:
                 origin.append(visible(f"  overridden by {winner.file}:{winner.line}"),
                               style="yellow")
+            losers = obj.overrides(option)
+            if losers:
+                origin.append(visible("  wins over " + ", ".join(
+                    f"{o.file}:{o.line}" for o in losers)), style="green")
             if custom and option.file in custom:
                 origin.append(visible(f"  {CUSTOM_MARK}"), style="cyan")
-            table.add_row(plain(option.name),
-                          plain(shown_value(option.name, option.value, option.file)), origin)
-        parts.append(table)
+            value = plain(shown_value(option.name, option.value, option.file))
+            if beside:
+                table.add_row(plain(option.name), value, origin)
+            else:  # name = value, and below it the origin across the whole pane
+                origin.stylize("dim")
+                lines.append(Text.assemble("  ", plain(option.name), " = ", value,
+                                           "\n    ", origin))
+        parts.append(table if beside else Text("\n").join([title, *lines]))
     if group.findings:
         parts.append(Text("Findings", style="bold"))
         for finding in sorted(group.findings, key=lambda f: -f.severity):
@@ -89,6 +106,7 @@ class ConfigScreen(LiveScreen):
         super().__init__()
         self.groups: list[TrunkGroup] = []
         self.custom: frozenset[str] | None = None  # FreePBX: files it does not generate
+        self.shown = 0  # the group in the detail pane
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
@@ -141,5 +159,10 @@ class ConfigScreen(LiveScreen):
 
     def show(self, index: int) -> None:
         if 0 <= index < len(self.groups):
-            self.query_one("#config-detail", Static).update(render_group(self.groups[index],
-                                                                         self.custom))
+            self.shown = index
+            width = self.query_one("#config-detail-scroll", VerticalScroll).size.width
+            self.query_one("#config-detail", Static).update(
+                render_group(self.groups[index], self.custom, width or ORIGIN_BESIDE_WIDTH))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.show, self.shown)  # origins beside or below the values
