@@ -49,6 +49,8 @@ class LineTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
     ]
 
+    exact_height: ClassVar[bool] = False  # see _resized
+
     class RowHighlighted(Message):
         """The cursor moved to a row (key, index)."""
 
@@ -190,11 +192,11 @@ class LineTable(ScrollView, can_focus=True):
     def _resized(self) -> None:
         # virtual_size is a layout reactive: a new value re-lays out the whole screen. A
         # table shorter than its region keeps the region's height (no scrolling either way),
-        # so redrawing a short ladder costs no layout pass. A table as high as its rows
-        # (height: auto) must shrink with them.
+        # so redrawing a short ladder costs no layout pass. With exact_height the virtual
+        # height is the rows' (a table of height auto shrinks with them, and a table whose
+        # region settles over a few layouts never shows a scrollbar for a stale height).
         rows = len(self._keys) + 1
-        height = self.styles.height
-        if height is None or not height.is_auto:
+        if not self.exact_height:
             rows = max(rows, self.scrollable_content_region.height)
         self.virtual_size = Size(self.line_width, rows)
         self.refresh()

@@ -72,6 +72,7 @@ class LiveTable(LineTable):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {*LineTable.COMPONENT_CLASSES,
                                              "live-table--even-row"}
+    exact_height: ClassVar[bool] = True
 
     def __init__(self, columns: Sequence[Column], *, sort_index: int | None = 0,
                  sort_reverse: bool = False, id: str | None = None) -> None:
