@@ -322,4 +322,6 @@ class LiveTable(LineTable):
         if not self._keys:
             return
         row = self._position.get(key, -1) if key is not None else -1
-        self.move_cursor(row if row >= 0 else min(fallback_row, len(self._keys) - 1))
+        row = row if row >= 0 else min(fallback_row, len(self._keys) - 1)
+        if row != self.cursor_row or self.cursor_key != self._announced:
+            self.move_cursor(row)  # (it scrolls to the cursor: not when it stayed put)
