@@ -174,8 +174,7 @@ match=203.0.113.12
 qualify_timeout=3.0
 """
     # core: pjsip_notify.conf when sip_notify_additional.conf and sip_notify_custom.conf exist
-    files["pjsip_notify.conf"] = BMO_HEADER + \
-        "\n#include sip_notify_custom.conf\n#include sip_notify_additional.conf\n"
+    files["pjsip_notify.conf"] = f"{BMO_HEADER}\n#include sip_notify_custom.conf\n#include sip_notify_additional.conf\n"  # noqa: E501
     files["sip_notify_custom.conf"] = ""
     files["sip_notify_additional.conf"] = LEGACY_HEADER + """\
 [polycom-check-cfg]
@@ -382,11 +381,9 @@ writetimeout = 5000
 """
     files["sip_general_additional.conf"] = LEGACY_HEADER + \
         "vmexten=*97\nbindport=5160\ncontext=from-sip-external\nallowguest=no\n"
-    for name in ("sip_additional.conf", "sip_registrations.conf"):
-        files[name] = LEGACY_HEADER
-    for name in ("sip_general_custom.conf", "sip_nat.conf", "sip_registrations_custom.conf",
-                 "sip_custom.conf", "sip_custom_post.conf"):
-        files[name] = ""
+    files |= dict.fromkeys(("sip_additional.conf", "sip_registrations.conf"), LEGACY_HEADER)
+    files |= dict.fromkeys(("sip_general_custom.conf", "sip_nat.conf", "sip_custom.conf",
+                            "sip_registrations_custom.conf", "sip_custom_post.conf"), "")
     return files
 
 

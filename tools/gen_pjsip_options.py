@@ -48,6 +48,20 @@ def collect(rootfs: Path) -> dict[str, dict[str, list[str]]]:
             for name, objs in table.items()}
 
 
+def _packed(items: list[str], indent: str, width: int = 96) -> list[str]:
+    """Items several to a line (ruff's line length less a margin), in their order."""
+    lines: list[str] = []
+    line = ""
+    for item in items:
+        if line and len(indent) + len(line) + 1 + len(item) > width:
+            lines.append(indent + line)
+            line = ""
+        line = f"{line} {item}" if line else item
+    if line:
+        lines.append(indent + line)
+    return lines
+
+
 def render(version: str, table: dict[str, dict[str, list[str]]]) -> str:
     lines = [
         '"""Option names per object type, generated from Asterisk\'s XML documentation.',
@@ -66,7 +80,7 @@ def render(version: str, table: dict[str, dict[str, list[str]]]) -> str:
         lines.append(f'    "{file}": {{')
         for obj, options in objects.items():
             lines.append(f'        "{obj}": frozenset({{')
-            lines.extend(f'            "{option}",' for option in options)
+            lines.extend(_packed([f'"{option}",' for option in options], "            "))
             lines.append("        }),")
         lines.append("    },")
     lines.append("}")

@@ -51,6 +51,42 @@ class AddProviderAddress:
 
 
 @dataclass(frozen=True)
+class RouteDid:
+    """Route the pilot number on the header that carries the DID (extensions.conf, reviewed;
+    `trunkconsole did route`)."""
+
+    trunk: str
+    pilot: str
+    header: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class SetOption:
+    """Set one option on one object (`trunkconsole config set KIND NAME OPTION VALUE`)."""
+
+    kind: str
+    name: str
+    option: str
+    value: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class EnableLogs:
+    """Add the [logfiles] lines `check` reads to logger.conf (`trunkconsole logs enable`)."""
+
+    why: str = ""
+
+
+# What "apply this fix" hands over: one typed change, never a dict matched by a string.
+Proposal = AddProviderAddress | RouteDid | SetOption | EnableLogs
+PROPOSAL_KINDS: dict[type[Proposal], str] = {
+    AddProviderAddress: "identify-add", RouteDid: "did-route", SetOption: "option-set",
+    EnableLogs: "logs-enable"}
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem (or note) for the operator."""
 
@@ -65,7 +101,7 @@ class Finding:
     # Wall time of the event that raised it (0: not event-driven). Evidence shown with it
     # must be read at or after this moment (Evidence.stale_for).
     raised_at: float = 0.0
-    proposal: AddProviderAddress | None = None  # the guided change, where there is one
+    proposal: Proposal | None = None  # the guided change, where there is one
     short: str = ""  # a few words for lists ("provider IP changed"); title when empty
 
     @property
@@ -79,6 +115,9 @@ class Finding:
         data["evidence"] = [
             {"text": e.text, "file": e.file, "line": e.line} for e in self.evidence
         ]
+        if self.proposal is not None:
+            data["proposal"] = {"kind": PROPOSAL_KINDS[type(self.proposal)],
+                                **asdict(self.proposal)}
         return data
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.readable import open_regular, read_regular
 from trunkconsole.visible import echo
 
 DEFAULT_HOST = "127.0.0.1"
@@ -27,6 +28,7 @@ DEFAULT_USERNAME = "trunkconsole"
 DEFAULT_ASTERISK_DIR = Path("/etc/asterisk")
 SECRET_ENV = "TRUNKCONSOLE_AMI_SECRET"
 CONFIG_ENV = "TRUNKCONSOLE_CONFIG"
+MAX_SETTINGS_BYTES = 1 << 20  # config.yaml is a few lines; a bigger one is not ours
 
 
 class Secret:
@@ -98,15 +100,21 @@ def config_path() -> Path:
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read config.yaml; a missing file is an empty config, a broken one is an error."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_regular(path, MAX_SETTINGS_BYTES, "settings file")
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise OperatorError(
             f"cannot read settings file {path}", evidence=exc.strerror or str(exc)
         ) from exc
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise OperatorError(f"settings file {path} is larger than {MAX_SETTINGS_BYTES >> 10} KB",
+                            fix="correct the file or move it away")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise OperatorError(f"settings file {path} is not UTF-8 text",
+                            fix="correct the file or move it away") from exc
     except yaml.YAMLError as exc:
         raise OperatorError(
             f"settings file {path} is not valid YAML",
@@ -128,7 +136,7 @@ def read_secret_file(path: Path) -> Secret:
 
     Warns (once, on stderr) when every user may read the file."""
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(open_regular(path, "AMI secret file"), "rb") as handle:
             info = os.fstat(handle.fileno())
             data = handle.read(64 * 1024)
     except OSError as exc:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.tui.dashboard_app import StaticLive, populated_state
 from trunkconsole.ami.connection import AmiConnection
-from trunkconsole.findings import AddProviderAddress, Finding, Severity
+from trunkconsole.findings import AddProviderAddress, Finding, SetOption, Severity
 from trunkconsole.journal import history as history_core
 from trunkconsole.pjsip import system
 from trunkconsole.resources import sample_configs_dir
@@ -265,3 +265,66 @@ async def test_workflow_trunk_is_chosen_from_a_diagnosis_or_when_alone(config_di
         await pilot.pause(0.1)
         assert isinstance(app.screen, WorkflowScreen)
         assert app.screen.query_one("#wf-trunk", Select).value == "carrier"
+
+
+class OptionFixApp(TrunkConsoleApp):
+    def on_ready(self) -> None:
+        self.push_screen(DiagnosesScreen([Finding(
+            "codec-mismatch", Severity.CRITICAL, "no codec in common with the provider",
+            "carrier", short="no common codec",
+            proposal=SetOption(kind="endpoint", name="carrier", option="allow",
+                               value="g729"))]))
+
+
+async def test_a_typed_proposal_other_than_an_address_opens_its_review(
+        config_dir: Path) -> None:
+    """A SetOption proposal is planned in a worker by the CLI twin's planner and goes
+    straight to the review (no form): Enter on the finding, and the diff shows."""
+    before = (config_dir / "pjsip.conf").read_bytes()
+    app = OptionFixApp(Settings(ami=AmiTarget(secret=Secret("s")), asterisk_dir=config_dir,
+                                readonly=True), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ReviewScreen)
+        assert "allow = g729" in visible_text(app)
+    assert (config_dir / "pjsip.conf").read_bytes() == before
+
+
+def test_every_mode_screen_is_a_live_screen() -> None:
+    """The app's tick refreshes a LiveScreen, and only the visible one."""
+    from trunkconsole.tui.app import SCREENS_BY_MODE, _screen_factory
+    from trunkconsole.tui.screens.base import LiveScreen
+
+    for mode, spec in SCREENS_BY_MODE.items():
+        assert isinstance(_screen_factory(spec), LiveScreen), mode
+
+
+async def test_the_only_trunk_is_chosen_and_the_first_empty_field_focused(
+        config_dir: Path) -> None:
+    """One trunk in pjsip.conf (the lab's carrier): `i` opens the identify form with it
+    chosen and the address (the field left to fill) focused, not the Select; the workflow
+    (F7) and the logger (F5) screens have it chosen too."""
+    from textual.widgets import Input, Select
+
+    app, _ami = console(config_dir)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("i")
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, IdentifyAddDialog)
+        assert app.screen.query_one("#identify-trunk", Select).value == "carrier"
+        assert isinstance(app.screen.focused, Input)
+        assert app.screen.focused.id == "identify-address"
+        await pilot.press("escape")
+        for key, select in (("f7", "#wf-trunk"), ("f5", "#logger-trunk")):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.1)
+            assert app.screen.query_one(select, Select).value == "carrier", key

@@ -6,6 +6,7 @@ after FreePBX's own."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -299,3 +300,93 @@ def test_freepbx_banners_in_their_wordings(tmp_path: Path, banner: str) -> None:
     assert freepbx.is_generated(doc)
     plain = ConfigFile.from_bytes(b"; FreePBX box, edited by hand\n[general]\n", "x.conf", None)
     assert not freepbx.is_generated(plain)
+
+
+def test_config_set_on_an_extension_and_on_a_custom_peer(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    shutil.copytree(FREEPBX16.path, etc)
+    changeset = plan_option_set(etc, "endpoint", "2001", "direct_media", "yes")
+    assert [c.path.name for c in changeset.changes] == ["pjsip.endpoint_custom_post.conf"]
+    assert any("Applications → Extensions → 2001" in note for note in changeset.notes)
+    # a peer the operator keeps in pjsip_custom.conf: edited where it is, and still the note
+    changeset = plan_option_set(etc, "endpoint", "legacy-pbx", "context", "from-pstn")
+    [change] = changeset.changes
+    assert change.path.name == "pjsip_custom.conf"
+    assert "context=from-pstn" in change.after.decode()
+    assert "context=from-internal" not in change.after.decode()
+    assert any("GUI will not show it" in note for note in changeset.notes)
+
+
+def writeconfig(header: list[str], sections: list[tuple[str, list[str]]],
+                rng: random.Random) -> str:
+    """WriteConfig::writeFile() as FreePBX's framework has it, fed the items in every form a
+    module may hand it: `key=value` strings, keyed values, arrays (`key = value` per
+    element), database values with spaces, the header as HEADER or (PHP 8) section [0]."""
+    out = "".join(line + "\n" for line in freepbx.BMO_BANNER)
+    body = "\n"
+    if header and rng.random() < 0.3:
+        body += "[0]\n" + "".join(line + "\n" for line in header) + "\n"
+    elif header:
+        out += "\n".join(header) + "\n"
+    for title, lines in sections:
+        body += f"[{title}]\n"
+        index = 0
+        while index < len(lines):
+            key, eq, value = lines[index].partition("=")
+            run = [lines[index]]
+            while index + len(run) < len(lines) and \
+                    lines[index + len(run)].partition("=")[0] == key:
+                run.append(lines[index + len(run)])
+            index += len(run)
+            form = rng.random()
+            if not eq or key.startswith("#"):
+                body += "".join(line + "\n" for line in run)
+            elif len(run) > 1 or form < 0.2:  # an array: every element `key = value`
+                body += "".join(f"{key} = {line.partition('=')[2]}\n" for line in run)
+            elif form < 0.3:  # a database value with a space around it
+                body += f"{key}={rng.choice([' ', ''])}{value}{rng.choice([' ', '  ', ''])}\n"
+            else:
+                body += f"{key}={value}\n"
+        body += "\n"
+    return out + body
+
+
+def parse_generated(text: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    lines = text.splitlines()[len(freepbx.BMO_BANNER):]
+    header: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.startswith("["):
+            sections.append((line[1:line.index("]")], []))
+        elif line and sections:
+            sections[-1][1].append(line)
+        elif line:
+            header.append(line)
+    return header, sections
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_any_writeconfig_output_is_clean_and_any_hand_edit_is_seen(etc: Path,
+                                                                   seed: int) -> None:
+    rng = random.Random(seed)
+    stamp = 1_700_000_000
+    for name in freepbx.ARRAY_WRITTEN:
+        path = etc / name
+        if path.exists():
+            header, sections = parse_generated(path.read_text())
+            path.write_text(writeconfig(header, sections, rng))
+    for path in etc.iterdir():
+        os.utime(path, (stamp, stamp))
+    assert hand_edited(etc) == [], seed
+    # Now an operator's edit in one of them, in a spot and a shape FreePBX never writes.
+    name = rng.choice(sorted(n for n in freepbx.ARRAY_WRITTEN if (etc / n).exists()))
+    path = etc / name
+    lines = path.read_text().splitlines(keepends=True)
+    options = [i for i, line in enumerate(lines)
+               if i >= len(freepbx.BMO_BANNER) and "=" in line and not line.startswith("#")]
+    at = rng.choice(options) + 1
+    edit = rng.choice(["; changed by hand\n", "  qualify_frequency=30\n",
+                       "\nqualify_frequency=30\n", "context =from-bob\n"])
+    path.write_text("".join(lines[:at]) + edit + "".join(lines[at:]))
+    os.utime(path, (stamp, stamp))
+    assert hand_edited(etc) == [name], (seed, name, edit)

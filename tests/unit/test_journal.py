@@ -272,9 +272,9 @@ def test_go_float_is_prometheus_clients(value: float) -> None:
 
 def test_check_reads_the_journal_when_present(tmp_path: Path) -> None:
     """No AMI, no logs: the journal alone names the moved provider and the past outage."""
-    import argparse
+    from dataclasses import replace
 
-    from trunkconsole.pjsip.check import CheckContext, run_checks
+    from trunkconsole.pjsip.check import CheckContext, CheckOptions, run_checks
     from trunkconsole.resources import sample_configs_dir
 
     now = time.time()
@@ -286,9 +286,9 @@ def test_check_reads_the_journal_when_present(tmp_path: Path) -> None:
     writer.event(now - 1500, "contact-reachable", "x", trunk="carrier",
                  subject="sip:203.0.113.10:5060", detail='{"previous": "Unreachable"}')
     writer.close()
-    args = argparse.Namespace(no_live=True, no_network=True, no_logs=True, since=3600.0,
-                              journal=tmp_path / "journal.sqlite", log_dir=None)
-    result = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", args=args))
+    options = CheckOptions(live=False, network=False, logs=False, since=3600.0,
+                           journal=tmp_path / "journal.sqlite", journal_named=True)
+    result = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", options=options))
     codes = {f.code: f for f in result.findings}
     moved = codes["provider-ip-changed"]
     assert moved.details["trunk"] == "carrier"
@@ -296,8 +296,8 @@ def test_check_reads_the_journal_when_present(tmp_path: Path) -> None:
     assert "12 requests" in moved.evidence[0].text
     assert codes["trunk-was-unreachable"].domain == "journal"
     assert result.status == 2
-    args.no_journal = True
-    quiet = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab", args=args))
+    quiet = run_checks(CheckContext(config_dir=sample_configs_dir() / "lab",
+                                    options=replace(options, journal=None)))
     assert "provider-ip-changed" not in {f.code for f in quiet.findings}
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from trunkconsole.ami.message import AmiMessage, parse_block, parse_stream
 from trunkconsole.diagnose.engine import diagnose
 from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.model.keys import CHANNEL, CONTACT, ENDPOINT, SENDER
 from trunkconsole.model.snapshot import snapshot
-from trunkconsole.model.state import CHANNEL, CONTACT, ENDPOINT, SENDER, PbxState
+from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
 
 RECORDED = Path(__file__).parent.parent / "fixtures" / "ami" / "lab-calls.raw"

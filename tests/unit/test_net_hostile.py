@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import signal
 import tracemalloc
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from trunkconsole.cli.main import main
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.collect import Capture
 from trunkconsole.net.engine import Engine
+from trunkconsole.net.nftjson import parse_ruleset
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.verdict import Decision
+from trunkconsole.net.words import split_words
 
 FIX = Path(__file__).parent.parent / "fixtures" / "net"
 TIME_LIMIT = 10.0  # seconds per input: a hang guard, not a speed target
@@ -153,6 +156,69 @@ def test_a_binary_save_file_is_a_clear_error(tmp_path: Path,
     assert exit_info.value.code == 3
     assert "is not text" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--ruleset", "--iptables-save", "--ipset-save"])
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory"])
+def test_a_rules_path_that_is_no_regular_file_is_refused_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, kind: str) -> None:
+    """A FIFO blocked open(2) until a writer came (forever); /dev/zero never ends."""
+    path = tmp_path / "rules"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.symlink_to(kind)
+    with limits(), pytest.raises(SystemExit) as exit_info:
+        main(["firewall", "verdict", "--src", "198.51.100.7", "--dport", "5060", flag,
+              str(path)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 3
+    assert "not a regular file" in err, err
+    assert "Traceback" not in err
+
+
+def test_a_number_too_long_for_python_is_invalid_json() -> None:
+    """json.loads raises a plain ValueError (not JSONDecodeError) past 4,300 digits."""
+    text = json.dumps({"nftables": [{"table": {"family": "inet", "name": "t",
+                                               "handle": 1}}]}).replace("1}", "9" * 5000 + "}")
+    with pytest.raises(OperatorError, match="not valid JSON"):
+        parse_ruleset(text)
+
+
+@pytest.mark.parametrize("quote", ['"', "'", ""])
+def test_one_long_word_ends_fast(quote: str) -> None:
+    """shlex.split was quadratic in a word's length: a 50 MB -s value never ended."""
+    word = quote + "1" * (10 << 20) + quote
+    read_all(None, [f"*filter\n:INPUT DROP [0:0]\n-A INPUT -s {word} -j ACCEPT\nCOMMIT\n"])
+    read_all(None, [], [f"create b hash:ip\nadd b {word}\n"])
+    long_ok = quote + "x" * 60000 + quote
+    read_all(None, ["*filter\n:INPUT DROP [0:0]\n-A INPUT -m comment --comment "
+                    f"{long_ok} -j ACCEPT\nCOMMIT\n"])
+
+
+def _words(split: Any, line: str) -> list[str] | str:
+    try:
+        words: list[str] = split(line)
+    except ValueError:
+        return "error"
+    return words
+
+
+@settings(max_examples=EXAMPLES * 50, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab -\"'\\\t\n\r\x0b\x0c\xa0\u2028#$")),
+               max_size=40))
+def test_the_linear_splitter_gives_shlex_words(line: str) -> None:
+    assert _words(split_words, line) == _words(shlex.split, line)
+
+
+def test_the_linear_splitter_on_every_real_capture() -> None:
+    lines = [line for path in sorted(FIX.iterdir()) if path.suffix in (
+        ".save", ".save6", ".legacy-save", ".legacy-save6", ".ipset-save", ".rules")
+        for line in path.read_text().splitlines()]
+    assert len(lines) > 300
+    assert [_words(split_words, x) for x in lines] == [_words(shlex.split, x) for x in lines]
 
 
 # --- fuzzing from real captures ---------------------------------------------------------------

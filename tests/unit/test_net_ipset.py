@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from trunkconsole.errors import OperatorError
 from trunkconsole.net.collect import load_files
 from trunkconsole.net.engine import Engine
-from trunkconsole.net.ipset import _PLAIN, parse_ipset_save
+from trunkconsole.net.ipset import parse_ipset_save
 from trunkconsole.net.packet import Probe
 from trunkconsole.net.verdict import Decision
+from trunkconsole.net.words import _PLAIN
 
 FIX = Path(__file__).parent.parent / "fixtures" / "net"
 PBX = "203.0.113.1"

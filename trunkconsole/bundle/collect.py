@@ -22,6 +22,7 @@ from typing import Any
 
 from trunkconsole import __version__
 from trunkconsole.errors import OperatorError
+from trunkconsole.pjsip.check import CheckOptions
 from trunkconsole.settings import AmiTarget
 
 REDACTED = "********"
@@ -79,11 +80,12 @@ def config_part(bundle: Bundle, config_dir: Path) -> Any:
     return system
 
 
-def checks_part(bundle: Bundle, args: Any, config_dir: Path,
+def checks_part(bundle: Bundle, options: CheckOptions, config_dir: Path,
                 ami_target: Callable[[], AmiTarget] | None = None) -> None:
     from trunkconsole.pjsip.check import CheckContext, run_checks
 
-    result = run_checks(CheckContext(config_dir=config_dir, args=args, ami_target=ami_target))
+    result = run_checks(CheckContext(config_dir=config_dir, options=options,
+                                     ami_target=ami_target))
     bundle.add_json("findings.json", {"status": result.status,
                                       "unavailable": result.unavailable,
                                       "findings": [f.to_json() for f in result.findings]})

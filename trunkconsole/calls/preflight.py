@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import time
 import uuid
@@ -23,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from trunkconsole.ami.action import AmiActions
-from trunkconsole.ami.provider_addresses import trunk_hosts
 from trunkconsole.calls.caller_id import default_caller_id
 from trunkconsole.calls.ladder import CallFlow, group_calls
 from trunkconsole.calls.sip import printable, uri_of, uri_user
+from trunkconsole.changes.logger_on import switch_logger_on
 from trunkconsole.changes.sip_logger import SipLogger
 from trunkconsole.errors import OperatorError
+from trunkconsole.settings import AmiTarget
 
 POLL = 0.2
 _NUMBER = re.compile(r"^\+?[0-9*#]{1,32}$")
@@ -157,11 +159,14 @@ def _responses(flow: CallFlow) -> list[tuple[int, str, str]]:
 async def run_preflight(ami: AmiActions, trunk: str, number: str, caller_id: str,
                         state_file: Path, timeout: float = 20.0,
                         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                        config_dir: Path | None = None) -> PreflightResult:
+                        config_dir: Path | None = None, *,
+                        target: AmiTarget) -> PreflightResult:
     """Place the call, stop it at the first provisional answer, report.
 
     No caller_id: what a real outbound call through the trunk sends (calls/caller_id.py,
-    read from config_dir); an Originate without one makes Asterisk send `anonymous`."""
+    read from config_dir); an Originate without one makes Asterisk send `anonymous`.
+    The logger is switched on the one way (changes/logger_on.py): its guard, following
+    this process, switches it off through target if we die before the `finally`."""
     if not _TRUNK.match(trunk):
         raise OperatorError(f"trunk name {trunk!r} is not valid")
     check_number(number, "number")
@@ -175,10 +180,10 @@ async def run_preflight(ami: AmiActions, trunk: str, number: str, caller_id: str
                                 "a real call sends the caller's number (give --caller-id)")
     else:
         basis = "none given: Asterisk sends From user anonymous"
-    hosts = await trunk_hosts(ami, trunk)
     result = PreflightResult(trunk, number, caller_id, caller_id_basis=basis)
-    logger = SipLogger(ami, state_file)
-    await logger.on(hosts, [], seconds=max(60.0, timeout + 30))
+    logger, _state = await switch_logger_on(ami, target, trunks=[trunk],
+                                            seconds=max(60.0, timeout + 30),
+                                            state_file=state_file, follow_pid=os.getpid())
     try:
         await _call(ami, logger, result, timeout, sleep)
     finally:

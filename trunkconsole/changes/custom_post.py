@@ -12,13 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trunkconsole.changes.changeset import ChangeSet
 from trunkconsole.changes.files import FileSnapshot, snapshot
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import ProviderAddress
 from trunkconsole.pjsip.objects import ACCUMULATING, PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig
+
+CUSTOM_POST = "pjsip_custom_post.conf"
 
 
 @dataclass
@@ -99,3 +103,48 @@ def plan_generated_option(config: AsteriskConfig, obj: PjsipObject, option: str,
              f"managing the rest of {obj.type} {obj.id}: {place})",
              freepbx.gui_note([target])]
     return CustomEdit(path, fresh.render(), before, notes)
+
+
+def identify_custom_file(config: AsteriskConfig) -> str:
+    """pjsip_custom_post.conf (read last, at the end of [global]) when pjsip.conf includes
+    it, else the custom file read closest after FreePBX's identify sections."""
+    pjsip = config.loaded["pjsip.conf"]
+    if CUSTOM_POST in pjsip.files:
+        return CUSTOM_POST
+    docs = {d.name: d for d in config.documents.by_path.values()}
+    found = freepbx.preferred_custom_file(pjsip, "pjsip.identify.conf", docs)
+    if found is None:
+        raise OperatorError("FreePBX's pjsip.conf includes no custom file read after its "
+                            "identify sections: an address added there would not survive "
+                            "Apply Config", fix="add it in FreePBX's GUI: Connectivity → "
+                            "Trunks → the trunk → pjsip Settings → Advanced → Match (Permit)")
+    return found
+
+
+def add_identify_custom(config: AsteriskConfig, changeset: ChangeSet, identify_id: str,
+                        trunk: str, addresses: list[ProviderAddress], *, new: bool) -> str:
+    """`[identify](+type=identify)` with the addresses (a whole identify when new) in the
+    custom file read after FreePBX's identify sections; its name."""
+    name = identify_custom_file(config)
+    path = config.config_dir / name
+    before = snapshot(path)
+    doc = ConfigFile.from_bytes(before.content, name, path)
+    matches = [("match", a.text) for a in addresses]
+    if new:
+        edit.add_section(doc, identify_id, [("type", "identify"), ("endpoint", trunk), *matches])
+    else:
+        edit.add_section(doc, identify_id, matches, options="+type=identify")
+    changeset.add(path, doc.render(), before)
+    return name
+
+
+def generated_match(identify: str, place: str, address: ProviderAddress,
+                    where: str) -> OperatorError:
+    """A FreePBX-generated match cannot be removed from a custom file: (+) only appends."""
+    return OperatorError(
+        f"{address.text} is written by FreePBX ({where}): removing it there is undone by "
+        "the next Apply Config, and a custom file can only add matches",
+        evidence=f"identify {identify} is generated from FreePBX's database",
+        fix=f"remove it in FreePBX: {place}, then Apply Config. To stop calls from "
+            f"{address.text} now, block it in the firewall (FreePBX Firewall → "
+            "Blacklist) — nothing in a custom file can take a generated match away")

@@ -48,6 +48,7 @@ def _bundle(args: argparse.Namespace) -> int:
     from trunkconsole.cli.journal import journal_path
     from trunkconsole.cli.support import ami_target
     from trunkconsole.errors import OperatorError
+    from trunkconsole.pjsip.check import CheckOptions
 
     directory = config_dir(args)
     bundle = Bundle()
@@ -60,7 +61,10 @@ def _bundle(args: argparse.Namespace) -> int:
         target = None
     if target is not None:
         live_part(bundle, target)
-    checks_part(bundle, args, directory, lambda: ami_target(args))
+    checks_part(bundle, CheckOptions(since=args.since, log_dir=args.log_dir,
+                                     journal=journal_path(args),
+                                     journal_named=args.journal is not None),
+                directory, lambda: ami_target(args))
     network_part(bundle, directory, system)
     journal_part(bundle, journal_path(args), args.since)
     logs_part(bundle, directory, args.since, args.log_dir)

@@ -67,7 +67,8 @@ def _preflight(args: argparse.Namespace) -> int:
             return await run_preflight(ami, args.trunk, args.number, args.caller_id,
                                        state_file_for(f"preflight-{target.address}"),
                                        timeout=args.timeout,
-                                       config_dir=Path(settings.asterisk_dir))
+                                       config_dir=Path(settings.asterisk_dir),
+                                       target=target)
 
     result = asyncio.run(run())
     if args.json:

@@ -80,6 +80,7 @@ def config_dir(args: argparse.Namespace) -> Path:
 
 def config_show(args: argparse.Namespace) -> int:
     """Print the resolved PJSIP objects."""
+    from trunkconsole.conf.tree import IssueLevel
     from trunkconsole.masking import object_json, shown_value
     from trunkconsole.pjsip.system import load_asterisk
 
@@ -90,6 +91,11 @@ def config_show(args: argparse.Namespace) -> int:
     from trunkconsole.pjsip import freepbx
 
     system = load_asterisk(directory)
+    for loaded in system.loaded.values():  # what cut a load short (bounds, broken syntax)
+        for issue in loaded.issues:
+            if issue.level == IssueLevel.FATAL or issue.code == "unreadable":
+                where = f"{issue.file}:{issue.line}" if issue.line else issue.file
+                echo(f"trunkconsole: {where}: {issue.message}", file=sys.stderr)
     objects = [obj for obj in system.pjsip.objects
                if not args.object_type or obj.type == args.object_type]
     custom = freepbx.custom_values(list(system.documents.by_path.values()))
@@ -163,11 +169,17 @@ def _object_option_value(args: argparse.Namespace) -> tuple[str, str, str]:
 
 def check_command(args: argparse.Namespace) -> int:
     """Print every finding; the exit status says how bad it is."""
+    from trunkconsole.cli.journal import journal_path
     from trunkconsole.cli.support import ami_target
     from trunkconsole.findings import Severity
-    from trunkconsole.pjsip.check import CheckContext, run_checks
+    from trunkconsole.pjsip.check import CheckContext, CheckOptions, run_checks
 
-    result = run_checks(CheckContext(config_dir=config_dir(args), args=args,
+    options = CheckOptions(
+        since=args.since, listen=args.listen, live=not args.no_live,
+        network=not args.no_network, logs=not args.no_logs, log_dir=args.log_dir,
+        journal=None if args.no_journal else journal_path(args),
+        journal_named=args.journal is not None)
+    result = run_checks(CheckContext(config_dir=config_dir(args), options=options,
                                      ami_target=lambda: ami_target(args)))
     if args.json:
         echo(visible_json({"status": result.status, "unavailable": result.unavailable,

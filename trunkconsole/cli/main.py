@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,4 +171,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         echo(f"trunkconsole: ran out of {what} while reading the input; nothing was changed",
              file=sys.stderr)
         code = 3
+    except OSError as exc:  # a path or socket the input named that no check foresaw
+        where = f" {exc.filename}" if exc.filename else ""
+        echo(f"trunkconsole: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        code = 3
+    except Exception as exc:  # the last line: a bug, said in one line, never a traceback
+        echo(f"trunkconsole: internal error: {type(exc).__name__}: {str(exc)[:500]}\n"
+             "  fix: this is a bug in trunkconsole; TRUNKCONSOLE_DEBUG=1 prints the traceback "
+             "to report", file=sys.stderr)
+        if os.environ.get("TRUNKCONSOLE_DEBUG"):
+            echo(traceback.format_exc(), file=sys.stderr)
+        code = 70
     sys.exit(code)

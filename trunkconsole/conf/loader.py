@@ -37,6 +37,10 @@ MAX_INCLUDE_LEVEL = 10
 # templates (`[tN](!,tN-1,tN-1)` doubles them: ast_category_inherit() clones each one).
 MAX_LOAD_LINES = 2_000_000
 MAX_INHERITED = 4_000_000
+# Sections in one load: each costs 2-7 kB once resolved, linted and shown (`config show
+# --json`: 1.1 GB for 200,000, measured). 100,000 endpoints with their AORs fit; a file of
+# half a million two-line sections under the line bound would not fit in 2 GB.
+MAX_SECTIONS = 200_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
 # First characters the inline path leaves to classify_line(): directives, escapes, BOMs.
@@ -273,6 +277,12 @@ class Loader:
 
     def _section(self, name: str, options: list[str] | None, file: str,
                  number: int) -> Category | None:
+        if len(self.config.categories) >= MAX_SECTIONS:
+            self._issue(IssueLevel.FATAL, "too-many-sections",
+                        f"{self.config.filename} with its includes has over {MAX_SECTIONS:,} "
+                        f"sections (at line {number} of {file}): trunkconsole stops reading it",
+                        file, number)
+            return None
         newcat: Category | None = Category(name, file, number)
         assert newcat is not None
         cat: Category = newcat

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.propose import propose_trunks
+from trunkconsole.findings import AddProviderAddress, Finding, Severity
 from trunkconsole.findings import Evidence as Line
-from trunkconsole.findings import Finding, Severity
 from trunkconsole.net.bans import Ban, banned_addresses
 from trunkconsole.net.verdict import Decision
 
@@ -54,13 +54,14 @@ def provider_banned(ev: Evidence) -> list[Finding]:
         done.add(address)
         trunk = row.address.provider
         findings.append(Finding(
-            code="provider-banned", severity=Severity.CRITICAL, domain="network",
+            code="provider-banned", short="provider banned", severity=Severity.CRITICAL,
+            domain="network",
             title=f"trunk {trunk}'s address {address} is banned by {_who(bans[0])}: its "
                   "calls cannot get in",
             subject=trunk, evidence=(Line(f"{row.address.origin} {address}",
                                           *_location(row.address.location)),
                                      *_lines(ev, address, bans)),
-            fix=_fix(bans), details=_details(address, bans, trunk=trunk, flow="unban")))
+            fix=_fix(bans), details=_details(address, bans, trunk=trunk)))
     senders = {s.address for s in ev.unknown_senders()}  # live and from the logs
     for address in [*sorted(senders), *banned_addresses(ev.bans)]:
         if address in done:
@@ -92,18 +93,20 @@ def _new_address(ev: Evidence, address: str, bans: list[Ban], sender: bool) -> F
         lines.insert(0, Line(f"{address} sent SIP that no identify matches (401)"))
     if not candidates:
         return Finding(
-            code="banned-sender", severity=Severity.INFO if not sender else Severity.WARNING,
+            code="banned-sender", short="banned sender",
+            severity=Severity.INFO if not sender else Severity.WARNING,
             domain="network", title=f"{address} is banned by {_who(bans[0])}"
             + (" (it sent SIP no identify matches)" if sender else ""),
             subject=address, evidence=tuple(lines),
             fix=f"if it is a provider: {_fix(bans)}; if not, the ban is doing its job",
-            details=_details(address, bans, flow="unban"))
+            details=_details(address, bans))
     trunk = candidates[0].trunk
     lines += [Line(f"why trunk {trunk}: {reason}") for reason in candidates[0].reasons]
     verdict = ev.sip_verdict(address)
     blocked = verdict is not None and verdict.decision is Decision.DROP
     return Finding(
-        code="provider-ip-changed-banned", severity=Severity.CRITICAL, domain="live",
+        code="provider-ip-changed-banned", short="new provider IP banned",
+        severity=Severity.CRITICAL, domain="live",
         title=f"the provider of trunk {trunk} now sends from {address}: no identify matches "
               f"it, and {_who(bans[0])} banned it",
         subject=trunk, evidence=tuple(lines),
@@ -111,5 +114,6 @@ def _new_address(ev: Evidence, address: str, bans: list[Ban], sender: bool) -> F
              f"2) lift the ban: {_fix(bans)}"
              + ("" if blocked or verdict is None else
                 "; the firewall verdict does not show the ban now: re-read the rules")),
-        details=_details(address, bans, flow="identify-add", trunk=trunk,
-                         other_candidates=[c.trunk for c in candidates[1:]]))
+        details=_details(address, bans, trunk=trunk,
+                         other_candidates=[c.trunk for c in candidates[1:]]),
+        proposal=AddProviderAddress(trunk=trunk, address=address))

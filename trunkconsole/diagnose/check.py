@@ -22,37 +22,36 @@ from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.logs.findings import log_findings
-from trunkconsole.pjsip.check import CheckUnavailable
+from trunkconsole.pjsip.check import CheckContext, CheckUnavailable
 from trunkconsole.pjsip.trunks import trunk_groups
 
 
-def _evidence(context: Any) -> Evidence:
+def _evidence(context: CheckContext) -> Evidence:
     cache: dict[str, Any] = context.cache
     if "evidence" not in cache:
         ev = Evidence()
+        options = context.options
         config_evidence(ev, context.config_dir)
-        if not getattr(context.args, "no_network", False):
+        if options.network:
             network_evidence(ev, context.config_dir)
-        since = getattr(context.args, "since", None) or 3600.0
-        if not getattr(context.args, "no_logs", False):
-            log_evidence(ev, context.config_dir, since, getattr(context.args, "log_dir", None))
-        _journal_evidence(ev, context, since)
+        if options.logs:
+            log_evidence(ev, context.config_dir, options.since, options.log_dir)
+        _journal_evidence(ev, context)
         cache["evidence"] = ev
     evidence: Evidence = cache["evidence"]
     return evidence
 
 
-def network_provider(context: Any) -> list[Finding]:
+def network_provider(context: CheckContext) -> list[Finding]:
     """Firewall verdicts for every provider address and the host cross-checks."""
     ev = _evidence(context)
     return list(ev.network.findings) if ev.network is not None else []
 
 
-def live_provider(context: Any) -> list[Finding]:
+def live_provider(context: CheckContext) -> list[Finding]:
     """The production-failure diagnoses over live AMI state (skipped with --no-live)."""
-    args = context.args
     ev = _evidence(context)
-    if args is not None and getattr(args, "no_live", False):
+    if not context.options.live:
         return _from_logs_only(context, ev, None)
     if context.ami_target is None:
         raise CheckUnavailable("AMI: no target given")
@@ -61,19 +60,19 @@ def live_provider(context: Any) -> list[Finding]:
     except OperatorError as exc:
         raise CheckUnavailable(f"AMI: {exc.what}") from exc
     gaps_before = len(ev.gaps)
-    asyncio.run(live_evidence(ev, target, listen=float(getattr(args, "listen", 0) or 0)))
+    asyncio.run(live_evidence(ev, target, listen=context.options.listen))
     if ev.state is None:
         return _from_logs_only(context, ev,
                                "; ".join(ev.gaps[gaps_before:]) or "AMI unavailable")
     return _diagnose(context, ev)
 
 
-def _diagnose(context: Any, ev: Evidence) -> list[Finding]:
+def _diagnose(context: CheckContext, ev: Evidence) -> list[Finding]:
     context.cache["diagnosed"] = True  # bans_provider: diagnose() names the bans
     return diagnose(ev)
 
 
-def _from_logs_only(context: Any, ev: Evidence, reason: str | None) -> list[Finding]:
+def _from_logs_only(context: CheckContext, ev: Evidence, reason: str | None) -> list[Finding]:
     """Without AMI, the logs still say who was refused: diagnose from them alone."""
     past = (ev.log is not None and bool(ev.log.senders().by_address)) or (
         ev.journal_senders is not None and bool(ev.journal_senders.by_address))
@@ -89,7 +88,7 @@ def _from_logs_only(context: Any, ev: Evidence, reason: str | None) -> list[Find
     return findings
 
 
-def bans_provider(context: Any) -> list[Finding]:
+def bans_provider(context: CheckContext) -> list[Finding]:
     """Provider bans (fail2ban, CrowdSec, FreePBX) when the diagnoses did not run (no AMI,
     no logs): they need neither."""
     from trunkconsole.diagnose.bans import provider_banned
@@ -99,12 +98,12 @@ def bans_provider(context: Any) -> list[Finding]:
     return provider_banned(_evidence(context))
 
 
-def log_provider(context: Any) -> list[Finding]:
+def log_provider(context: CheckContext) -> list[Finding]:
     """What Asterisk's own logs and watch's journal say about the window: logging off,
     past outages, flapping (one finding per trunk and code; the journal's first)."""
     ev = _evidence(context)
     findings: list[Finding] = list(context.cache.get("journal_findings", []))
-    if ev.log is not None and not getattr(context.args, "no_logs", False):
+    if ev.log is not None and context.options.logs:
         trunks = ({g.name for g in trunk_groups(ev.config.pjsip) if g.is_trunk}
                   if ev.config is not None else None)
         seen = {(f.code, f.subject) for f in findings}
@@ -112,18 +111,16 @@ def log_provider(context: Any) -> list[Finding]:
     return findings
 
 
-def _journal_evidence(ev: Evidence, context: Any, since: float) -> None:
-    """The journal of `watch`, when there is one (--journal, else the default path)."""
+def _journal_evidence(ev: Evidence, context: CheckContext) -> None:
+    """The journal of `watch`, when one is to be read (--journal, else the default path)."""
     from trunkconsole.journal.history import build_history
-    from trunkconsole.journal.location import journal_file
     from trunkconsole.journal.past import journal_findings, journal_senders, readable
 
-    args = context.args
-    if args is None or getattr(args, "no_journal", False):
+    path, since = context.options.journal, context.options.since
+    if path is None:
         return
-    path = journal_file(getattr(args, "journal", None), getattr(args, "state_dir", None))
     if not readable(path):
-        if getattr(args, "journal", None):
+        if context.options.journal_named:
             ev.gaps.append(f"journal: cannot read {path}")
         return
     try:

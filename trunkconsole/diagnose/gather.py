@@ -14,10 +14,13 @@ from trunkconsole.settings import AmiTarget
 
 if TYPE_CHECKING:
     from trunkconsole.ami.live import LiveSession
+    from trunkconsole.net.feed import RulesetFeed
 
 
-def network_evidence(ev: Evidence, config_dir: Path) -> None:
-    """The firewall report and a compiled engine, or a gap saying why not."""
+def network_evidence(ev: Evidence, config_dir: Path, feed: RulesetFeed | None = None) -> None:
+    """The firewall report and a compiled engine, or a gap saying why not. feed: the
+    console's (rules read once per change; the time they are known to hold at is the
+    read's time), else the rules are read now."""
     from trunkconsole.net.bans import gather_bans
     from trunkconsole.net.collect import FirewallUnreadable, capture
     from trunkconsole.net.engine import Engine
@@ -35,7 +38,10 @@ def network_evidence(ev: Evidence, config_dir: Path) -> None:
     sources = [s for p in inputs.providers if (s := p.probe_address()) is not None]
     host = read_host(sources)
     try:
-        raw = capture()
+        if feed is not None:
+            raw, ev.network_read_at = feed.current()
+        else:
+            raw = capture()
         ruleset = raw.ruleset()
     except (FirewallUnreadable, OperatorError) as exc:
         ev.gaps.append(f"firewall: {exc.what}")

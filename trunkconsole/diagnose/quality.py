@@ -62,7 +62,7 @@ def _loss(trunk: str, calls: list[CallQuality]) -> list[Finding]:
                   f"MOS {c.mos() or '-'} ({c.sent_reports} RTCP reports from Asterisk)")
              for c, loss, jitter in bad[:MAX_LINES]]
     return [Finding(
-        code="loss-from-provider",
+        code="loss-from-provider", short="loss from provider",
         severity=Severity.CRITICAL if worst_loss >= LOSS_CRIT else Severity.WARNING,
         domain="live", subject=trunk,
         title=f"trunk {trunk}: loss from the provider {worst_loss:.0f}% "
@@ -84,7 +84,8 @@ def _one_way(trunk: str, calls: list[CallQuality]) -> list[Finding]:
     if not deaf:
         return []
     return [Finding(
-        code="one-way-audio", severity=Severity.CRITICAL, domain="live", subject=trunk,
+        code="one-way-audio", short="one-way audio", severity=Severity.CRITICAL, domain="live",
+        subject=trunk,
         title=f"trunk {trunk}: one-way audio on {len(deaf)} call(s): the provider receives "
               "no audio from Asterisk",
         evidence=tuple(Line(f"{c.channel}: the provider's RTCP reports "
@@ -103,7 +104,8 @@ def _no_rtcp(trunk: str, calls: list[CallQuality]) -> list[Finding]:
     if not silent:
         return []
     return [Finding(
-        code="no-rtcp-from-provider", severity=Severity.INFO, domain="live", subject=trunk,
+        code="no-rtcp-from-provider", short="no RTCP from provider", severity=Severity.INFO,
+        domain="live", subject=trunk,
         title=f"trunk {trunk}: no RTCP from the provider on {len(silent)} call(s): loss "
               "towards it and the round trip are unknown",
         evidence=tuple(Line(f"{c.channel}: Asterisk sent {c.sent_reports} RTCP reports, "

@@ -32,7 +32,7 @@ from trunkconsole.changes.sip_logger import SipLogger, state_file_for
 from trunkconsole.diagnose.propose import propose_trunks
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import AddProviderAddress
+from trunkconsole.findings import AddProviderAddress, Proposal, RouteDid, SetOption
 from trunkconsole.net.bans import BanIndex, banned_addresses
 from trunkconsole.net.engine import Engine
 from trunkconsole.net.packet import Probe
@@ -55,9 +55,7 @@ class Step:
     state: StepState = StepState.RUNNING
     saw: list[str] = field(default_factory=list)
     fix: str = ""
-    proposal: AddProviderAddress | None = None  # the guided change, prefilled
-    # Another guided change: {"flow": "did-route"|"option-set", ...} (calls/ findings).
-    change: dict[str, str] = field(default_factory=dict)
+    proposal: Proposal | None = None  # the guided change, prefilled
 
 
 @dataclass
@@ -271,7 +269,7 @@ async def _did_elsewhere(ami: AmiActions, spec: WorkflowInput, trunk: str,
         step.fix = (f"route {pilot} on {header}: trunkconsole did route {trunk} --pilot "
                     f"{pilot} --header {header} (a reviewed diff to extensions.conf, "
                     "dialplan reload, verified)")
-        step.change = {"flow": "did-route", "trunk": trunk, "pilot": pilot, "header": header}
+        step.proposal = RouteDid(trunk=trunk, pilot=pilot, header=header)
         return
 
 
@@ -291,8 +289,8 @@ def _explain_488(spec: WorkflowInput, trunk: str, invite: SipMessage, step: Step
     if why.option:
         step.fix = (f"trunkconsole config set endpoint {trunk} {why.option} {why.value} "
                     "(a reviewed diff, reload, verified)")
-        step.change = {"flow": "option-set", "kind": "endpoint", "name": trunk,
-                     "option": why.option, "value": why.value}
+        step.proposal = SetOption(kind="endpoint", name=trunk, option=why.option,
+                                  value=why.value)
     else:
         step.fix = f"allow a codec the provider offers on endpoint {trunk}"
 

@@ -48,7 +48,8 @@ def journal_findings(history: History) -> list[Finding]:
                            file=history.journal) for start, end in series.outages[-5:])
         if series.flaps >= FLAPPING:
             findings.append(Finding(
-                code="trunk-flapping", severity=Severity.WARNING, domain="journal",
+                code="trunk-flapping", short="trunk flapping", severity=Severity.WARNING,
+                domain="journal",
                 title=f"trunk {name} changed reachability {plural(series.flaps, 'time')} "
                       f"since {clock(history.since)}",
                 subject=name, evidence=lines,
@@ -56,7 +57,8 @@ def journal_findings(history: History) -> list[Finding]:
                 details={"trunk": name, "changes": series.flaps}))
         elif series.outages and series.outages[-1][1] is not None:
             findings.append(Finding(
-                code="trunk-was-unreachable", severity=Severity.INFO, domain="journal",
+                code="trunk-was-unreachable", short="trunk was down", severity=Severity.INFO,
+                domain="journal",
                 title=f"trunk {name} was unreachable " + ", ".join(
                     f"{clock(s)}-{clock(e or 0)}" for s, e in series.outages[-3:]),
                 subject=name, evidence=lines,

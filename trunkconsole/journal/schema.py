@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from trunkconsole.readable import refuse_special
+
 SCHEMA_VERSION = 1
 TABLES = ("events", "samples", "calls", "senders", "call_counts", "call_quality")
 SCHEMA = """
@@ -55,6 +57,7 @@ CREATE INDEX IF NOT EXISTS call_quality_at ON call_quality(at);
 def open_writer(path: Path) -> sqlite3.Connection:
     """The one writing connection (creates the file and schema)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    refuse_special(path, "journal")  # sqlite would block on a FIFO for ever
     fresh = not path.exists() or path.stat().st_size == 0
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
     if fresh:
@@ -76,6 +79,7 @@ def open_reader(path: Path) -> sqlite3.Connection:
     the reader sees each as an empty TEMP table of the same shape (SQLite resolves an
     unqualified name in temp first, and a read-only file still gets its temp schema).
     """
+    refuse_special(path, "journal")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     db.execute("PRAGMA busy_timeout=5000")
     present = {row[0] for row in db.execute(

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trunkconsole.diagnose.text import clock, plural
+from trunkconsole.findings import EnableLogs, Finding, Severity
 from trunkconsole.findings import Evidence as Line
-from trunkconsole.findings import Finding, Severity
 from trunkconsole.logs.record import NOTICE_LINE, SECURITY_LINE, LogRecord
 
 FLAPPING = 4  # reachability changes in the window that make a trunk "flapping"
@@ -57,7 +57,8 @@ def log_findings(record: LogRecord, trunks: set[str] | None = None) -> list[Find
                  for o in spans[-5:]]
         if changes.get(name, 0) >= FLAPPING:
             findings.append(Finding(
-                code="trunk-flapping", severity=Severity.WARNING, domain="logs",
+                code="trunk-flapping", short="trunk flapping", severity=Severity.WARNING,
+                domain="logs",
                 title=f"trunk {name} changed reachability "
                       f"{plural(changes[name], 'time')} since {clock(record.since)}",
                 subject=name, evidence=tuple(lines),
@@ -66,7 +67,8 @@ def log_findings(record: LogRecord, trunks: set[str] | None = None) -> list[Find
                 details={"trunk": name, "changes": changes[name]}))
         elif spans and spans[-1].end:
             findings.append(Finding(
-                code="trunk-was-unreachable", severity=Severity.INFO, domain="logs",
+                code="trunk-was-unreachable", short="trunk was down", severity=Severity.INFO,
+                domain="logs",
                 title=f"trunk {name} was unreachable "
                       + ", ".join(f"{clock(o.start)}-{clock(o.end)}" for o in spans[-3:]),
                 subject=name, evidence=tuple(lines),
@@ -92,7 +94,8 @@ def _logging_off(record: LogRecord) -> list[Finding]:
             evidence=(Line("no [logfiles] entry carries the security level",
                            file=str(setup.logger_conf)),),
             fix=f"add `{SECURITY_LINE}` to [logfiles]: trunkconsole logs enable",
-            details={"flow": "logs-enable", "line": SECURITY_LINE}))
+            details={"line": SECURITY_LINE}, short="no security log",
+            proposal=EnableLogs()))
     if not record.notice_logged:
         findings.append(Finding(
             code="asterisk-notice-log-off", severity=Severity.INFO, domain="logs",
@@ -101,5 +104,5 @@ def _logging_off(record: LogRecord) -> list[Finding]:
             evidence=(Line("no [logfiles] entry carries the notice level",
                            file=str(setup.logger_conf)),),
             fix=f"add `{NOTICE_LINE}` to [logfiles]: trunkconsole logs enable",
-            details={"flow": "logs-enable", "line": NOTICE_LINE}))
+            details={"line": NOTICE_LINE}, short="no NOTICE log", proposal=EnableLogs()))
     return findings

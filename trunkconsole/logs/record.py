@@ -103,9 +103,15 @@ def read_logs(config_dir: Path, since_seconds: float, *, log_dir: Path | None = 
     for channel in setup.channels:
         if not ({"security", "notice", "verbose", "*"} & channel.levels):
             continue
-        if not channel.path.exists():
+        try:
+            channel.path.stat()
+        except FileNotFoundError:
             record.gaps.append(f"{channel.path} (logger.conf line {channel.line}) does not "
                                "exist yet")
+            continue
+        except OSError as exc:  # a name too long, a loop of links, no permission
+            record.gaps.append(f"{channel.path} (logger.conf line {channel.line}): "
+                               f"{exc.strerror or exc}")
             continue
         parser = LineParser(dates, channel.formatter)
         read = read_window(channel.path, start, parser.time_of, keep, per_file)

@@ -17,6 +17,17 @@ from typing import Final
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.calls.quality import QualityBook
 from trunkconsole.model import normalise as norm
+from trunkconsole.model.channels import HANGUP_RING, ChannelEvents
+from trunkconsole.model.keys import (
+    _NOTHING,
+    CONTACT,
+    CORE,
+    ENDPOINT,
+    REGISTRATION,
+    SENDER,
+    Fields,
+    Key,
+)
 from trunkconsole.model.records import (
     Channel,
     Contact,
@@ -25,32 +36,21 @@ from trunkconsole.model.records import (
     Identify,
     Registration,
 )
+from trunkconsole.model.registrations import RegistrationEvents
 from trunkconsole.model.senders import SECURITY_EVENTS, SenderLog
-
-Key = tuple[str, str]
-ENDPOINT: Final = "endpoint"
-CONTACT: Final = "contact"
-REGISTRATION: Final = "registration"
-CHANNEL: Final = "channel"
-# A channel's RTCP figures changed (its other fields did not): a front end redraws only
-# the quality cells (500 calls are ~100 reports a second).
-QUALITY: Final = "quality"
-SENDER: Final = "sender"
-HANGUPS: Final = ("hangups", "")
-CORE: Final = ("core", "")
 
 SYNC_KINDS = ("endpoints", "channels", "registrations", "contacts")
 # Not a listing of its own: identifies come with each trunk's PJSIPShowEndpoint; complete
 # once every trunk candidate of a resync was read.
 IDENTIFIES: Final = "identifies"
-HANGUP_RING = 500
-_NOTHING: Final[frozenset[Key]] = frozenset()
-Fields = dict[str, str]
 Handler = Callable[[Fields, AmiMessage], Set[Key]]
 
 
-class PbxState:
-    """Endpoints, contacts, registrations, channels, recent hangups, unknown senders."""
+class PbxState(ChannelEvents, RegistrationEvents):
+    """Endpoints, contacts, registrations, channels, recent hangups, unknown senders.
+
+    The channel events (calls, hangups, RTCP) are handled in model/channels.py, the
+    outbound registrations' in model/registrations.py."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
@@ -351,155 +351,6 @@ class PbxState:
         for owner in self._owners(contact.aor, contact.endpoint):
             changed.add((ENDPOINT, owner))
         return changed
-
-    # -- registrations -----------------------------------------------------------------
-    def _registration_detail(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        name = f.get("objectname", "")
-        if not name:
-            return _NOTHING
-        registration = self.registrations.get(name)
-        if registration is None:
-            registration = self.registrations[name] = Registration(name=name)
-        registration.gen = self._gen["registrations"]
-        registration.server_uri = f.get("serveruri", "")
-        registration.client_uri = f.get("clienturi", "")
-        endpoint_name = f.get("endpoint", "")
-        if registration.endpoint != endpoint_name:
-            self._registrations_of.get(registration.endpoint, set()).discard(name)
-        registration.endpoint = endpoint_name
-        self._registrations_of.setdefault(endpoint_name, set()).add(name)
-        status = f.get("status", "Unknown")
-        if status != registration.status:
-            registration.changed_at = self.clock()
-        registration.status = status
-        registration.next_reg = norm.to_int(f.get("nextreg", "0"))
-        changed: set[Key] = {(REGISTRATION, name)}
-        owner = self.endpoints.get(registration.endpoint)
-        if owner is not None:
-            owner.registrations.add(name)
-            changed.add((ENDPOINT, owner.name))
-        return changed
-
-    def _registry(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        if f.get("channeltype") != "PJSIP":
-            return _NOTHING
-        client, server = f.get("username", ""), f.get("domain", "")
-        for registration in self.registrations.values():
-            if registration.client_uri == client and registration.server_uri == server:
-                status = f.get("status", "")
-                if status != registration.status:
-                    registration.changed_at = self.clock()
-                registration.status = status
-                changed: set[Key] = {(REGISTRATION, registration.name)}
-                if registration.endpoint in self.endpoints:
-                    changed.add((ENDPOINT, registration.endpoint))
-                return changed
-        return _NOTHING
-
-    # -- channels ----------------------------------------------------------------------
-    def _channel_snapshot(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        uid = f.get("uniqueid", "")
-        if not uid:
-            return _NOTHING
-        channel = self.channels.get(uid)
-        changed: set[Key] = {(CHANNEL, uid)}
-        if channel is None:
-            name = f.get("channel", "")
-            endpoint_name = norm.endpoint_of_channel(name)
-            started = norm.started_from_uniqueid(uid)
-            now = self.clock()
-            inbound, basis = norm.direction(f)
-            channel = self.channels[uid] = Channel(
-                uniqueid=uid, name=name, endpoint=endpoint_name,
-                started_at=now if started is None else started,
-                inbound=inbound, direction_basis=basis,
-            )
-            if endpoint_name:
-                endpoint = self._endpoint(endpoint_name) if (
-                    endpoint_name not in self.endpoints) else self.endpoints[endpoint_name]
-                endpoint.channels.add(uid)
-                endpoint.calls_started.append(channel.started_at)
-                changed.add((ENDPOINT, endpoint_name))
-        elif f.get("event") == "CoreShowChannel" and channel.direction_basis != \
-                "seen from its start":  # the listing names the application: know better
-            channel.inbound, channel.direction_basis = norm.direction(f)
-        channel.gen = self._gen["channels"]
-        channel.state = f.get("channelstatedesc", channel.state)
-        channel.state_code = norm.to_int(f.get("channelstate", ""), channel.state_code)
-        channel.caller_num = f.get("calleridnum", channel.caller_num)
-        channel.caller_name = f.get("calleridname", channel.caller_name)
-        channel.connected_num = f.get("connectedlinenum", channel.connected_num)
-        channel.connected_name = f.get("connectedlinename", channel.connected_name)
-        channel.context = f.get("context", channel.context)
-        exten = f.get("exten", channel.exten)
-        channel.exten = exten
-        if not channel.did and exten and exten != "s":
-            channel.did = exten
-        channel.linkedid = f.get("linkedid", channel.linkedid)
-        channel.application = f.get("application", channel.application)
-        channel.bridge_id = f.get("bridgeid", channel.bridge_id)
-        return changed
-
-    def _newexten(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        channel = self.channels.get(f.get("uniqueid", ""))
-        if channel is None:
-            return _NOTHING
-        channel.context = f.get("context", channel.context)
-        channel.exten = f.get("exten", channel.exten)
-        channel.application = f.get("application", channel.application)
-        return {(CHANNEL, channel.uniqueid)}
-
-    def _hangup_request(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        channel = self.channels.get(f.get("uniqueid", ""))
-        tech = f.get("techcause")
-        if channel is None or not tech:
-            return _NOTHING
-        channel.tech_cause = norm.to_int(tech) or channel.tech_cause
-        return _NOTHING
-
-    def _hangup(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        uid = f.get("uniqueid", "")
-        channel = self.channels.get(uid)
-        now = self.clock()
-        name = f.get("channel", "")
-        tech = norm.to_int(f.get("techcause", "0")) or None
-        if channel is not None and tech is None:
-            tech = channel.tech_cause
-        started = channel.started_at if channel is not None else (
-            norm.started_from_uniqueid(uid) or now)
-        record = Hangup(
-            at=now, uniqueid=uid, channel=name, endpoint=norm.endpoint_of_channel(name),
-            cause=norm.to_int(f.get("cause", "0")), cause_txt=f.get("cause-txt", ""),
-            tech_cause=tech, caller_num=f.get("calleridnum", ""),
-            caller_name=f.get("calleridname", ""),
-            did=channel.did if channel is not None else f.get("exten", ""),
-            duration=max(0.0, now - started),
-        )
-        self.hangups.append(record)
-        changed = self._drop_channel(uid)
-        changed.add(HANGUPS)
-        endpoint = self.endpoints.get(record.endpoint)
-        if endpoint is not None:
-            endpoint.last_hangup = record
-            changed.add((ENDPOINT, endpoint.name))
-        return changed
-
-    def _drop_channel(self, uid: str) -> set[Key]:
-        channel = self.channels.pop(uid, None)
-        self.quality.drop(uid)
-        changed: set[Key] = {(CHANNEL, uid)}
-        if channel is not None and channel.endpoint:
-            endpoint = self.endpoints.get(channel.endpoint)
-            if endpoint is not None:
-                endpoint.channels.discard(uid)
-                changed.add((ENDPOINT, endpoint.name))
-        return changed
-
-    def _rtcp(self, f: Fields, _m: AmiMessage) -> Set[Key]:
-        uid = f.get("uniqueid", "")
-        if uid not in self.channels or self.quality.record(f, self.clock()) is None:
-            return _NOTHING
-        return {(QUALITY, uid)}
 
     # -- security and core ---------------------------------------------------------------
     def _security(self, _f: Fields, message: AmiMessage) -> Set[Key]:

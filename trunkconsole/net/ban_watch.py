@@ -3,9 +3,9 @@ things (the dashboard's trunk rows).
 
 The ban tools keep their bans in the kernel (fail2ban's and CrowdSec's set elements,
 FreePBX's blacklist chain): every ban and unban is a ruleset change that `nft monitor`
-reports, so the RulesetWatcher the Network screen uses (net/watch.py) says when to read
-again. fail2ban's time left and FreePBX's xt_recent lists change without such an event:
-they are read again every RECHECK seconds as well.
+reports, so the console's one RulesetFeed (net/feed.py, shared with the Network and
+Diagnoses screens) says when to read again. fail2ban's time left and FreePBX's xt_recent
+lists change without such an event: they are read again every RECHECK seconds as well.
 """
 
 from __future__ import annotations
@@ -15,20 +15,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from trunkconsole.net.bans import Ban, BanIndex, banned_addresses
+from trunkconsole.net.feed import RulesetFeed
 from trunkconsole.net.pjsip_inputs import contact_host
 from trunkconsole.net.watch import RulesetWatcher
 
 RECHECK = 60.0
 
 
-def read_bans() -> BanIndex:
-    """The bans on this host now: the rules (CAP_NET_ADMIN), fail2ban-client, xt_recent."""
+def read_bans(feed: RulesetFeed | None = None) -> BanIndex:
+    """The bans on this host now: the rules (CAP_NET_ADMIN; from the feed when given, read
+    once per change), fail2ban-client, xt_recent."""
     from trunkconsole.net.bans import gather_bans
     from trunkconsole.net.collect import capture
 
-    raw = capture()
+    raw = feed.current()[0] if feed is not None else capture()
     return gather_bans(raw.ruleset(), raw.document)
 
 
@@ -87,6 +90,7 @@ class BanWatch:
                  watcher: RulesetWatcher | None = None, recheck: float = RECHECK) -> None:
         self._read = read
         self.watcher = watcher if watcher is not None else RulesetWatcher()
+        self._owns_watcher = True
         self.recheck = recheck
         self.bans: TrunkBans | None = None
         self.error = ""
@@ -94,11 +98,20 @@ class BanWatch:
         self._lock = threading.Lock()
         self._reading = False
 
+    @classmethod
+    def from_feed(cls, feed: RulesetFeed, recheck: float = RECHECK) -> BanWatch:
+        """Bans read through the process's one feed (its watcher is the feed's: started
+        here if need be, stopped by the feed's owner, never by this watch)."""
+        watch = cls(partial(read_bans, feed), feed.watcher, recheck)
+        watch._owns_watcher = False
+        return watch
+
     def start(self) -> None:
         self.watcher.start()
 
     def stop(self) -> None:
-        self.watcher.stop()
+        if self._owns_watcher:
+            self.watcher.stop()
 
     def due(self, now: float | None = None) -> bool:
         """Never read, the rules changed since the last read began, or RECHECK passed."""

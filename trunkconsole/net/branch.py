@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from trunkconsole.net.ir import Nat, SetMark
+from trunkconsole.net.compiled import verdict_text
+from trunkconsole.net.ir import Nat, SetMark, Verdict
 from trunkconsole.net.packet import Packet, Probe
 from trunkconsole.net.unknowns import Condition
 from trunkconsole.net.values import CT_STATUS_DNAT, CT_STATUS_SNAT
@@ -123,3 +125,41 @@ def rewrite(br: Branch, nat: Nat, local: set[int] | None, label: str, text: str)
     else:
         pkt.status |= CT_STATUS_SNAT
     br.step(Step(label, nat.kind, text))
+
+
+def verdict_alternatives(label: str, br: Branch, verdict: Verdict) -> list[Alternative]:
+    """What a verdict statement does to the branch: one way, or several when the verdict
+    is decided outside the rules (a queue's userspace program, an unreadable target)."""
+    kind = verdict.kind
+    if kind in ("accept", "drop", "return", "jump", "goto"):
+        return [Alternative(kind, verdict.target, br)]
+    if kind == "reject":
+        return [Alternative("drop", "", br)]
+    if kind == "continue":
+        return [Alternative("next", "", br)]
+    what = "the userspace program on the queue" if kind == "queue" else verdict.target
+    condition = Condition(label, what)
+    if kind == "queue":
+        return [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
+                                                  condition)),
+                Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
+                                                condition))]
+    more = [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
+                                              condition))] if kind == "unreadable" else []
+    return [*more,
+            Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
+                                            condition)),
+            Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
+                                            condition))]
+
+
+def vmap_alternatives(label: str, rendered: str, br: Branch,
+                      verdicts: Iterable[Verdict]) -> list[Alternative]:
+    """A vmap whose key cannot be read: no element, or any of its verdicts."""
+    lookup = Condition(label, f"vmap {rendered}")
+    alts = [Alternative("next", "", br.fork(f"{label}: the vmap key matches no element",
+                                            lookup))]
+    for verdict in verdicts:
+        alt = br.fork(f"{label}: the vmap gives {verdict_text(verdict)}", lookup)
+        alts.extend(verdict_alternatives(label, alt, verdict))
+    return alts

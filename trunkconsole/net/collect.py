@@ -28,6 +28,7 @@ from trunkconsole.net.nsexec import (
     run_command,
 )
 from trunkconsole.net.ruleset import assemble
+from trunkconsole.readable import read_regular
 
 Runner = Callable[[list[str]], tuple[int, str, str]]
 TIMEOUT = 10.0
@@ -258,8 +259,7 @@ MAX_FILE = 256 * 1024 * 1024  # a 100,000-element set listing is ~1.5 MB (refere
 def read_text(path: Path) -> str:
     """A rules file as text; unreadable, oversized or non-UTF-8 is an OperatorError."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE + 1)
+        data = read_regular(path, MAX_FILE, "rules file")
     except OSError as exc:
         raise OperatorError(f"cannot read {exc.filename or path}", evidence=exc.strerror or "",
                             fix="check the path") from exc

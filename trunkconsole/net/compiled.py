@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trunkconsole.net import contents
+from trunkconsole.net.fields import Unsupported
 from trunkconsole.net.ir import (
     AnonSet,
     BinOp,
@@ -35,7 +36,7 @@ from trunkconsole.net.ir import (
     Verdict,
     VMap,
 )
-from trunkconsole.net.match import SetCache, Unsupported, compile_lookup, compile_match, key_reader
+from trunkconsole.net.match import SetCache, compile_lookup, compile_match, key_reader
 from trunkconsole.net.packet import Packet
 from trunkconsole.net.values import ValueError_, parse_address
 from trunkconsole.net.verdict import RuleRef

@@ -65,7 +65,7 @@ def per_port(p: Packet, read: Callable[[Packet], Any]) -> Any:
     Each run of one payload kind is read once with the destination port unknown; only a
     match that then needs the port (u32/bpf/raw reading the port bytes) is read port by
     port (bounded), and the span splits where its answer changes."""
-    from trunkconsole.net.match import UNKNOWN
+    from trunkconsole.net.fields import UNKNOWN
 
     if p.dlo == p.dhi:
         return read(p)
@@ -88,7 +88,7 @@ def per_port(p: Packet, read: Callable[[Packet], Any]) -> Any:
 
 def raw_getter(field: Field) -> Callable[[Packet], Any]:
     """`@th,64,32`: the bits, or UNKNOWN/ABSENT (imported lazily: match imports us)."""
-    from trunkconsole.net.match import UNKNOWN
+    from trunkconsole.net.fields import UNKNOWN
 
     offset, length = (int(x) for x in field.name.split(","))
 
@@ -103,7 +103,7 @@ def raw_getter(field: Field) -> Callable[[Packet], Any]:
 
 def probe_getter(field: Field) -> Callable[[Packet], Any]:
     """An iptables content match (`-m string/u32/length/physdev`): 1, 0 or UNKNOWN."""
-    from trunkconsole.net.match import UNKNOWN
+    from trunkconsole.net.fields import UNKNOWN
 
     options: list[tuple[bool, str, list[str]]] = [
         (bool(n), str(o), [str(a) for a in args]) for n, o, args in json.loads(field.name)]

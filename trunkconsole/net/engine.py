@@ -14,8 +14,6 @@ from __future__ import annotations
 import ipaddress
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import replace
-from itertools import pairwise
 
 from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.net.branch import (
@@ -25,6 +23,8 @@ from trunkconsole.net.branch import (
     packet_verdict,
     rewrite,
     set_mark,
+    verdict_alternatives,
+    vmap_alternatives,
 )
 from trunkconsole.net.compiled import (
     CChain,
@@ -41,18 +41,18 @@ from trunkconsole.net.compiled import (
     VMapOp,
     VMapUnknownOp,
     match_text,
-    verdict_text,
 )
 from trunkconsole.net.cycles import check_loops
-from trunkconsole.net.ir import Nat, Ruleset, Verdict
-from trunkconsole.net.match import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN, find
+from trunkconsole.net.fields import ABSENT, LOCAL_UNICAST, REMOTE_IF, UNKNOWN
+from trunkconsole.net.ir import Nat, Ruleset
+from trunkconsole.net.match import find
 from trunkconsole.net.packet import Packet, Probe
+from trunkconsole.net.ranges import evaluate_range
 from trunkconsole.net.unknowns import Condition
 from trunkconsole.net.values import CT_NEW, CT_UNTRACKED
 from trunkconsole.net.verdict import (
     Decision,
     PacketVerdict,
-    PortClass,
     RangeVerdict,
     RuleRef,
     Step,
@@ -119,31 +119,7 @@ class Engine:
 
     def evaluate_range(self, probe: Probe) -> RangeVerdict:
         """Split [dport_lo, dport_hi] into classes the rules treat alike; one verdict each."""
-        from trunkconsole.net.values import PortSplit
-
-        pending = [(probe.dport_lo, probe.dport_high)]
-        done: list[PortClass] = []
-        while pending:
-            lo, hi = pending.pop()
-            try:
-                verdict = self.evaluate(probe.with_ports(lo, hi))
-            except PortSplit as split:
-                edges = sorted({p for p in split.points if lo < p <= hi})
-                bounds = [lo, *edges, hi + 1]
-                pending.extend((a, b - 1) for a, b in pairwise(bounds))
-                continue
-            done.append(PortClass(lo, hi, verdict))
-        done.sort(key=lambda c: c.lo)
-        merged: list[PortClass] = []
-        for cls in done:
-            if merged and merged[-1].hi + 1 == cls.lo and \
-                    merged[-1].verdict.signature() == cls.verdict.signature():
-                first = merged[-1]
-                merged[-1] = PortClass(first.lo, cls.hi, replace(
-                    first.verdict, probe=probe.with_ports(first.lo, cls.hi)))
-            else:
-                merged.append(cls)
-        return RangeVerdict(probe, tuple(merged))
+        return evaluate_range(self.evaluate, probe)
 
     def _walk(self, start: Branch) -> list[Branch | tuple[Branch, RuleRef]]:
         finals: list[Branch | tuple[Branch, RuleRef]] = []
@@ -361,7 +337,7 @@ class Engine:
             if isinstance(op, UnknownOp):
                 return self._fork(crule, i, br, op.text)
             if isinstance(op, VerdictOp):
-                return self._verdict(crule, br, op.verdict)
+                return verdict_alternatives(crule.ref.label, br, op.verdict)
             if isinstance(op, VMapOp):
                 key = op.read(br.packet)
                 if key is ABSENT:
@@ -371,9 +347,10 @@ class Engine:
                 hit, verdict = find(op.lookup, key)
                 if not hit:
                     return None
-                return self._verdict(crule, br, verdict)
+                return verdict_alternatives(crule.ref.label, br, verdict)
             if isinstance(op, VMapUnknownOp):
-                return self._vmap_unknown(crule, br, op)
+                return vmap_alternatives(crule.ref.label, crule.rule.rendered(), br,
+                                         op.verdicts)
             if isinstance(op, NatOp):
                 return self._nat(crule, br, op.nat)
             if isinstance(op, MarkOp):
@@ -389,16 +366,6 @@ class Engine:
                 br.packet.status = 0
                 br.step(Step(crule.ref.label, "notrack", crule.rule.rendered()))
         return None
-
-    def _vmap_unknown(self, crule: CRule, br: Branch,
-                      op: VMapUnknownOp) -> list[Alternative]:
-        lookup = Condition(crule.ref.label, f"vmap {crule.rule.rendered()}")
-        alts = [Alternative("next", "", br.fork(
-            f"{crule.ref.label}: the vmap key matches no element", lookup))]
-        for verdict in op.verdicts:
-            alt = br.fork(f"{crule.ref.label}: the vmap gives {verdict_text(verdict)}", lookup)
-            alts.extend(self._verdict(crule, alt, verdict))
-        return alts
 
     def _fork(self, crule: CRule, i: int, br: Branch, text: str,
               iif: MatchOp | None = None) -> list[Alternative] | None:
@@ -421,30 +388,6 @@ class Engine:
             other.packet.iif_not = other.packet.iif_not | {iif.iif}
         return [*(self._apply(crule, i + 1, yes) or [Alternative("next", "", yes)]),
                 Alternative("next", "", no)]
-
-    def _verdict(self, crule: CRule, br: Branch, verdict: Verdict) -> list[Alternative]:
-        kind = verdict.kind
-        if kind in ("accept", "drop", "return", "jump", "goto"):
-            return [Alternative(kind, verdict.target, br)]
-        if kind == "reject":
-            return [Alternative("drop", "", br)]
-        if kind == "continue":
-            return [Alternative("next", "", br)]
-        what = "the userspace program on the queue" if kind == "queue" else verdict.target
-        label = crule.ref.label
-        condition = Condition(label, what)
-        if kind == "queue":
-            return [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
-                                                      condition)),
-                    Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
-                                                    condition))]
-        more = [Alternative("accept", "", br.fork(f"{label}: {what} accepts the packet",
-                                                  condition))] if kind == "unreadable" else []
-        return [*more,
-                Alternative("next", "", br.fork(f"{label}: {what} lets the packet continue",
-                                                condition)),
-                Alternative("drop", "", br.fork(f"{label}: {what} drops the packet",
-                                                condition))]
 
     def _nat(self, crule: CRule, br: Branch, nat: Nat) -> list[Alternative]:
         rewrite(br, nat, self.local, crule.ref.label, crule.rule.rendered())

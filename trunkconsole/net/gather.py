@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.findings import Finding
 from trunkconsole.net.bans import gather_bans
 from trunkconsole.net.collect import FirewallUnreadable, capture, load_files
+from trunkconsole.net.feed import RulesetFeed
 from trunkconsole.net.helper import helper_state
 from trunkconsole.net.host import read_host
 from trunkconsole.net.inputs import NetworkInputs
@@ -16,8 +16,10 @@ from trunkconsole.net.sockets import asterisk_pid, listening_sockets
 
 
 def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | None = None,
-                  netns: str | None = None, inputs: NetworkInputs | None = None) -> NetworkReport:
-    """The full report for this host (or netns); rules from files when given."""
+                  netns: str | None = None, inputs: NetworkInputs | None = None,
+                  feed: RulesetFeed | None = None) -> NetworkReport:
+    """The full report for this host (or netns); rules from files when given, else from
+    the feed (the console's one watcher: read once per change), else read now."""
     if inputs is None:
         from trunkconsole.net.pjsip_inputs import load_inputs
 
@@ -29,7 +31,7 @@ def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | N
         if files is not None:
             ruleset = load_files(*files)
         else:
-            raw = capture(netns)
+            raw = feed.current()[0] if feed is not None else capture(netns)
             ruleset, document = raw.ruleset(), raw.document
     except FirewallUnreadable as exc:
         error = exc.render()
@@ -44,8 +46,3 @@ def gather_report(config_dir: Path, *, files: tuple[Path | None, list[Path]] | N
         attach_bans(report, gather_bans(ruleset, document))
     return report
 
-
-def network_provider(context: object) -> list[Finding]:
-    """`trunkconsole check` provider (trunkconsole.pjsip.check.PROVIDERS)."""
-    config_dir = Path(getattr(context, "config_dir", "/etc/asterisk"))
-    return gather_report(config_dir).findings

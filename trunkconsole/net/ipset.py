@@ -15,8 +15,6 @@ keeps `--match-set NAME FLAGS`). Facts from ipset(8) and real `ipset save` (ipse
 
 from __future__ import annotations
 
-import re
-import shlex
 from dataclasses import dataclass, field
 
 from trunkconsole.errors import OperatorError
@@ -36,11 +34,8 @@ from trunkconsole.net.ir import (
     Value,
 )
 from trunkconsole.net.values import interval
+from trunkconsole.net.words import split_words
 
-# A line without quotes, backslashes or exotic whitespace splits the same with str.split()
-# as with shlex.split() (POSIX mode, no comments), at a thirtieth of the cost: 5,000 bans
-# took 70 ms through shlex alone (bench/bench_firewall.py).
-_PLAIN = re.compile(r"[!#-&(-\[\]-~ \t]*")
 NOMATCH = "#nomatch"  # suffix of the companion set holding a set's nomatch elements
 _DIMS = {"ip": "addr", "net": "addr", "port": "port", "iface": "iface", "mark": "mark"}
 
@@ -73,9 +68,9 @@ def parse_ipset_save(text: str) -> dict[str, IpSet]:
         if not line or line.startswith("#"):
             continue
         try:
-            tokens = line.split() if _PLAIN.fullmatch(line) else shlex.split(line)
+            tokens = split_words(line)
         except ValueError as exc:
-            raise OperatorError(f"ipset save line {number} cannot be split",
+            raise OperatorError(f"ipset save line {number} cannot be split ({exc})",
                                 evidence=line[:120]) from exc
         if tokens[0] == "create" and len(tokens) >= 3:
             options = tokens[3:]

@@ -10,7 +10,6 @@ raw -300, mangle -150, nat PREROUTING -100, filter 0, security 50, nat INPUT 100
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any
 
 from trunkconsole.errors import OperatorError
@@ -38,6 +37,7 @@ from trunkconsole.net.ir import (
     Value,
     Verdict,
 )
+from trunkconsole.net.words import split_words
 
 # table -> builtin chain -> (hook, priority, chain type)
 BUILTIN: dict[str, dict[str, tuple[str, int, str]]] = {
@@ -146,9 +146,9 @@ def _parse_line(raw_line: str, number: int, family: str, source: Source,
         return
     if line.startswith("-A "):
         try:
-            tokens = shlex.split(line)
+            tokens = split_words(line)
         except ValueError as exc:
-            raise OperatorError(f"iptables-save line {number} cannot be split",
+            raise OperatorError(f"iptables-save line {number} cannot be split ({exc})",
                                 evidence=raw_line[:120]) from exc
         chain_name = tokens[1]
         chain = table.chains.setdefault(chain_name, Chain(family, table.name, chain_name,

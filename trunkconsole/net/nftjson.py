@@ -268,7 +268,7 @@ def parse_ruleset(document: dict[str, Any] | str) -> Ruleset:
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: also a >4300-digit number
             raise OperatorError("the ruleset is not valid JSON",
                                 evidence=str(exc)[:200] or "nested too deeply",
                                 fix="produce it with: nft -j list ruleset > FILE.json") from exc

@@ -21,8 +21,6 @@ LEGACY_POLL = 5.0
 _COUNTERS = re.compile(r"\[\d+:\d+\]")
 
 
-
-
 def legacy_fingerprint() -> str:
     """A hash of the legacy rules (both families), '' when no legacy table exists."""
     parts = []
@@ -48,13 +46,30 @@ class RulesetWatcher:
         self._legacy_poll = legacy_poll
         self._stop = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._started = False
+        self.monitoring = False  # `nft monitor` runs: a change is seen within milliseconds
+        self.monitoring_since = 0.0  # wall clock it started (it subscribes shortly after)
+        self.legacy_tables = False  # legacy tables exist: changes are seen by polling only
+        self.legacy_checked_at = 0.0  # wall clock of the last legacy fingerprint
 
     def start(self) -> None:
+        """Start watching (once: later calls do nothing)."""
+        if self._started:
+            return
+        self._started = True
         threading.Thread(target=self._monitor, daemon=True, name="nft-monitor").start()
         threading.Thread(target=self._legacy, daemon=True, name="legacy-poll").start()
 
     def changed_since(self, when: float) -> bool:
         return self.changed_at > when
+
+    def vouched_at(self) -> float:
+        """The wall time up to which a change would have been seen: now while `nft monitor`
+        runs, the last poll where legacy tables exist, 0 when nothing watches."""
+        if not self.monitoring:
+            return 0.0
+        now = time.time()
+        return min(now, self.legacy_checked_at) if self.legacy_tables else now
 
     def _monitor(self) -> None:
         try:
@@ -66,19 +81,27 @@ class RulesetWatcher:
             self.error = f"nft monitor: {exc}"
             return
         assert self._proc.stdout is not None
-        for line in iter(self._proc.stdout.readline, b""):
-            if self._stop.is_set():
-                break
-            if line.strip():
-                self.changed_at = time.time()
+        self.monitoring, self.monitoring_since = True, time.time()
+        try:
+            for line in iter(self._proc.stdout.readline, b""):
+                if self._stop.is_set():
+                    break
+                if line.strip():
+                    self.changed_at = time.time()
+        finally:
+            self.monitoring = False  # ended (stopped, or nft refused): nothing vouches now
 
     def _legacy(self) -> None:
+        checked = time.time()
         last = legacy_fingerprint()
+        self.legacy_tables, self.legacy_checked_at = bool(last), checked
         while not self._stop.wait(self._legacy_poll):
+            checked = time.time()
             now = legacy_fingerprint()
             if now != last:
                 last = now
                 self.changed_at = time.time()
+            self.legacy_tables, self.legacy_checked_at = bool(now), checked
 
     def stop(self) -> None:
         self._stop.set()

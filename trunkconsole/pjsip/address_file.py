@@ -8,10 +8,10 @@ refuses the whole file, naming the line, before anything is read from Asterisk.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip.addresses import ProviderAddress, parse_provider_address
+from trunkconsole.readable import read_regular
 
 MAX_BYTES = 1 << 20  # a provider's list is a few hundred lines, never a megabyte
 MAX_ADDRESSES = 4096
@@ -46,8 +46,7 @@ def read_address_file(path: str, *, force: bool = False) -> list[ProviderAddress
         if path == "-":
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
         else:
-            with Path(path).open("rb") as handle:
-                data = handle.read(MAX_BYTES + 1)
+            data = read_regular(path, MAX_BYTES, "address file")
     except OSError as exc:
         raise OperatorError(f"cannot read {source}", evidence=exc.strerror or str(exc)) from exc
     if len(data) > MAX_BYTES:

@@ -40,12 +40,27 @@ class CheckUnavailable(Exception):
     """A provider could not look (no config dir, no AMI, no root for nftables)."""
 
 
+@dataclass(frozen=True)
+class CheckOptions:
+    """What `check` (and `bundle`) was asked to look at, as values: cli/ builds it from the
+    flags; the defaults are a library caller's (everything but the journal)."""
+
+    since: float = 3600.0  # seconds back in Asterisk's logs and the journal
+    listen: float = 0.0  # seconds to listen to AMI events before diagnosing
+    live: bool = True  # the live diagnoses over AMI (--no-live: False)
+    network: bool = True  # the firewall and host facts (--no-network: False)
+    logs: bool = True  # Asterisk's own log files (--no-logs: False)
+    log_dir: Path | None = None  # Asterisk's log directory; None: astlogdir of asterisk.conf
+    journal: Path | None = None  # watch's journal to read; None: none
+    journal_named: bool = False  # the operator named it (--journal): unreadable is a gap
+
+
 @dataclass
 class CheckContext:
     """What providers may use; loaded lazily and shared between them."""
 
     config_dir: Path
-    args: Any = None  # the argparse namespace, for providers with their own flags
+    options: CheckOptions = field(default_factory=CheckOptions)
     # How to reach AMI (the front end resolves flags, config.yaml and manager.conf); None:
     # the live check cannot run. Called only when the live provider runs.
     ami_target: Callable[[], AmiTarget] | None = None

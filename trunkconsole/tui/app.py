@@ -26,8 +26,9 @@ from trunkconsole.ami.live import LiveSession
 from trunkconsole.ami.server_info import ServerInfo
 from trunkconsole.conf.gcpause import collect_frozen
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import AddProviderAddress
+from trunkconsole.findings import AddProviderAddress, Proposal
 from trunkconsole.model.state import PbxState
+from trunkconsole.net.feed import RulesetFeed
 from trunkconsole.pjsip.system import AsteriskConfig
 from trunkconsole.settings import Settings, save_setting
 from trunkconsole.tui.commands import TrunkCommands
@@ -135,6 +136,9 @@ class TrunkConsoleApp(App[int]):
         self.clock: Callable[[], float] = time.monotonic
         # Wall time for call durations (Uniqueid carries wall time); tests freeze it too.
         self.wall_clock: Callable[[], float] = time.time
+        # The firewall for every screen: one `nft monitor`, the rules read once per change
+        # (started by the first screen that shows the firewall or bans).
+        self.firewall = RulesetFeed()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -280,9 +284,31 @@ class TrunkConsoleApp(App[int]):
     def action_add_identify(self) -> None:
         self.propose(AddProviderAddress())
 
-    def propose(self, proposal: AddProviderAddress) -> None:
-        """Open the guided change for this proposal (the trunk list is read off the loop)."""
-        self._open_identify(proposal)
+    def propose(self, proposal: Proposal) -> None:
+        """Open the guided change for this proposal: an address goes to the identify form
+        (trunk and address prefilled), any other kind straight to its review. Planned off
+        the loop (a config parse)."""
+        if isinstance(proposal, AddProviderAddress):
+            self._open_identify(proposal)
+        else:
+            self._review_proposal(proposal)
+
+    @work(exclusive=True, group="open-dialog", exit_on_error=False)
+    async def _review_proposal(self, proposal: Proposal) -> None:
+        from trunkconsole.changes.changeset import Unchanged
+        from trunkconsole.changes.proposal import plan_proposal
+        from trunkconsole.tui.dialogs.review import ReviewScreen
+
+        try:
+            changeset = await asyncio.to_thread(plan_proposal, self.settings.asterisk_dir,
+                                                proposal)
+        except Unchanged as exc:
+            self.notify(visible_lines(exc.render()), markup=False)
+            return
+        except OperatorError as exc:
+            self.notify(visible_lines(exc.render()), severity="error", markup=False)
+            return
+        self.push_screen(ReviewScreen(changeset))
 
     @work(exclusive=True, group="open-dialog", exit_on_error=False)
     async def _open_identify(self, proposal: AddProviderAddress) -> None:
@@ -308,6 +334,7 @@ class TrunkConsoleApp(App[int]):
                 await cleanup()
         if self.live is not None:
             await self.live.close()
+        self.firewall.stop()
 
 
 def run_app(settings: Settings) -> int:

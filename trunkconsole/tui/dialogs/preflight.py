@@ -72,7 +72,7 @@ class PreflightDialog(ModalScreen[None]):
             result = await run_preflight(
                 ami, self.trunk, number, caller_id,
                 state_file_for(f"preflight-{app.settings.ami.address}"),
-                config_dir=Path(app.settings.asterisk_dir))
+                config_dir=Path(app.settings.asterisk_dir), target=app.settings.ami)
         except OperatorError as exc:
             out.update(plain_lines(exc.render(), style="bold red"))
             return

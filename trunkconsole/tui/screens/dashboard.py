@@ -21,8 +21,9 @@ from textual.widgets import Footer, Input, Static
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
+from trunkconsole.model.keys import CHANNEL, ENDPOINT, QUALITY, SENDER
 from trunkconsole.model.records import Endpoint
-from trunkconsole.model.state import CHANNEL, ENDPOINT, QUALITY, SENDER, PbxState
+from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
 from trunkconsole.net.ban_watch import BanWatch, trunk_addresses
 from trunkconsole.net.bans import Ban
@@ -72,10 +73,12 @@ class DashboardScreen(LiveScreen):
     ]
 
     def __init__(self, bans: BanWatch | None = None, *, watch_bans: bool = True) -> None:
-        """bans None: this host's, read when the rules change (net/ban_watch.py), started
-        with the first trunks; watch_bans False: none (tests feeding a model)."""
+        """bans None: this host's, read through the app's firewall feed when the rules
+        change (net/ban_watch.py), from the first trunks on; watch_bans False: none (tests
+        feeding a model)."""
         super().__init__()
-        self.ban_watch = bans if bans is not None or not watch_bans else BanWatch()
+        self.ban_watch = bans
+        self._watch_bans = watch_bans
         self._ban_started = False
         self._ban_keys: dict[str, tuple[str, ...]] = {}  # trunk -> addresses last looked up
         self.trunk_bans: dict[str, list[Ban]] = {}
@@ -251,6 +254,8 @@ class DashboardScreen(LiveScreen):
     def _check_bans(self, state: PbxState, trunks: list[Endpoint]) -> None:
         """Read the bans again (in a thread) when the rules changed or a trunk's
         addresses did; the first trunks start the watcher."""
+        if self.ban_watch is None and self._watch_bans and trunks:
+            self.ban_watch = BanWatch.from_feed(self.app.firewall)
         watch = self.ban_watch
         if watch is None or not trunks:
             return

@@ -26,15 +26,15 @@ from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.diagnose.gather import log_evidence, network_evidence
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
-from trunkconsole.findings import Finding, Severity
+from trunkconsole.findings import AddProviderAddress, Finding, RouteDid, Severity
 from trunkconsole.journal.past import recorded_senders
 from trunkconsole.logs.findings import log_findings
-from trunkconsole.net.watch import RulesetWatcher
 from trunkconsole.tui.plain import plain
 from trunkconsole.tui.screens.base import LiveScreen
 from trunkconsole.tui.widgets.status_bar import StatusBar
 from trunkconsole.visible import visible, visible_lines
 
+WHAT_WIDTH = 22  # the list's "what" column: Finding.short fits it (80 columns too)
 LOG_WINDOW = 3600.0  # the Diagnoses screen looks an hour back in Asterisk's logs
 SEVERITY_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow",
                   Severity.INFO: "dim"}
@@ -80,8 +80,6 @@ class DiagnosesScreen(LiveScreen):
         self.evidence = Evidence()
         self.findings: list[Finding] = findings or []
         self._static = findings is not None
-        # Rules changed (nft monitor; legacy fingerprint): read the firewall again.
-        self.watcher = None if self._static else RulesetWatcher()
         self._network_requested = 0.0
 
     def compose(self) -> ComposeResult:
@@ -98,24 +96,20 @@ class DiagnosesScreen(LiveScreen):
         table = self.query_one("#diag-table", DataTable)
         # The short title first: it fits at 80 columns; the detail pane has the whole story.
         table.add_column("", width=8, key="severity")
-        table.add_column("what", width=22, key="title")
+        table.add_column("what", width=WHAT_WIDTH, key="title")
         table.add_column("trunk", width=16, key="subject")
         if self._static:
             self.evidence.state = None
             self._show()
             return
-        if self.watcher is not None:
-            self.watcher.start()
+        # Rules changed (the app's one nft monitor; legacy fingerprint): read them again.
+        self.app.firewall.start()
         self.action_read_network()
-
-    def on_unmount(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
 
     def refresh_live(self) -> None:
         """The app's tick, every 2 s while shown: gather and diagnose in a worker; the
         firewall again only when its rules changed since the last read began."""
-        if self.watcher is not None and self.watcher.changed_since(self._network_requested) \
+        if not self._static and self.app.firewall.changed_since(self._network_requested) \
                 and not self._busy("diag-network"):
             self.action_read_network()
         if not self._static and not self._busy("diag-refresh"):
@@ -132,7 +126,7 @@ class DiagnosesScreen(LiveScreen):
     @work(thread=True, exclusive=True, group="diag-network", exit_on_error=False)
     def _network(self) -> None:
         ev = Evidence()
-        network_evidence(ev, self.app.settings.asterisk_dir)
+        network_evidence(ev, self.app.settings.asterisk_dir, self.app.firewall)
         # The past without a daemon: Asterisk's own logs over the last hour.
         log_evidence(ev, Path(self.app.settings.asterisk_dir), LOG_WINDOW)
         self.evidence.network, self.evidence.engine = ev.network, ev.engine
@@ -215,6 +209,7 @@ class DiagnosesScreen(LiveScreen):
         finding = self._current()
         trunk = ""
         if finding is not None:
-            trunk = finding.proposal.trunk if finding.proposal is not None else str(
-                finding.details.get("trunk", ""))
+            proposal = finding.proposal
+            trunk = proposal.trunk if isinstance(proposal, AddProviderAddress | RouteDid) \
+                else str(finding.details.get("trunk", ""))
         self.app.open_workflow(trunk)

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from trunkconsole.errors import OperatorError
+from trunkconsole.net.feed import RulesetFeed
 from trunkconsole.net.report import NetworkReport, ProviderRow
 from trunkconsole.net.verdict import Decision
 from trunkconsole.net.watch import RulesetWatcher
@@ -40,11 +41,11 @@ CELL_WIDTH = 10  # "✗ BLOCKED", "- hostname"
 WORKER_GROUP = "network-report"
 
 
-def live_report(config_dir: Path) -> NetworkReport:
-    """This host's rules, addresses and sockets (the default report maker)."""
+def live_report(config_dir: Path, feed: RulesetFeed | None = None) -> NetworkReport:
+    """This host's rules (through the feed when given), addresses and sockets."""
     from trunkconsole.net.gather import gather_report
 
-    return gather_report(config_dir)
+    return gather_report(config_dir, feed=feed)
 
 
 def row_key(row: ProviderRow) -> str:
@@ -104,12 +105,12 @@ class NetworkScreen(LiveScreen):
 
     def __init__(self, report_maker: ReportMaker | None = None,
                  watcher: RulesetWatcher | None = None) -> None:
-        """report_maker None: this host's rules, re-read whenever they change (nft monitor,
-        legacy fingerprint: net/watch.py); a watcher may be given for other makers."""
+        """report_maker None: this host's rules through the app's feed (one nft monitor
+        for the console, read once per change: net/feed.py); a maker of its own may come
+        with a watcher of its own, which this screen starts and stops."""
         super().__init__()
-        self.report_maker: ReportMaker = report_maker or live_report
-        self.watcher = watcher if watcher is not None or report_maker is not None \
-            else RulesetWatcher()
+        self.report_maker = report_maker
+        self.watcher = watcher
         self._requested_at = 0.0  # wall clock of the last read's start
         self.report: NetworkReport | None = None
         self.failure = ""  # the report could not be built at all
@@ -133,6 +134,8 @@ class NetworkScreen(LiveScreen):
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.watcher is not None:
             self.watcher.start()
+        elif self.report_maker is None:
+            self.app.firewall.start()
         self.action_reload()
 
     def _theme_changed(self, _theme: Theme) -> None:
@@ -153,7 +156,9 @@ class NetworkScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=WORKER_GROUP)
     def _gather(self) -> NetworkReport:
-        return self.report_maker(self.app.settings.asterisk_dir)
+        if self.report_maker is not None:
+            return self.report_maker(self.app.settings.asterisk_dir)
+        return live_report(self.app.settings.asterisk_dir, self.app.firewall)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -255,7 +260,9 @@ class NetworkScreen(LiveScreen):
     def refresh_live(self) -> None:
         """3 Hz from the app: the age of the report changes; the rules are read again only
         when the watcher saw them change since the last read began."""
-        if self.watcher is not None and self.watcher.changed_since(self._requested_at) and \
+        watch = self.watcher if self.watcher is not None else (
+            self.app.firewall if self.report_maker is None else None)
+        if watch is not None and watch.changed_since(self._requested_at) and \
                 not any(w.group == WORKER_GROUP and not w.is_finished
                         for w in self.workers):
             self.action_reload()

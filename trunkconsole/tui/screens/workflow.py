@@ -148,29 +148,8 @@ class WorkflowScreen(LiveScreen):
             self.running = False
 
     def action_apply_fix(self) -> None:
-        change = next((s.change for s in self.steps if s.change), None)
-        if change is not None:
-            self._apply_change(change)
-            return
         proposal = next((s.proposal for s in self.steps if s.proposal is not None), None)
         if proposal is None:
             self.notify("no guided change for what the workflow found", severity="warning")
             return
         self.app.propose(replace(proposal, why="found by the workflow"))
-
-    def _apply_change(self, change: dict[str, str]) -> None:
-        """did-route or option-set: the reviewed change (diff, apply, reload, verify)."""
-        from trunkconsole.changes.did_route import plan_did_route
-        from trunkconsole.changes.option import plan_option_set
-        from trunkconsole.tui.dialogs.review import ReviewScreen
-
-        config_dir = self.app.settings.asterisk_dir
-        try:
-            changeset = plan_did_route(config_dir, change["trunk"], change["pilot"],
-                                       change["header"]) if change["flow"] == "did-route" \
-                else plan_option_set(config_dir, change["kind"], change["name"],
-                                     change["option"], change["value"])
-        except OperatorError as exc:
-            self.notify(visible(exc.render()), severity="error", markup=False)
-            return
-        self.app.push_screen(ReviewScreen(changeset))
