@@ -29,8 +29,9 @@ from trunkconsole.visible import echo
 def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
                target: Callable[[], AmiTarget | None], readonly: bool,
                secrets: Sequence[str] = ()) -> int:
-    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 3
-    refused. With --json, stdout carries only the outcome object, whatever happens."""
+    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 2 not
+    as it was, 3 refused. With --json, stdout carries only the outcome object, whatever
+    happens (progress goes to stderr)."""
     outcome = ChangeOutcome(dry_run=args.dry_run, secrets=list(secrets))
     try:
         try:
@@ -39,16 +40,18 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
             outcome.already(done)
             if not args.dry_run and done.verify is not None:
                 _verify_unchanged(outcome, done.verify, target)
-            return _finish(outcome, args)
+            return finish(outcome, args)
         return review_and_apply(changeset, args, target, readonly, outcome)
     except OperatorError as exc:
         if not getattr(args, "json", False):
             raise
-        outcome.refused(exc)
-        return _finish(outcome, args)
+        # Refused after the plan (AMI down, no --yes): the check before the write failed.
+        outcome.refused(exc, Step.CHECK if outcome.change else Step.PLAN)
+        return finish(outcome, args)
 
 
-def _finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
+def finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
+    """Print the outcome (the JSON object, or the "unchanged" lines); its exit status."""
     if getattr(args, "json", False):
         echo(outcome.dumps(), end="")
     elif outcome.unchanged:
@@ -153,7 +156,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
                                       + ", ".join(str(c.path) for c in changeset.changes)))
         if not as_json:
             echo("(dry run: would change; nothing changed)")
-        return _finish(outcome, args)
+        return finish(outcome, args)
     if readonly:
         raise OperatorError("read-only mode: refusing to change anything")
     if as_json and not args.yes:
@@ -182,7 +185,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
         echo(result.summary())
         if result.backup_dir:
             echo(f"backup: {result.backup_dir}")
-    return _finish(outcome, args)
+    return finish(outcome, args)
 
 
 EXIT_DECLINED = 1
