@@ -469,6 +469,10 @@ def test_json_without_a_way_to_confirm_is_refused(lab_config: Lab, tmp_path: Pat
                         state=tmp_path / "state")
     assert (code, data["ok"], data["changed"]) == (3, False, False), data
     assert data["error"]["what"] == message
+    # The same refusal as one plain line on stderr, for a playbook's stderr_lines.
+    out = run_cli(lab, "identify", "add", "carrier", "203.0.113.12", "--json", *extra,
+                  state=tmp_path / "state")
+    assert out.stderr.startswith(f"trunkconsole: {message}\n"), out.stderr
     assert file_states(lab) == before
     assert ami_logins(lab) == logins
 
