@@ -51,6 +51,7 @@ class Recorder:
         self._registration: dict[str, str] = {}
         self._sender_counts: dict[str, int] = {}
         self._sender_flush = clock()
+        self._last_connection = ""
         self.calls_seen = 0
         self._inbound: set[str] = set()
         self.on_quality: Callable[[str, CallSummary], None] | None = None  # metrics
@@ -110,10 +111,14 @@ class Recorder:
             self._sender_counts[address] = sender.count
 
     def connection(self, state: str, reason: str) -> None:
-        """AMI connected / lost."""
+        """AMI connected / lost. A retry that fails the same way again is not news: with
+        Asterisk down the session retries every 2 s, which was 1,800 events an hour."""
         if state != "connected":
             self._status.clear()  # unknown until the next listing says again
         text = f"AMI {state}" + (f": {reason}" if reason else "")
+        if text == self._last_connection:
+            return
+        self._last_connection = text
         self.writer.event(self.clock(), "ami-" + state.lower(), text)
 
     def change_applied(self, at: float, record: dict[str, object]) -> None:
@@ -176,6 +181,13 @@ class Recorder:
                         after_resync: bool = False) -> None:
         uri = contact.uri
         trunk = self._owner(contact.aor, contact.endpoint)
+        owner = self.state.endpoints.get(trunk)
+        if owner is not None and not owner.trunk_candidate:
+            # A phone (inbound auth, no outbound auth): qualified phones would fill the
+            # journal with a sample a minute each and show up as trunks in the history.
+            # trunk_candidate, not is_trunk: identifies are re-read during every
+            # PJSIPShowEndpoint, so a trunk is briefly not is_trunk inside its own detail.
+            return
         status = contact.status
         previous = self._status.get(key)
         if status in ("Reachable", "Unreachable") and status != previous:
