@@ -190,6 +190,11 @@ def test_identify_add_rolled_back_when_asterisk_cannot_resolve(lab_config: Lab,
      "already exists and differs"),
     (("config", "set", "endpoint", "carrier", "no_such_option", "1"), "not an option"),
     (("config", "set", "endpoint", "nosuch", "from_user", "15551230000"), "no endpoint"),
+    (("trunk", "add", "carrier9", "--provider-ip", "203.0.113.14", "--from-user",
+      "1555\r\nAction: Command"), "from_user '1555\\r\\nAction: Command' is not valid"),
+    (("trunk", "add", "car\nrier9", "--provider-ip", "203.0.113.14"), "is not valid"),
+    (("config", "set", "endpoint", "carrier", "from_user", "1555\r\nAction: Command"),
+     "cannot go into a config line"),
 ])
 def test_refused_input_json(lab_config: Lab, tmp_path: Path, args: tuple[str, ...],
                             message: str) -> None:

@@ -1,9 +1,10 @@
 """The journal after an AMI resync: the listing is the truth.
 
-A contact can leave Asterisk without an event the recorder reads as a state (a reload that
-changes the AOR's `contact=` URI drops the old static contact; a listing no longer names
-it). Before `contact-removed` existed, the journal kept such a contact Reachable for ever,
-and the history then showed the trunk up through the next outage of its real contact.
+A contact can leave Asterisk with a `ContactStatus: Removed` (a reload that changes the
+AOR's `contact=`, seen from Asterisk 22.10 in the lab), which the recorder used to skip, or
+without any event (it went while AMI was away: the next listing no longer names it). Before
+`contact-removed` existed, the journal kept such a contact Reachable for ever, and the
+history then showed the trunk up through the next outage of its real contact.
 """
 
 from __future__ import annotations

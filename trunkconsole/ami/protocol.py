@@ -20,7 +20,7 @@ from panoramisk import actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from trunkconsole.ami.message import AmiMessage, parse_block
+from trunkconsole.ami.message import RTCP_PREFIX, AmiMessage, parse_block, parse_rtcp
 from trunkconsole.errors import OperatorError
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,14 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
             not in responses
 
     def _deliver(self, block: bytes) -> None:
-        parsed = parse_block(block.decode("utf-8", "replace"))
+        parsed = None
+        if not self.dispatch_events and block.startswith(RTCP_PREFIX):
+            # Only the listener (the model) sees it: the headers it reads are enough.
+            parsed = parse_rtcp(block)
+            if parsed is not None and "uniqueid" not in parsed.fields:
+                parsed = None  # not spelled as Asterisk 20/22 do: read it in full
+        if parsed is None:
+            parsed = parse_block(block.decode("utf-8", "replace"))
         if parsed is None:
             return
         listener = self.listener

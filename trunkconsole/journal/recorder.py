@@ -10,9 +10,11 @@ bounded by the model's SenderLog).
 After every complete resync (login, reconnect, a res_pjsip Reload) the journal is reconciled
 with the listing: a contact whose status differs from the last one written gets its event
 then, and a contact the journal knows that the listing no longer has gets `contact-removed`
-(a contact dropped by a reload that changed its URI, an expired registration). Without the
-removal a contact that no longer exists would count as Reachable in the history forever and
-hide the next outage of the trunk's real contact.
+(an expired registration, a contact dropped while AMI was away). A reload that changes an
+AOR's contact= is announced: Asterisk 22.10 sends `ContactStatus: Removed` for the old static
+contact (seen in the lab), which is journaled the same way. Without the removal a contact that
+no longer exists counted as Reachable in the history for ever and hid the next outage of
+the trunk's real contact.
 """
 
 from __future__ import annotations
