@@ -213,3 +213,23 @@ def test_the_last_line_of_main_is_one_line_not_a_traceback(
     assert text in err
     assert "Traceback" not in err
     assert "\x1b" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["status", "\x1b]0;pwned\x07"],                      # unrecognized arguments: raw before
+    ["config", "show", "--type", "x", "\x1b[2J\u2028"],
+    ["\x1b[2J"],                                          # invalid choice (repr'd by argparse)
+    ["status", "--port", "\x9b31m"],                       # a type error
+])
+def test_argparse_errors_print_typed_values_visibly(argv: list[str]) -> None:
+    proc = cli(*argv)  # cli() fails on any raw control character
+    assert proc.returncode == 2
+    assert "\\x1b" in proc.stderr or "\\x9b" in proc.stderr or "\\u2028" in proc.stderr
+
+
+def test_every_subcommand_parser_prints_visibly() -> None:
+    from trunkconsole.cli.main import VisibleParser, build_parser, leaf_parsers
+
+    leaves = leaf_parsers(build_parser())
+    assert len(leaves) > 25
+    assert all(isinstance(parser, VisibleParser) for _path, parser in leaves)
