@@ -138,6 +138,9 @@ def test_bad_address_fails_before_anything_changes(lab_config: Lab, ansible_play
     code, text, recap = play(ansible_playbook, inv, tmp_path)
     assert code == 2, text
     assert "stdin:2: '203.0.113.300' is neither an IP address nor a valid hostname" in text
+    # ... in plain words on trunkconsole's stderr too, not only inside the JSON
+    assert ('"stderr": "trunkconsole: stdin:2: \'203.0.113.300\' is neither an IP address '
+            'nor a valid hostname') in text
     assert recap["pbx-a"][3] == 1, text
     assert recap["pbx-b"][3] == 1, text
     assert "Apply in batches" not in text  # play 1 failed: play 2 never started

@@ -108,6 +108,19 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
                     OperatorError(f"could not send the AMI action {name}"))
         return data.future
 
+    # The peer closed before panoramisk's Manager took the connection: the Manager's
+    # connection_made runs as a callback after create_connection returns, and an EOF read
+    # in between reached panoramisk's connection_lost with factory None (AttributeError,
+    # printed with a traceback by asyncio). The owner checks this once it hands over.
+    lost_early = False
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if getattr(self, "factory", None) is None:
+            self.lost_early = True
+            self.closed = True
+            return
+        super().connection_lost(exc)
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._buffer = bytearray()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -50,10 +51,18 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
         return finish(outcome, args)
 
 
-def finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
-    """Print the outcome (the JSON object, or the "unchanged" lines); its exit status."""
+def finish(outcome: ChangeOutcome, args: argparse.Namespace, *, say_error: bool = True) -> int:
+    """Print the outcome (the JSON object, or the "unchanged" lines); its exit status.
+    With --json a refusal is also one plain line on stderr (secrets masked), so a
+    playbook's stderr says why without unpacking the JSON."""
     if getattr(args, "json", False):
-        echo(outcome.dumps(), end="")
+        data = outcome.to_json()
+        echo(json.dumps(data, indent=2) + "\n", end="")
+        error = data["error"]
+        if error is not None and say_error:
+            echo("trunkconsole: " + "\n  ".join(
+                [error["what"]] + [f"{k}: {error[k]}" for k in ("evidence", "fix") if error[k]]),
+                file=sys.stderr)
     elif outcome.unchanged:
         echo(f"unchanged: {outcome.change}")
         for step in outcome.steps:

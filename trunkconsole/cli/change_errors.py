@@ -25,7 +25,7 @@ def refused_outcome(args: argparse.Namespace, error: OperatorError) -> int | Non
 
     outcome = ChangeOutcome(dry_run=getattr(args, "dry_run", False))
     outcome.refused(error)
-    return finish(outcome, args)
+    return finish(outcome, args, say_error=False)  # main printed it already
 
 
 def change_usage_errors(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
