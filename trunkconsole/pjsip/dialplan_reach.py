@@ -53,7 +53,9 @@ class Reach:
         where = f"{self.line.file}:{self.line.line}" if self.line is not None else ""
         if self.kind == OUTBOUND:
             return (f"context {self.start} reaches a call out through a trunk in "
-                    f"[{self.context}] ({where}: {_app_text(self.line)})"
+                    f"[{self.context}]"
+                    + (f" ({where}: {_app_text(self.line)})" if self.line is not None
+                       else " (an outbound route)")
                     + ("" if self.chosen else ", to a number the configuration holds"))
         if self.kind == UNKNOWN:
             return (f"context {self.start} cannot be followed to the end: [{self.context}] "
@@ -68,7 +70,7 @@ class Reach:
 def _app_text(line: Variable | None) -> str:
     if line is None:
         return ""
-    app = _application(line)
+    app = f"include => {line.value}" if line.key == "include" else _application(line)
     return app if len(app) <= 80 else app[:77] + "..."
 
 
@@ -76,6 +78,21 @@ def _application(var: Variable) -> str:
     """`exten => pattern,prio,App(args)` / `same => prio,App(args)` -> `App(args)`."""
     parts = var.value.split(",", 2 if var.key == "exten" else 1)
     return parts[-1].strip() if len(parts) == (3 if var.key == "exten" else 2) else ""
+
+
+def _fields(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside ${...}, $[...] and (...) (Asterisk's argument parser nests)."""
+    out, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in "({[":
+            depth += 1
+        elif char in ")}]" and depth:
+            depth -= 1
+        elif char == sep and not depth:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
 
 
 def _split_app(app: str) -> tuple[str, str]:
@@ -86,16 +103,16 @@ def _split_app(app: str) -> tuple[str, str]:
 def _jump_targets(name: str, args: str) -> list[tuple[str, str]]:
     """(context, extension) of each branch; context "" for one in the same context."""
     if name in ("gotoif", "gosubif"):
-        _, _, branches = args.partition("?")
-        parts = [b for b in branches.split(":") if b.strip()]
+        branches = _fields(args, "?")[-1]
+        parts = [b for b in _fields(branches, ":") if b.strip()]
     elif name == "macro":
-        macro, _, rest = args.partition(",")
-        return [(f"macro-{macro.strip()}", rest)]
+        macro, *rest = _fields(args)
+        return [(f"macro-{macro.strip()}", ",".join(rest))]
     else:
         parts = [args]
     out = []
     for part in parts:
-        fields = [f.strip() for f in part.split("(", 1)[0].split(",")]
+        fields = [f.strip() for f in _fields(part)]
         if len(fields) >= 3:
             out.append((fields[0], fields[1]))
         elif len(fields) == 2:
@@ -105,9 +122,9 @@ def _jump_targets(name: str, args: str) -> list[tuple[str, str]]:
 
 def _dial_targets(args: str) -> list[tuple[str, str]]:
     """(technology, resource) of each `&`-joined Dial() target."""
-    first = args.split(",", 1)[0]
+    first = _fields(args)[0]
     out = []
-    for target in first.split("&"):
+    for target in _fields(first, "&"):
         tech, _, resource = target.strip().partition("/")
         out.append((tech.strip(), resource.strip()))
     return out
@@ -131,7 +148,7 @@ class DialplanReach:
 
     def __init__(self, conf: LoadedConfig, is_trunk: Callable[[str], bool]) -> None:
         self.lines: dict[str, list[Variable]] = {}
-        self.includes: dict[str, list[str]] = {}
+        self.includes: dict[str, list[tuple[str, Variable]]] = {}
         self.switches: dict[str, Variable] = {}
         for cat in conf.categories:
             if cat.template or cat.name.lower() in RESERVED:
@@ -142,7 +159,7 @@ class DialplanReach:
                     lines.append(var)
                 elif var.key == "include":
                     self.includes.setdefault(cat.name, []).append(
-                        var.value.split(",", 1)[0].strip())
+                        (var.value.split(",", 1)[0].strip(), var))
                 elif var.key in ("switch", "eswitch", "lswitch"):
                     self.switches.setdefault(cat.name, var)
         self.is_trunk = is_trunk
@@ -166,7 +183,7 @@ class DialplanReach:
             switch = self.switches.get(context)
             if switch is not None and unknown is None:
                 unknown = Reach(UNKNOWN, start, (), switch, context)
-            nexts = list(self.includes.get(context, []))
+            nexts = list(self.includes.get(context, []))  # (context, the line leading there)
             for var in self.lines.get(context, []):
                 name, args = _split_app(_application(var))
                 carries = "${EXTEN" in args.upper()
@@ -177,7 +194,7 @@ class DialplanReach:
                         if tech.lower() == "local":
                             nexts_or_fixed = resource.split("/", 1)[0].rpartition("@")
                             if carries:
-                                nexts.append(nexts_or_fixed[2])
+                                nexts.append((nexts_or_fixed[2], var))
                             else:
                                 fixed += 1
                             continue
@@ -200,8 +217,10 @@ class DialplanReach:
                             if unknown is None:
                                 unknown = Reach(UNKNOWN, start, (), var, context)
                         else:
-                            nexts.append(target)
-            for name in nexts:
+                            nexts.append((target, var))
+            for name, via in nexts:
+                if _ROUTE_CONTEXTS.match(name):
+                    return Reach(OUTBOUND, start, tuple(seen), via, context, chosen=True)
                 if name in self.lines and name not in seen:
                     seen.append(name)
                     queue.append(name)

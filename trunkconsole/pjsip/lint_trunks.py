@@ -182,12 +182,12 @@ def sip_servers(endpoint: PjsipObject, pjsip: PjsipConfig) -> set[str]:
 
 
 def hostname_finding(endpoint: PjsipObject, identify: PjsipObject, option: Option,
-                     host: str, port: int | None, sip_server: bool) -> Finding:
+                     host: str, port: int | None, freepbx: bool) -> Finding:
     """A hostname match: a note offline (the live check compares it with DNS now).
 
     Asterisk resolves it when the identify loads and never again (matches.py's docstring).
+    freepbx: FreePBX generated it from the trunk's SIP Server (Match (Permit) empty).
     """
-    freepbx = sip_server and identify.file is not None
     return Finding(
         code="match-hostname", severity=Severity.INFO,
         title=f"identify {identify.id} matches hostname {host}: Asterisk resolved it at the "
