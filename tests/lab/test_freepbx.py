@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.freepbx_layouts import LAYOUTS, Layout
+from trunkconsole.diagnose.identify_dns import resolve_host
 from trunkconsole.lab.ami_probe import first
 from trunkconsole.lab.lab import Lab
 from trunkconsole.logs.setup import read_setup
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import parse_ami_matches
 from trunkconsole.pjsip.system import load_asterisk
 
 from .helpers import run_cli
@@ -266,3 +268,29 @@ def test_unanswered_registration_is_not_called_a_credentials_problem(freepbx_lab
     assert "no answer from the registrar" in finding["fix"], finding
     assert "refused the credentials" not in finding["fix"]
     assert any(attempt in e["text"] for e in finding["evidence"]), finding["evidence"]
+
+
+def test_hostname_match_is_compared_with_what_asterisk_loaded(freepbx_lab: Lab,
+                                                              layout: Layout) -> None:
+    """A hostname both sides resolve without DNS: localhost, from /etc/hosts. Asterisk
+    resolves it at the reload inside the lab's root filesystem, `check` now on the host;
+    they agree unless the two /etc/hosts differ, and `check` says so exactly then. (A name
+    that moves cannot be made here: tests/unit/test_identify_dns.py fakes the resolver.)"""
+    lab = freepbx_lab
+    trunk = layout.ip_trunk
+    custom = lab.config_dir / "pjsip.identify_custom_post.conf"
+    custom.write_text(custom.read_text() + f"\n[{trunk}](+type=identify)\nmatch=localhost\n")
+    reload_pjsip(lab)
+    loaded = {str(net) for net, _ in parse_ami_matches(endpoint_detail(lab, trunk)["match"])}
+    assert "127.0.0.1/32" in loaded
+    out = run_cli(lab, "check", "--json", "--no-network")
+    findings = json.loads(out.stdout)["findings"]
+    [note] = [f for f in findings if f["code"] == "match-hostname" and f["subject"] == trunk]
+    assert note["severity"] == "info"
+    assert note["details"]["host"] == "localhost"
+    stale = [f for f in findings if f["code"] == "match-hostname-stale"]
+    assert not [f for f in findings if f["code"] == "match-hostname-unresolved"]
+    if resolve_host("localhost") == {"127.0.0.1"}:  # as the lab's root filesystem has it
+        assert stale == [], stale
+    else:
+        assert [f["subject"] for f in stale] == [trunk]

@@ -1,0 +1,104 @@
+"""Hostname matches, live: what Asterisk loaded for the name against what it resolves to now.
+
+res_pjsip_endpoint_identifier_ip.c resolves a hostname `match=` once, when the identify is
+loaded (ast_sockaddr_resolve, every address family), and keeps those addresses until the
+next reload; when the lookup fails at that moment the whole identify is rejected
+(pjsip/matches.py). So a provider that moves its address in DNS is silently unmatched
+until a reload, and a name that stops resolving takes the trunk's identify with it at the
+next reload. The loaded addresses are IdentifyDetail's Match list (PJSIPShowEndpoint).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from trunkconsole.diagnose.evidence import Evidence
+from trunkconsole.findings import Evidence as Line
+from trunkconsole.findings import Finding, Severity
+from trunkconsole.model.state import IDENTIFIES
+from trunkconsole.pjsip.addresses import parse_ami_matches
+from trunkconsole.pjsip.matches import split_host_port
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def resolve_host(host: str) -> set[str] | None:
+    """Every address `host` resolves to now, as Asterisk asks for them (any family);
+    None when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        return None
+    return {str(info[4][0]).split("%", 1)[0] for info in infos} or None
+
+
+def _networks(addresses: set[str]) -> set[Network]:
+    return {ipaddress.ip_network(a) for a in addresses}
+
+
+def _text(nets: set[Network]) -> str:
+    hosts = sorted(nets, key=lambda n: (n.version, int(n.network_address), n.prefixlen))
+    return ", ".join(str(n.network_address) if n.num_addresses == 1 else str(n)
+                     for n in hosts) or "nothing"
+
+
+def hostname_drift(ev: Evidence) -> list[Finding]:
+    """A WARNING per hostname identify whose loaded addresses differ from DNS now, or whose
+    name does not resolve now (nothing when they agree: the config note stands)."""
+    if ev.config is None or ev.state is None or not ev.state.listing_complete(IDENTIFIES):
+        return []
+    findings: list[Finding] = []
+    pjsip = ev.config.pjsip
+    for identify in pjsip.of_type("identify"):
+        entries = pjsip.matches(identify)
+        hosts = [(split_host_port(m.raw)[0], option) for m, option in entries if m.is_host]
+        if not hosts:
+            continue
+        name, trunk = identify.id, identify.value("endpoint")
+        endpoint = ev.state.endpoints.get(trunk)
+        live = endpoint.identifies.get(name) if endpoint is not None else None
+        where = tuple(Line(f"match={o.value}", o.file, o.line) for _, o in hosts)
+        unresolved = [h for h, _ in hosts if resolve_host(h) is None]
+        if unresolved:
+            findings.append(Finding(
+                code="match-hostname-unresolved", severity=Severity.WARNING, domain="live",
+                title=f"identify {name}: {', '.join(unresolved)} does not resolve now; at the "
+                      "next reload Asterisk rejects the whole identify and trunk "
+                      f"{trunk}'s calls go unmatched"
+                      + ("" if live is not None else " (it is not loaded now either)"),
+                subject=trunk, evidence=where,
+                fix="match the provider's IP addresses instead of the name (or fix its DNS "
+                    "before any reload)",
+                details={"identify": name, "hosts": unresolved}))
+            continue
+        if live is None:
+            continue  # not loaded: the config and live checks name that already
+        now: set[Network] = set()
+        for host, _ in hosts:
+            now |= _networks(resolve_host(host) or set())
+        for match, _ in entries:  # the identify's literal entries are loaded as written
+            if match.is_address and match.prefix_length is not None:
+                now.add(ipaddress.ip_network(f"{match.address}/{match.prefix_length}",
+                                             strict=False))
+        loaded = {net for net, _port in parse_ami_matches(",".join(live.matches))}
+        if loaded == now:
+            continue
+        names = ", ".join(h for h, _ in hosts)
+        findings.append(Finding(
+            code="match-hostname-stale", severity=Severity.WARNING, domain="live",
+            title=f"identify {name}: Asterisk matches {_text(loaded)} (resolved at its last "
+                  f"reload) but {names} resolves now to {_text(now)}: calls from "
+                  f"{_text(now - loaded)} are not taken for trunk {trunk}"
+                  if now - loaded else
+                  f"identify {name}: Asterisk matches {_text(loaded)} (resolved at its last "
+                  f"reload) but {names} resolves now to {_text(now)}: {_text(loaded - now)} "
+                  f"no longer belongs to the name and is still taken for trunk {trunk}",
+            subject=trunk,
+            evidence=(*where, Line(f"Asterisk loaded: {_text(loaded)}"),
+                      Line(f"{names} now: {_text(now)}")),
+            fix="reload res_pjsip so Asterisk resolves the name again (module reload "
+                "res_pjsip.so), or match the provider's IP addresses instead of the name",
+            details={"identify": name, "loaded": sorted(map(str, loaded)),
+                     "now": sorted(map(str, now))}))
+    return findings
