@@ -110,3 +110,23 @@ def test_the_real_resolver_answers_localhost_and_not_an_invalid_name() -> None:
     # RFC 6761: .invalid never resolves; localhost always does, without the network.
     assert identify_dns.resolve_host("no-such-host.invalid") is None
     assert "127.0.0.1" in (identify_dns.resolve_host("localhost") or set())
+
+
+def test_identify_rejected_at_load_is_a_warning(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Asterisk shows the trunk but not its identify: the name failed at the last reload.
+    (tmp_path / "pjsip.conf").write_text(PJSIP)
+    state = PbxState(clock=lambda: 100.0)
+    feed(state, "Event: EndpointDetail\nObjectName: carrier\nContext: from-pstn\n"
+                "Aors: carrier\nAuth: \nOutboundAuth: ")
+    feed(state, "Event: EndpointDetailComplete\nEventList: Complete")
+    state.mark_listed(IDENTIFIES)
+    monkeypatch.setattr(identify_dns, "resolve_host",
+                        {"sip.carrier.example": {"203.0.113.10"}}.get)
+    ev = Evidence(config=load_asterisk(tmp_path), state=state, now=100.0)
+    [finding] = identify_dns.hostname_drift(ev)
+    assert finding.code == "match-hostname-unresolved"
+    assert finding.severity == Severity.WARNING
+    assert "identify carrier is not loaded in Asterisk" in finding.title
+    assert "resolves now to 203.0.113.10" in finding.title
+    assert finding.details["loaded"] is False

@@ -19,6 +19,7 @@ from trunkconsole.findings import Finding, Severity
 from trunkconsole.model.state import IDENTIFIES
 from trunkconsole.pjsip.addresses import parse_ami_matches
 from trunkconsole.pjsip.matches import split_host_port
+from trunkconsole.pjsip.objects import Option
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -73,7 +74,9 @@ def hostname_drift(ev: Evidence) -> list[Finding]:
                 details={"identify": name, "hosts": unresolved}))
             continue
         if live is None:
-            continue  # not loaded: the config and live checks name that already
+            if endpoint is not None:  # the trunk is loaded, its identify is not
+                findings.append(_not_loaded(name, trunk, hosts, where))
+            continue
         now: set[Network] = set()
         for host, _ in hosts:
             now |= _networks(resolve_host(host) or set())
@@ -102,3 +105,23 @@ def hostname_drift(ev: Evidence) -> list[Finding]:
             details={"identify": name, "loaded": sorted(map(str, loaded)),
                      "now": sorted(map(str, now))}))
     return findings
+
+
+def _not_loaded(name: str, trunk: str, hosts: list[tuple[str, Option]],
+                where: tuple[Line, ...]) -> Finding:
+    """The trunk is loaded but its hostname identify is not: the usual cause is a name that
+    did not resolve at the last (re)load (Asterisk 22 logs "Identify 'X' failed when adding
+    resolution results of 'host'" and rejects the identify; seen in the lab)."""
+    names = ", ".join(h for h, _ in hosts)
+    now = set().union(*(resolve_host(h) or set() for h, _ in hosts))
+    return Finding(
+        code="match-hostname-unresolved", severity=Severity.WARNING, domain="live",
+        title=f"identify {name} is not loaded in Asterisk, so no call is taken for trunk "
+              f"{trunk} by it: a hostname match ({names}) that does not resolve at a reload "
+              "rejects the whole identify; it resolves now to "
+              f"{_text(_networks(now))}",
+        subject=trunk, evidence=where,
+        fix="reload res_pjsip once the name resolves where Asterisk runs (module reload "
+            "res_pjsip.so; Asterisk's log names the failed lookup), or match the provider's "
+            "IP addresses instead of the name",
+        details={"identify": name, "hosts": [h for h, _ in hosts], "loaded": False})
