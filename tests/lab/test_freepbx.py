@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,36 +271,48 @@ def test_unanswered_registration_is_not_called_a_credentials_problem(freepbx_lab
     assert any(attempt in e["text"] for e in finding["evidence"]), finding["evidence"]
 
 
-def test_hostname_match_is_compared_with_what_asterisk_loaded(freepbx_lab: Lab,
-                                                              layout: Layout) -> None:
-    """A hostname added to the trunk's FreePBX identify: localhost, which `check` resolves
-    from the host's /etc/hosts. The lab's root filesystem has no /etc/hosts and no
-    reachable DNS, so Asterisk 22 fails the lookup at the reload ("Identify 'X' failed when
-    adding resolution results of 'localhost'") and rejects the WHOLE identify, generated
-    matches included: `check` must say the identify is not loaded. Should the root
-    filesystem ever resolve it, the two sides must agree and `check` stay quiet. (A name
-    that moves cannot be made here: tests/unit/test_identify_dns.py fakes the resolver.)"""
-    lab = freepbx_lab
-    trunk = layout.ip_trunk
-    custom = lab.config_dir / "pjsip.identify_custom_post.conf"
-    custom.write_text(custom.read_text() + f"\n[{trunk}](+type=identify)\nmatch=localhost\n")
-    reload_pjsip(lab)
-    loaded = {str(net) for net, _ in parse_ami_matches(endpoint_detail(lab, trunk)["match"])}
+def hostname_findings(lab: Lab, trunk: str) -> tuple[int, list[dict[str, Any]]]:
     out = run_cli(lab, "check", "--json", "--no-network")
     findings = json.loads(out.stdout)["findings"]
     [note] = [f for f in findings if f["code"] == "match-hostname" and f["subject"] == trunk]
     assert note["severity"] == "info"
     assert note["details"]["host"] == "localhost"
-    assert resolve_host("localhost") is not None
-    live = [f for f in findings if f["code"] in ("match-hostname-stale",
-                                                 "match-hostname-unresolved")]
-    if not loaded:  # rejected whole: not even the generated match is loaded
-        [warning] = live
-        assert (warning["code"], warning["severity"], warning["subject"]) == \
-            ("match-hostname-unresolved", "warning", trunk)
-        assert "is not loaded in Asterisk" in warning["title"]
-        assert out.returncode == 1, out.stdout
-    else:
-        assert "127.0.0.1/32" in loaded
-        assert [f["subject"] for f in live] == \
-            ([] if resolve_host("localhost") == {"127.0.0.1"} else [trunk])
+    return out.returncode, [f for f in findings if f["code"] in (
+        "match-hostname-stale", "match-hostname-unresolved")]
+
+
+def test_hostname_match_is_compared_with_what_asterisk_loaded(freepbx_lab: Lab,
+                                                              layout: Layout) -> None:
+    """A hostname added to the trunk's FreePBX identify: localhost, which `check` resolves
+    from the host's /etc/hosts. The lab's root filesystem has no /etc/hosts and no
+    reachable DNS, so Asterisk 22 fails the lookup ("Identify 'X' failed when adding
+    resolution results of 'localhost'"). On the reload it keeps the identify it had
+    ("Retaining existing configuration"): `check` must name 127.0.0.1 as not matched. At a
+    restart it has no identify at all: `check` must say it is not loaded. Should the root
+    filesystem ever resolve the name, both sides must agree and `check` stay quiet. (A name
+    that moves cannot be made here: tests/unit/test_identify_dns.py fakes the resolver.)"""
+    lab = freepbx_lab
+    trunk = layout.ip_trunk
+    before = endpoint_detail(lab, trunk)["match"]
+    custom = lab.config_dir / "pjsip.identify_custom_post.conf"
+    custom.write_text(custom.read_text() + f"\n[{trunk}](+type=identify)\nmatch=localhost\n")
+    assert resolve_host("localhost") == {"127.0.0.1"}  # this host's /etc/hosts
+    reload_pjsip(lab)
+    loaded = {str(net) for net, _ in parse_ami_matches(endpoint_detail(lab, trunk)["match"])}
+    status, live = hostname_findings(lab, trunk)
+    if "127.0.0.1/32" in loaded:  # Asterisk resolved it too: they agree
+        assert live == []
+        return
+    assert endpoint_detail(lab, trunk)["match"] == before  # retained as it was
+    [stale] = live
+    assert (stale["code"], stale["severity"], stale["subject"]) == \
+        ("match-hostname-stale", "warning", trunk)
+    assert "calls from 127.0.0.1 are not taken" in stale["title"]
+    assert status == 1
+    lab.restart_asterisk()
+    assert endpoint_detail(lab, trunk)["match"] == ""  # rejected whole, generated matches too
+    status, live = hostname_findings(lab, trunk)
+    [missing] = live
+    assert (missing["code"], missing["severity"]) == ("match-hostname-unresolved", "warning")
+    assert f"identify {trunk} is not loaded in Asterisk" in missing["title"]
+    assert status >= 1  # 2 when the restart's first registration attempt was Rejected

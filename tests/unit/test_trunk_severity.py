@@ -196,7 +196,8 @@ def test_identify_by_ip_raises_nothing(tmp_path: Path) -> None:
 def test_hostname_match_is_a_note_offline(tmp_path: Path) -> None:
     finding = findings(tmp_path, match="sip.carrier.example")["match-hostname"]
     assert finding.severity == Severity.INFO
-    assert "resolved it at the last (re)load" in finding.title
+    assert "resolves it when the identify loads" in finding.title
+    assert "a restart drops the whole identify" in finding.title
     assert finding.fix == "match the provider's IP addresses or networks instead"
     assert finding.details == {"host": "sip.carrier.example", "port": None}
 

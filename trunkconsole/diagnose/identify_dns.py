@@ -2,10 +2,12 @@
 
 res_pjsip_endpoint_identifier_ip.c resolves a hostname `match=` once, when the identify is
 loaded (ast_sockaddr_resolve, every address family), and keeps those addresses until the
-next reload; when the lookup fails at that moment the whole identify is rejected
-(pjsip/matches.py). So a provider that moves its address in DNS is silently unmatched
-until a reload, and a name that stops resolving takes the trunk's identify with it at the
-next reload. The loaded addresses are IdentifyDetail's Match list (PJSIPShowEndpoint).
+next reload. When the lookup fails, the identify cannot be built: on a reload Asterisk
+22.10 keeps the one it had ("Retaining existing configuration for object of type
+'identify'", res_sorcery_config.c), at a start (or for a new identify) it has none (both
+seen in the lab). So a provider that moves its address in DNS is silently unmatched until a
+reload, and a name that stops resolving freezes the old addresses, or takes the trunk's
+identify away at the next restart. The loaded addresses are IdentifyDetail's Match list.
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ def hostname_drift(ev: Evidence) -> list[Finding]:
         if unresolved:
             findings.append(Finding(
                 code="match-hostname-unresolved", severity=Severity.WARNING, domain="live",
-                title=f"identify {name}: {', '.join(unresolved)} does not resolve now; at the "
-                      "next reload Asterisk rejects the whole identify and trunk "
-                      f"{trunk}'s calls go unmatched"
+                title=f"identify {name}: {', '.join(unresolved)} does not resolve now; a "
+                      "reload keeps the addresses loaded before, and at the next restart "
+                      f"Asterisk rejects the whole identify and trunk {trunk}'s calls go "
+                      "unmatched"
                       + ("" if live is not None else " (it is not loaded now either)"),
                 subject=trunk, evidence=where,
                 fix="match the provider's IP addresses instead of the name (or fix its DNS "
@@ -90,18 +93,21 @@ def hostname_drift(ev: Evidence) -> list[Finding]:
         names = ", ".join(h for h, _ in hosts)
         findings.append(Finding(
             code="match-hostname-stale", severity=Severity.WARNING, domain="live",
-            title=f"identify {name}: Asterisk matches {_text(loaded)} (resolved at its last "
-                  f"reload) but {names} resolves now to {_text(now)}: calls from "
+            title=f"identify {name}: Asterisk matches {_text(loaded)} (as resolved when the "
+                  f"identify was last built) but {names} resolves now to {_text(now)}: calls from "
                   f"{_text(now - loaded)} are not taken for trunk {trunk}"
                   if now - loaded else
-                  f"identify {name}: Asterisk matches {_text(loaded)} (resolved at its last "
-                  f"reload) but {names} resolves now to {_text(now)}: {_text(loaded - now)} "
+                  f"identify {name}: Asterisk matches {_text(loaded)} (as resolved when the "
+                  f"identify was last built) but {names} resolves now to {_text(now)}: "
+                  f"{_text(loaded - now)} "
                   f"no longer belongs to the name and is still taken for trunk {trunk}",
             subject=trunk,
             evidence=(*where, Line(f"Asterisk loaded: {_text(loaded)}"),
                       Line(f"{names} now: {_text(now)}")),
             fix="reload res_pjsip so Asterisk resolves the name again (module reload "
-                "res_pjsip.so), or match the provider's IP addresses instead of the name",
+                "res_pjsip.so; if Asterisk cannot resolve it, its log says \"Retaining existing "
+                "configuration\" and nothing changes), or match the provider's IP addresses "
+                "instead of the name",
             details={"identify": name, "loaded": sorted(map(str, loaded)),
                      "now": sorted(map(str, now))}))
     return findings
@@ -117,8 +123,8 @@ def _not_loaded(name: str, trunk: str, hosts: list[tuple[str, Option]],
     return Finding(
         code="match-hostname-unresolved", severity=Severity.WARNING, domain="live",
         title=f"identify {name} is not loaded in Asterisk, so no call is taken for trunk "
-              f"{trunk} by it: a hostname match ({names}) that does not resolve at a reload "
-              "rejects the whole identify; it resolves now to "
+              f"{trunk} by it: a hostname match ({names}) that does not resolve when Asterisk "
+              "starts rejects the whole identify; it resolves now to "
               f"{_text(_networks(now))}",
         subject=trunk, evidence=where,
         fix="reload res_pjsip once the name resolves where Asterisk runs (module reload "

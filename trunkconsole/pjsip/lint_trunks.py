@@ -190,10 +190,11 @@ def hostname_finding(endpoint: PjsipObject, identify: PjsipObject, option: Optio
     """
     return Finding(
         code="match-hostname", severity=Severity.INFO,
-        title=f"identify {identify.id} matches hostname {host}: Asterisk resolved it at the "
-              "last (re)load and keeps those addresses; when the provider's DNS changes, "
-              f"calls from trunk {endpoint.id}'s new address go unmatched until a reload, and "
-              f"if {host} does not resolve at a reload Asterisk drops the whole identify"
+        title=f"identify {identify.id} matches hostname {host}: Asterisk resolves it when "
+              "the identify loads and keeps those addresses; when the provider's DNS "
+              f"changes, calls from trunk {endpoint.id}'s new address go unmatched until a "
+              f"reload, and if {host} does not resolve then, a reload keeps the old addresses "
+              "and a restart drops the whole identify"
               + ("; FreePBX writes the SIP Server here because Match (Permit) is empty"
                  if freepbx else ""),
         subject=endpoint.id,
