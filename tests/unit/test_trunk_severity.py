@@ -156,6 +156,10 @@ OUTBOUND = {
     "dynamic-goto": ("[ctx]\nexten => _X.,1,Goto(${TARGET},${EXTEN},1)\n", Severity.WARNING),
     "switch": ("[ctx]\nswitch => Realtime/ctx@extensions\n", Severity.WARNING),
     "dynamic-dial": ("[ctx]\nexten => _X.,1,Dial(${TECH}/${EXTEN})\n", Severity.WARNING),
+    "dynamic-local": ("[ctx]\nexten => _X.,1,Dial(Local/${EXTEN}@${CTX})\n", Severity.WARNING),
+    # a subroutine handed the caller's number as an argument
+    "gosub-args": ("[ctx]\nexten => _X.,1,Gosub(sub-out,s,1(${EXTEN}))\n"
+                   "[sub-out]\nexten => s,1,Dial(PJSIP/${ARG1}@carrier)\n", Severity.CRITICAL),
     # stays inside: a phone, a Dial through an endpoint that authenticates (a phone),
     # a fixed-destination jump into a context that could dial out
     "phone": ("[ctx]\nexten => _X.,1,Dial(PJSIP/1001)\n", Severity.INFO),

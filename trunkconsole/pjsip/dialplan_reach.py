@@ -34,6 +34,8 @@ _JUMPS = frozenset({"goto", "gotoif", "gosub", "gosubif", "macro"})
 _ROUTE_CONTEXTS = re.compile(r"^(outrt-|outbound-allroutes$|macro-dialout|sub-dialout)",
                              re.IGNORECASE)
 _TRUNK_TECH = frozenset({"pjsip", "sip", "iax2", "dahdi", "chan_dahdi"})
+# The dialled number, or a macro/subroutine argument that may carry it on.
+_CALLER_NUMBER = re.compile(r"\$\{(EXTEN|MACRO_EXTEN|ARG\d)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,10 @@ def _jump_targets(name: str, args: str) -> list[tuple[str, str]]:
     out = []
     for part in parts:
         fields = [f.strip() for f in _fields(part)]
+        # Gosub(ctx,exten,prio(args)): arguments carry the number on as ${ARGn}
+        carried = ",".join(fields[1:] if name.startswith("gosub") else fields[1:2])
         if len(fields) >= 3:
-            out.append((fields[0], fields[1]))
+            out.append((fields[0], carried))
         elif len(fields) == 2:
             out.append(("", fields[0]))
     return out
@@ -192,11 +196,13 @@ class DialplanReach:
                 if name == "dial":
                     for tech, resource in _dial_targets(args):
                         if tech.lower() == "local":
-                            nexts_or_fixed = resource.split("/", 1)[0].rpartition("@")
-                            if carries:
-                                nexts.append((nexts_or_fixed[2], var))
-                            else:
+                            target = resource.split("/", 1)[0].rpartition("@")[2]
+                            if not carries:
                                 fixed += 1
+                            elif "${" in target:
+                                unknown = unknown or Reach(UNKNOWN, start, (), var, context)
+                            else:
+                                nexts.append((target, var))
                             continue
                         trunk = _trunk_of(tech, resource)
                         if "${" in tech or (trunk is not None and "${" in trunk):
@@ -205,7 +211,7 @@ class DialplanReach:
                         elif trunk is not None and tech.lower() in _TRUNK_TECH and (
                                 trunk == "DAHDI" or self.is_trunk(trunk)):
                             return Reach(OUTBOUND, start, tuple(seen), var, context,
-                                         chosen="${EXTEN" in resource.upper())
+                                         chosen=_CALLER_NUMBER.search(resource) is not None)
                 elif name in _JUMPS:
                     for target, exten in _jump_targets(name, args):
                         if _ROUTE_CONTEXTS.match(target):
