@@ -92,7 +92,7 @@ async def session_sync(lab: Lab) -> tuple[float, LiveSession]:
     return time.perf_counter() - start, session
 
 
-async def dashboard(lab: Lab, channels: int) -> dict[str, float]:
+async def dashboard(lab: Lab, channels: int, profile: str = "") -> dict[str, float]:
     """The console's dashboard from session start: first trunk row, then fully populated
     (synced, the trunk's identify shown), then idle CPU and keys with the channels up."""
     from tests.tui.dashboard_app import DashboardApp
@@ -149,6 +149,15 @@ async def dashboard(lab: Lab, channels: int) -> dict[str, float]:
             figures["keypress p50 (ms)"] = 1000 * p(keys, 0.5)
             figures["keypress p99 (ms)"] = 1000 * p(keys, 0.99)
             figures["channels in model at the end"] = len(session.state.channels)
+            if profile:  # a second idle window under cProfile (its figures are not the above)
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await asyncio.sleep(10)
+                profiler.disable()
+                profiler.dump_stats(profile)
+                print(f"idle profile (10 s) written to {profile}")
             caller.join(120)
             print(f"carrier calls: {outcome}")
         await session.close()
@@ -161,6 +170,8 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--lab", default=LAB, help=f"lab name (default {LAB})")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="after the figures, cProfile 10 s more of idle into FILE")
     args = parser.parse_args()
     lab = Lab(args.lab)
     lab.up(log=lambda _m: None)
@@ -182,7 +193,7 @@ def main() -> None:
         best = min(syncs)
         print(f"LiveSession connect + full resync: {best:.3f} s "
               f"(ratio {best / raw_best:.2f}x the raw round trip)")
-        figures = asyncio.run(dashboard(lab, args.channels))
+        figures = asyncio.run(dashboard(lab, args.channels, args.profile))
         for name, value in figures.items():
             print(f"{name}: {value:.3f}" if isinstance(value, float) else f"{name}: {value}")
         first = figures["first trunk row on screen (s)"]

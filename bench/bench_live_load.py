@@ -93,15 +93,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--lab", default=LAB, help=f"lab name (default {LAB})")
     args = parser.parse_args()
-    lab = Lab(LAB)
+    lab = Lab(args.lab)
     lab.up(log=lambda _m: None)
     try:
         widen_rtp_range(lab)
         netns.enter(lab.pbx_ns)
         asyncio.run(run(lab, args.rate, args.seconds))
     finally:
-        Lab(LAB).down(log=lambda _m: None)
+        Lab(args.lab).down(log=lambda _m: None)
 
 
 if __name__ == "__main__":

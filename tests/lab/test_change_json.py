@@ -56,7 +56,7 @@ def step(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def assert_rolled_back(code: int, data: dict[str, Any], before: dict[str, bytes],
-                       lab: Lab) -> None:
+                       lab: Lab, state: Path) -> None:
     assert code == 1, data
     assert data["ok"] is False
     assert data["changed"] is False
@@ -71,6 +71,11 @@ def assert_rolled_back(code: int, data: dict[str, Any], before: dict[str, bytes]
     assert any(f["code"] == "change-rolled-back" and f["severity"] == "critical"
                for f in data["findings"])
     assert configs(lab) == before  # byte for byte
+    # Every attempt is audited, whatever its end (issue 11): the last line is this one.
+    record = json.loads((state / "audit.log").read_text().splitlines()[-1])
+    assert record["change"] == data["change"]
+    assert record["result"].startswith("rolled back"), record["result"]
+    assert any(line.startswith("rollback ok") for line in record["steps"]), record["steps"]
 
 
 def test_identify_add_applied_then_unchanged(lab_config: Lab, lab_ami: AmiProbe,
@@ -162,7 +167,7 @@ def test_identify_remove_applied_unchanged_rolled_back(lab_config: Lab,
     before = configs(lab)
     code, data = change(lab, "identify", "remove", "carrier", "203.0.113.10", "--yes",
                         state=tmp_path)
-    assert_rolled_back(code, data, before, lab)
+    assert_rolled_back(code, data, before, lab, tmp_path)
     assert any("last match" in f["title"] for f in data["findings"])
 
 
@@ -174,7 +179,7 @@ def test_identify_add_rolled_back_when_asterisk_cannot_resolve(lab_config: Lab,
     before = configs(lab)
     code, data = change(lab, "identify", "add", "carrier", "sip.invalid", "--yes",
                         state=tmp_path)
-    assert_rolled_back(code, data, before, lab)
+    assert_rolled_back(code, data, before, lab, tmp_path)
     assert "does not match sip.invalid" in step(data, "verify")["detail"]
 
 
@@ -190,6 +195,11 @@ def test_identify_add_rolled_back_when_asterisk_cannot_resolve(lab_config: Lab,
      "already exists and differs"),
     (("config", "set", "endpoint", "carrier", "no_such_option", "1"), "not an option"),
     (("config", "set", "endpoint", "nosuch", "from_user", "15551230000"), "no endpoint"),
+    (("trunk", "add", "carrier9", "--provider-ip", "203.0.113.14", "--from-user",
+      "1555\r\nAction: Command"), "from_user '1555\\r\\nAction: Command' is not valid"),
+    (("trunk", "add", "car\nrier9", "--provider-ip", "203.0.113.14"), "is not valid"),
+    (("config", "set", "endpoint", "carrier", "from_user", "1555\r\nAction: Command"),
+     "cannot go into a config line"),
 ])
 def test_refused_input_json(lab_config: Lab, tmp_path: Path, args: tuple[str, ...],
                             message: str) -> None:
@@ -229,7 +239,7 @@ def test_trunk_add_applied_unchanged_rolled_back(lab_config: Lab, tmp_path: Path
     # A provider hostname Asterisk cannot resolve: it rejects the identify, keeps none.
     code, data = change(lab, "trunk", "add", "carrier3", "--provider-ip", "sip.invalid",
                         "--yes", state=tmp_path)
-    assert_rolled_back(code, data, after, lab)
+    assert_rolled_back(code, data, after, lab, tmp_path)
 
 
 def test_config_set_applied_unchanged_rolled_back(lab_config: Lab, tmp_path: Path) -> None:
@@ -247,7 +257,7 @@ def test_config_set_applied_unchanged_rolled_back(lab_config: Lab, tmp_path: Pat
     before = configs(lab)
     code, data = change(lab, "config", "set", "endpoint", "carrier", "dtmf_mode", "bogus",
                         "--yes", state=tmp_path)
-    assert_rolled_back(code, data, before, lab)
+    assert_rolled_back(code, data, before, lab, tmp_path)
     assert "live state after restore: endpoint carrier: dtmf_mode is 'rfc4733'" in \
         data["steps"][-1]["detail"]
 

@@ -57,11 +57,17 @@ def test_did_in_header_named_fixed_and_verified(did_lab: Lab, tmp_path: Path) ->
     # A DID the context does not have still gets no answer (Hangup(1), as before).
     other = InviteVariant(called_party="15559999999")
     assert lab.call(CallSpec(did=scenarios.PILOT, variant=other)).answered == 0
-    # Twice is refused: the pilot is in the context now.
+    # Twice is "unchanged" (exit 0, issue 16): the pilot reads that header already.
     again = run_cli(lab, "did", "route", "carrier", "--pilot", scenarios.PILOT, "--yes",
                     state=tmp_path)
-    assert again.returncode != 0
-    assert "already has extension" in again.stderr
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.startswith(f"unchanged: pilot {scenarios.PILOT} of trunk carrier "
+                                   "already routes on the DID in P-Called-Party-ID\n")
+    # Another header for the same pilot is refused: the pilot is in the context now.
+    other_header = run_cli(lab, "did", "route", "carrier", "--pilot", scenarios.PILOT,
+                           "--header", "To", "--yes", state=tmp_path)
+    assert other_header.returncode == 3
+    assert "already has extension" in other_header.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -3,15 +3,19 @@ model says which kinds are completely listed."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from trunkconsole.ami.connection import State
 from trunkconsole.ami.credentials import discover
 from trunkconsole.ami.live import LiveSession
 from trunkconsole.lab.lab import Lab
 from trunkconsole.model.state import IDENTIFIES, SYNC_KINDS
+from trunkconsole.tui.widgets.status_bar import status_text
 
 
 async def test_trunks_are_read_before_the_phone_listing(
@@ -46,5 +50,40 @@ async def test_trunks_are_read_before_the_phone_listing(
         # The trunk read early is not asked for a second time in the same resync.
         first_sync = sent[:sent.index("CoreShowChannels") + 2]
         assert first_sync.count("PJSIPShowEndpoint") == 1
+    finally:
+        await session.close()
+
+
+async def test_while_the_resync_reads_the_bar_says_connected_and_what_is_read(
+        in_pbx_netns: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resync runs once logged in, before the connection reports CONNECTED; the trunk
+    rows already show then, so the status bar must not say "connecting"."""
+    session = LiveSession(discover(Path(in_pbx_netns.config_dir)), poll_seconds=60)
+    seen: dict[str, tuple[str, str, str]] = {}
+    original = session.connection.action
+
+    async def spy(fields: dict[str, Any], **kwargs: Any) -> Any:
+        action = str(fields["Action"])
+        if action in ("PJSIPShowEndpoints", "CoreShowChannels"):
+            bar = status_text("127.0.0.1:5038", session.status, None, False, 0.0,
+                              session.loading).plain
+            seen[action] = (session.status.state.value, session.loading, bar)
+        return await original(fields, **kwargs)
+
+    monkeypatch.setattr(session.connection, "action", spy)
+    session.start()
+    try:
+        assert await session.wait_synced(10), session.status.reason
+        state, loading, bar = seen["PJSIPShowEndpoints"]
+        assert state == "connecting"
+        assert re.fullmatch(r"endpoints \d+ read", loading), loading
+        assert f"connected, loading {loading}" in bar
+        assert "connecting" not in bar
+        assert seen["CoreShowChannels"][1] == "channels 0 read"
+        await asyncio.sleep(0.05)  # CONNECTED is set right after the login's resync
+        assert session.loading == ""
+        assert session.status.state is State.CONNECTED
+        assert "loading" not in status_text("a", session.status, None, False, 0.0,
+                                            session.loading).plain
     finally:
         await session.close()

@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable
@@ -29,6 +30,7 @@ from trunkconsole.lab.lab import Lab
 from trunkconsole.settings import Settings
 from trunkconsole.tui.app import REFRESH_HZ, TrunkConsoleApp
 from trunkconsole.tui.screens.dashboard import DashboardScreen
+from trunkconsole.tui.screens.diagnoses import DiagnosesScreen
 from trunkconsole.tui.widgets.live_table import LiveTable
 
 from .helpers import ROOT, ami_logins, run_cli
@@ -57,10 +59,10 @@ async def cli_in_background(lab: Lab, *args: str) -> asyncio.subprocess.Process:
         stdin=asyncio.subprocess.DEVNULL, cwd=ROOT)
 
 
-async def json_of(process: asyncio.subprocess.Process) -> dict[str, object]:
+async def json_of(process: asyncio.subprocess.Process) -> dict[str, Any]:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode in (0, 1, 2), err.decode()
-    data: dict[str, object] = json.loads(out)
+    data: dict[str, Any] = json.loads(out)
     return data
 
 
@@ -115,28 +117,37 @@ async def test_identify_fix_leaves_dashboard_status_and_check(
         assert f"{NEW_IP} matched by identify carrier of trunk carrier" in visible_text(app)
         status_data = await json_of(status)
         check_data = await json_of(check)
-    assert NEW_IP not in [s["address"] for s in status_data["unknown_senders"]]  # type: ignore[attr-defined]
-    assert [(r["address"], r["endpoint"]) for r in status_data["resolved_senders"]] == [  # type: ignore[attr-defined]
+    assert NEW_IP not in [s["address"] for s in status_data["unknown_senders"]]
+    assert [(r["address"], r["endpoint"]) for r in status_data["resolved_senders"]] == [
         (NEW_IP, "carrier")]  # it was seen as unknown during the listen, then resolved
     for data in (status_data, check_data):
-        found = [f["code"] for f in data["findings"]  # type: ignore[attr-defined]
+        found = [f["code"] for f in data["findings"]
                  if NEW_IP in (f.get("subject"), f.get("details", {}).get("address"))]
         assert "provider-ip-changed" not in found, found
-        assert not [f for f in data["findings"]  # type: ignore[attr-defined]
+        assert not [f for f in data["findings"]
                     if f.get("subject") == NEW_IP], data["findings"]
 
 
+def diagnoses(app: TrunkConsoleApp) -> DiagnosesScreen:
+    screen = app.screen
+    assert isinstance(screen, DiagnosesScreen), screen
+    return screen
+
+
+def shown_findings(app: TrunkConsoleApp) -> list[Finding]:
+    screen = app.screen
+    return screen.findings if isinstance(screen, DiagnosesScreen) else []
+
+
 def rtp_finding(app: TrunkConsoleApp) -> Finding:
-    found: list[Finding] = [f for f in getattr(app.screen, "findings", [])
-                            if f.code == "rtp-not-arriving"]
+    found = [f for f in shown_findings(app) if f.code == "rtp-not-arriving"]
     return found[0]
 
 
 def codes(app: TrunkConsoleApp, address: str | None = None) -> list[str]:
     """Codes on the Diagnoses screen; with address, only findings about that sender (the
     lab's logs also hold senders of earlier tests, e.g. 203.0.113.13, within --since)."""
-    findings = getattr(app.screen, "findings", [])
-    return [f.code for f in findings
+    return [f.code for f in shown_findings(app)
             if address is None or address in (f.subject, str(f.details.get("address", "")))]
 
 
@@ -147,9 +158,9 @@ async def test_rtp_blocked_names_the_rule_without_a_key_press(
     async with app.run_test(size=(160, 45)) as pilot:
         await eventually(lambda: synced(app), 15, "a resync")
         await pilot.press("f6")  # the firewall is read now, before the rule exists
-        await eventually(lambda: app.screen.evidence.network_read_at > 0,  # type: ignore[attr-defined]
+        await eventually(lambda: diagnoses(app).evidence.network_read_at > 0,
                          10, "the first firewall read")
-        first_read = app.screen.evidence.network_read_at  # type: ignore[attr-defined]
+        first_read = diagnoses(app).evidence.network_read_at
         await asyncio.to_thread(scenarios.apply, lab, "rtp-blocked", log=lambda _m: None)
         await eventually(lambda: "rtp-not-arriving" in codes(app), 20, "no audio diagnosed")
         await eventually(lambda: rtp_finding(app).details["rule"] == RULE, 10,
@@ -158,11 +169,11 @@ async def test_rtp_blocked_names_the_rule_without_a_key_press(
         # Other findings may come first (the logs remember earlier tests' unknown senders):
         # highlight this one as a cursor would, and its detail names the rule.
         app.screen.query_one("#diag-table", DataTable).move_cursor(
-            row=app.screen.findings.index(finding))  # type: ignore[attr-defined]
+            row=diagnoses(app).findings.index(finding))
         await pilot.pause()
         assert RULE in visible_text(app)
-        assert app.screen.evidence.network_read_at > first_read  # type: ignore[attr-defined]
-        assert app.screen.evidence.network_read_at >= finding.raised_at  # type: ignore[attr-defined]
+        assert diagnoses(app).evidence.network_read_at > first_read
+        assert diagnoses(app).evidence.network_read_at >= finding.raised_at
         assert finding.raised_at > first_read  # raised after the first read: read again
         await asyncio.to_thread(scenarios.apply, lab, "reset", log=lambda _m: None)
         await eventually(lambda: "rtp-not-arriving" not in codes(app), 10,

@@ -35,6 +35,7 @@ class StaticLive:
     state: PbxState
     problems: list[str] = field(default_factory=list)
     server_info: ServerInfo | None = None
+    loading: str = ""  # what a resync would be reading
 
     async def close(self) -> None:
         """Nothing to close: no connection behind the double."""

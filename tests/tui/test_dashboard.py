@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.dashboard_app import DashboardApp, StaticLive, frozen, msg, populated_state
+from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg, populated_state
 from tests.tui.screen import visible_text
 from trunkconsole.tui.screens.channel_detail import ChannelDetailScreen
 from trunkconsole.tui.screens.dashboard import DashboardScreen
@@ -112,6 +112,41 @@ async def test_a_change_touches_only_its_cells(monkeypatch: pytest.MonkeyPatch) 
         assert {str(c) for _, c in touched} <= {"rtt", "spark"}
         assert {str(r.value) if hasattr(r, "value") else r for r, _ in touched} == {"backup"}
         assert "90.0ms" in trunks.get_row("backup")[2].plain
+
+
+async def test_new_rtcp_figures_touch_only_the_quality_cells(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = app_with_state()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ready(app, pilot)
+        channels = table(app, "channels")
+        [uid] = channels.keys
+        before = [c.plain for c in channels.get_row(uid)]
+        touched: list[tuple[str, str]] = []
+        original = LiveTable.update_cell
+
+        def spy(self: LiveTable, key: str, column: str, value: Any) -> None:
+            touched.append((key, column))
+            original(self, key, column, value)
+
+        monkeypatch.setattr(LiveTable, "update_cell", spy)
+        assert app.live is not None
+        app.live.state.apply(msg(f"Event: RTCPSent\nChannel: PJSIP/carrier-0000000a\n"
+                                 f"Uniqueid: {uid}\nReportCount: 1\n"
+                                 "Report0FractionLost: 64\nReport0CumulativeLost: 90\n"
+                                 "Report0HighestSequence: 9000\n"
+                                 "Report0SequenceNumberCycles: 0\nReport0IAJitter: 400"))
+        app.wall_clock = lambda: NOW + 1  # the figures show at the next second's refresh
+        app.refresh_visible()
+        await pilot.pause()
+        after = [c.plain for c in channels.get_row(uid)]
+        assert after[3].startswith("25/")  # 64/256 lost
+        assert after[4] == "50"  # 400 samples at 8000/s
+        assert after[2] != before[2]
+        assert {column for _key, column in touched} <= {"mos", "loss", "jitter", "duration"}
+        assert {column for _key, column in touched} >= {"mos", "loss", "jitter"}
+        assert after[:2] == before[:2]
+        assert after[5:8] == before[5:8]
 
 
 async def test_enter_opens_details_and_escape_returns() -> None:

@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 import pytest
-from textual.cache import LRUCache
+from rich.text import Text
 
 from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg
 from tests.tui.screen import visible_text
+from trunkconsole.ami.connection import State, Status
 from trunkconsole.model.state import PbxState
 from trunkconsole.tui.screens.dashboard import DashboardScreen
 from trunkconsole.tui.widgets.live_table import LiveTable
@@ -56,7 +57,8 @@ def half_read_state() -> PbxState:
 async def test_trunk_row_before_the_phone_listing_completes() -> None:
     state = half_read_state()
     assert not state.listing_complete("endpoints")
-    app = frozen(DashboardApp(StaticLive(state)))
+    app = frozen(DashboardApp(StaticLive(state, loading="endpoints 301 read")))
+    app.ami_status = Status(State.CONNECTING)  # CONNECTED comes after the resync
     async with app.run_test(size=(120, 30)) as pilot:
         await ready(app, pilot)
         assert table(app, "trunks").keys == ["carrier"]
@@ -64,6 +66,8 @@ async def test_trunk_row_before_the_phone_listing_completes() -> None:
         assert "203.0.113.10/32" in text
         assert "Reachable" in text
         assert "12.0ms" in text
+        assert "connected, loading endpoints 301 read  Asterisk 22.10.1" in text
+        assert "connecting" not in text
 
 
 def state_with_calls(count: int, now: float) -> PbxState:
@@ -78,9 +82,10 @@ def state_with_calls(count: int, now: float) -> PbxState:
 
 
 async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> None:
-    """200 calls: a second later only the rows on screen are rewritten; a figure that
-    changes off screen is written when its row scrolls into view, and a sort on the
-    Time column sees every row's current duration."""
+    """200 calls: a second later only the durations of the rows on screen are computed,
+    and only rows on screen are drawn; a figure that changes off screen is drawn when its
+    row scrolls into view, and a sort on the Time column sees every row's current
+    duration."""
     clock = [NOW]
     state = state_with_calls(200, NOW)
     app = frozen(DashboardApp(StaticLive(state)))
@@ -92,13 +97,20 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         assert len(keys) == 200
         oldest, newest = keys[0], keys[-1]  # sorted by Time, longest first
         written: list[str] = []
-        original = channels.update_cell
+        drawn: list[str] = []
+        original, draw = channels.update_cell, channels._row_strip
 
-        def spy(row_key: Any, column_key: Any, value: Any, **kwargs: Any) -> None:
-            written.append(str(row_key))
-            original(row_key, column_key, value, **kwargs)
+        def spy(key: str, column: str, value: Text) -> None:
+            written.append(key)
+            original(key, column, value)
+
+        def draw_spy(row: int, key: str) -> Any:
+            if key not in channels._strips:  # drawn anew, not taken from the cache
+                drawn.append(key)
+            return draw(row, key)
 
         channels.update_cell = spy  # type: ignore[method-assign]
+        channels._row_strip = draw_spy  # type: ignore[method-assign]
         clock[0] += 1
         app.refresh_visible()
         await pilot.pause()
@@ -107,21 +119,23 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         assert newest not in on_screen
         assert written
         assert set(written) <= on_screen
+        assert drawn
+        assert set(drawn) <= on_screen
         assert channels.get_row(oldest)[8].plain == "16:41"  # 1000 s + 1 s
-        # Off screen: the model changed (a hold), the table remembers it for later.
+        # Off screen: the model changed (a hold); the table takes it, nothing is drawn.
         state.apply(msg(f"Event: Newstate\nChannel: PJSIP/carrier-000000c7\nChannelState: 4\n"
                         f"ChannelStateDesc: Ring\nUniqueid: {newest}"))
         clock[0] += 1
         app.refresh_visible()
         await pilot.pause()
         assert channels.get_row(newest)[1].plain == "Ring"
-        assert newest not in written
+        assert newest not in drawn
         channels.move_cursor(row=199)  # scroll down to it
         await pilot.pause()
         app.refresh_visible()
         await pilot.pause()
         assert newest in channels.visible_keys()
-        assert newest in written
+        assert newest in drawn
         assert "Ring" in visible_text(app)
         # A new call re-sorts the rows: every duration is brought up to date first.
         state.apply(msg(f"Event: Newchannel\nChannel: PJSIP/carrier-00000fff\nChannelState: 6\n"
@@ -131,13 +145,13 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         await pilot.pause()
         assert channels.keys[0] == oldest
         assert channels.keys[-1] == f"{int(NOW)}.999"
-        assert super(LiveTable, channels).get_row(oldest)[8].plain == "16:42"
+        assert channels.get_row(oldest)[8].plain == "16:42"
 
 
 async def test_remembered_cells_follow_a_theme_change() -> None:
     """A cell rendered under one theme is not reused under another (stripes and cursor
-    take the theme's colours): after the switch a line renders as DataTable itself
-    renders it with nothing remembered."""
+    take the theme's colours): after the switch a line renders as it does with nothing
+    remembered."""
     state = state_with_calls(3, NOW)
     app = frozen(DashboardApp(StaticLive(state)))
     async with app.run_test(size=(120, 30)) as pilot:
@@ -148,10 +162,7 @@ async def test_remembered_cells_follow_a_theme_change() -> None:
         await pilot.pause(0.3)
         after = list(channels.render_line(2))
         assert after != before
-        channels._text_cells = LRUCache(16)  # forget every remembered cell
-        channels._row_styles = {}
-        channels._row_render_cache.clear()
-        channels._line_cache.clear()
+        channels.forget_rendered()
         assert list(channels.render_line(2)) == after
 
 

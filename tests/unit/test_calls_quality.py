@@ -92,7 +92,8 @@ def _state_with_call() -> tuple[PbxState, str]:
 def test_state_feeds_quality_and_diagnoses_loss_and_missing_rtcp() -> None:
     state, uid = _state_with_call()
     for fields in rtcp_sent():
-        assert state.apply(AmiMessage(fields)) == {("channel", uid)}
+        # Only its quality cells change, not the channel's other fields.
+        assert state.apply(AmiMessage(fields)) == {("quality", uid)}
     findings = {f.code: f for f in media_quality(Evidence(state=state))}
     assert set(findings) == {"loss-from-provider", "no-rtcp-from-provider"}
     loss = findings["loss-from-provider"]

@@ -259,7 +259,7 @@ NOBODY_APPLY = textwrap.dedent("""
 @pytest.mark.parametrize(("owner", "mode", "expected"), [
     ("nobody", 0o444, "REFUSED .* is read-only"),
     ("root", 0o666, "REFUSED .* belongs to root"),
-    ("nobody", 0o644, "RESULT applied and verified"),
+    ("nobody", 0o644, "RESULT applied; not verified live"),
 ])
 def test_unprivileged_user_respects_the_file(nobody_env: tuple[Path, list[str], dict[str, str]],
                                              owner: str, mode: int, expected: str) -> None:

@@ -1,9 +1,10 @@
 """The journal after an AMI resync: the listing is the truth.
 
-A contact can leave Asterisk without an event the recorder reads as a state (a reload that
-changes the AOR's `contact=` URI drops the old static contact; a listing no longer names
-it). Before `contact-removed` existed, the journal kept such a contact Reachable for ever,
-and the history then showed the trunk up through the next outage of its real contact.
+A contact can leave Asterisk with a `ContactStatus: Removed` (a reload that changes the
+AOR's `contact=`, seen from Asterisk 22.10 in the lab), which the recorder used to skip, or
+without any event (it went while AMI was away: the next listing no longer names it). Before
+`contact-removed` existed, the journal kept such a contact Reachable for ever, and the
+history then showed the trunk up through the next outage of its real contact.
 """
 
 from __future__ import annotations
@@ -189,3 +190,34 @@ def test_retention_defaults_and_the_writer_applies_it_by_itself(tmp_path: Path) 
     writer.close()
     assert kinds == ["new"]
     assert writer.health.deleted_by_retention == 1
+
+
+def test_phone_contacts_stay_out_of_the_journal(tmp_path: Path) -> None:
+    """A registered, qualified phone is not a trunk: no contact events, no samples."""
+    rig = Rig(tmp_path / "j.sqlite")
+    rig.listing(OLD)
+    rig.feed(Event="EndpointList", ObjectName="1001", Aor="1001", Auths="1001",
+             Transport="udp", Contacts="1001/sip:1001@192.0.2.50:5062")
+    rig.feed(Event="ContactStatus", AOR="1001", URI="sip:1001@192.0.2.50:5062",
+             EndpointName="1001", ContactStatus="Reachable", RoundtripUsec="3000")
+    rig.status(OLD, "Reachable", "9000")
+    rig.recorder.reconcile()
+    rig.writer.flush_now()
+    db = sqlite3.connect(rig.path)
+    trunks = {r[0] for r in db.execute("SELECT trunk FROM events UNION SELECT trunk "
+                                       "FROM samples")}
+    db.close()
+    rig.writer.close()
+    assert trunks == {"carrier"}
+
+
+def test_a_retry_that_fails_the_same_way_is_written_once(tmp_path: Path) -> None:
+    rig = Rig(tmp_path / "j.sqlite")
+    refused = "nothing listens on 127.0.0.1:5038"
+    for state, reason in [("connected", ""), ("reconnecting", "connection lost")] + [
+            ("reconnecting", refused)] * 50 + [("connected", ""),
+                                               ("reconnecting", "connection lost")]:
+        rig.recorder.connection(state, reason)
+    texts = [d for k, _s, d in rig.events() if k.startswith("ami-")]
+    rig.writer.close()
+    assert len(texts) == 5

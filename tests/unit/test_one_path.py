@@ -3,6 +3,9 @@
 - `logger on` is assembled once (changes/logger_on.py): every caller that switches the SIP
   logger on (the CLI twin, the console's logger screen, the workflow, the pre-flight) goes
   through switch_logger_on, so every one of them starts the guard that switches it off.
+- A firewall trace is assembled once (changes/trace.py trace_packets): `firewall trace` and
+  the Network screen's T both call it, so both refuse legacy-only hosts and both trace
+  through the same guarded table.
 - The console reads its app through a typed getter: no getattr and no `type: ignore` in tui/.
 """
 
@@ -60,3 +63,20 @@ def test_no_getattr_or_type_ignore_in_the_console() -> None:
              if re.search(r"\bgetattr\(|type:\s*ignore", line)]
     assert not found, found
 
+
+
+def test_a_trace_is_assembled_in_one_place() -> None:
+    tables: list[str] = []
+    users: list[str] = []
+    for path in modules():
+        where = str(path.relative_to(PACKAGE))
+        for call in calls(path):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else (
+                func.id if isinstance(func, ast.Name) else "")
+            if name in ("trace_table", "read_monitor"):
+                tables.append(where)
+            if name == "trace_packets":
+                users.append(where)
+    assert set(tables) == {"changes/trace.py"}, tables
+    assert {"cli/trace.py", "tui/dialogs/trace.py"} <= set(users), users

@@ -50,3 +50,30 @@ def test_trace_rules() -> None:
     assert TraceSpec("2001:db8::7", "tcp").rule() == \
         "ip6 saddr 2001:db8::7 meta l4proto tcp meta nftrace set 1"
     assert TraceSpec("198.51.100.7").rule() == "ip saddr 198.51.100.7 meta nftrace set 1"
+
+
+NO_RULES = Path(__file__).resolve().parents[1] / "fixtures" / "net" / \
+    "nft-monitor-trace-no-other-rules.txt"
+
+
+def test_a_packet_that_meets_no_rule_but_ours_arrived_and_was_accepted() -> None:
+    """Recorded (nft 1.0.6) in a lab PBX namespace with no firewall rules: the carrier's
+    INVITE, ACK and BYE meet only the trace table. They arrived; nothing dropped them."""
+    from trunkconsole.net.trace import read_monitor
+
+    table = "trunkconsole_trace_2efa7c9328c0"
+    packets = read_monitor(5, count=1, ignore_table=table, command=["cat", str(NO_RULES)])
+    assert [p.describe() for p in packets] == [
+        "udp 203.0.113.10:5061 -> 203.0.113.1:5060 on eth0"] * 3
+    assert [p.fate(table) for p in packets] == [
+        "accepted (no rule or policy decided it in nftables)"] * 3
+    assert not any(p.dropped for p in packets)
+    # Beside the static verdict of the same (empty) ruleset: they agree.
+    from trunkconsole.net.collect import Capture
+    from trunkconsole.net.trace import compare
+
+    empty = Capture(nft_json='{"nftables": [{"metainfo": {"json_schema_version": 1}}]}')
+    result = compare(packets[0], empty.ruleset(), "203.0.113.10", None, None, table)
+    assert result["static"] == "accepted by no base chain on the path"
+    assert result["agrees"] is True
+    assert result["path"] == []

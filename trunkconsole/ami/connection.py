@@ -274,6 +274,8 @@ class AmiConnection:
         self._manager = manager
         try:
             manager.connection_made(connected)
+            if getattr(protocol, "lost_early", False):  # closed before the Manager took it
+                manager.connection_lost(None)
             reply = await asyncio.wait_for(asyncio.shield(self._login_future), ACTION_TIMEOUT)
             if not reply.success:
                 raise AuthenticationFailed(

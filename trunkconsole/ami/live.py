@@ -87,6 +87,7 @@ class LiveSession:
         self.server_info: ServerInfo | None = None
         self.problems: list[str] = []  # permission gaps etc., in the operator's words
         self.syncs = 0  # completed resyncs
+        self._reading = ""  # what the resync under way reads now ("" when none runs)
         self.synced_at = 0.0  # time.monotonic() of the last completed resync
         self._on_status = on_status
         self._poll_seconds = poll_seconds
@@ -115,6 +116,18 @@ class LiveSession:
     @property
     def status(self) -> Status:
         return self.connection.status
+
+    @property
+    def loading(self) -> str:
+        """What a resync under way reads, in the operator's words ("endpoints 4,200
+        read"), or "" when none runs. A resync runs only once logged in."""
+        reading = self._reading
+        if not reading:
+            return ""
+        counts = {"endpoints": len(self.state.endpoints), "contacts": len(self.state.contacts),
+                  "channels": len(self.state.channels)}
+        count = counts.get(reading)
+        return reading if count is None else f"{reading} {count:,} read"
 
     async def wait_synced(self, timeout: float) -> bool:
         """Wait for a first resync (or a final failure); True once synced."""
@@ -187,16 +200,26 @@ class LiveSession:
     async def resync(self) -> None:
         """Trunks first (registrations, identifies, their details), then every listing,
         then the details of trunk candidates the listings revealed."""
+        try:
+            await self._resync()
+        finally:
+            self._reading = ""
+
+    async def _resync(self) -> None:
         booted = self._saw_fully_booted
         for kind, action in TRUNK_LISTINGS:
+            self._reading = kind
             await self._listing(kind, action, booted)
+        self._reading = "trunks"
         early = await self._identified_endpoints() if booted else []
         early += sorted({r.endpoint for r in self.state.registrations.values() if r.endpoint})
         early = list(dict.fromkeys(early))[:MAX_DETAILS]
         await self.refresh_details(early, known_only=False)
         detailed = set(early)
         for kind, action in LISTINGS:
+            self._reading = kind
             await self._listing(kind, action, booted)
+        self._reading = "trunk details"
         candidates = [e.name for e in self.state.endpoints.values() if e.trunk_candidate]
         if len(candidates) > MAX_DETAILS:
             # A PBX of unauthenticated (IP-only) phones: do not ask for thousands of details.

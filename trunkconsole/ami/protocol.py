@@ -20,7 +20,7 @@ from panoramisk import actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
-from trunkconsole.ami.message import AmiMessage, parse_block
+from trunkconsole.ami.message import RTCP_PREFIX, AmiMessage, parse_block, parse_rtcp
 from trunkconsole.errors import OperatorError
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,19 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
                     OperatorError(f"could not send the AMI action {name}"))
         return data.future
 
+    # The peer closed before panoramisk's Manager took the connection: the Manager's
+    # connection_made runs as a callback after create_connection returns, and an EOF read
+    # in between reached panoramisk's connection_lost with factory None (AttributeError,
+    # printed with a traceback by asyncio). The owner checks this once it hands over.
+    lost_early = False
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if getattr(self, "factory", None) is None:
+            self.lost_early = True
+            self.closed = True
+            return
+        super().connection_lost(exc)
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._buffer = bytearray()
@@ -166,7 +179,14 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
             not in responses
 
     def _deliver(self, block: bytes) -> None:
-        parsed = parse_block(block.decode("utf-8", "replace"))
+        parsed = None
+        if not self.dispatch_events and block.startswith(RTCP_PREFIX):
+            # Only the listener (the model) sees it: the headers it reads are enough.
+            parsed = parse_rtcp(block)
+            if parsed is not None and "uniqueid" not in parsed.fields:
+                parsed = None  # not spelled as Asterisk 20/22 do: read it in full
+        if parsed is None:
+            parsed = parse_block(block.decode("utf-8", "replace"))
         if parsed is None:
             return
         listener = self.listener

@@ -128,8 +128,9 @@ def logs_part(bundle: Bundle, config_dir: Path, since: float, log_dir: Path | No
     bundle.gaps.extend(f"logs: {gap}" for gap in record.gaps)
 
 
-def live_part(bundle: Bundle, target: AmiTarget) -> None:
-    """Versions, `pjsip show channelstats`, the SIP logger's capture (if it is on)."""
+def live_part(bundle: Bundle, target: AmiTarget) -> bool:
+    """Versions, `pjsip show channelstats`, the SIP logger's capture (if it is on); False
+    when AMI could not be used (the live checks then need not wait for it again)."""
     bundle.secrets.add(target.secret.reveal())
 
     async def run() -> None:
@@ -158,6 +159,8 @@ def live_part(bundle: Bundle, target: AmiTarget) -> None:
         asyncio.run(run())
     except OperatorError as exc:
         bundle.gaps.append(f"AMI: {exc.what}")
+        return False
+    return True
 
 
 def versions_part(bundle: Bundle) -> None:

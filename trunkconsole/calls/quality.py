@@ -30,6 +30,9 @@ CODEC_IMPAIRMENT = {"ulaw": (0.0, 25.1), "alaw": (0.0, 25.1), "g729": (11.0, 19.
                     "g723": (15.0, 16.1)}
 CLOCK_RATE = {"g722": 8000, "opus": 48000, "silk": 16000, "speex16": 16000, "slin16": 16000}
 DEFAULT_CLOCK = 8000
+# Report block 0's headers (lower case) that record() reads; LSR/DLSR are not needed.
+BLOCK_KEYS = ("report0fractionlost", "report0cumulativelost", "report0highestsequence",
+              "report0sequencenumbercycles", "report0iajitter")
 
 
 def r_to_mos(r: float) -> float:
@@ -140,30 +143,35 @@ class QualityBook:
         self.ended: OrderedDict[str, CallQuality] = OrderedDict()
 
     def record(self, fields: dict[str, str], now: float) -> CallQuality | None:
-        """Apply one RTCP event (lower-case keys, as PbxState has them)."""
-        uid = fields.get("uniqueid", "")
+        """Apply one RTCP event (lower-case keys, as PbxState has them).
+
+        Reads only `event`, `uniqueid`, `channel`, `rtt` and report block 0's figures
+        (ami/message.py RTCP_HEADERS parses just these off the wire)."""
         event = fields.get("event", "")
-        if not uid or event not in ("RTCPSent", "RTCPReceived"):
+        sent = event == "RTCPSent"
+        uid = fields.get("uniqueid", "")
+        if not uid or not (sent or event == "RTCPReceived"):
             return None
         call = self.calls.get(uid)
         if call is None:
             call = self.calls[uid] = CallQuality(uid, fields.get("channel", ""))
             call.first_report_at = now
         call.last_report_at = now
-        block = _block(fields)
-        fraction = _float(block.get("fractionlost"))
+        # A report without a block (ReportCount 0) has no Report0 headers at all.
+        fraction = _float(fields.get("report0fractionlost"))
+        jitter_samples = _float(fields.get("report0iajitter"))
+        cumulative = _float(fields.get("report0cumulativelost"))
+        block = any(key in fields for key in BLOCK_KEYS)
         loss = None if fraction is None else round(fraction / 256 * 100, 1)
-        jitter_samples = _float(block.get("iajitter"))
         jitter = None if jitter_samples is None else round(
             jitter_samples / call.clock_rate * 1000, 1)
-        cumulative = int(_float(block.get("cumulativelost")) or 0)
-        sample: Sample
-        if event == "RTCPSent":
+        if sent:
             call.sent_reports += 1
             if block:
                 call.rx_loss, call.rx_jitter_ms = loss, jitter
-                call.rx_cumulative_lost = cumulative
-            sample = Sample(now, rx_loss=call.rx_loss, rx_jitter_ms=call.rx_jitter_ms)
+                call.rx_cumulative_lost = int(cumulative or 0)
+            sample = Sample(now, rx_loss=call.rx_loss, rx_jitter_ms=call.rx_jitter_ms,
+                            mos=call.mos())
         else:
             call.received_reports += 1
             rtt = _float(fields.get("rtt"))
@@ -171,17 +179,15 @@ class QualityBook:
                 call.rtt_ms = round(rtt * 1000, 1)
             if block:
                 call.tx_loss, call.tx_jitter_ms = loss, jitter
-                call.tx_cumulative_lost = cumulative
-                seq = int(_float(block.get("highestsequence")) or 0) + 65536 * int(
-                    _float(block.get("sequencenumbercycles")) or 0)
+                call.tx_cumulative_lost = int(cumulative or 0)
+                seq = int(_float(fields.get("report0highestsequence")) or 0) + 65536 * int(
+                    _float(fields.get("report0sequencenumbercycles")) or 0)
                 call.tx_seq_stalled = call.tx_seq_stalled + 1 if (
                     call.tx_highest_seq is not None and seq <= call.tx_highest_seq) else 0
                 call.tx_highest_seq = seq
             sample = Sample(now, tx_loss=call.tx_loss, tx_jitter_ms=call.tx_jitter_ms,
-                            rtt_ms=call.rtt_ms)
-        call.history.append(Sample(sample.at, sample.rx_loss, sample.tx_loss,
-                                   sample.rx_jitter_ms, sample.tx_jitter_ms, sample.rtt_ms,
-                                   call.mos()))
+                            rtt_ms=call.rtt_ms, mos=call.mos())
+        call.history.append(sample)
         return call
 
     def drop(self, uid: str) -> None:
@@ -202,13 +208,6 @@ class QualityBook:
             codec = codecs.get(call.channel)
             if codec:
                 call.codec = codec
-
-
-def _block(fields: dict[str, str]) -> dict[str, str]:
-    """Report block 0 (`Report0FractionLost` ...), keys without the prefix."""
-    prefix = "report0"
-    return {k[len(prefix):]: v for k, v in fields.items()
-            if k.startswith(prefix) and k != "report0sourcessrc"}
 
 
 @dataclass(frozen=True)

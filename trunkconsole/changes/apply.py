@@ -65,9 +65,14 @@ class ApplyResult:
     # Not rolled back because a file changed after our write: why.
     rollback_refused: str = ""
 
+    @property
+    def verified(self) -> bool:
+        """A verification against live state ran and passed."""
+        return any(p.step is Step.VERIFY and p.ok for p in self.progress)
+
     def summary(self) -> str:
         if self.applied:
-            return "applied and verified"
+            return APPLIED if self.verified else APPLIED_UNVERIFIED
         if self.rollback_refused:
             return f"NOT rolled back: {self.rollback_refused} (the change failed: {self.reason})"
         if self.rolled_back and self.live_unconfirmed:
@@ -81,6 +86,8 @@ class ApplyResult:
 
 
 Confirm = Callable[[], Awaitable[bool]]
+APPLIED = "applied and verified"
+APPLIED_UNVERIFIED = "applied; not verified live (nothing to compare it with)"
 
 
 class Applier:
@@ -148,7 +155,7 @@ class Applier:
             raise
         else:
             result.applied = True
-            self._report(result, Step.DONE, True, "applied and verified")
+            self._report(result, Step.DONE, True, result.summary())
 
     def _audit(self, changeset: ChangeSet, result: ApplyResult, *, quiet: bool) -> None:
         """One audit line per attempt; quiet: an error is already on its way, keep it."""

@@ -19,6 +19,7 @@ from trunkconsole.changes.changeset import (
     RELOAD_DIALPLAN,
     AmiActions,
     ChangeSet,
+    Unchanged,
     Verdict,
     Verifier,
 )
@@ -26,9 +27,10 @@ from trunkconsole.changes.files import snapshot
 from trunkconsole.conf import edit
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.conf.lines import Kind, Line
+from trunkconsole.conf.tree import Variable
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
-from trunkconsole.pjsip.system import load_asterisk
+from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
 HEADERS = ("P-Called-Party-ID", "To", "Diversion")
 _NUMBER = re.compile(r"^\+?[0-9]{2,32}\Z")
@@ -70,6 +72,10 @@ def plan_did_route(config_dir: Path, trunk: str, pilot: str, header: str) -> Cha
         raise OperatorError(f"the context {context!r} of endpoint {trunk} is not in "
                             "extensions.conf")
     existing = config.dialplan.contexts[context].extensions.get(pilot)
+    if existing is not None and _ours(config, context, existing, pilot, header, trunk):
+        raise Unchanged(f"pilot {pilot} of trunk {trunk} already routes on the DID in "
+                        f"{header}", evidence=f"{existing.file}:{existing.line}",
+                        verify=_verify(pilot, context, header))
     if existing is not None:
         raise OperatorError(f"context {context} already has extension {pilot} "
                             f"({existing.file}:{existing.line})",
@@ -107,6 +113,21 @@ def plan_did_route(config_dir: Path, trunk: str, pilot: str, header: str) -> Cha
     changeset.verify = _verify(pilot, context, header)
     changeset.verify_restored = _verify_gone(pilot, context)
     return changeset
+
+
+def _ours(config: AsteriskConfig, context: str, first: Variable, pilot: str, header: str,
+          trunk: str) -> bool:
+    """Is the pilot's extension exactly the one plan_did_route writes (same header)? Then
+    running it again is "unchanged", not a conflict."""
+    loaded = config.loaded.get("extensions.conf")
+    for cat in loaded.sections(context) if loaded is not None else []:
+        for index, var in enumerate(cat.variables):
+            if var is first:
+                written = [(v.name.lower(), v.value.strip())
+                           for v in cat.variables[index:index + 5]]
+                return written == [(key, value)
+                                   for key, value in dialplan_lines(pilot, header, trunk)]
+    return False
 
 
 def _verify(pilot: str, context: str, header: str) -> Verifier:

@@ -40,8 +40,15 @@ def plan_logging(config_dir: Path) -> ChangeSet:
     """The ChangeSet adding the missing [logfiles] lines; Unchanged when none is missing."""
     wanted = _wanted(config_dir)
     if not wanted:
+        setup = read_setup(config_dir)
+        # Checked live too: a logger.conf nobody reloaded, or a file Asterisk cannot open
+        # (`logger show channels` says Disabled), does not log yet.
+        live = [(channel.name, shown) for level, shown in (("security", "SECURITY"),
+                                                           ("notice", "NOTICE"))
+                for channel in setup.carrying(level)[:1] if level in channel.levels]
         raise Unchanged("Asterisk already logs security events and notices to files",
-                        evidence=f"{config_dir}/logger.conf [logfiles]")
+                        evidence=f"{config_dir}/logger.conf [logfiles]",
+                        verify=_verify(live) if live else None)
     for name, _levels, _shown in wanted:
         if (config_dir / "logger.conf").exists() and name in _names(config_dir):
             raise OperatorError(f"logger.conf already has a [logfiles] entry {name!r} with "

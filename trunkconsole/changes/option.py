@@ -32,7 +32,7 @@ from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.addresses import parse_provider_address
 from trunkconsole.pjsip.objects import Option
 from trunkconsole.pjsip.resolve import known_option
-from trunkconsole.pjsip.system import load_asterisk
+from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
 _VALUE = re.compile(r"[^\r\n\x00;]{0,1024}")
 TYPES = ("endpoint", "aor", "identify", "transport", "registration", "auth")
@@ -124,7 +124,8 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
                         evidence=current.location()
                         + (f" (from template [{template}])" if template else ""),
                         verify=_verify_endpoint(name, option, value)
-                        if kind == "endpoint" else None)
+                        if kind == "endpoint" else _verified_part(config, kind, name,
+                                                                 option, value))
     doc = config.documents.by_name(obj.file)
     if doc is None:
         raise OperatorError(f"cannot find {obj.file} among the loaded files")
@@ -138,7 +139,8 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
         custom = plan_generated_option(config, obj, option, value, doc)
         changeset.add(custom.path, custom.content, custom.before)
         changeset.notes += custom.notes
-        return _finish(changeset, kind, name, option, value, current)
+        return _finish(changeset, kind, name, option, value, current,
+                       shown_with(config, kind, name))
     path = doc.path if doc.path is not None else config_dir / doc.name
     before = snapshot(path)
     if own is not None:
@@ -154,11 +156,12 @@ def plan_option_set(config_dir: Path, kind: str, name: str, option: str,
                                f"{'********' if is_secret_option(option) else current.value}"
                                " from template "
                                f"[{obj.template_of(current)}] for {name} only")
-    return _finish(changeset, kind, name, option, value, current)
+    return _finish(changeset, kind, name, option, value, current,
+                   shown_with(config, kind, name))
 
 
 def _finish(changeset: ChangeSet, kind: str, name: str, option: str, value: str,
-            current: Option | None) -> ChangeSet:
+            current: Option | None, shown_by: str | None = None) -> ChangeSet:
     changeset.reloads = [RELOAD_PJSIP]
     if kind == "endpoint":
         changeset.verify = _verify_endpoint(name, option, value)
@@ -167,7 +170,69 @@ def _finish(changeset: ChangeSet, kind: str, name: str, option: str, value: str,
         changeset.verify_restored = _verify_endpoint(
             name, option, current.value) if current else _verify_endpoint(
             name, option, value, expect=False)
+    elif shown_by is not None and comparable(option, value):
+        changeset.verify = _verify_part(shown_by, kind, name, option, value)
+        changeset.verify_restored = _verify_part(
+            shown_by, kind, name, option, current.value) if current else _verify_part(
+            shown_by, kind, name, option, value, expect=False)
     return changeset
+
+
+def _verified_part(config: AsteriskConfig, kind: str, name: str, option: str,
+                   value: str) -> Verifier | None:
+    endpoint = shown_with(config, kind, name)
+    if endpoint is None or not comparable(option, value):
+        return None
+    return _verify_part(endpoint, kind, name, option, value)
+
+
+def shown_with(config: AsteriskConfig, kind: str, name: str) -> str | None:
+    """An endpoint whose PJSIPShowEndpoint dumps this aor, auth or identify (AorDetail,
+    AuthDetail, IdentifyDetail follow EndpointDetail), or None."""
+    if kind == "identify":
+        identify = config.pjsip.get("identify", name)
+        endpoint = identify.value("endpoint") if identify is not None else ""
+        return endpoint or None
+    refs = {"aor": ("aors",), "auth": ("auth", "outbound_auth")}.get(kind)
+    if refs is None:
+        return None
+    return next((e.id for e in config.pjsip.of_type("endpoint")
+                 if any(name in e.names(ref) for ref in refs)), None)
+
+
+def comparable(option: str, value: str) -> bool:
+    """Can the live dump be compared with the value as written? Address lists (match,
+    permit, deny) and contacts come back rewritten (203.0.113.10/255.255.255.255), and
+    our AMI client drops secret headers (ami/message.py): no."""
+    return option not in ADMITTING + REFUSING + ("contact",) and "," not in value \
+        and not is_secret_option(option)
+
+
+def _same_number(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)  # qualify_timeout = 2 is dumped as 2.000000
+    except ValueError:
+        return False
+
+
+def _verify_part(endpoint: str, kind: str, name: str, option: str, value: str, *,
+                 expect: bool = True) -> Verifier:
+    """The aor/auth/identify as Asterisk runs it, from the endpoint that uses it. A
+    rejected object is not an error on reload: Asterisk keeps the old one (reference
+    §4.3), so only the value proves the change is live."""
+    event = {"aor": "AorDetail", "auth": "AuthDetail", "identify": "IdentifyDetail"}[kind]
+
+    async def verify(ami: AmiActions) -> Verdict:
+        reply = await ami.action({"Action": "PJSIPShowEndpoint", "Endpoint": endpoint})
+        messages = reply if isinstance(reply, list) else [reply]
+        detail = next((m for m in messages if m.get("Event") == event
+                       and m.get("ObjectName") == name), None)
+        if detail is None:
+            return Verdict(False, f"{kind} {name} is not loaded for endpoint {endpoint}")
+        live = str(detail.get(camel(option), ""))
+        same = _same(live, value) or _same_number(live, value)
+        return Verdict(same == expect, f"{kind} {name}: {option} is {live!r} in Asterisk")
+    return verify
 
 
 def _verify_endpoint(name: str, option: str, value: str, *, expect: bool = True) -> Verifier:

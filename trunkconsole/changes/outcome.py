@@ -62,6 +62,12 @@ class ChangeOutcome:
             return EXIT_NOT_APPLIED
         return int(getattr(self.error, "exit_code", EXIT_REFUSED)) or EXIT_REFUSED
 
+    @classmethod
+    def runtime(cls, change: str, detail: str, *, changed: bool) -> ChangeOutcome:
+        """A runtime switch done (`logger on|off`): no file, nothing to verify. verified
+        stays false: Asterisk has no command that shows the logger's host filter."""
+        return cls(change=change, changed=changed, steps=[Progress(Step.DONE, True, detail)])
+
     # -- filling it ----------------------------------------------------------------------
     def planned(self, changeset: ChangeSet) -> None:
         """The reviewed change: its title, diff and warnings."""
@@ -93,8 +99,7 @@ class ChangeOutcome:
         self.failed = not result.applied
         self.not_as_it_was = not result.applied and not (
             result.rolled_back and not result.live_unconfirmed)
-        self.verified = result.applied and any(
-            p.step is Step.VERIFY and p.ok for p in result.progress)
+        self.verified = result.applied and result.verified
         if self.not_as_it_was:
             self.findings.append(Finding(
                 "change-not-restored", Severity.CRITICAL, result.summary(),

@@ -16,11 +16,13 @@ import ipaddress
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trunkconsole.changes import guard
 from trunkconsole.changes.audit import append_audit
@@ -150,3 +152,50 @@ def run_trace_guard(stdin_text: str) -> int:
             "change": f"firewall trace: table inet {config['table']}",
             "result": "removed by the guard" if gone else "NOT REMOVED by the guard"})
     return 0 if gone else 1
+
+
+class TraceNeedsNftables(OperatorError):
+    """Only legacy iptables rules are in use: their TRACE target logs to the kernel log,
+    which `nft monitor trace` never sees."""
+
+    def __init__(self, static: str) -> None:
+        super().__init__("tracing needs nftables: only legacy iptables rules are in use here "
+                         "(their TRACE target logs to the kernel log instead)",
+                         fix=f"the static verdict: {static}")
+        self.static = static
+
+
+@dataclass(frozen=True)
+class TraceRun:
+    """What one trace saw: its table (removed by now), each packet's fate in the kernel
+    beside the static verdict (net/trace.py compare()), and the static verdict alone when
+    no packet came."""
+
+    table: str
+    rule: str
+    packets: list[dict[str, Any]]
+    static: str = ""
+
+
+def trace_packets(spec: TraceSpec, state_root: Path, *, readonly: bool, count: int = 1,
+                  follow_pid: int | None = None, stop: threading.Event | None = None,
+                  started: Callable[[TraceTable], None] | None = None) -> TraceRun:
+    """Trace the next `count` packets from spec.src: the one path of `firewall trace` and
+    the Network screen's T (blocking for up to spec.seconds: the console runs it in a
+    thread). started(table) is called once the table is in place."""
+    from trunkconsole.net.collect import read_ruleset
+    from trunkconsole.net.trace import compare, read_monitor, static_verdict
+
+    ruleset = read_ruleset()
+    if ruleset.tables and all(t.source == "iptables-legacy" for t in ruleset.tables):
+        raise TraceNeedsNftables(
+            static_verdict(ruleset, spec.src, None, spec.proto, spec.dport).summary())
+    with trace_table(spec, state_root, readonly=readonly, follow_pid=follow_pid) as table:
+        if started is not None:
+            started(table)
+        packets = read_monitor(spec.seconds, count=count, ignore_table=table.name, stop=stop)
+    results = [compare(packet, ruleset, spec.src, spec.proto, spec.dport, table.name)
+               for packet in packets]
+    static = "" if results else static_verdict(
+        ruleset, spec.src, None, spec.proto, spec.dport).summary()
+    return TraceRun(table.name, spec.rule(), results, static)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,8 +30,9 @@ from trunkconsole.visible import echo
 def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
                target: Callable[[], AmiTarget | None], readonly: bool,
                secrets: Sequence[str] = ()) -> int:
-    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 3
-    refused. With --json, stdout carries only the outcome object, whatever happens."""
+    """Plan, then review and apply; exit 0 applied/unchanged/dry run, 1 not applied, 2 not
+    as it was, 3 refused. With --json, stdout carries only the outcome object, whatever
+    happens (progress goes to stderr)."""
     outcome = ChangeOutcome(dry_run=args.dry_run, secrets=list(secrets))
     try:
         try:
@@ -39,18 +41,28 @@ def run_change(args: argparse.Namespace, plan: Callable[[], ChangeSet], *,
             outcome.already(done)
             if not args.dry_run and done.verify is not None:
                 _verify_unchanged(outcome, done.verify, target)
-            return _finish(outcome, args)
+            return finish(outcome, args)
         return review_and_apply(changeset, args, target, readonly, outcome)
     except OperatorError as exc:
         if not getattr(args, "json", False):
             raise
-        outcome.refused(exc)
-        return _finish(outcome, args)
+        # Refused after the plan (AMI down, no --yes): the check before the write failed.
+        outcome.refused(exc, Step.CHECK if outcome.change else Step.PLAN)
+        return finish(outcome, args)
 
 
-def _finish(outcome: ChangeOutcome, args: argparse.Namespace) -> int:
+def finish(outcome: ChangeOutcome, args: argparse.Namespace, *, say_error: bool = True) -> int:
+    """Print the outcome (the JSON object, or the "unchanged" lines); its exit status.
+    With --json a refusal is also one plain line on stderr (secrets masked), so a
+    playbook's stderr says why without unpacking the JSON."""
     if getattr(args, "json", False):
-        echo(outcome.dumps(), end="")
+        data = outcome.to_json()
+        echo(json.dumps(data, indent=2) + "\n", end="")
+        error = data["error"]
+        if error is not None and say_error:
+            echo("trunkconsole: " + "\n  ".join(
+                [error["what"]] + [f"{k}: {error[k]}" for k in ("evidence", "fix") if error[k]]),
+                file=sys.stderr)
     elif outcome.unchanged:
         echo(f"unchanged: {outcome.change}")
         for step in outcome.steps:
@@ -153,7 +165,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
                                       + ", ".join(str(c.path) for c in changeset.changes)))
         if not as_json:
             echo("(dry run: would change; nothing changed)")
-        return _finish(outcome, args)
+        return finish(outcome, args)
     if readonly:
         raise OperatorError("read-only mode: refusing to change anything")
     if as_json and not args.yes:
@@ -182,7 +194,7 @@ def review_and_apply(changeset: ChangeSet, args: argparse.Namespace,
         echo(result.summary())
         if result.backup_dir:
             echo(f"backup: {result.backup_dir}")
-    return _finish(outcome, args)
+    return finish(outcome, args)
 
 
 EXIT_DECLINED = 1

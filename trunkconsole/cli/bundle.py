@@ -59,9 +59,10 @@ def _bundle(args: argparse.Namespace) -> int:
     except OperatorError as exc:
         bundle.gaps.append(f"AMI: {exc.what}")
         target = None
-    if target is not None:
-        live_part(bundle, target)
-    checks_part(bundle, CheckOptions(since=args.since, log_dir=args.log_dir,
+    live = target is None or live_part(bundle, target)  # None: the check names why
+    if not live:
+        bundle.gaps.append("live checks: skipped, AMI could not be used (above)")
+    checks_part(bundle, CheckOptions(since=args.since, log_dir=args.log_dir, live=live,
                                      journal=journal_path(args),
                                      journal_named=args.journal is not None),
                 directory, lambda: ami_target(args))

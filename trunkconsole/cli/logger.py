@@ -30,8 +30,13 @@ def register(subparsers: Any) -> None:
     on.add_argument("--method", action="append", default=[], help="SIP method (repeatable)")
     on.add_argument("--for", dest="seconds", type=float, default=300.0,
                     help="time box in seconds (default 300)")
-    on.set_defaults(handler=_on)
     off = sub.add_parser("off", help="logger and history off now")
+    for parser in (on, off):
+        parser.add_argument("--json", action="store_true",
+                            help="print one JSON object, as the change commands do (also "
+                            "on failure)")
+        parser.set_defaults(change_command=True)
+    on.set_defaults(handler=_on)
     off.set_defaults(handler=_off)
     show = sub.add_parser("show", help="print the logged provider's SIP messages")
     show.add_argument("--follow", action="store_true", help="keep printing until the time box ends")
@@ -76,8 +81,19 @@ def _on(args: argparse.Namespace) -> int:
                     + f" until {time.strftime('%H:%M:%S', time.localtime(state.until))}; "
                     "switched off by itself then")
 
-    echo(asyncio.run(run()))
-    return 0
+    return _report(args, "SIP logger on", asyncio.run(run()), changed=True)
+
+
+def _report(args: argparse.Namespace, change: str, detail: str, *, changed: bool) -> int:
+    """The text line, or (--json) the change commands' outcome object."""
+    if not args.json:
+        echo(detail)
+        return 0
+    from trunkconsole.changes.outcome import ChangeOutcome
+
+    outcome = ChangeOutcome.runtime(change, detail, changed=changed)
+    echo(outcome.dumps(), end="")
+    return outcome.exit_code()
 
 
 def _off(args: argparse.Namespace) -> int:
@@ -93,8 +109,9 @@ def _off(args: argparse.Namespace) -> int:
             return await SipLogger(ami, state_file_for(target.address)).off()
 
     had = asyncio.run(run())
-    echo("SIP logger off" + ("" if had else " (it was not on from trunkconsole)"))
-    return 0
+    return _report(args, "SIP logger off",
+                   "SIP logger off" + ("" if had else " (it was not on from trunkconsole)"),
+                   changed=had)
 
 
 def message_text(message: SipMessage) -> str:

@@ -153,13 +153,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     make_logging_visible()
     parser = build_parser()
+    from trunkconsole.cli.change_errors import change_usage_errors, refused_outcome
+
+    change_usage_errors(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", run_tui)
     try:
         code = handler(args)
     except OperatorError as exc:
         echo(f"trunkconsole: {exc.render()}", file=sys.stderr)
-        code = getattr(exc, "exit_code", 3)
+        outcome = refused_outcome(args, exc)  # a change command's --json object
+        code = getattr(exc, "exit_code", 3) if outcome is None else outcome
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:  # `trunkconsole ... | head`: the reader left, as with any tool

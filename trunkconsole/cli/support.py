@@ -71,5 +71,9 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-dir", type=Path,
                         help="backups and audit log (default /var/lib/trunkconsole)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (changed, diff, steps, backup, "
-                        "rolled_back, verified, findings), also on failure")
+                        help="print one JSON object, also on failure and for a usage "
+                        "error (ok, changed, dry_run, change, diff, steps, backup, "
+                        "rolled_back, verified, findings, error); exit 0 applied, unchanged "
+                        "or dry run, 1 not applied (rolled back), 2 not as it was, 3 "
+                        "refused (nothing written)")
+    parser.set_defaults(change_command=True)

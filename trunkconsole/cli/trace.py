@@ -43,16 +43,10 @@ def _guard() -> int:
     return run_trace_guard(sys.stdin.read())
 
 
-def _legacy_only(ruleset: Any) -> bool:
-    return bool(ruleset.tables) and all(t.source == "iptables-legacy" for t in ruleset.tables)
-
-
 def _trace(args: argparse.Namespace) -> int:
-    from trunkconsole.changes.trace import TraceSpec, trace_table
+    from trunkconsole.changes.trace import TraceNeedsNftables, TraceSpec, trace_packets
     from trunkconsole.cli.support import settings_from_args
     from trunkconsole.errors import OperatorError
-    from trunkconsole.net.collect import read_ruleset
-    from trunkconsole.net.trace import compare, read_monitor, static_verdict
     from trunkconsole.private import state_dir
     from trunkconsole.visible import echo, visible_json
 
@@ -60,25 +54,24 @@ def _trace(args: argparse.Namespace) -> int:
         args.proto = "udp"
     if args.count < 1:
         raise OperatorError("--count must be 1 or more")
-    ruleset = read_ruleset()
     spec = TraceSpec(args.src, args.proto, args.dport, args.seconds)
-    if _legacy_only(ruleset):
-        verdict = static_verdict(ruleset, args.src, None, args.proto, args.dport)
-        echo("tracing needs nftables: only legacy iptables rules are in use here (their "
-             "TRACE target logs to the kernel log instead)")
-        echo(f"static verdict: {verdict.summary()}")
-        return 1
     settings = settings_from_args(args)
-    with trace_table(spec, state_dir(args.state_dir), readonly=bool(settings.readonly)) \
-            as table:
+
+    def started(table: Any) -> None:
         if not args.json:
             echo(f"tracing {spec.rule().removesuffix(' meta nftrace set 1')} for up to "
                  f"{spec.seconds:.0f} s ({table.describe()}; removed afterwards)", flush=True)
-        packets = read_monitor(spec.seconds, count=args.count, ignore_table=table.name)
-    results = [compare(packet, ruleset, args.src, args.proto, args.dport, table.name)
-               for packet in packets]
+
+    try:
+        run = trace_packets(spec, state_dir(args.state_dir), readonly=bool(settings.readonly),
+                            count=args.count, started=started)
+    except TraceNeedsNftables as exc:
+        echo(exc.what)
+        echo(f"static verdict: {exc.static}")
+        return 1
+    results = run.packets
     if args.json:
-        echo(visible_json({"source": args.src, "table": table.name, "removed": True,
+        echo(visible_json({"source": args.src, "table": run.table, "removed": True,
                            "packets": results}))
     else:
         for item in results:
@@ -89,10 +82,9 @@ def _trace(args: argparse.Namespace) -> int:
                  + ("   (agrees)" if item["agrees"] else "   (differs)"))
             echo(f"  path:   {' -> '.join(item['path']) or 'no rule met it'}")
         if not results:
-            static = static_verdict(ruleset, args.src, None, args.proto, args.dport)
             echo(f"no packet from {args.src} arrived in {spec.seconds:.0f} s; static "
-                 f"verdict: {static.summary()}")
-        echo(f"trace table {table.name} removed")
+                 f"verdict: {run.static}")
+        echo(f"trace table {run.table} removed")
     if not results:
         return 1
     return 2 if any(r["dropped"] for r in results) else 0

@@ -10,9 +10,11 @@ bounded by the model's SenderLog).
 After every complete resync (login, reconnect, a res_pjsip Reload) the journal is reconciled
 with the listing: a contact whose status differs from the last one written gets its event
 then, and a contact the journal knows that the listing no longer has gets `contact-removed`
-(a contact dropped by a reload that changed its URI, an expired registration). Without the
-removal a contact that no longer exists would count as Reachable in the history forever and
-hide the next outage of the trunk's real contact.
+(an expired registration, a contact dropped while AMI was away). A reload that changes an
+AOR's contact= is announced: Asterisk 22.10 sends `ContactStatus: Removed` for the old static
+contact (seen in the lab), which is journaled the same way. Without the removal a contact that
+no longer exists counted as Reachable in the history for ever and hid the next outage of
+the trunk's real contact.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Recorder:
         self._registration: dict[str, str] = {}
         self._sender_counts: dict[str, int] = {}
         self._sender_flush = clock()
+        self._last_connection = ""
         self.calls_seen = 0
         self._inbound: set[str] = set()
         self.on_quality: Callable[[str, CallSummary], None] | None = None  # metrics
@@ -110,10 +113,14 @@ class Recorder:
             self._sender_counts[address] = sender.count
 
     def connection(self, state: str, reason: str) -> None:
-        """AMI connected / lost."""
+        """AMI connected / lost. A retry that fails the same way again is not news: with
+        Asterisk down the session retries every 2 s, which was 1,800 events an hour."""
         if state != "connected":
             self._status.clear()  # unknown until the next listing says again
         text = f"AMI {state}" + (f": {reason}" if reason else "")
+        if text == self._last_connection:
+            return
+        self._last_connection = text
         self.writer.event(self.clock(), "ami-" + state.lower(), text)
 
     def change_applied(self, at: float, record: dict[str, object]) -> None:
@@ -176,6 +183,13 @@ class Recorder:
                         after_resync: bool = False) -> None:
         uri = contact.uri
         trunk = self._owner(contact.aor, contact.endpoint)
+        owner = self.state.endpoints.get(trunk)
+        if owner is not None and not owner.trunk_candidate:
+            # A phone (inbound auth, no outbound auth): qualified phones would fill the
+            # journal with a sample a minute each and show up as trunks in the history.
+            # trunk_candidate, not is_trunk: identifies are re-read during every
+            # PJSIPShowEndpoint, so a trunk is briefly not is_trunk inside its own detail.
+            return
         status = contact.status
         previous = self._status.get(key)
         if status in ("Reachable", "Unreachable") and status != previous:

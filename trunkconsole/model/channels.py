@@ -14,7 +14,7 @@ from collections.abc import Callable, Set
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.calls.quality import QualityBook
 from trunkconsole.model import normalise as norm
-from trunkconsole.model.keys import _NOTHING, CHANNEL, ENDPOINT, HANGUPS, Fields, Key
+from trunkconsole.model.keys import _NOTHING, CHANNEL, ENDPOINT, HANGUPS, QUALITY, Fields, Key
 from trunkconsole.model.records import Channel, Endpoint, Hangup
 
 HANGUP_RING = 500
@@ -136,5 +136,5 @@ class ChannelEvents:
         uid = f.get("uniqueid", "")
         if uid not in self.channels or self.quality.record(f, self.clock()) is None:
             return _NOTHING
-        return {(CHANNEL, uid)}
+        return {(QUALITY, uid)}
 

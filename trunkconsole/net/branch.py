@@ -15,6 +15,8 @@ from trunkconsole.net.values import CT_STATUS_DNAT, CT_STATUS_SNAT
 from trunkconsole.net.verdict import Decision, Outcome, PacketVerdict, RuleRef, Step
 
 MAX_PATH = 1_000  # steps kept per outcome; a longer walk is cut in the display
+# What accepted a packet that met no base chain: the kernel itself (no hook, no policy).
+NO_BASE_CHAIN = RuleRef("no base chain on the path", "no rule: the kernel accepts")
 
 
 class TooManyPaths(Exception):
@@ -98,7 +100,7 @@ def _deciding_accept(accepted: tuple[RuleRef, ...]) -> RuleRef:
         return explicit[-1]
     if accepted:
         return accepted[-1]
-    return RuleRef("no base chain on the path", "no rule: the kernel accepts")
+    return NO_BASE_CHAIN
 
 
 def rewrite(br: Branch, nat: Nat, local: set[int] | None, label: str, text: str) -> None:

@@ -132,8 +132,8 @@ def parse_trace(lines: Iterable[str], now: Callable[[], float] = time.time) -> \
 def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
                  command: list[str] | None = None,
                  stop: threading.Event | None = None) -> list[TracedPacket]:
-    """Run `nft -a monitor trace` until count packets were decided (and half a second
-    more: an accepted packet may meet later base chains) or seconds passed."""
+    """Run `nft -a monitor trace` until count packets were seen (and half a second more:
+    the packet meets later base chains after our trace table's) or seconds passed."""
     proc = subprocess.Popen(command or ["nft", "-a", "monitor", "trace"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             preexec_fn=die_with_parent())
@@ -158,8 +158,7 @@ def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
                 break
             *complete, partial = (partial + chunk).split(b"\n")
             lines += [c.decode(errors="replace") for c in complete]
-            if settle is None and len([p for p in parse_trace(lines)
-                                       if p.deciding(ignore_table)]) >= count:
+            if settle is None and len([p for p in parse_trace(lines) if p.fields]) >= count:
                 settle = time.monotonic() + 0.5
     finally:
         selector.close()
@@ -168,7 +167,9 @@ def read_monitor(seconds: float, *, count: int = 1, ignore_table: str = "",
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
-    return [p for p in parse_trace(lines) if p.deciding(ignore_table) is not None]
+    # A packet no rule outside our table decided was accepted all the same (no base chain
+    # drops it): it arrived, and its fate says so.
+    return [p for p in parse_trace(lines) if p.fields]
 
 
 def static_verdict(ruleset: Any, src: str, packet: Any | None, proto: str | None,
@@ -203,8 +204,13 @@ def compare(packet: TracedPacket, ruleset: Any, src: str, proto: str | None,
     kernel = packet.deciding(ignore_table)
     verdicts = {state: static_verdict(ruleset, src, packet, proto, dport, state)
                 for state in ("new", "established")}
-    matching = [state for state, v in verdicts.items() if kernel is not None and
-                v.deciding is not None and _same(kernel.label(), v.deciding.label)]
+    if kernel is None:  # no rule decided it in the kernel: agreed when none does here
+        from trunkconsole.net.branch import NO_BASE_CHAIN
+
+        matching = [state for state, v in verdicts.items() if v.deciding == NO_BASE_CHAIN]
+    else:
+        matching = [state for state, v in verdicts.items() if v.deciding is not None
+                    and _same(kernel.label(), v.deciding.label)]
     verdict = verdicts[matching[0]] if matching else verdicts["new"]
     note = " (as a packet of an open flow)" if matching[:1] == ["established"] else ""
     return {"packet": packet.describe(), "seen_at": packet.seen_at,

@@ -67,6 +67,10 @@ class LiveSource(Protocol):
     problems: list[str]
     server_info: ServerInfo | None
 
+    @property
+    def loading(self) -> str:
+        """What a resync under way reads ("" when none runs)."""
+
     async def close(self) -> None: ...
 
 
@@ -251,7 +255,8 @@ class TrunkConsoleApp(App[int]):
 
     def _show_status(self, bar: StatusBar) -> None:
         bar.show(self.settings.ami.address, self.ami_status, self.server_info,
-                 self.settings.readonly, self.clock())
+                 self.settings.readonly, self.clock(),
+                 loading=self.live.loading if self.live is not None else "")
 
     def on_status_bar_mounted(self, event: StatusBar.Mounted) -> None:
         # Filled at once rather than on the next tick (a third of a second).

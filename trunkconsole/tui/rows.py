@@ -127,6 +127,15 @@ def channel_cells(channel: Channel, now: float, quality: CallQuality | None = No
     )
 
 
+QUALITY_CELLS = slice(2, 5)  # MOS, loss, jitter in CHANNEL_COLUMNS
+
+
+def with_quality(cells: Cells, quality: CallQuality | None) -> Cells:
+    """A channel's row with new RTCP figures (its other cells as they were)."""
+    return (*cells[:QUALITY_CELLS.start], *quality_cells(quality),
+            *cells[QUALITY_CELLS.stop:])
+
+
 def sender_cells(sender: UnknownSender) -> Cells:
     return (
         plain(sender.address, style="bold yellow"),

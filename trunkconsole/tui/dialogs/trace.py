@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -19,29 +19,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from trunkconsole.changes.trace import TraceRun, TraceSpec, trace_packets
 from trunkconsole.errors import OperatorError
+from trunkconsole.private import state_dir
 from trunkconsole.tui.plain import plain_lines
 
 SECONDS = 60.0
-
-
-def run_trace(src: str, readonly: bool, stop: threading.Event) -> dict[str, Any]:
-    """Trace the next SIP packet from src (UDP or TCP, any port): the CLI's core."""
-    from trunkconsole.changes.trace import TraceSpec, trace_table
-    from trunkconsole.net.collect import read_ruleset
-    from trunkconsole.net.trace import compare, read_monitor
-    from trunkconsole.private import state_dir
-
-    ruleset = read_ruleset()
-    if ruleset.tables and all(t.source == "iptables-legacy" for t in ruleset.tables):
-        raise OperatorError("tracing needs nftables: only legacy iptables rules are in use "
-                            "here", fix="the Enter dialog shows the static verdict")
-    spec = TraceSpec(src, None, None, SECONDS)
-    with trace_table(spec, state_dir(None), readonly=readonly,
-                     follow_pid=os.getpid()) as table:
-        packets = read_monitor(SECONDS, count=1, ignore_table=table.name, stop=stop)
-    return {"table": table.name, "rule": spec.rule(),
-            "packets": [compare(p, ruleset, src, None, None, table.name) for p in packets]}
 
 
 class TraceDialog(ModalScreen[None]):
@@ -79,7 +62,9 @@ class TraceDialog(ModalScreen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
     def _trace(self) -> None:
         try:
-            result = run_trace(self.src, self.readonly, self.stop)
+            result = trace_packets(TraceSpec(self.src, None, None, SECONDS), state_dir(None),
+                                   readonly=self.readonly, follow_pid=os.getpid(),
+                                   stop=self.stop)
         except OperatorError as exc:
             self.app.call_from_thread(self._show_error, exc.render())
             return
@@ -91,12 +76,13 @@ class TraceDialog(ModalScreen[None]):
     def _show_error(self, message: str) -> None:
         self.query_one("#trace-text", Static).update(plain_lines(message, style="bold red"))
 
-    def _show(self, result: dict[str, Any]) -> None:
+    def _show(self, result: TraceRun) -> None:
         text = Text()
-        if not result["packets"]:
+        if not result.packets:
             text.append_text(plain_lines(f"no packet from {self.src} arrived in "
-                                         f"{SECONDS:.0f} s", style="yellow"))
-        for item in result["packets"]:
+                                         f"{SECONDS:.0f} s; static verdict: {result.static}\n",
+                                         style="yellow"))
+        for item in result.packets:
             style = "bold red" if item["dropped"] else "bold green"
             text.append_text(plain_lines(item["packet"] + "\n"))
             text.append_text(plain_lines("kernel: " + item["kernel"] + "\n", style=style))
@@ -105,7 +91,7 @@ class TraceDialog(ModalScreen[None]):
                 + ("   (agrees)" if item["agrees"] else "   (differs)") + "\n"))
             text.append_text(plain_lines("path:   " + (" -> ".join(item["path"]) or
                                                       "no rule met it") + "\n"))
-        text.append_text(plain_lines(f"trace table {result['table']} removed", style="dim"))
+        text.append_text(plain_lines(f"trace table {result.table} removed", style="dim"))
         self.query_one("#trace-text", Static).update(text)
 
     def action_close(self) -> None:

@@ -138,7 +138,9 @@ def suggested_change(report: NetworkReport, row: ProviderRow) -> str:
         lines.append(verdict_command(row.rtp.probe))
     if len(lines) == 1 and row.sip:
         lines.append("# nothing to change: SIP and RTP from this address are accepted")
-    return "\n".join(lines)
+    # A TextArea draws its text as it is: names from the config and the rules' text are
+    # untrusted, so the lines to copy show every control as an escape too.
+    return visible_lines("\n".join(lines))
 
 
 class VerdictDetailDialog(ModalScreen[None]):

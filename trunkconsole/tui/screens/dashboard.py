@@ -16,12 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
-from trunkconsole.model.keys import CHANNEL, ENDPOINT, SENDER
+from trunkconsole.model.keys import CHANNEL, ENDPOINT, QUALITY, SENDER
 from trunkconsole.model.records import Endpoint
 from trunkconsole.model.state import PbxState
 from trunkconsole.model.views import trunk_summary
@@ -37,8 +37,10 @@ from trunkconsole.tui.rows import (
     matches,
     sender_cells,
     trunk_cells,
+    with_quality,
 )
 from trunkconsole.tui.screens.base import LiveScreen
+from trunkconsole.tui.widgets.line_table import LineTable
 from trunkconsole.tui.widgets.live_table import Cells, LiveTable
 from trunkconsole.tui.widgets.status_bar import StatusBar
 
@@ -88,6 +90,7 @@ class DashboardScreen(LiveScreen):
         self._now = 0.0
         self._channel_cells: dict[str, Cells] = {}
         self._touched: set[str] = set()  # channels changed since their rows were synced
+        self._rated: set[str] = set()  # channels with new RTCP figures since then
         self._sort_notes: dict[str, str] = {}  # table id -> "  (sorted by ...)"
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
@@ -177,15 +180,20 @@ class DashboardScreen(LiveScreen):
         self._now = now
         with self.app.batch_update():
             self.query_one("#trunks", LiveTable).sync(trunk_rows)
-            touched = self._touched
-            touched.update(key for kind, key in changes if kind == CHANNEL)
+            touched, rated = self._touched, self._rated
+            for kind, key in changes:
+                if kind == CHANNEL:
+                    touched.add(key)
+                elif kind == QUALITY:
+                    rated.add(key)
             # A call that comes or goes shows at this tick; a changed figure (RTCP of
             # hundreds of calls) waits for the second's refresh: one repaint a second.
             arrivals = any((uid in state.channels) != (uid in self._channel_cells)
                            for uid in touched)
-            if self._channels_dirty or arrivals or (touched and second != self._second):
-                self._sync_channels(state, channels, now, needle, touched)
-                self._touched = set()
+            if self._channels_dirty or arrivals or (
+                    (touched or rated) and second != self._second):
+                self._sync_channels(state, channels, now, needle, touched, rated)
+                self._touched, self._rated = set(), set()
             if second != self._second or channels.viewport_moved:
                 channels.refresh_volatile()
             self._second = second
@@ -210,26 +218,32 @@ class DashboardScreen(LiveScreen):
                 problems.display = bool(problems_text)
 
     def _sync_channels(self, state: PbxState, table: LiveTable, now: float, needle: str,
-                       touched: set[str]) -> None:
+                       touched: set[str], rated: set[str]) -> None:
         """Cells for the channels an event touched (all after a filter change or a
-        resume); the table compares only those."""
+        resume), the quality cells only of those with just new RTCP figures; the table
+        compares only those."""
         cache = self._channel_cells
         if self._channels_dirty:
             cache.clear()
             touched = set(state.channels)
             self._channels_dirty = False
+        quality = state.quality.calls
         for uid in touched:
             channel = state.channels.get(uid)
             if channel is None:
                 cache.pop(uid, None)
             else:
-                cache[uid] = channel_cells(channel, now, state.quality.calls.get(uid))
+                cache[uid] = channel_cells(channel, now, quality.get(uid))
+        for uid in rated:
+            cells = cache.get(uid)
+            if cells is not None and uid not in touched:
+                cache[uid] = with_quality(cells, quality.get(uid))
         for uid in [u for u in cache if u not in state.channels]:
             del cache[uid]
         rows = {uid: cells for uid, cells in sorted(
             cache.items(), key=lambda item: state.channels[item[0]].order)
             if matches(cells, needle)}
-        table.sync(rows, only=touched)
+        table.sync(rows, only=touched | rated)
 
     def _duration(self, uid: str) -> Text:
         live = self.app.live
@@ -338,10 +352,10 @@ class DashboardScreen(LiveScreen):
     def action_details(self) -> None:
         self._open(self._focused_table())
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if isinstance(event.data_table, LiveTable):
-            self._open(event.data_table)
+    @on(LineTable.RowSelected)
+    def _row_selected(self, event: LineTable.RowSelected) -> None:
+        if isinstance(event.table, LiveTable):
+            self._open(event.table)
 
     def _open(self, table: LiveTable) -> None:
         key = table.selected_key()

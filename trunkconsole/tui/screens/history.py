@@ -45,7 +45,7 @@ WINDOW_NAMES = {3600.0: "1h", 86400.0: "24h", 7 * 86400.0: "7d"}
 KIND_STYLE = {"contact-unreachable": "bold red", "finding-raised": "yellow",
               "senders": "red", "contact-reachable": "green", "calls-resume": "green",
               "finding-cleared": "green", "change-applied": "cyan",
-              "call-quality": "yellow"}
+              "call-quality": "yellow", "contact-removed": "yellow"}
 
 
 def trunk_summary(history: History) -> Group:

@@ -49,6 +49,8 @@ class LineTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
     ]
 
+    exact_height: ClassVar[bool] = False  # see _resized
+
     class RowHighlighted(Message):
         """The cursor moved to a row (key, index)."""
 
@@ -77,7 +79,7 @@ class LineTable(ScrollView, can_focus=True):
         self._announced: str | None = None
         # (base, header, cursor) styles: rich_style walks the DOM (~0.3 ms a call), so
         # they are read once per theme or focus change, not per line.
-        self._styles: tuple[Style, Style, Style] | None = None
+        self._styles: tuple[Style, ...] | None = None
 
     # -- data ------------------------------------------------------------------------
     @property
@@ -139,26 +141,73 @@ class LineTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._resized()
 
+    def remove_rows(self, keys: Iterable[str]) -> None:
+        """Remove rows in one pass (the positions are rebuilt once, not per row)."""
+        gone = {k for k in keys if k in self._position}
+        if not gone:
+            return
+        kept = [(k, c) for k, c in zip(self._keys, self._cells, strict=True) if k not in gone]
+        self._keys = [k for k, _c in kept]
+        self._cells = [c for _k, c in kept]
+        self._position = {k: i for i, k in enumerate(self._keys)}
+        for key in gone:
+            self._forget(key)
+        self._resized()
+
+    def reorder(self, keys: Sequence[str]) -> None:
+        """Show the rows in this order (the same keys, rearranged): cached lines stay."""
+        self._cells = [self._cells[self._position[k]] for k in keys]
+        self._keys = list(keys)
+        self._position = {k: i for i, k in enumerate(self._keys)}
+        self.refresh()
+
     def move_cursor(self, row: int) -> None:
         self._set_cursor(row)
 
     # -- rendering -------------------------------------------------------------------
     def _changed(self, key: str) -> None:
         self._strips.pop(key, None)
-        self.refresh_line(self._position[key] + 1)  # virtual line: the header is line 0
+        self.refresh_row(self._position[key])
+
+    def _forget(self, key: str) -> None:
+        """A removed row: drop what was cached for it."""
+        self._strips.pop(key, None)
+
+    def refresh_row(self, row: int) -> None:
+        """Repaint one row, if it is on screen (an off-screen row draws when it shows)."""
+        top = round(self.scroll_offset.y)
+        if top <= row < top + self.page_rows:
+            self.refresh_line(row + 1)  # virtual line: the header is line 0
+
+    @property
+    def page_rows(self) -> int:
+        """Rows on screen: the region less the header (and a horizontal scrollbar)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    @property
+    def line_width(self) -> int:
+        """The width of a whole row."""
+        return sum(w + 1 for _l, w in self.columns)
 
     def _resized(self) -> None:
         # virtual_size is a layout reactive: a new value re-lays out the whole screen. A
         # table shorter than its region keeps the region's height (no scrolling either way),
-        # so redrawing a short ladder costs no layout pass.
-        width = sum(w + 1 for _l, w in self.columns)
-        self.virtual_size = Size(width, max(len(self._keys) + 1,
-                                            self.scrollable_content_region.height))
+        # so redrawing a short ladder costs no layout pass. With exact_height the virtual
+        # height is the rows' (a table of height auto shrinks with them, and a table whose
+        # region settles over a few layouts never shows a scrollbar for a stale height).
+        rows = len(self._keys) + 1
+        if not self.exact_height:
+            rows = max(rows, self.scrollable_content_region.height)
+        self.virtual_size = Size(self.line_width, rows)
         self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips.clear()  # a theme change restyles every cached line
+        self.forget_rendered()
+
+    def forget_rendered(self) -> None:
+        """Drop every cached line and style (a theme change restyles them all)."""
+        self._strips.clear()
         self._styles = None
 
     # Textual runs every class's _on_* handler along the MRO: no super() calls here.
@@ -171,12 +220,30 @@ class LineTable(ScrollView, can_focus=True):
     def _on_resize(self, _event: events.Resize) -> None:
         self._resized()
 
-    def _style_set(self) -> tuple[Style, Style, Style]:
+    def _style_set(self) -> tuple[Style, ...]:
         if self._styles is None:
-            base = self.rich_style
-            self._styles = (base, base + self.get_component_rich_style("line-table--header"),
-                            base + self.get_component_rich_style("line-table--cursor"))
+            self._styles = self._compute_styles()
         return self._styles
+
+    def _compute_styles(self) -> tuple[Style, ...]:
+        """(base, header, cursor): subclasses may add more after these."""
+        base = self.rich_style
+        return (base, base + self.get_component_rich_style("line-table--header"),
+                base + self.get_component_rich_style("line-table--cursor"))
+
+    def _row_style(self, row: int, styles: tuple[Style, ...]) -> Style:
+        """The style a row is drawn with (the cursor's, or the table's)."""
+        return styles[2] if row == self.cursor_row else styles[0]
+
+    def _header_strip(self) -> Strip:
+        return self._line([plain(label) for label, _w in self.columns])
+
+    def _row_strip(self, row: int, key: str) -> Strip:
+        """The row's line without the widget's style, cached by key until it changes."""
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._line(self._cells[row])
+        return strip
 
     def _line(self, cells: Sequence[Text]) -> Strip:
         """The row's text without the widget's style (applied at render: cursor or not)."""
@@ -195,19 +262,16 @@ class LineTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         left = round(self.scroll_offset.x)
         right = left + self.size.width
-        base, header, cursor = self._style_set()
+        styles = self._style_set()
         if y == 0:
-            labels = [plain(label) for label, _w in self.columns]
-            return self._line(labels).apply_style(header).crop_extend(left, right, header)
+            header = styles[1]
+            return self._header_strip().apply_style(header).crop_extend(left, right, header)
         row = round(self.scroll_offset.y) + y - 1
         if not 0 <= row < len(self._keys):
-            return Strip.blank(self.size.width, base)
-        key = self._keys[row]
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._strips[key] = self._line(self._cells[row])
-        style = cursor if row == self.cursor_row else base
-        return strip.apply_style(style).crop_extend(left, right, style)
+            return Strip.blank(self.size.width, styles[0])
+        style = self._row_style(row, styles)
+        return self._row_strip(row, self._keys[row]).apply_style(style).crop_extend(
+            left, right, style)
 
     # -- cursor ----------------------------------------------------------------------
     def _set_cursor(self, row: int) -> None:
@@ -215,7 +279,7 @@ class LineTable(ScrollView, can_focus=True):
         old = self.cursor_row
         self.cursor_row = row
         top = round(self.scroll_offset.y)
-        visible = max(1, self.size.height - 1)
+        visible = self.page_rows
         if row < top:
             self.scroll_to(y=row, animate=False, immediate=True)
             self.refresh()
@@ -224,7 +288,7 @@ class LineTable(ScrollView, can_focus=True):
             self.refresh()
         else:
             for line in {old, row}:
-                self.refresh_line(line + 1)
+                self.refresh_row(line)
         self._announce()
 
     def _announce(self) -> None:
@@ -239,7 +303,7 @@ class LineTable(ScrollView, can_focus=True):
 
     def action_page(self, pages: int) -> None:
         if self._keys:
-            self._set_cursor(self.cursor_row + pages * max(1, self.size.height - 2))
+            self._set_cursor(self.cursor_row + pages * max(1, self.page_rows - 1))
 
     def action_select(self) -> None:
         key = self.cursor_key

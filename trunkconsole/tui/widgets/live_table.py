@@ -1,10 +1,14 @@
-"""LiveTable: a DataTable fed by diffs, with fixed widths and a cursor that follows its row.
+"""LiveTable: a sortable LineTable fed by diffs, drawn from cached cells.
 
-Measured costs (reference textual-practice.md §2.2) drive the rules here: never
-update_width on a live table, touch only cells whose text changed, clear and re-add when
-many rows go (remove_row is O(rows)), and re-select the cursor's row *key* after a sort or
-removal (the DataTable cursor is index based). Cells are rich Text, never markup: AMI
-values are attacker-controlled.
+Textual's DataTable keys its render caches on one table-wide update counter, so one
+changed cell (a call's duration, once a second) re-renders every visible line through a
+Rich console: with 500 calls on screen that was most of the idle console's CPU (issue
+12: 9-10% of a core, ~45% in `_render_line_in_row`). Here each cell is rendered once
+into a Strip when it changes, a row's line is the join of its cells' strips, and a
+change repaints that one line if it is on screen; the cursor and the zebra stripe are
+styles applied when the line is drawn. Rows are kept by key; `sync()` applies a complete
+picture and touches only what changed; the cursor follows its row's key across sorts
+and removals. Cells are rich Text, never markup: AMI values are attacker-controlled.
 """
 
 from __future__ import annotations
@@ -12,21 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.cache import LRUCache
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.strip import Strip
 
 from trunkconsole.tui.plain import plain
+from trunkconsole.tui.widgets.line_table import LineTable
 
 Cells = tuple[Text, ...]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-CLEAR_RATIO = 0.3  # above this share of stale rows, clear() and re-add
-TEXT_CELLS_KEPT = 4096  # rendered cells remembered by their text (a few screens' worth)
+PADDING = 1  # blank cells either side of a cell's text, as DataTable draws them
 
 
 def text_key(plain: str) -> Any:
@@ -59,218 +60,240 @@ class Column:
     sort_key: Callable[[str], Any] = text_key
 
 
-class LiveTable(DataTable[Text]):
+class LiveTable(LineTable):
     """Rows by key; `sync()` applies a complete picture, touching only what changed."""
 
+    DEFAULT_CSS = """
+    LiveTable { height: auto; max-height: 100%; }
+    LiveTable:focus { background-tint: $foreground 5%; }
+    LiveTable:focus > .line-table--header { background-tint: $foreground 5%; }
+    LiveTable > .live-table--even-row { background: $surface-lighten-1 50%; }
+    LiveTable:dark > .live-table--even-row { background: $surface-darken-1 40%; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {*LineTable.COMPONENT_CLASSES,
+                                             "live-table--even-row"}
+    exact_height: ClassVar[bool] = True
+
     def __init__(self, columns: Sequence[Column], *, sort_index: int | None = 0,
-                 sort_reverse: bool = False, **kwargs: Any) -> None:
-        # Before DataTable's __init__: it already clears its caches (and so ours).
-        self._text_cells: LRUCache[tuple[Any, ...], list[list[Segment]]] = LRUCache(
-            TEXT_CELLS_KEPT)
-        self._row_styles: dict[tuple[int, Any, str], Style] = {}
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+                 sort_reverse: bool = False, id: str | None = None) -> None:
         self.spec = tuple(columns)
-        self._values: dict[str, Cells] = {}  # every row as last synced
-        self._shown: dict[str, Cells] = {}  # what the DataTable holds for it
-        self._pending: set[str] = set()  # rows whose DataTable copy lags _values
+        super().__init__([(c.label, c.width) for c in self.spec], id=id)
+        self._index_of = {c.key: i for i, c in enumerate(self.spec)}
+        self._added: dict[str, None] = {}  # keys in the order they were added (sort ties)
+        self._pieces: dict[str, list[Strip | None]] = {}  # rendered cells per row
+        self._header: Strip | None = None
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
         # A column whose text changes with the clock alone (a call's duration): refreshed
         # for the rows on screen only, and for every row just before it is sorted on.
         self._volatile: tuple[int, Callable[[str], Text]] | None = None
         self.viewport_moved = False
+        self._batch: set[int] | None = None  # rows to repaint at the end of a sync
 
-    def on_mount(self) -> None:
-        self._ensure_columns()
-
-    def _ensure_columns(self) -> None:
-        # The screen's first refresh can run before this widget's Mount.
-        if not self.columns:
-            for column in self.spec:
-                self.add_column(plain(column.label), width=column.width, key=column.key)
-
+    # -- data ------------------------------------------------------------------------
     @property
     def keys(self) -> list[str]:
-        """Row keys in display order."""
-        return [str(row.key.value) for row in self.ordered_rows]
+        """Row keys in display order (a copy)."""
+        return list(self._keys)
 
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""
-        if not self.row_count:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:  # cursor outside the table while it is being rebuilt
-            return None
-        return None if row_key.value is None else str(row_key.value)
+        return self.cursor_key
+
+    def get_row(self, key: str) -> list[Text]:
+        """The row's cells as last synced."""
+        return list(self._cells[self._position[key]])
+
+    def get_cell(self, key: str, column: str) -> Text:
+        return self._cells[self._position[key]][self._index_of[column]]
+
+    def update_cell(self, key: str, column: str, value: Text) -> None:
+        """Set one cell; only that cell is rendered again, when its row is drawn."""
+        row = self._position[key]
+        index = self._index_of[column]
+        self._cells[row][index] = value
+        pieces = self._pieces.get(key)
+        if pieces is not None:
+            pieces[index] = None
+        self._strips.pop(key, None)
+        if self._batch is None:
+            self.refresh_row(row)
+        else:
+            self._batch.add(row)
+
+    def _repaint(self, rows: set[int]) -> None:
+        """Repaint the rows of a batch that are on screen (the window is read once)."""
+        top = round(self.scroll_offset.y)
+        bottom = top + self.page_rows
+        for row in rows:
+            if top <= row < bottom:
+                self.refresh_line(row + 1)
 
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
-        (plus additions and removals). Returns True when anything changed.
-
-        A changed row off screen is only remembered: any update_cell repaints every
-        visible cell (DataTable drops its whole render cache), so off-screen rows are
-        written when they scroll into view or before a sort needs them.
-        """
-        self._ensure_columns()
+        (plus additions and removals). Returns True when anything changed."""
         selected = self.selected_key()
         cursor_row = self.cursor_row
-        stale = [key for key in self._values if key not in rows]
-        resort = changed = bool(stale)
-        if stale and len(stale) > CLEAR_RATIO * max(1, len(self._values)):
-            self.clear()
-            self._values.clear()
-            self._shown.clear()
-            self._pending.clear()
-        else:
-            for key in stale:
-                self.remove_row(key)
-                del self._values[key]
-                self._shown.pop(key, None)
-                self._pending.discard(key)
-        volatile = self._volatile[0] if self._volatile is not None else None
-        for key in (rows if only is None else [k for k in rows if k in only
-                                                 or k not in self._values]):
-            cells = rows[key]
-            old = self._values.get(key)
-            self._values[key] = cells
-            if old is None:
-                self.add_row(*cells, key=key)
-                self._shown[key] = cells
-                resort = changed = True
-                continue
-            for index, (before, after) in enumerate(zip(old, cells, strict=True)):
-                if before.plain != after.plain or before.style != after.style:
-                    changed = True
-                    self._pending.add(key)
-                    # A duration grows on every row alike: it never reorders them.
-                    resort = resort or (index == self.sort_index and index != volatile)
-        if resort:  # the order depends only on the sort column and the set of rows
-            self.apply_sort()
-        self.show_pending()
+        batch: set[int] = set()
+        self._batch = batch
+        try:
+            changed = self._apply(rows, only)
+        finally:
+            self._batch = None
         if changed:
+            self._repaint(batch)
             self._restore_cursor(selected, cursor_row)
         return changed
 
-    def _write(self, key: str) -> bool:
-        """Bring the DataTable's copy of row `key` up to `_values`; True if it changed."""
-        self._pending.discard(key)
-        cells, shown = self._values.get(key), self._shown.get(key)
-        if cells is None or shown is None or cells is shown:
-            return False
-        written = False
-        for index, (before, after) in enumerate(zip(shown, cells, strict=True)):
-            if before.plain != after.plain or before.style != after.style:
-                self.update_cell(key, self.spec[index].key, after)
-                written = True
-        self._shown[key] = cells
-        return written
+    def _apply(self, rows: Mapping[str, Cells], only: set[str] | None) -> bool:
+        stale = [key for key in self._added if key not in rows]
+        resort = changed = bool(stale)
+        if stale:
+            for key in stale:
+                del self._added[key]
+            self.remove_rows(stale)
+        volatile = self._volatile[0] if self._volatile is not None else None
+        fresh: list[tuple[str, Cells]] = []
+        position = self._position
+        for key in (rows if only is None else [k for k in rows if k in only
+                                                 or k not in position]):
+            cells = rows[key]
+            at = position.get(key)
+            if at is None:
+                fresh.append((key, cells))
+                continue
+            old = self._cells[at]
+            for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                if index == volatile:
+                    continue  # refresh_volatile keeps it (a duration: never a reorder)
+                if before.plain != after.plain or before.style != after.style \
+                        or before.spans != after.spans:
+                    changed = True
+                    self.update_cell(key, self.spec[index].key, after)
+                    resort = resort or index == self.sort_index
+        if fresh:
+            self._added.update(dict.fromkeys(key for key, _c in fresh))
+            self.add_rows(fresh)
+            resort = changed = True
+        if resort:  # the order depends only on the sort column and the set of rows
+            self.apply_sort()
+        return changed
 
-    def show_pending(self, *, every_row: bool = False) -> bool:
-        """Write the remembered changes of the rows on screen (or of all rows)."""
-        if not self._pending:
-            return False
-        keys = list(self._pending) if every_row else [
-            k for k in self.visible_keys() if k in self._pending]
-        written = False
-        for key in keys:
-            written = self._write(key) or written
-        return written
+    def clear(self) -> None:
+        super().clear()
+        self._added.clear()
+        self._pieces.clear()
 
-    def get_row(self, row_key: RowKey | str) -> list[Text]:
-        """The row's cells as last synced (also for a row off screen)."""
-        cells = self._values.get(str(row_key.value if isinstance(row_key, RowKey)
-                                     else row_key))
-        return list(cells) if cells is not None else super().get_row(row_key)
+    def _forget(self, key: str) -> None:
+        super()._forget(key)
+        self._pieces.pop(key, None)
 
+    # -- the clock-driven column -------------------------------------------------------
     def set_volatile(self, column: str, compute: Callable[[str], Text]) -> None:
         """Column `column` of row `key` reads `compute(key)` now (a duration)."""
-        self._volatile = ([c.key for c in self.spec].index(column), compute)
+        self._volatile = (self._index_of[column], compute)
 
     def visible_keys(self) -> list[str]:
         """Keys of the rows on screen (rows are one line high)."""
-        if not self.row_count:
-            return []
-        first = max(0, int(self.scroll_offset.y))
-        return [str(row.key.value) for row in self.ordered_rows[first:first + self.size.height]]
+        first = max(0, round(self.scroll_offset.y))
+        return self._keys[first:first + self.page_rows]
 
     def refresh_volatile(self, *, every_row: bool = False) -> bool:
-        """Recompute the volatile column for the rows on screen (or all), and write the
-        remembered changes of the rows on screen; True if anything was written."""
+        """Recompute the volatile column for the rows on screen (or all); True if any
+        cell changed."""
         self.viewport_moved = False
-        if self._volatile is None or not self.row_count:
-            return self.show_pending()
+        if self._volatile is None or not self._keys:
+            return False
         index, compute = self._volatile
-        for key in (list(self._values) if every_row else self.visible_keys()):
-            cells = self._values.get(key)
-            if cells is None:
-                continue
-            after = compute(key)
-            if cells[index].plain != after.plain:
-                self._values[key] = (*cells[:index], after, *cells[index + 1:])
-                self._pending.add(key)
-        return self.show_pending(every_row=every_row)
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style,
-                     width: int, cursor: bool = False, hover: bool = False) -> list[list[Segment]]:
-        """DataTable's cell rendering, remembered by the cell's text as well.
-
-        DataTable keys its render cache on a table-wide update count, so one changed
-        cell (a call's duration, once a second) re-renders every cell on screen; the
-        same text at the same place renders the same, so it is reused from here.
-        """
-        if row_index < 0 or column_index < 0:  # header and row labels: as DataTable does
-            return super()._render_cell(row_index, column_index, base_style, width,
-                                        cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        cell = None if row_key is None or column_key is None else \
-            self._data[row_key][column_key]
-        if row_key is None or not isinstance(cell, Text):
-            return super()._render_cell(row_index, column_index, base_style, width,
-                                        cursor, hover)
-        key = (cell.plain, tuple(cell.spans), cell.style, cell.justify, cell.overflow,
-               row_index, column_index, base_style, width, cursor, hover,
-               self._show_hover_cursor, self._pseudo_class_state, self.show_cursor,
-               self.rows[row_key].height, self.app.theme)
-        lines = self._text_cells.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width,
-                                         cursor, hover)
-            self._text_cells[key] = lines
-        return lines
-
-    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
-        """The zebra stripe of a row, computed once per parity (DataTable asks the DOM
-        for it on every line it renders)."""
-        if row_index < self.fixed_rows or not self.zebra_stripes:
-            return super()._get_row_style(row_index, base_style)
-        # Keyed by theme too: a theme switch reaches the render before the cache clear.
-        key = (row_index % 2, self._pseudo_class_state, self.app.theme)
-        style = self._row_styles.get(key)
-        if style is None:
-            style = self._row_styles[key] = super()._get_row_style(row_index, base_style)
-        return style
-
-    def _clear_caches(self) -> None:
-        super()._clear_caches()  # styles, theme, padding, cursor kind changed
-        self._text_cells.clear()
-        self._row_styles.clear()
+        column = self.spec[index].key
+        written = False
+        outer, self._batch = self._batch, set()
+        try:
+            for key in (list(self._keys) if every_row else self.visible_keys()):
+                after = compute(key)
+                if self._cells[self._position[key]][index].plain != after.plain:
+                    self.update_cell(key, column, after)
+                    written = True
+        finally:
+            batch, self._batch = self._batch, outer
+        if outer is not None:
+            outer.update(batch)
+        else:
+            self._repaint(batch)
+        return written
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self.viewport_moved = True
 
+    def _resized(self) -> None:
+        super()._resized()
+        self.viewport_moved = True  # more (or other) rows may show
+
+    # -- drawing -----------------------------------------------------------------------
+    @property
+    def line_width(self) -> int:
+        return sum(c.width + 2 * PADDING for c in self.spec)
+
+    def _compute_styles(self) -> tuple[Style, ...]:
+        """(base, header, cursor, even row)."""
+        base, header, cursor = super()._compute_styles()[:3]
+        return base, header, cursor, base + self.get_component_rich_style(
+            "live-table--even-row")
+
+    def _row_style(self, row: int, styles: tuple[Style, ...]) -> Style:
+        if row == self.cursor_row:
+            return styles[2]
+        return styles[0] if row % 2 else styles[3]  # DataTable's zebra: row 0 is even
+
+    def forget_rendered(self) -> None:
+        super().forget_rendered()
+        self._pieces.clear()
+        self._header = None
+
+    def _piece(self, cell: Text, width: int) -> Strip:
+        """One cell drawn at its column's width: padded, cut with an ellipsis."""
+        # Callers pass plain() Text; a control character that slipped through is shown
+        # escaped, never sent to the terminal.
+        text = cell.copy() if cell.plain.isprintable() else plain(cell.plain, style=cell.style)
+        text.no_wrap = True
+        text.end = ""
+        text.truncate(width, overflow="ellipsis", pad=True)
+        text.pad(PADDING)
+        return Strip(list(text.render(self.app.console)), width + 2 * PADDING)
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            self._header = Strip.join(self._piece(plain(c.label), c.width) for c in self.spec)
+        return self._header
+
+    def _row_strip(self, row: int, key: str) -> Strip:
+        strip = self._strips.get(key)
+        if strip is None:
+            cells = self._cells[row]
+            pieces = self._pieces.get(key)
+            if pieces is None:
+                pieces = self._pieces[key] = [None] * len(self.spec)
+            for index, piece in enumerate(pieces):
+                if piece is None:
+                    pieces[index] = self._piece(cells[index], self.spec[index].width)
+            strip = self._strips[key] = Strip.join(pieces)
+        return strip
+
+    # -- sorting -----------------------------------------------------------------------
     def apply_sort(self) -> None:
-        if self.sort_index is None or not self.row_count:
+        if self.sort_index is None or not self._keys:
             return
         if self._volatile is not None and self._volatile[0] == self.sort_index:
             self.refresh_volatile(every_row=True)  # off-screen rows hold older text
-        else:
-            self.show_pending(every_row=True)  # the sort reads the DataTable's copy
-        column = self.spec[self.sort_index]
-        self.sort(column.key, key=lambda cell: column.sort_key(cell.plain),
-                  reverse=self.sort_reverse)
+        index = self.sort_index
+        sort_key = self.spec[index].sort_key
+        cells, position = self._cells, self._position
+        # From the order of addition, as DataTable sorted: ties keep that order.
+        order = sorted(self._added, key=lambda k: sort_key(cells[position[k]][index].plain),
+                       reverse=self.sort_reverse)
+        if order != self._keys:
+            self.reorder(order)
 
     def cycle_sort(self) -> str:
         """Sort by the next column (then none); returns a description."""
@@ -296,9 +319,9 @@ class LiveTable(DataTable[Text]):
         return f"by {self.spec[self.sort_index].label} {arrow}"
 
     def _restore_cursor(self, key: str | None, fallback_row: int) -> None:
-        if not self.row_count:
+        if not self._keys:
             return
-        if key is not None and key in self._values:
-            self.move_cursor(row=self.get_row_index(RowKey(key)), animate=False)
-        else:
-            self.move_cursor(row=min(fallback_row, self.row_count - 1), animate=False)
+        row = self._position.get(key, -1) if key is not None else -1
+        row = row if row >= 0 else min(fallback_row, len(self._keys) - 1)
+        if row != self.cursor_row or self.cursor_key != self._announced:
+            self.move_cursor(row)  # (it scrolls to the cursor: not when it stayed put)

@@ -22,16 +22,22 @@ STATE_STYLE = {
 
 
 def status_text(address: str, status: Status, info: ServerInfo | None, readonly: bool,
-                now: float) -> Text:
-    """One line; every value goes in as Text, never markup."""
+                now: float, loading: str = "") -> Text:
+    """One line; every value goes in as Text, never markup. `loading`: what the resync
+    under way reads (it runs once logged in, before the connection reports CONNECTED:
+    the trunk rows already show, so the bar says connected and what is still read)."""
     text = Text()
     text.append(" AMI ", style="bold")
     text.append(visible(address))
     text.append("  ")
-    text.append(visible(status.state.value), style=STATE_STYLE[status.state])
-    if status.state is State.RECONNECTING and status.retry_in:
+    if loading:
+        text.append("connected", style=STATE_STYLE[State.CONNECTED])
+        text.append(visible(f", loading {loading}"), style="yellow")
+    else:
+        text.append(visible(status.state.value), style=STATE_STYLE[status.state])
+    if status.state is State.RECONNECTING and status.retry_in and not loading:
         text.append(visible(f" (retry in {status.retry_in:.1f} s)"), style="yellow")
-    if info is not None and status.state is State.CONNECTED:
+    if info is not None and (status.state is State.CONNECTED or loading):
         text.append("  Asterisk ")
         text.append(visible(info.asterisk_version), style="bold")
         text.append("  up ")
@@ -65,11 +71,11 @@ class StatusBar(Static):
     _shown: Text | None = None
 
     def show(self, address: str, status: Status, info: ServerInfo | None,
-             readonly: bool, now: float) -> None:
+             readonly: bool, now: float, *, loading: str = "") -> None:
         """Redraw only when the text changed (the app's tick calls this three times a
         second), and without a layout pass: the bar is one docked line whatever it says
         (a layout of the whole screen costs more than everything else at idle)."""
-        text = status_text(address, status, info, readonly, now)
+        text = status_text(address, status, info, readonly, now, loading)
         if self._shown is not None and text.plain == self._shown.plain \
                 and text.spans == self._shown.spans:
             return
