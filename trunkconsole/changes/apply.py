@@ -86,6 +86,9 @@ class ApplyResult:
 
 
 Confirm = Callable[[], Awaitable[bool]]
+# manager.c checks the user's write classes (Reload: system or config) before it runs the
+# action; this answer means Asterisk did not reload (seen from Asterisk 22.10).
+DENIED = "Permission denied"
 APPLIED = "applied and verified"
 APPLIED_UNVERIFIED = "applied; not verified live (nothing to compare it with)"
 
@@ -234,7 +237,7 @@ class Applier:
     async def _reload(self, changeset: ChangeSet, result: ApplyResult) -> None:
         for module in changeset.reloads:
             assert self.ami is not None
-            self._reloaded = True  # from now on Asterisk may run the change
+            before, self._reloaded = self._reloaded, True  # Asterisk may run the change now
             try:
                 reply = await self._bounded(
                     self.ami.action({"Action": "Reload", "Module": module}))
@@ -248,6 +251,10 @@ class Applier:
             message = str(reply.get("Message", "") if hasattr(reply, "get") else "")
             ok = message == "Module Reloaded"
             self._report(result, Step.RELOAD, ok, f"{module}: {message or 'no answer'}")
+            if message == DENIED:  # refused before the action ran: nothing was reloaded
+                self._reloaded = before
+                raise _Undo(f"reload of {module} refused: {message} (the AMI user needs "
+                            "write=system or write=config in manager.conf)")
             if not ok:
                 raise _Undo(f"reload of {module} refused: {message}")
         if changeset.reloads and self._after_reload is not None:
