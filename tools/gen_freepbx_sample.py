@@ -60,15 +60,22 @@ def bmo(header: str, sections: dict[str, Item]) -> str:
     return out
 
 
-def trunk_endpoint(name: str, extra: dict[str, str]) -> dict[str, str]:
+def trunk_endpoint(name: str, extra: dict[str, str], tuned: dict[str, str]) -> dict[str, str]:
+    """genConfig()'s trunk endpoint. identify_by is written only when it is not "default",
+    force_rport only when "no", rewrite_contact only when "yes" (PJSip.class.php); `tuned`
+    holds what the operator changed from Core.class.php's $default_settings."""
     base = {"type": "endpoint", "transport": "0.0.0.0-udp", "context": "from-pstn",
             "disallow": "all", "allow": "ulaw,alaw", "aors": name,
             "send_connected_line": "no", "rtp_keepalive": "0", "language": "en"}
     base.update(extra)
     base.update({"user_eq_phone": "no", "t38_udptl": "no", "t38_udptl_ec": "none",
-                 "fax_detect": "no", "trust_id_inbound": "no", "t38_udptl_nat": "no",
-                 "direct_media": "no", "rewrite_contact": "yes", "rtp_symmetric": "yes",
-                 "dtmf_mode": "auto"})
+                 "fax_detect": "no", "trust_id_inbound": "no", "t38_udptl_nat": "no"})
+    if "identify_by" in tuned:
+        base["identify_by"] = tuned["identify_by"]
+    base["direct_media"] = "no"
+    if "rewrite_contact" in tuned:
+        base["rewrite_contact"] = tuned["rewrite_contact"]
+    base.update({"rtp_symmetric": "yes", "dtmf_mode": "auto"})
     return base
 
 
@@ -97,16 +104,21 @@ def extension(number: str) -> tuple[list[str], list[str], list[str]]:
 
 def pjsip_files() -> dict[str, str]:
     trunks: dict[str, dict[str, str | dict[str, str]]] = {
-        # IP-authenticated, no registration: the lab's carrier at 203.0.113.10.
+        # IP-authenticated, no registration: the lab's carrier at 203.0.113.10; the operator
+        # set Match Inbound Authentication to Ip and Rewrite Contact to Yes.
         "telco-ip": {"match": "203.0.113.10", "contact": "sip:203.0.113.10:5060",
-                     "endpoint": {"from_domain": "203.0.113.1", "identify_by": "ip"}},
-        # A second IP trunk with two signalling addresses (Match (Permit) list).
+                     "endpoint": {"from_domain": "203.0.113.1"},
+                     "tuned": {"identify_by": "ip", "rewrite_contact": "yes"}},
+        # A second IP trunk with two signalling addresses (Match (Permit) list); only
+        # Match Inbound Authentication changed.
         "telco-b": {"match": "198.51.100.20,198.51.100.21", "contact": "sip:198.51.100.20",
-                    "endpoint": {"from_user": "15551230000", "identify_by": "ip"}},
-        # Registration trunk: sends REGISTER, outbound auth.
+                    "endpoint": {"from_user": "15551230000"}, "tuned": {"identify_by": "ip"}},
+        # Registration trunk exactly as FreePBX writes a new one (authentication=outbound,
+        # registration=send, identify_by "default" and rewrite_contact "no": not written;
+        # Match (Permit) empty: the SIP Server is the match).
         "telco-reg": {"match": "192.0.2.50", "contact": "sip:acct77@192.0.2.50:5060",
                       "endpoint": {"outbound_auth": "telco-reg", "from_domain": "192.0.2.50",
-                                   "from_user": "acct77", "identify_by": "ip"}},
+                                   "from_user": "acct77"}, "tuned": {}},
     }
     endpoints: dict[str, Item] = {}
     aors: dict[str, Item] = {}
@@ -125,9 +137,10 @@ def pjsip_files() -> dict[str, str]:
                           "password": "trunk-secret-77aa", "username": "acct77"}
     for name, trunk in trunks.items():
         aors[name] = {"type": "aor", "qualify_frequency": "60", "contact": str(trunk["contact"])}
-        extra = trunk["endpoint"]
+        extra, tuned = trunk["endpoint"], trunk["tuned"]
         assert isinstance(extra, dict)
-        endpoints[name] = trunk_endpoint(name, extra)
+        assert isinstance(tuned, dict)
+        endpoints[name] = trunk_endpoint(name, extra, tuned)
         identifies[name] = {"type": "identify", "endpoint": name, "match": str(trunk["match"])}
     for number in ("1001", "1002", "1003"):
         endpoint, auth, aor = extension(number)

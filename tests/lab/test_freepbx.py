@@ -9,14 +9,17 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.freepbx_layouts import LAYOUTS, Layout
+from trunkconsole.diagnose.identify_dns import resolve_host
 from trunkconsole.lab.ami_probe import first
 from trunkconsole.lab.lab import Lab
 from trunkconsole.logs.setup import read_setup
 from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.addresses import parse_ami_matches
 from trunkconsole.pjsip.system import load_asterisk
 
 from .helpers import run_cli
@@ -266,3 +269,50 @@ def test_unanswered_registration_is_not_called_a_credentials_problem(freepbx_lab
     assert "no answer from the registrar" in finding["fix"], finding
     assert "refused the credentials" not in finding["fix"]
     assert any(attempt in e["text"] for e in finding["evidence"]), finding["evidence"]
+
+
+def hostname_findings(lab: Lab, trunk: str) -> tuple[int, list[dict[str, Any]]]:
+    out = run_cli(lab, "check", "--json", "--no-network")
+    findings = json.loads(out.stdout)["findings"]
+    [note] = [f for f in findings if f["code"] == "match-hostname" and f["subject"] == trunk]
+    assert note["severity"] == "info"
+    assert note["details"]["host"] == "localhost"
+    return out.returncode, [f for f in findings if f["code"] in (
+        "match-hostname-stale", "match-hostname-unresolved")]
+
+
+def test_hostname_match_is_compared_with_what_asterisk_loaded(freepbx_lab: Lab,
+                                                              layout: Layout) -> None:
+    """A hostname added to the trunk's FreePBX identify: localhost, which `check` resolves
+    from the host's /etc/hosts. The lab's root filesystem has no /etc/hosts and no
+    reachable DNS, so Asterisk 22 fails the lookup ("Identify 'X' failed when adding
+    resolution results of 'localhost'"). On the reload it keeps the identify it had
+    ("Retaining existing configuration"): `check` must name 127.0.0.1 as not matched. At a
+    restart it has no identify at all: `check` must say it is not loaded. Should the root
+    filesystem ever resolve the name, both sides must agree and `check` stay quiet. (A name
+    that moves cannot be made here: tests/unit/test_identify_dns.py fakes the resolver.)"""
+    lab = freepbx_lab
+    trunk = layout.ip_trunk
+    before = endpoint_detail(lab, trunk)["match"]
+    custom = lab.config_dir / "pjsip.identify_custom_post.conf"
+    custom.write_text(custom.read_text() + f"\n[{trunk}](+type=identify)\nmatch=localhost\n")
+    assert resolve_host("localhost") == {"127.0.0.1"}  # this host's /etc/hosts
+    reload_pjsip(lab)
+    loaded = {str(net) for net, _ in parse_ami_matches(endpoint_detail(lab, trunk)["match"])}
+    status, live = hostname_findings(lab, trunk)
+    if "127.0.0.1/32" in loaded:  # Asterisk resolved it too: they agree
+        assert live == []
+        return
+    assert endpoint_detail(lab, trunk)["match"] == before  # retained as it was
+    [stale] = live
+    assert (stale["code"], stale["severity"], stale["subject"]) == \
+        ("match-hostname-stale", "warning", trunk)
+    assert "calls from 127.0.0.1 are not taken" in stale["title"]
+    assert status >= 1  # 2 when the registration trunk's attempt shows Rejected just then
+    lab.restart_asterisk()
+    assert endpoint_detail(lab, trunk)["match"] == ""  # rejected whole, generated matches too
+    status, live = hostname_findings(lab, trunk)
+    [missing] = live
+    assert (missing["code"], missing["severity"]) == ("match-hostname-unresolved", "warning")
+    assert f"identify {trunk} is not loaded in Asterisk" in missing["title"]
+    assert status >= 1  # 2 when the restart's first registration attempt was Rejected

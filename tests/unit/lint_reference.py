@@ -10,8 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from trunkconsole.findings import Evidence, Finding, Severity
+from trunkconsole.pjsip.dialplan_reach import DialplanReach
+from trunkconsole.pjsip.lint_nat import private_address, uri_host
 from trunkconsole.pjsip.lint_objects import _usable
-from trunkconsole.pjsip.lint_trunks import CHECKLIST, _evidence
+from trunkconsole.pjsip.lint_trunks import (
+    CHECKLIST,
+    _evidence,
+    checklist_finding,
+    hostname_finding,
+    identify_by_finding,
+)
 from trunkconsole.pjsip.matches import Match, parse_match, split_host_port
 from trunkconsole.pjsip.objects import ACCUMULATING, Option, PjsipObject, is_false, is_true
 from trunkconsole.pjsip.resolve import PjsipConfig, _known_option
@@ -58,7 +66,23 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
             if by_endpoint.get(endpoint.id) and not items(endpoint, "auth")]
 
 
-def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
+def provider_behind_nat(endpoint: PjsipObject, identifies: list[PjsipObject],
+                        pjsip: PjsipConfig) -> list[Evidence]:
+    found = [Evidence(f"match={item} is a private address", option.file, option.line)
+             for identify in identifies for item, option in items(identify, "match")
+             if private_address(item)]
+    for name, _ in items(endpoint, "aors"):
+        for aor in pjsip.of_type("aor"):
+            if aor.id == name:
+                found += [Evidence(f"contact={item} is a private address", option.file,
+                                   option.line) for item, option in items(aor, "contact")
+                          if private_address(uri_host(item))]
+                break
+    return found
+
+
+def checklist_findings(endpoint: PjsipObject, nat: list[Evidence],
+                       plan: DialplanReach | None, managed: bool) -> Iterator[Finding]:
     codecs = [o for o in endpoint.options if o.name.lower() in ("allow", "disallow")]
     if not any(o.name.lower() == "allow" for o in codecs):
         yield Finding(
@@ -77,39 +101,36 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
         setting = option.value if option is not None else default
         if is_true(setting) if wanted else is_false(setting):
             continue
-        yield Finding(
-            code=f"trunk-{name.replace('_', '-')}", severity=Severity.WARNING,
-            title=f"trunk {endpoint.id}: {name}={setting}; {why}",
-            subject=endpoint.id, evidence=(_evidence(endpoint, option, f"{name}={setting}"),),
-            fix=f"set {name}={'yes' if wanted else 'no'}")
+        yield checklist_finding(endpoint, name, option, setting, wanted, why, nat, managed)
     option = last(endpoint, "identify_by")
     methods = [m.strip() for m in (option.value if option else "username,ip").split(",")]
     if "username" in methods or "auth_username" in methods:
-        setting = option.value if option else "username,ip"
-        yield Finding(
-            code="trunk-identify-by", severity=Severity.WARNING,
-            title=f"trunk {endpoint.id}: identify_by={setting} lets any request whose From "
-                  f"user is '{endpoint.id}' match this trunk without the IP check",
-            subject=endpoint.id,
-            evidence=(_evidence(endpoint, option, f"identify_by={setting}"),),
-            fix="set identify_by=ip")
+        reach = plan.reach(value(endpoint, "context") or "default") if plan else None
+        yield identify_by_finding(endpoint, option, reach, managed)
 
 
-def match_findings(endpoint: PjsipObject, identify: PjsipObject) -> Iterator[Finding]:
+def sip_servers(endpoint: PjsipObject, pjsip: PjsipConfig) -> set[str]:
+    hosts = set()
+    for name, _ in items(endpoint, "aors"):
+        for aor in pjsip.of_type("aor"):
+            if aor.id == name:
+                hosts |= {split_host_port(uri_host(item))[0]
+                          for item, _ in items(aor, "contact")}
+                break
+    for registration in pjsip.of_type("registration"):
+        if endpoint.id in (registration.id, value(registration, "endpoint")):
+            hosts.add(split_host_port(uri_host(value(registration, "server_uri")))[0])
+    return hosts
+
+
+def match_findings(endpoint: PjsipObject, identify: PjsipObject, pjsip: PjsipConfig,
+                   managed: frozenset[str]) -> Iterator[Finding]:
     for match, option in matches(identify):
         if match.is_host:
             host, port = split_host_port(match.raw)
-            yield Finding(
-                code="match-hostname", severity=Severity.WARNING,
-                title=f"identify {identify.id} matches hostname {host}: Asterisk resolves "
-                      "it only at (re)load; a DNS change silently unmatches trunk "
-                      f"{endpoint.id}, and a lookup failure at reload rejects the whole "
-                      "identify",
-                subject=endpoint.id,
-                evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
-                                   option.file, option.line),),
-                fix="match the provider's IP addresses or networks instead",
-                details={"host": host, "port": port})
+            yield hostname_finding(endpoint, identify, option, host, port,
+                                   option.file in managed
+                                   and host in sip_servers(endpoint, pjsip))
         elif match.is_address:
             ones = bin(match.mask).count("1")
             limit = 8 if match.version == 4 else 32
@@ -155,12 +176,15 @@ def overlap_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
                     "match_header / source ports")
 
 
-def trunk_findings(pjsip: PjsipConfig) -> list[Finding]:
+def trunk_findings(pjsip: PjsipConfig, plan: DialplanReach | None = None,
+                   managed: frozenset[str] = frozenset()) -> list[Finding]:
     findings: list[Finding] = []
     for endpoint, identifies in ip_trunks(pjsip):
-        findings.extend(checklist_findings(endpoint))
+        findings.extend(checklist_findings(endpoint,
+                                           provider_behind_nat(endpoint, identifies, pjsip),
+                                           plan, endpoint.file in managed))
         for identify in identifies:
-            findings.extend(match_findings(endpoint, identify))
+            findings.extend(match_findings(endpoint, identify, pjsip, managed))
     findings.extend(overlap_findings(pjsip))
     return findings
 

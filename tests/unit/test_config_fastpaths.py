@@ -21,7 +21,7 @@ from tests.unit import lint_reference as ref
 from trunkconsole.conf.lines import split_lines, split_lines_reference
 from trunkconsole.conf.loader import Documents, Loader
 from trunkconsole.conf.tree import LoadedConfig
-from trunkconsole.pjsip.lint import config_findings
+from trunkconsole.pjsip.lint import config_findings, trunk_plan
 from trunkconsole.pjsip.lint_objects import reference_findings
 from trunkconsole.pjsip.lint_trunks import ip_trunks, overlap_findings, trunk_findings
 from trunkconsole.pjsip.objects import ACCUMULATING
@@ -84,7 +84,7 @@ OPTIONS = {
                  "rewrite_contact=on", "identify_by=ip", "identify_by=username, ip",
                  "aors={id}", "aors= {id} , {id}", "aors=,", "auth={id}", "AUTH=",
                  "outbound_auth={id},{id}", "transport={id}", "transport= {id}\u00a0",
-                 "context=from-trunk", "bogus=1", "@custom=1", "AORS={id}"],
+                 "context=from-trunk", "context=from-pstn", "bogus=1", "@custom=1", "AORS={id}"],
     "identify": ["endpoint={id}", "endpoint=", "match={m}", "Match={m},{m}", "MATCH= {m} ,",
                  "match_header=X-A: b", "srv_lookups=yes", "endpoint= {id} "],
     "aor": ["contact=sip:a@b", "max_contacts=1", "qualify_frequency=60", "foo=1"],
@@ -107,9 +107,15 @@ def pjsip_conf(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
+# from-trunk dials out with the caller's number, from-pstn stays inside, "default" is missing.
+EXTENSIONS = ("[from-trunk]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@t1)\n"
+              "[from-pstn]\ninclude => ext-did\n[ext-did]\nexten => 100,1,Goto(ext-local,100,1)\n")
+
+
 def load(text: str) -> AsteriskConfig:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "pjsip.conf").write_text(text)
+        (Path(tmp) / "extensions.conf").write_text(EXTENSIONS)
         return load_asterisk(Path(tmp))
 
 
@@ -138,6 +144,8 @@ def test_lint_fast_paths_equal_the_plain_loops(text: str) -> None:
     assert ip_trunks(pjsip) == ref.ip_trunks(pjsip)
     assert list(overlap_findings(pjsip)) == list(ref.overlap_findings(pjsip))
     assert trunk_findings(pjsip) == ref.trunk_findings(pjsip)
+    plan, managed = trunk_plan(system), frozenset({"pjsip.conf"})
+    assert trunk_findings(pjsip, plan, managed) == ref.trunk_findings(pjsip, plan, managed)
     ours = [f for f in reference_findings(system) if f.code != "context-missing"]
     assert ours == ref.reference_findings(system)
 

@@ -44,12 +44,23 @@ def hand_edited(config_dir: Path) -> list[str]:
             if f.code == "freepbx-hand-edited"]
 
 
-def test_healthy_freepbx_checks_clean_with_one_note(etc: Path, layout: Layout) -> None:
+# The notes a healthy box gets: FreePBX manages files; on FreePBX 17, telco-reg is a trunk
+# exactly as FreePBX writes a new one (identify_by and rewrite_contact at Asterisk's
+# defaults) and telco-b leaves rewrite_contact at its default too.
+HEALTHY_NOTES = {
+    "freepbx": [("freepbx-managed", "FreePBX"), ("trunk-identify-by", "telco-reg"),
+                ("trunk-rewrite-contact", "telco-b"), ("trunk-rewrite-contact", "telco-reg")],
+    "freepbx16": [("freepbx-managed", "FreePBX")],
+}
+
+
+def test_healthy_freepbx_checks_clean_with_notes_only(etc: Path, layout: Layout) -> None:
     cli = subprocess.run([sys.executable, "-m", "trunkconsole", "check", "--config-dir",
                           str(etc), "--no-live", "--no-network"],
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0, cli.stdout + cli.stderr
-    assert "0 critical, 0 warnings, 1 notes" in cli.stdout
+    notes = HEALTHY_NOTES[layout.name]
+    assert f"0 critical, 0 warnings, {len(notes)} notes" in cli.stdout
     result = run_checks(CheckContext(config_dir=etc),
                         providers=("trunkconsole.pjsip.check:config_provider",))
     assert result.status == 0, [(f.code, f.title) for f in result.findings]
@@ -57,6 +68,7 @@ def test_healthy_freepbx_checks_clean_with_one_note(etc: Path, layout: Layout) -
     assert note.severity == Severity.INFO
     assert tuple(sorted(str(e.file) for e in note.evidence)) == layout.generated
     assert not [f for f in result.findings if f.severity > Severity.INFO]
+    assert sorted((f.code, f.subject) for f in result.findings) == sorted(notes)
 
 
 def test_custom_files_named_are_read_after_the_generated_ones(etc: Path) -> None:

@@ -18,6 +18,7 @@ from trunkconsole.diagnose.gather import (
     log_evidence,
     network_evidence,
 )
+from trunkconsole.diagnose.identify_dns import hostname_drift
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
@@ -69,7 +70,9 @@ def live_provider(context: CheckContext) -> list[Finding]:
 
 def _diagnose(context: CheckContext, ev: Evidence) -> list[Finding]:
     context.cache["diagnosed"] = True  # bans_provider: diagnose() names the bans
-    return diagnose(ev)
+    # DNS lookups block: only `check` compares hostname matches with DNS now, never the
+    # TUI's or watch's periodic diagnose().
+    return diagnose(ev) + hostname_drift(ev)
 
 
 def _from_logs_only(context: CheckContext, ev: Evidence, reason: str | None) -> list[Finding]:

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 
 from trunkconsole.conf.gcpause import gc_paused
 from trunkconsole.findings import Evidence, Finding, Severity
+from trunkconsole.pjsip import freepbx
+from trunkconsole.pjsip.dialplan_reach import DialplanReach
 from trunkconsole.pjsip.lint_files import file_findings
+from trunkconsole.pjsip.lint_nat import nat_findings
 from trunkconsole.pjsip.lint_objects import object_findings
-from trunkconsole.pjsip.lint_trunks import nat_findings, trunk_findings
+from trunkconsole.pjsip.lint_trunks import trunk_findings
 from trunkconsole.pjsip.manager import CLASSES
 from trunkconsole.pjsip.system import AsteriskConfig
 
@@ -55,6 +58,26 @@ def manager_findings(system: AsteriskConfig) -> Iterator[Finding]:
                     fix="remove the doubled comma")
 
 
+def trunk_plan(system: AsteriskConfig) -> DialplanReach | None:
+    """extensions.conf to follow trunk contexts in; None when there is none to read."""
+    conf = system.loaded.get("extensions.conf")
+    if conf is None or not conf.found or not conf.valid:
+        return None
+    pjsip = system.pjsip
+
+    def is_trunk(name: str) -> bool:  # phones authenticate; a Dial through one is no trunk
+        endpoint = pjsip.get("endpoint", name)
+        return endpoint is None or not endpoint.items("auth")
+
+    return DialplanReach(conf, is_trunk)
+
+
+def managed_files(system: AsteriskConfig) -> frozenset[str]:
+    """Names of the files FreePBX generates (its banner)."""
+    return frozenset(doc.name for doc in system.documents.by_path.values()
+                     if freepbx.is_generated(doc))
+
+
 def config_findings(system: AsteriskConfig) -> list[Finding]:
     """Files, objects, trunks, NAT, RTP range and AMI users, in that order."""
     with gc_paused():
@@ -65,7 +88,7 @@ def _config_findings(system: AsteriskConfig) -> list[Finding]:
     return [
         *file_findings(system),
         *object_findings(system),
-        *trunk_findings(system.pjsip),
+        *trunk_findings(system.pjsip, trunk_plan(system), managed_files(system)),
         *nat_findings(system.pjsip),
         *rtp_findings(system),
         *manager_findings(system),

@@ -1,8 +1,15 @@
-"""The IP-trunk checklist, identify match hygiene, and NAT settings on transports.
+"""The IP-trunk checklist and identify match hygiene.
 
 An IP-authenticated trunk is an endpoint that an identify points at and that has no
 inbound `auth`. Defaults from pjsip_configuration.c (reference 5.2): direct_media=yes,
 rtp_symmetric=no, force_rport=yes, rewrite_contact=no, identify_by=username,ip.
+
+Severities follow what is at stake, so a healthy box checks clean. FreePBX writes a new
+PJSIP trunk with identify_by and rewrite_contact unset (Asterisk's defaults), rtp_symmetric
+=yes and direct_media=no, and its identify matches the SIP Server (often a hostname) when
+Match (Permit) is empty (core Core.class.php $default_settings, PJSip.class.php
+genConfig()): each of those is a note unless NAT toward the provider, a dialplan that
+dials out, or a name that moved makes it a problem.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from collections.abc import Iterator
 from operator import itemgetter
 
 from trunkconsole.findings import Evidence, Finding, Severity
-from trunkconsole.pjsip.matches import Match, parse_match, split_host_port
+from trunkconsole.pjsip.dialplan_reach import INBOUND, OUTBOUND, DialplanReach, Reach
+from trunkconsole.pjsip.lint_nat import provider_behind_nat, uri_host
+from trunkconsole.pjsip.matches import Match, split_host_port
 from trunkconsole.pjsip.objects import Option, PjsipObject, is_false, is_true
 from trunkconsole.pjsip.resolve import PjsipConfig
 
@@ -29,6 +38,10 @@ CHECKLIST = (
      "without rewrite_contact in-dialog requests follow the provider's Contact, which may "
      "be unreachable behind NAT"),
 )
+# Options that only matter when the provider is behind NAT (lint_nat.py's docstring).
+REMOTE_NAT = frozenset({"rtp_symmetric", "force_rport", "rewrite_contact"})
+
+FREEPBX_TRUNK = "Connectivity → Trunks → {name} → pjsip Settings → Advanced"
 
 
 def _evidence(obj: PjsipObject, option: Option | None, text: str) -> Evidence:
@@ -54,8 +67,13 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     return trunks
 
 
-def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
-    """disallow/allow, direct_media, rtp_symmetric, force_rport, rewrite_contact, identify_by."""
+def checklist_findings(endpoint: PjsipObject, nat: list[Evidence] | None = None,
+                       reach: Reach | None = None, managed: bool = False) -> Iterator[Finding]:
+    """disallow/allow, direct_media, rtp_symmetric, force_rport, rewrite_contact, identify_by.
+
+    nat: the private provider addresses (lint_nat.provider_behind_nat); reach: what the
+    endpoint's context lets a caller do (None: not followed); managed: FreePBX writes it.
+    """
     options = endpoint.option_index()  # lower-case name -> the winning line
     if options.get("allow") is None:
         yield Finding(
@@ -77,43 +95,126 @@ def checklist_findings(endpoint: PjsipObject) -> Iterator[Finding]:
         option = options.get(name)
         value = option.value if option is not None else default
         good = is_true(value) if wanted else is_false(value)
-        if good:
-            continue
-        yield Finding(
-            code=f"trunk-{name.replace('_', '-')}", severity=Severity.WARNING,
-            title=f"trunk {endpoint.id}: {name}={value}; {why}",
-            subject=endpoint.id, evidence=(_evidence(endpoint, option, f"{name}={value}"),),
-            fix=f"set {name}={'yes' if wanted else 'no'}")
+        if not good:
+            yield checklist_finding(endpoint, name, option, value, wanted, why, nat or [],
+                                    managed)
     option = options.get("identify_by")
     text = option.value if option else "username,ip"
     methods = [m.strip() for m in text.split(",")] if "username" in text else []
     if "username" in methods or "auth_username" in methods:
-        value = option.value if option else "username,ip"
-        yield Finding(
-            code="trunk-identify-by", severity=Severity.WARNING,
-            title=f"trunk {endpoint.id}: identify_by={value} lets any request whose From "
-                  f"user is '{endpoint.id}' match this trunk without the IP check",
-            subject=endpoint.id, evidence=(_evidence(endpoint, option, f"identify_by={value}"),),
-            fix="set identify_by=ip")
+        yield identify_by_finding(endpoint, option, reach, managed)
+
+
+def checklist_finding(endpoint: PjsipObject, name: str, option: Option | None, value: str,
+                      wanted: bool, why: str, nat: list[Evidence], managed: bool) -> Finding:
+    """One checklist miss: a WARNING, or a note for a NAT-only option with no NAT seen."""
+    fix = f"set {name}={'yes' if wanted else 'no'}" + (
+        f" (FreePBX: {FREEPBX_TRUNK.format(name=endpoint.id)})" if managed else "")
+    own = _evidence(endpoint, option, f"{name}={value}")
+    code = f"trunk-{name.replace('_', '-')}"
+    if name not in REMOTE_NAT or nat:
+        return Finding(code=code, severity=Severity.WARNING,
+                       title=f"trunk {endpoint.id}: {name}={value}; {why}"
+                             + (" (the provider is on a private address)" if nat else ""),
+                       subject=endpoint.id, evidence=(own, *nat[:3]), fix=fix)
+    return Finding(
+        code=code, severity=Severity.INFO,
+        title=f"trunk {endpoint.id}: {name}={value}: no NAT toward the provider is seen (its "
+              "matches and contacts are public addresses), so this changes nothing now; if "
+              f"the provider ever sits behind NAT: {why}",
+        subject=endpoint.id, evidence=(own,), fix=fix)
+
+
+def identify_by_finding(endpoint: PjsipObject, option: Option | None, reach: Reach | None,
+                        managed: bool) -> Finding:
+    """identify_by with username on a trunk without inbound auth, as bad as its context.
+
+    res_pjsip_endpoint_identifier_user.c finds the endpoint whose NAME is the From user;
+    an endpoint without auth= is then let in unchallenged, from any address, and the call
+    starts in the endpoint's context.
+    """
+    value = option.value if option else "username,ip"
+    context = endpoint.value("context") or "default"
+    exposure = (f"trunk {endpoint.id}: identify_by={value}"
+                + (" (Asterisk's default)" if option is None else "")
+                + f" takes any request whose From user is '{endpoint.id}' for this trunk, "
+                  f"from any address and without auth, into context {context}")
+    fix = "set identify_by=ip" + (
+        f" (FreePBX: {FREEPBX_TRUNK.format(name=endpoint.id)} → Match Inbound "
+        "Authentication → Ip)" if managed else "")
+    evidence = [_evidence(endpoint, option, f"identify_by={value}")]
+    if reach is not None and reach.line is not None:
+        line = reach.line
+        evidence.append(Evidence(f"[{reach.context}] {line.value}", line.file, line.line))
+    if reach is None:
+        severity = Severity.WARNING
+        title = (f"{exposure}; no extensions.conf to follow {context} in, so what such a "
+                 "caller reaches is unknown")
+    elif reach.kind == OUTBOUND:
+        severity = Severity.CRITICAL if reach.chosen else Severity.WARNING
+        title = (f"{exposure}; {reach.summary()}: a spoofed caller can "
+                 + ("call any number at your cost (toll fraud)" if reach.chosen
+                    else "make the PBX call out"))
+    elif reach.kind == INBOUND:
+        severity = Severity.INFO
+        title = (f"{exposure}; {reach.summary()}, so the exposure is spoofed inbound calls "
+                 "that look like the provider's")
+    else:
+        severity = Severity.WARNING
+        title = f"{exposure}; {reach.summary()}, so whether it can dial out is unknown"
+    return Finding(code="trunk-identify-by", severity=severity, title=title,
+                   subject=endpoint.id, evidence=tuple(evidence), fix=fix,
+                   details={"context": context,
+                            "reach": reach.kind if reach is not None else "not-followed"})
+
+
+def sip_servers(endpoint: PjsipObject, pjsip: PjsipConfig) -> set[str]:
+    """Hosts of the trunk's AOR contacts and registration server_uri (FreePBX's SIP Server)."""
+    hosts = set()
+    for name, _ in endpoint.items("aors"):
+        aor = pjsip.get("aor", name)
+        if aor is not None:
+            hosts |= {split_host_port(uri_host(item))[0] for item, _ in aor.items("contact")}
+    for registration in pjsip.of_type("registration"):
+        if endpoint.id in (registration.id, registration.value("endpoint")):
+            hosts.add(split_host_port(uri_host(registration.value("server_uri")))[0])
+    return hosts
+
+
+def hostname_finding(endpoint: PjsipObject, identify: PjsipObject, option: Option,
+                     host: str, port: int | None, freepbx: bool) -> Finding:
+    """A hostname match: a note offline (the live check compares it with DNS now).
+
+    Asterisk resolves it when the identify loads and never again (matches.py's docstring).
+    freepbx: FreePBX generated it from the trunk's SIP Server (Match (Permit) empty).
+    """
+    return Finding(
+        code="match-hostname", severity=Severity.INFO,
+        title=f"identify {identify.id} matches hostname {host}: Asterisk resolves it when "
+              "the identify loads and keeps those addresses; when the provider's DNS "
+              f"changes, calls from trunk {endpoint.id}'s new address go unmatched until a "
+              f"reload, and if {host} does not resolve then, a reload keeps the old addresses "
+              "and a restart drops the whole identify"
+              + ("; FreePBX writes the SIP Server here because Match (Permit) is empty"
+                 if freepbx else ""),
+        subject=endpoint.id,
+        evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
+                           option.file, option.line),),
+        fix=("fill Match (Permit) with the provider's signalling addresses (Connectivity → "
+             f"Trunks → {endpoint.id} → pjsip Settings → Advanced → Match (Permit))"
+             if freepbx else "match the provider's IP addresses or networks instead"),
+        details={"host": host, "port": port})
 
 
 def match_findings(endpoint: PjsipObject, identify: PjsipObject,
-                   pjsip: PjsipConfig) -> Iterator[Finding]:
+                   pjsip: PjsipConfig, managed: frozenset[str] = frozenset()) -> Iterator[Finding]:
     """Hostname matches and provider ranges that are far too wide."""
     for match, option in pjsip.matches(identify):
         if match.host is not None:  # match.is_host
             host, port = split_host_port(match.raw)
-            yield Finding(
-                code="match-hostname", severity=Severity.WARNING,
-                title=f"identify {identify.id} matches hostname {host}: Asterisk resolves "
-                      "it only at (re)load; a DNS change silently unmatches trunk "
-                      f"{endpoint.id}, and a lookup failure at reload rejects the whole "
-                      "identify",
-                subject=endpoint.id,
-                evidence=(Evidence(f"match={option.value}{identify.provenance(option)}",
-                                   option.file, option.line),),
-                fix="match the provider's IP addresses or networks instead",
-                details={"host": host, "port": port})
+            yield hostname_finding(endpoint, identify, option, host, port,
+                                   option.file in managed
+                                   and host in sip_servers(endpoint, pjsip))
         elif match.version:  # match.is_address
             ones = match.mask.bit_count()
             limit = 8 if match.version == 4 else 32
@@ -189,78 +290,20 @@ def overlap_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
         active.append(entry)
 
 
-def trunk_findings(pjsip: PjsipConfig) -> list[Finding]:
-    """The checklist for every IP trunk plus match hygiene across identifies."""
+def trunk_findings(pjsip: PjsipConfig, plan: DialplanReach | None = None,
+                   managed: frozenset[str] = frozenset()) -> list[Finding]:
+    """The checklist for every IP trunk plus match hygiene across identifies.
+
+    plan: extensions.conf to follow each trunk's context in (None: not readable);
+    managed: the files FreePBX generates (fixes then name its GUI fields).
+    """
     findings: list[Finding] = []
     for endpoint, identifies in ip_trunks(pjsip):
-        findings.extend(checklist_findings(endpoint))
+        reach = plan.reach(endpoint.value("context") or "default") if plan else None
+        findings.extend(checklist_findings(
+            endpoint, provider_behind_nat(endpoint, identifies, pjsip), reach,
+            endpoint.file in managed))
         for identify in identifies:
-            findings.extend(match_findings(endpoint, identify, pjsip))
+            findings.extend(match_findings(endpoint, identify, pjsip, managed))
     findings.extend(overlap_findings(pjsip))
-    return findings
-
-
-def nat_findings(pjsip: PjsipConfig) -> list[Finding]:
-    """external_media_address / external_signaling_address / local_net on transports."""
-    findings: list[Finding] = []
-    for transport in pjsip.of_type("transport"):
-        media = transport.last("external_media_address")
-        signaling = transport.last("external_signaling_address")
-        nets = [(item, option, parse_match(item)) for item, option in transport.items("local_net")]
-        ev = Evidence(f"[{transport.id}] type=transport", transport.file, transport.line)
-        for item, option, net in nets:
-            if not net.is_address or net.port is not None:
-                findings.append(Finding(
-                    code="nat-local-net-invalid", severity=Severity.CRITICAL,
-                    title=f"transport {transport.id}: local_net={item} is not a network; "
-                          "Asterisk rejects the transport",
-                    subject=transport.id,
-                    evidence=(Evidence(f"local_net={option.value}", option.file, option.line),),
-                    fix="write local_net=192.168.0.0/16 or 10.0.0.0/255.0.0.0"))
-        external = [o for o in (media, signaling) if o is not None and o.value]
-        if external and not nets:
-            findings.append(Finding(
-                code="nat-no-local-net", severity=Severity.WARNING,
-                title=f"transport {transport.id} has external_* addresses but no local_net: "
-                      "Asterisk puts the public address in SIP/SDP for local phones too",
-                subject=transport.id, evidence=(ev,),
-                fix="add local_net= lines for every LAN range (e.g. 192.168.0.0/16)"))
-        if nets and not external:
-            findings.append(Finding(
-                code="nat-local-net-unused", severity=Severity.INFO,
-                title=f"transport {transport.id} sets local_net but no external_* address, "
-                      "so local_net changes nothing",
-                subject=transport.id, evidence=(ev,),
-                fix="set external_media_address and external_signaling_address if behind NAT"))
-        if (media is None or not media.value) != (signaling is None or not signaling.value):
-            have = media if media is not None and media.value else signaling
-            missing = "external_signaling_address" if have is media else "external_media_address"
-            assert have is not None
-            findings.append(Finding(
-                code="nat-half-external", severity=Severity.WARNING,
-                title=f"transport {transport.id} sets {have.name} but not {missing}: "
-                      + ("SIP carries the private address (calls fail or no audio)"
-                         if missing == "external_signaling_address"
-                         else "SDP carries the private address (no inbound audio)"),
-                subject=transport.id,
-                evidence=(Evidence(f"{have.name}={have.value}", have.file, have.line),),
-                fix=f"set {missing} too (usually the same public address)"))
-        for option in external:
-            parsed = parse_match(option.value.split(":")[0] if option.value.count(":") == 1
-                                 else option.value)
-            address = parsed.address
-            if address is None:
-                continue
-            for item, net_option, net in nets:
-                if net.contains(address):
-                    findings.append(Finding(
-                        code="nat-external-is-local", severity=Severity.WARNING,
-                        title=f"transport {transport.id}: {option.name}={option.value} lies "
-                              f"inside local_net {item}",
-                        subject=transport.id,
-                        evidence=(Evidence(f"{option.name}={option.value}", option.file,
-                                           option.line),
-                                  Evidence(f"local_net={net_option.value}", net_option.file,
-                                           net_option.line)),
-                        fix="external_* must be the public address; local_net the LAN ranges"))
     return findings
