@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as exc:  # a path or socket the input named that no check foresaw
         where = f" {exc.filename}" if exc.filename else ""
         echo(f"trunkconsole: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        refused_outcome(args, OperatorError(f"cannot use{where}: {exc.strerror or exc}"))
         code = 3
     except Exception as exc:  # the last line: a bug, said in one line, never a traceback
         echo(f"trunkconsole: internal error: {type(exc).__name__}: {str(exc)[:500]}\n"
@@ -199,5 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
              "to report", file=sys.stderr)
         if os.environ.get("TRUNKCONSOLE_DEBUG"):
             echo(traceback.format_exc(), file=sys.stderr)
+        refused_outcome(args, OperatorError(
+            f"internal error: {type(exc).__name__}: {str(exc)[:500]}"))
         code = 70
     sys.exit(code)
