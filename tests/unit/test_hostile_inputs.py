@@ -272,3 +272,15 @@ def test_big_json_is_compact_and_still_visible(monkeypatch: pytest.MonkeyPatch) 
     assert "\n" not in compact
     assert json.loads(compact) == json.loads(pretty) == data
     assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c == "\u2028" for c in compact)
+
+
+def test_route_lookups_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One netlink `route get` per provider address: 10,000 took 10 s; past the bound the
+    rest are left unknown (no finding is made of them) and a note says so. Read-only
+    queries for loopback addresses."""
+    from trunkconsole.net import host
+
+    monkeypatch.setattr(host, "MAX_ROUTE_LOOKUPS", 2)
+    facts = host.read_host(["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.2"])
+    assert sorted(facts.routes) == ["127.0.0.2", "127.0.0.3"]
+    assert any("first 2 of 3 provider addresses" in e for e in facts.errors), facts.errors
