@@ -124,9 +124,10 @@ def checklist_finding(endpoint: PjsipObject, name: str, option: Option | None, v
                        subject=endpoint.id, evidence=(own, *nat[:3]), fix=fix)
     return Finding(
         code=code, severity=Severity.INFO,
-        title=f"trunk {endpoint.id}: {name}={value}: no NAT toward the provider is seen (its "
-              "matches and contacts are public addresses), so this changes nothing now; if "
-              f"the provider ever sits behind NAT: {why}",
+        title=f"trunk {endpoint.id}: {name}={value}: no NAT toward the provider is seen (none "
+              "of its matches or contacts is a private address; Asterisk's own NAT is the "
+              "transport's external_*/local_net), so this changes nothing now; if the "
+              f"provider ever sits behind NAT: {why}",
         subject=endpoint.id, evidence=(own,), fix=fix)
 
 
