@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
+
+
+def put_fixed(path: Path, content: bytes) -> None:
+    """Write a fixed-path file the way other xdist workers may read it at the same moment:
+    unchanged content is left alone, new content replaces the file in one rename (a
+    truncate-then-write let a parallel snapshot read an empty or half file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_bytes() == content:
+            return
+    except FileNotFoundError:
+        pass
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp.write_bytes(content)
+    os.replace(temp, path)
 
 
 def visible_text(app: App[Any]) -> str:

@@ -17,7 +17,7 @@ from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 from trunkconsole.tui.dialogs.review import ReviewScreen
 
-from .screen import settle, visible_text
+from .screen import put_fixed, settle, visible_text
 
 
 async def wait_until(pilot: Any, predicate: Any, timeout: float = 10) -> None:
@@ -79,10 +79,9 @@ async def test_dialog_refuses_junk_without_touching_files(tmp_path: Path) -> Non
 def review_app(tmp_path: Path) -> TrunkConsoleApp:
     del tmp_path  # a fixed path: the diff shows it, and the snapshot must not change
     fixed = Path("/tmp/trunkconsole-snapshot-review")
-    fixed.mkdir(exist_ok=True)
     conf = fixed / "pjsip.conf"
-    conf.write_text("[carrier]\ntype = identify\nendpoint = carrier\nmatch = 203.0.113.10\n"
-                    "\n[carrier-auth]\ntype = auth\npassword = hunter2\n")
+    put_fixed(conf, b"[carrier]\ntype = identify\nendpoint = carrier\nmatch = 203.0.113.10\n"
+                    b"\n[carrier-auth]\ntype = auth\npassword = hunter2\n")
     changeset = ChangeSet("add 203.0.113.12 to the identify of trunk carrier")
     before = snapshot(conf)
     changeset.add(conf, before.content.replace(b"match = 203.0.113.10\n",

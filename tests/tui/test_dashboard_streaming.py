@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 import pytest
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from tests.tui.dashboard_app import NOW, DashboardApp, StaticLive, frozen, msg
 from tests.tui.screen import visible_text
@@ -98,19 +100,18 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
         oldest, newest = keys[0], keys[-1]  # sorted by Time, longest first
         written: list[str] = []
         drawn: list[str] = []
-        original, draw = channels.update_cell, channels._row_strip
+        original, draw = channels.update_cell, channels._draw_row
 
         def spy(key: str, column: str, value: Text) -> None:
             written.append(key)
             original(key, column, value)
 
-        def draw_spy(row: int, key: str) -> Any:
-            if key not in channels._strips:  # drawn anew, not taken from the cache
-                drawn.append(key)
-            return draw(row, key)
+        def draw_spy(row: int, key: str, style: Style, left: int, right: int) -> Strip:
+            drawn.append(key)  # drawn anew, not taken from the cache
+            return draw(row, key, style, left, right)
 
         channels.update_cell = spy  # type: ignore[method-assign]
-        channels._row_strip = draw_spy  # type: ignore[method-assign]
+        channels._draw_row = draw_spy  # type: ignore[method-assign]
         clock[0] += 1
         app.refresh_visible()
         await pilot.pause()

@@ -27,7 +27,7 @@ from trunkconsole.settings import AmiTarget, Secret, Settings
 from trunkconsole.tui.app import TrunkConsoleApp
 
 from ..unit.history_fixture import load_history
-from .screen import settle
+from .screen import put_fixed, settle
 
 THEMES = ("trunk-dark", "trunk-light")
 SIZES = ((80, 24), (160, 50))
@@ -39,9 +39,8 @@ LAB = FIXED / "etc"
 
 @pytest.fixture(autouse=True)
 def lab_configs() -> None:
-    LAB.mkdir(parents=True, exist_ok=True)
     for conf in (sample_configs_dir() / "lab").glob("*.conf"):
-        (LAB / conf.name).write_bytes(conf.read_bytes())
+        put_fixed(LAB / conf.name, conf.read_bytes())
 
 
 @pytest.fixture(autouse=True)
@@ -128,9 +127,8 @@ def steps() -> list[Step]:
 def review() -> Screen[Any]:
     from trunkconsole.tui.dialogs.review import ReviewScreen
 
-    FIXED.mkdir(exist_ok=True)
     conf = FIXED / "pjsip.conf"
-    conf.write_text("[carrier]\ntype = identify\nendpoint = carrier\nmatch = 203.0.113.10\n")
+    put_fixed(conf, b"[carrier]\ntype = identify\nendpoint = carrier\nmatch = 203.0.113.10\n")
     changeset = ChangeSet("add 203.0.113.12 to the identify of trunk carrier")
     before = snapshot(conf)
     changeset.add(conf, before.content + b"match = 203.0.113.12\n", before)

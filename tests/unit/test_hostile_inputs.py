@@ -18,6 +18,7 @@ import os
 import resource
 import subprocess
 import sys
+import tarfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -213,3 +214,44 @@ def test_the_last_line_of_main_is_one_line_not_a_traceback(
     assert text in err
     assert "Traceback" not in err
     assert "\x1b" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["status", "\x1b]0;pwned\x07"],                      # unrecognized arguments: raw before
+    ["config", "show", "--type", "x", "\x1b[2J\u2028"],
+    ["\x1b[2J"],                                          # invalid choice (repr'd by argparse)
+    ["status", "--port", "\x9b31m"],                       # a type error
+])
+def test_argparse_errors_print_typed_values_visibly(argv: list[str]) -> None:
+    proc = cli(*argv)  # cli() fails on any raw control character
+    assert proc.returncode == 2
+    assert "\\x1b" in proc.stderr or "\\x9b" in proc.stderr or "\\u2028" in proc.stderr
+
+
+def test_every_subcommand_parser_prints_visibly() -> None:
+    from trunkconsole.cli.main import VisibleParser, build_parser, leaf_parsers
+
+    leaves = leaf_parsers(build_parser())
+    assert len(leaves) > 25
+    assert all(isinstance(parser, VisibleParser) for _path, parser in leaves)
+
+
+def test_an_unreachable_journal_is_a_gap_of_the_bundle(tmp_path: Path) -> None:
+    """As nobody, /var/lib/trunkconsole (0700 root) made Path.exists() raise EACCES and the
+    whole bundle failed; a name the kernel refuses takes the same path as root."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "pjsip.conf").write_text("[carrier]\ntype=endpoint\n")
+    journal = tmp_path / ("j" * 300) / "journal.sqlite"
+    refuse_special(journal)  # unreachable is the library's to report, not a special file
+    output = tmp_path / "b.tgz"
+    proc = cli("--port", "1", "--config-dir", str(etc), "bundle", "--output", str(output),
+               "--journal", str(journal), "--state-dir", str(tmp_path / "state"))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(output) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("MANIFEST.txt"))
+        extracted = tar.extractfile(member)
+        assert extracted is not None
+        manifest = extracted.read().decode()
+    assert "File name too long" in manifest, manifest
+    assert f"journal: {journal}" in manifest

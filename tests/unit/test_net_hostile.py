@@ -325,3 +325,19 @@ def test_random_text_is_an_operator_error_or_a_ruleset(text: str) -> None:
     read_all(None, [text])
 
 
+
+
+def test_more_rules_than_judged_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """300,000 one-rule-per-ban lines took 22 s and 930 MB; past the bound the reader
+    stops with a clear error (the bound is lowered here, the path is the same)."""
+    from trunkconsole.net import iptsave, ruleset
+
+    monkeypatch.setattr(iptsave, "MAX_RULES", 50)
+    monkeypatch.setattr(ruleset, "MAX_RULES", 50)
+    bans = "".join(f"-A INPUT -s 192.0.2.{i}/32 -j DROP\n" for i in range(51))
+    with pytest.raises(OperatorError, match="more than 50 rules"):
+        Capture(nft_json=None, saves=[f"*filter\n:INPUT ACCEPT [0:0]\n{bans}COMMIT\n"],
+                ipsets=[]).ruleset()
+    rules = [("input", [{"drop": None}])] * 51
+    with pytest.raises(OperatorError, match="51 rules, more than the 50"):
+        Capture(nft_json=_chain_json(rules), saves=[], ipsets=[]).ruleset()

@@ -109,13 +109,16 @@ def network_part(bundle: Bundle, config_dir: Path, system: Any) -> None:
 def journal_part(bundle: Bundle, journal: Path, since: float) -> None:
     from trunkconsole.journal.history import build_history
 
-    if not journal.exists():
-        bundle.gaps.append(f"journal: none at {journal} (trunkconsole watch not running?)")
-        return
     try:
+        if not journal.exists():
+            bundle.gaps.append(f"journal: none at {journal} (trunkconsole watch not running?)")
+            return
         history = build_history(journal, since)
     except OperatorError as exc:
         bundle.gaps.append(f"journal: {exc.what}")
+        return
+    except OSError as exc:  # a journal under a directory this user may not read
+        bundle.gaps.append(f"journal: {journal}: {exc.strerror or exc}")
         return
     bundle.add_json("journal/history.json", history.to_json())
 

@@ -15,11 +15,11 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkconsole import __version__
 from trunkconsole.errors import OperatorError
-from trunkconsole.visible import echo, make_logging_visible
+from trunkconsole.visible import echo, make_logging_visible, visible_lines
 
 # Modules that add subcommands: each defines register(subparsers) and imports its
 # heavy dependencies only inside the handler.
@@ -40,6 +40,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 Handler = Callable[[argparse.Namespace], int]
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 
 def port_number(text: str) -> int:
@@ -111,9 +114,20 @@ def leaf_parsers(parser: argparse.ArgumentParser,
     return found
 
 
+class VisibleParser(argparse.ArgumentParser):
+    """argparse quotes a bad value with repr() in most errors but not in "unrecognized
+    arguments: ...": a typed (or pasted) ESC sequence reached the terminal raw. Every
+    message it prints (usage, help, errors) goes through visible_lines; subcommands'
+    parsers are of the same class (add_subparsers' parser_class)."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(visible_lines(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = VisibleParser(
         prog="trunkconsole",
         allow_abbrev=False,  # `--secret X` must not pass as an abbreviated --secret-file
         description="See and fix SIP trunks on this Asterisk PBX. "
@@ -178,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as exc:  # a path or socket the input named that no check foresaw
         where = f" {exc.filename}" if exc.filename else ""
         echo(f"trunkconsole: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        refused_outcome(args, OperatorError(f"cannot use{where}: {exc.strerror or exc}"))
         code = 3
     except Exception as exc:  # the last line: a bug, said in one line, never a traceback
         echo(f"trunkconsole: internal error: {type(exc).__name__}: {str(exc)[:500]}\n"
@@ -185,5 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
              "to report", file=sys.stderr)
         if os.environ.get("TRUNKCONSOLE_DEBUG"):
             echo(traceback.format_exc(), file=sys.stderr)
+        refused_outcome(args, OperatorError(
+            f"internal error: {type(exc).__name__}: {str(exc)[:500]}"))
         code = 70
     sys.exit(code)

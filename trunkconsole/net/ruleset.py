@@ -9,8 +9,9 @@ nftables base chains alike, and a drop in either wins (§3.3).
 
 from __future__ import annotations
 
+from trunkconsole.errors import OperatorError
 from trunkconsole.net.ipset import IpSet, is_ipset_save, parse_ipset_save
-from trunkconsole.net.iptsave import detect, parse_save
+from trunkconsole.net.iptsave import MAX_RULES, detect, parse_save
 from trunkconsole.net.ir import Ruleset, Table
 
 
@@ -51,6 +52,14 @@ def assemble(nft: Ruleset | None, saves: list[str], ipset_saves: list[str] | Non
             f"iptables-save tables {', '.join(left_out)} (nf_tables backend, or no header) "
             "are not in the nft listing, so they were left out; a legacy dump keeps its "
             "`iptables-save v1.8 (legacy)` header")
+    rules = sum(len(chain.rules) for table in ruleset.tables for chain in table.chains.values())
+    if rules > MAX_RULES:
+        raise OperatorError(f"the rules hold {rules:,} rules, more than the {MAX_RULES:,} "
+                            "trunkconsole judges (each is compiled and walked: beyond that "
+                            "a verdict takes minutes and gigabytes)",
+                            fix="give only the tables that filter SIP and RTP (nft -j list "
+                            "table inet filter, iptables-save -t filter), or ipsets instead "
+                            "of one rule per address")
     for table in list(ruleset.tables):
         if table.source == "nft" and table.has_xt and (table.family, table.name) not in replaced:
             ruleset.notes.append(

@@ -11,7 +11,6 @@ import contextlib
 import time
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -245,10 +244,10 @@ class DashboardScreen(LiveScreen):
             if matches(cells, needle)}
         table.sync(rows, only=touched | rated)
 
-    def _duration(self, uid: str) -> Text:
+    def _duration(self, uid: str) -> str:
         live = self.app.live
         channel = live.state.channels.get(uid) if live is not None else None
-        return plain(clock_text(channel.duration(self._now)) if channel is not None else "")
+        return clock_text(channel.duration(self._now)) if channel is not None else ""
 
     # -- bans (fail2ban, CrowdSec, FreePBX) on the trunks' addresses ----------------------
     def _check_bans(self, state: PbxState, trunks: list[Endpoint]) -> None:

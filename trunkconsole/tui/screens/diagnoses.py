@@ -57,6 +57,9 @@ def finding_text(finding: Finding) -> Text:
     return text
 
 
+NARROW_WIDTH = 100
+
+
 class DiagnosesScreen(LiveScreen):
     """The three production failures and the usual suspects, diagnosed live."""
 
@@ -67,6 +70,11 @@ class DiagnosesScreen(LiveScreen):
     DiagnosesScreen #diag-body { height: 1fr; }
     DiagnosesScreen #diag-table { width: 1fr; min-width: 40; }
     DiagnosesScreen #diag-detail { width: 1fr; border-left: solid $primary; padding: 0 1; }
+    DiagnosesScreen.-narrow #diag-body { layout: vertical; }
+    DiagnosesScreen.-narrow #diag-table { height: auto; max-height: 40%; }
+    DiagnosesScreen.-narrow #diag-detail {
+        height: 1fr; border-left: none; border-top: solid $primary;
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "read_network", "Re-read firewall", id="diag-network"),
@@ -91,6 +99,12 @@ class DiagnosesScreen(LiveScreen):
             with VerticalScroll(id="diag-detail"):
                 yield Static(Text("Nothing diagnosed yet."), id="diag-text", markup=False)
         yield Footer()
+
+    def on_resize(self) -> None:
+        # Side by side the list and the story each get half: below 100 columns the trunk
+        # column was cut to "carri" and the evidence wrapped every few words. Stacked, the
+        # list keeps its columns and the story gets the full width.
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
 
     def on_mount(self) -> None:
         table = self.query_one("#diag-table", DataTable)

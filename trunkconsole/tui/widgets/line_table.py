@@ -269,9 +269,12 @@ class LineTable(ScrollView, can_focus=True):
         row = round(self.scroll_offset.y) + y - 1
         if not 0 <= row < len(self._keys):
             return Strip.blank(self.size.width, styles[0])
-        style = self._row_style(row, styles)
-        return self._row_strip(row, self._keys[row]).apply_style(style).crop_extend(
-            left, right, style)
+        return self._styled_row(row, self._keys[row], self._row_style(row, styles), left,
+                                right)
+
+    def _styled_row(self, row: int, key: str, style: Style, left: int, right: int) -> Strip:
+        """The row's line in `style`, cut to the columns [left, right) on screen."""
+        return self._row_strip(row, key).apply_style(style).crop_extend(left, right, style)
 
     # -- cursor ----------------------------------------------------------------------
     def _set_cursor(self, row: int) -> None:

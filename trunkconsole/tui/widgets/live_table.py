@@ -18,8 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
 
 from trunkconsole.tui.plain import plain
@@ -80,15 +82,23 @@ class LiveTable(LineTable):
         super().__init__([(c.label, c.width) for c in self.spec], id=id)
         self._index_of = {c.key: i for i, c in enumerate(self.spec)}
         self._added: dict[str, None] = {}  # keys in the order they were added (sort ties)
-        self._pieces: dict[str, list[Strip | None]] = {}  # rendered cells per row
+        self._pieces: dict[str, list[list[Segment] | None]] = {}  # rendered cells per row
+        # Each row's line as last drawn, with the (style, left, right) it was drawn for.
+        self._drawn: dict[str, tuple[tuple[Style, int, int], Strip]] = {}
         self._header: Strip | None = None
+        self._cell_x: list[int] = []  # where each column starts in a line
+        x = 0
+        for column in self.spec:
+            self._cell_x.append(x)
+            x += column.width + 2 * PADDING
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
         # A column whose text changes with the clock alone (a call's duration): refreshed
         # for the rows on screen only, and for every row just before it is sorted on.
-        self._volatile: tuple[int, Callable[[str], Text]] | None = None
+        self._volatile: tuple[int, Callable[[str], str]] | None = None
         self.viewport_moved = False
-        self._batch: set[int] | None = None  # rows to repaint at the end of a sync
+        # (row, column index) of the cells to repaint at the end of a sync
+        self._batch: set[tuple[int, int]] | None = None
 
     # -- data ------------------------------------------------------------------------
     @property
@@ -115,26 +125,30 @@ class LiveTable(LineTable):
         pieces = self._pieces.get(key)
         if pieces is not None:
             pieces[index] = None
-        self._strips.pop(key, None)
+        self._drawn.pop(key, None)
         if self._batch is None:
             self.refresh_row(row)
         else:
-            self._batch.add(row)
+            self._batch.add((row, index))
 
-    def _repaint(self, rows: set[int]) -> None:
-        """Repaint the rows of a batch that are on screen (the window is read once)."""
+    def _repaint(self, cells: set[tuple[int, int]]) -> None:
+        """Repaint the cells of a batch that are on screen, each only where it is: a
+        ticking duration sends its few columns to the terminal, not the whole line."""
         top = round(self.scroll_offset.y)
         bottom = top + self.page_rows
-        for row in rows:
-            if top <= row < bottom:
-                self.refresh_line(row + 1)
+        left = round(self.scroll_offset.x)
+        regions = [Region(self._cell_x[index] - left, row + 1 - top,
+                          self.spec[index].width + 2 * PADDING, 1)
+                   for row, index in cells if top <= row < bottom]
+        if regions:
+            self.refresh(*regions)
 
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
         (plus additions and removals). Returns True when anything changed."""
         selected = self.selected_key()
         cursor_row = self.cursor_row
-        batch: set[int] = set()
+        batch: set[tuple[int, int]] = set()
         self._batch = batch
         try:
             changed = self._apply(rows, only)
@@ -187,10 +201,12 @@ class LiveTable(LineTable):
     def _forget(self, key: str) -> None:
         super()._forget(key)
         self._pieces.pop(key, None)
+        self._drawn.pop(key, None)
 
     # -- the clock-driven column -------------------------------------------------------
-    def set_volatile(self, column: str, compute: Callable[[str], Text]) -> None:
-        """Column `column` of row `key` reads `compute(key)` now (a duration)."""
+    def set_volatile(self, column: str, compute: Callable[[str], str]) -> None:
+        """Column `column` of row `key` reads `compute(key)` now (a duration: text we
+        format ourselves, never from the far end)."""
         self._volatile = (self._index_of[column], compute)
 
     def visible_keys(self) -> list[str]:
@@ -211,8 +227,8 @@ class LiveTable(LineTable):
         try:
             for key in (list(self._keys) if every_row else self.visible_keys()):
                 after = compute(key)
-                if self._cells[self._position[key]][index].plain != after.plain:
-                    self.update_cell(key, column, after)
+                if self._cells[self._position[key]][index].plain != after:
+                    self.update_cell(key, column, Text(after))
                     written = True
         finally:
             batch, self._batch = self._batch, outer
@@ -249,9 +265,10 @@ class LiveTable(LineTable):
     def forget_rendered(self) -> None:
         super().forget_rendered()
         self._pieces.clear()
+        self._drawn.clear()
         self._header = None
 
-    def _piece(self, cell: Text, width: int) -> Strip:
+    def _piece(self, cell: Text, width: int) -> list[Segment]:
         """One cell drawn at its column's width: padded, cut with an ellipsis."""
         # Callers pass plain() Text; a control character that slipped through is shown
         # escaped, never sent to the terminal.
@@ -260,25 +277,42 @@ class LiveTable(LineTable):
         text.end = ""
         text.truncate(width, overflow="ellipsis", pad=True)
         text.pad(PADDING)
-        return Strip(list(text.render(self.app.console)), width + 2 * PADDING)
+        return list(text.render(self.app.console))
 
     def _header_strip(self) -> Strip:
         if self._header is None:
-            self._header = Strip.join(self._piece(plain(c.label), c.width) for c in self.spec)
+            self._header = Strip([s for c in self.spec for s in self._piece(plain(c.label),
+                                                                            c.width)],
+                                 self.line_width)
         return self._header
 
-    def _row_strip(self, row: int, key: str) -> Strip:
-        strip = self._strips.get(key)
-        if strip is None:
-            cells = self._cells[row]
-            pieces = self._pieces.get(key)
-            if pieces is None:
-                pieces = self._pieces[key] = [None] * len(self.spec)
-            for index, piece in enumerate(pieces):
-                if piece is None:
-                    pieces[index] = self._piece(cells[index], self.spec[index].width)
-            strip = self._strips[key] = Strip.join(pieces)
+    def _styled_row(self, row: int, key: str, style: Style, left: int, right: int) -> Strip:
+        drawn = self._drawn.get(key)
+        if drawn is not None and drawn[0] == (style, left, right):
+            return drawn[1]
+        strip = self._draw_row(row, key, style, left, right)
+        self._drawn[key] = ((style, left, right), strip)
         return strip
+
+    def _draw_row(self, row: int, key: str, style: Style, left: int, right: int) -> Strip:
+        """The row's line from its cells' cached segments, in one Strip (two when cut):
+        only a changed cell is rendered again."""
+        cells = self._cells[row]
+        pieces = self._pieces.get(key)
+        if pieces is None:
+            pieces = self._pieces[key] = [None] * len(self.spec)
+        segments: list[Segment] = []
+        for index, piece in enumerate(pieces):
+            if piece is None:
+                piece = pieces[index] = self._piece(cells[index], self.spec[index].width)
+            segments += [Segment(text, style + cell_style if cell_style else style)
+                         for text, cell_style, _control in piece]
+        width = self.line_width
+        if right > width:
+            segments.append(Segment(" " * (right - width), style))
+            width = right
+        strip = Strip(segments, width)
+        return strip.crop(left, right) if left or right < width else strip
 
     # -- sorting -----------------------------------------------------------------------
     def apply_sort(self) -> None:
