@@ -15,7 +15,9 @@ import pytest
 
 from tests.freepbx_layouts import LAYOUTS, Layout
 from trunkconsole.diagnose.identify_dns import resolve_host
+from trunkconsole.lab.addresses import SPARE_ADDRESSES
 from trunkconsole.lab.ami_probe import first
+from trunkconsole.lab.carrier import CallSpec
 from trunkconsole.lab.lab import Lab
 from trunkconsole.logs.setup import read_setup
 from trunkconsole.pjsip import freepbx
@@ -316,3 +318,31 @@ def test_hostname_match_is_compared_with_what_asterisk_loaded(freepbx_lab: Lab,
     assert (missing["code"], missing["severity"]) == ("match-hostname-unresolved", "warning")
     assert f"identify {trunk} is not loaded in Asterisk" in missing["title"]
     assert status >= 1  # 2 when the restart's first registration attempt was Rejected
+
+
+def test_identify_by_username_lets_a_stranger_in_as_the_trunk(freepbx_lab: Lab,
+                                                             layout: Layout) -> None:
+    """What trunk-identify-by claims, shown by Asterisk: an INVITE from an address no
+    identify matches, with the trunk's name as From user, is taken for a trunk whose
+    identify_by includes username (FreePBX's default) and reaches its context's dialplan
+    (no 401); a trunk with identify_by=ip answers the same INVITE with 401. And `check`
+    names exactly the first kind, as a note, since from-pstn only routes inbound."""
+    lab = freepbx_lab
+    stranger = SPARE_ADDRESSES[-1]  # 203.0.113.20: no identify of either layout matches it
+    system = load_asterisk(lab.config_dir)
+    trunks = [(e.id, "username" in e.value("identify_by", "username,ip"))
+              for e in system.pjsip.of_type("endpoint")
+              if not e.items("auth") and system.pjsip.identifies_for(e.id)]
+    out = run_cli(lab, "check", "--json", "--no-network")
+    notes = {f["subject"]: f for f in json.loads(out.stdout)["findings"]
+             if f["code"] == "trunk-identify-by"}
+    assert {name for name, username in trunks if username} == set(notes)
+    assert {f["severity"] for f in notes.values()} <= {"info"}
+    did = "15551230001" if layout.name == "freepbx" else "4930123"
+    for name, username in trunks:
+        report = lab.call(CallSpec(did=did, source=stranger, from_user=name, duration=0.5))
+        if username:  # let in: the dialplan ran (Dial to an unregistered phone: 503)
+            assert report.answered or (report.rejected and "401" not in report.rejected), \
+                (name, report.summary())
+        else:
+            assert report.rejected == {"401": 1}, (name, report.summary())

@@ -237,3 +237,35 @@ def test_secrets_masked_in_audit() -> None:
     assert "abc" not in masked
     assert "ff00" not in masked
     assert "endpoint=x" in masked
+
+
+async def test_an_unwritable_audit_log_refuses_before_any_write(
+        tmp_path: Path, config: Path) -> None:
+    """Every attempt is audited: a log that cannot be opened (here a directory where the
+    file should be) refuses the change before the backup and the write."""
+    (tmp_path / "state" / "audit.log").mkdir(parents=True)
+    with pytest.raises(OperatorError, match=r"audit\.log"):
+        await applier(tmp_path).apply(change(config, EDITED))
+    assert config.read_bytes() == ORIGINAL
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["audit.log"]
+
+
+async def test_an_audit_failure_after_the_write_does_not_call_a_live_change_refused(
+        tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log was writable when checked and fails at the append (a disk filled in
+    between): the window cannot be hit on demand, so append_audit is replaced by one that
+    fails as the real one does on ENOSPC. The change is live: the result says applied and
+    names the audit failure, instead of raising a refusal."""
+    from trunkconsole.changes import apply as apply_module
+
+    def full_disk(root: Path, record: dict[str, object]) -> Path:
+        raise OperatorError(f"could not write the audit log {root / 'audit.log'}",
+                            evidence="No space left on device")
+
+    monkeypatch.setattr(apply_module, "append_audit", full_disk)
+    result = await applier(tmp_path).apply(change(config, EDITED))
+    assert result.applied
+    assert config.read_bytes() == EDITED
+    failed = [p.detail for p in result.progress if not p.ok]
+    assert failed == [f"audit log not written: could not write the audit log "
+                      f"{tmp_path / 'state' / 'audit.log'}"]

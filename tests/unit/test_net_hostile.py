@@ -341,3 +341,13 @@ def test_more_rules_than_judged_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
     rules = [("input", [{"drop": None}])] * 51
     with pytest.raises(OperatorError, match="51 rules, more than the 50"):
         Capture(nft_json=_chain_json(rules), saves=[], ipsets=[]).ruleset()
+
+
+def test_a_nul_in_a_protocol_name_is_an_unknown_value_not_a_traceback() -> None:
+    """Found by the fuzz test: socket.getprotobyname raises ValueError (not OSError) on a
+    NUL; the rule's protocol is then unknown, as any name /etc/protocols does not hold."""
+    from trunkconsole.net.values import ValueError_, scalar
+
+    with pytest.raises(ValueError_, match="unknown proto value"):
+        scalar("ud\x00p", "proto")
+    read_all(None, ["*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ud\x00p -j DROP\nCOMMIT\n"])

@@ -85,6 +85,12 @@ def test_warning_sample_findings() -> None:
                  "trunk-rewrite-contact", "trunk-identify-by", "match-hostname"):
         assert found[code] == ["provider-b"], code
     assert found["match-overlap"] == ["provider-b, provider-c"]
+    # provider-b is on public addresses and its context only answers: notes, not warnings
+    severity = {f.code: f.severity for f in config_findings(load_asterisk(
+        SAMPLES / "check-warnings")) if f.subject == "provider-b"}
+    assert {code for code, level in severity.items() if level == Severity.INFO} == {
+        "trunk-rtp-symmetric", "trunk-rewrite-contact", "trunk-identify-by", "match-hostname"}
+    assert severity["trunk-direct-media"] == severity["trunk-codecs-order"] == Severity.WARNING
     assert found["nat-no-local-net"] == found["nat-half-external"] == ["transport-udp"]
     assert found["rtp-range"] == ["rtp.conf"]
     assert found["missing-type"] == ["not-an-object"]

@@ -234,6 +234,9 @@ def test_pure_default_freepbx_trunk_checks_clean_and_names_the_gui(tmp_path: Pat
         hostname.title
     assert "Connectivity → Trunks → telco-reg → pjsip Settings → Advanced → Match (Permit)" \
         in hostname.fix
+    rewrite = found[("trunk-rewrite-contact", "telco-reg")]
+    assert rewrite.fix == ("set rewrite_contact=yes (FreePBX: Connectivity → Trunks → telco-reg "
+                           "→ pjsip Settings → Advanced → Rewrite Contact → Yes)")
     identify_by = found[("trunk-identify-by", "telco-reg")]
     assert "Match Inbound Authentication → Ip" in identify_by.fix
     assert "context from-pstn only routes calls inside the PBX" in identify_by.title

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from trunkconsole.changes import files
-from trunkconsole.changes.audit import Backup, append_audit, backup_files
+from trunkconsole.changes.audit import Backup, append_audit, audit_writable, backup_files
 from trunkconsole.changes.changeset import AmiActions, ChangeSet, FileChange, Verdict
 from trunkconsole.errors import OperatorError
 
@@ -129,6 +129,7 @@ class Applier:
         self._written, self._reloaded = [], False
         try:
             self._check(changeset, result)
+            audit_writable(self.state_root)
             backups = backup_files([c.before for c in changeset.changes], self.state_root)
             result.backup_dir = backups[0].copy.parent if backups else None
             self._report(result, Step.BACKUP, True, f"originals saved in {result.backup_dir}")
@@ -136,9 +137,9 @@ class Applier:
         except BaseException as exc:
             if not result.reason:
                 result.reason = _describe(exc)
-            self._audit(changeset, result, quiet=True)
+            self._audit(changeset, result)
             raise
-        self._audit(changeset, result, quiet=False)
+        self._audit(changeset, result)
         return result
 
     async def _attempt(self, changeset: ChangeSet, backups: list[Backup],
@@ -160,8 +161,10 @@ class Applier:
             result.applied = True
             self._report(result, Step.DONE, True, result.summary())
 
-    def _audit(self, changeset: ChangeSet, result: ApplyResult, *, quiet: bool) -> None:
-        """One audit line per attempt; quiet: an error is already on its way, keep it."""
+    def _audit(self, changeset: ChangeSet, result: ApplyResult) -> None:
+        """One audit line per attempt. The log was writable before the write (checked);
+        if it fails now (disk full since), the result still tells what happened to the
+        files (a live change is not reported as refused) and names the failure as a step."""
         try:
             result.audit_log = append_audit(self.state_root, {
                 "change": changeset.title, "files": [str(c.path) for c in changeset.changes],
@@ -172,8 +175,6 @@ class Applier:
             })
         except OperatorError as exc:
             self._report(result, Step.DONE, False, f"audit log not written: {exc.what}")
-            if not quiet:
-                raise
 
     # -- steps ----------------------------------------------------------------------
     def _check(self, changeset: ChangeSet, result: ApplyResult) -> None:

@@ -60,6 +60,13 @@ def backup_files(snapshots: list[FileSnapshot], root: Path) -> list[Backup]:
     return backups
 
 
+def audit_writable(root: Path) -> None:
+    """Open the audit log as append_audit will, before anything is written: a change that
+    could not be audited is refused up front instead of being applied unaudited."""
+    private_dir(root)
+    os.close(open_private(root / "audit.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+
+
 def append_audit(root: Path, record: dict[str, Any]) -> Path:
     """Append one JSON line (O_APPEND, fsync); diffs in it are secret-masked."""
     path = root / "audit.log"

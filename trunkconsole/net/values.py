@@ -150,7 +150,7 @@ def scalar(value: int | str | bool, space: str) -> int | str:
     if space == "proto":
         try:  # nft names protocols from /etc/protocols (`ip protocol ethernet` is 143)
             return socket.getprotobyname(value)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name (a fuzzed save)
             pass
     raise ValueError_(f"unknown {space} value {value!r}")
 

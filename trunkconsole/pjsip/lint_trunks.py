@@ -42,6 +42,9 @@ CHECKLIST = (
 REMOTE_NAT = frozenset({"rtp_symmetric", "force_rport", "rewrite_contact"})
 
 FREEPBX_TRUNK = "Connectivity → Trunks → {name} → pjsip Settings → Advanced"
+# The Advanced tab's labels for the checklist options (core views/trunks/pjsip.php).
+FREEPBX_LABELS = {"direct_media": "Direct Media", "rtp_symmetric": "RTP Symmetric",
+                  "force_rport": "Force rport", "rewrite_contact": "Rewrite Contact"}
 
 
 def _evidence(obj: PjsipObject, option: Option | None, text: str) -> Evidence:
@@ -108,8 +111,10 @@ def checklist_findings(endpoint: PjsipObject, nat: list[Evidence] | None = None,
 def checklist_finding(endpoint: PjsipObject, name: str, option: Option | None, value: str,
                       wanted: bool, why: str, nat: list[Evidence], managed: bool) -> Finding:
     """One checklist miss: a WARNING, or a note for a NAT-only option with no NAT seen."""
-    fix = f"set {name}={'yes' if wanted else 'no'}" + (
-        f" (FreePBX: {FREEPBX_TRUNK.format(name=endpoint.id)})" if managed else "")
+    setting = "yes" if wanted else "no"
+    fix = f"set {name}={setting}" + (
+        f" (FreePBX: {FREEPBX_TRUNK.format(name=endpoint.id)} → {FREEPBX_LABELS[name]} → "
+        f"{setting.capitalize()})" if managed else "")
     own = _evidence(endpoint, option, f"{name}={value}")
     code = f"trunk-{name.replace('_', '-')}"
     if name not in REMOTE_NAT or nat:
@@ -119,9 +124,10 @@ def checklist_finding(endpoint: PjsipObject, name: str, option: Option | None, v
                        subject=endpoint.id, evidence=(own, *nat[:3]), fix=fix)
     return Finding(
         code=code, severity=Severity.INFO,
-        title=f"trunk {endpoint.id}: {name}={value}: no NAT toward the provider is seen (its "
-              "matches and contacts are public addresses), so this changes nothing now; if "
-              f"the provider ever sits behind NAT: {why}",
+        title=f"trunk {endpoint.id}: {name}={value}: no NAT toward the provider is seen (none "
+              "of its matches or contacts is a private address; Asterisk's own NAT is the "
+              "transport's external_*/local_net), so this changes nothing now; if the "
+              f"provider ever sits behind NAT: {why}",
         subject=endpoint.id, evidence=(own,), fix=fix)
 
 

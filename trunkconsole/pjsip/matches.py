@@ -5,7 +5,9 @@ address (with an optional port, IPv6 in brackets) goes to the ACL
 (ast_append_ha_with_port), and a bad one rejects the identify; anything else is a
 hostname, resolved once when the config loads and never again. When getaddrinfo()
 fails at that moment, 22.10 logs "Identify 'x' failed when adding resolution results of
-'host'" and rejects the whole identify (seen in the lab); an empty answer only warns.
+'host'" and cannot build the identify: at a start it has none, on a reload it keeps the
+one it had ("Retaining existing configuration"; both seen in the lab); an empty answer
+only warns.
 """
 
 from __future__ import annotations
