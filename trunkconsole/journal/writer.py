@@ -266,15 +266,18 @@ class JournalWriter:
                 # executescript frees every page; execute() frees one per call (diesel#5145).
                 self._db.executescript("PRAGMA incremental_vacuum;")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            if (pages - free) * page_size <= self.retention.max_bytes * 0.9:  # hysteresis
+            used, budget = (pages - free) * page_size, self.retention.max_bytes * 0.9
+            if used <= budget:  # 0.9: hysteresis, so the next rows do not trim again
                 break
-            # Over the size budget: drop the oldest tenth of each table's rows.
+            # Over the budget: drop each table's oldest rows in the share that is over it
+            # (a fixed tenth per round could end its rounds still over a small budget).
+            share = min(1.0, max(0.1, 1 - budget / used + 0.02))
             for table in TABLES:
                 count = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 if count:
                     cur = self._db.execute(
                         f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "
-                        "ORDER BY at LIMIT ?)", (max(1, count // 10),))
+                        "ORDER BY at LIMIT ?)", (max(1, round(count * share)),))
                     self.health.deleted_by_retention += max(0, cur.rowcount)
         self._update_size()
 
