@@ -37,11 +37,11 @@ MAX_INCLUDE_LEVEL = 10
 # templates (`[tN](!,tN-1,tN-1)` doubles them: ast_category_inherit() clones each one).
 MAX_LOAD_LINES = 2_000_000
 MAX_INHERITED = 4_000_000
-# Sections in one load: each costs 2-7 kB and ~0.1 ms once resolved, linted and shown
-# (`check --json` on 180,000: 18 s CPU, 1.3 GB; `config show --json` on 200,000: 1.1 GB).
-# 25,000 FreePBX extensions (endpoint, aor, auth, identify) fit; a file of half a million
-# two-line sections under the line bound would not fit in 2 GB.
-MAX_SECTIONS = 100_000
+# Sections in one load: each costs 2-10 kB and ~0.25 ms once resolved, linted, judged
+# against the firewall and bundled (`bundle` on 100,000: 23 s CPU, 1 GB; `check --json`
+# on 180,000: 18 s CPU, 1.3 GB). 12,500 FreePBX extensions (endpoint, aor, auth,
+# identify) fit; half a million two-line sections under the line bound would not.
+MAX_SECTIONS = 50_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
 # First characters the inline path leaves to classify_line(): directives, escapes, BOMs.

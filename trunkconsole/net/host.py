@@ -81,7 +81,7 @@ def _attr(message: Any, name: str) -> Any:
 
 # `route get` per provider address costs about 1 ms: a config with 10,000 provider
 # addresses spent 10 s here (twice in a bundle). Trunks have a few addresses each.
-MAX_ROUTE_LOOKUPS = 2000
+MAX_ROUTE_LOOKUPS = 500
 
 
 def read_host(destinations: list[str], netns: str | None = None) -> HostFacts:
