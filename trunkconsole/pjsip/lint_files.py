@@ -97,11 +97,16 @@ def freepbx_findings(system: AsteriskConfig) -> Iterator[Finding]:
         config_name = next((top for top, conf in system.loaded.items()
                             if name in conf.files), "pjsip.conf")
         custom = freepbx.preferred_custom_file(system.loaded[config_name], name, docs)
+        # A line FreePBX cannot have written is proof; a later mtime alone is a hint (a
+        # restored backup, a copy, a merge or config management touch files one by one).
+        proof = any(e.line is not None for e in found)
         yield Finding(
             code="freepbx-hand-edited",
-            severity=Severity.WARNING,
-            title=f"{name} was edited by hand: FreePBX rewrites it on the next Apply Config "
-                  "and the edit is lost",
+            severity=Severity.WARNING if proof else Severity.INFO,
+            title=(f"{name} was edited by hand: FreePBX rewrites it on the next Apply Config "
+                   "and the edit is lost") if proof else
+                  (f"{name} may have been edited by hand (written after the other files of "
+                   "the last Apply Config): an edit there is lost at the next Apply Config"),
             subject=name,
             evidence=tuple(Evidence(e.what, e.file, e.line) for e in found),
             fix=(f"move the change to {custom}" if custom else "move the change to a custom "

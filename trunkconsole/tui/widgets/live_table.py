@@ -228,7 +228,7 @@ class LiveTable(LineTable):
             for key in (list(self._keys) if every_row else self.visible_keys()):
                 after = compute(key)
                 if self._cells[self._position[key]][index].plain != after:
-                    self.update_cell(key, column, Text(after))
+                    self.update_cell(key, column, plain(after))
                     written = True
         finally:
             batch, self._batch = self._batch, outer
