@@ -41,17 +41,28 @@ def test_watch_runs_unprivileged(lab: Lab, nobody_home: Path) -> None:
     os.chown(secret, NOBODY, NOBODY)
     journal = nobody_home / "journal.sqlite"
     log = nobody_home / "watch.log"
-    command = ["ip", "netns", "exec", lab.pbx_ns, "setpriv", f"--reuid={NOBODY}",
+    # The checkout may sit below a directory only root may enter (a clone in mktemp's 0700
+    # directory, /root): in a private mount namespace it is bound below one nobody can
+    # enter, and the code and the venv are used from there, as an installed unit would.
+    code = nobody_home.parent / "code"
+    code.mkdir(mode=0o755)
+    python = Path(sys.executable)
+    if python.is_relative_to(ROOT):
+        python = code / python.relative_to(ROOT)
+    command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+               'mount --bind "$1" "$2" && shift 2 && exec "$@"', "sh", str(ROOT), str(code),
+               "ip", "netns", "exec", lab.pbx_ns, "setpriv", f"--reuid={NOBODY}",
                f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-               sys.executable, "-m", "trunkconsole", "--secret-file", str(secret),
+               str(python), "-m", "trunkconsole", "--secret-file", str(secret),
                "--config-dir", str(lab.config_dir), "watch", "--journal", str(journal),
                "--state-dir", str(nobody_home), "--no-network"]
     with open(log, "w") as out:
         # Its own home, as the unit's user has (the tests' XDG dirs are root's).
         env = {k: v for k, v in os.environ.items() if k != "TRUNKCONSOLE_CONFIG"}
-        env.update(HOME=str(nobody_home), XDG_CONFIG_HOME=str(nobody_home / "config"))
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                   stdin=subprocess.DEVNULL, env=env)
+        env.update(HOME=str(nobody_home), XDG_CONFIG_HOME=str(nobody_home / "config"),
+                   PYTHONPATH=str(code))
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=nobody_home, stdin=subprocess.DEVNULL, env=env)
     try:
         wait_for("the carrier in the journal", lambda: process.poll() is not None or events(
             journal, "contact-reachable"), timeout=60)
