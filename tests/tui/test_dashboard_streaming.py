@@ -92,7 +92,7 @@ async def test_durations_tick_on_screen_only_and_off_screen_rows_catch_up() -> N
     state = state_with_calls(200, NOW)
     app = frozen(DashboardApp(StaticLive(state)))
     app.wall_clock = lambda: clock[0]
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(200, 30)) as pilot:
         await ready(app, pilot)
         channels = table(app, "channels")
         keys = channels.keys

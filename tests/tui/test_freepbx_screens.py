@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual.widgets import OptionList
 
 from tests.freepbx_layouts import FREEPBX16, LAYOUTS, Layout
 from trunkconsole.changes.identify import plan_identify_add
@@ -58,7 +59,13 @@ async def test_config_screen_shows_the_marks() -> None:
             assert time.monotonic() < deadline, "the Config screen read no trunks"
             await pilot.pause(0.1)
         screen = app.screen
-        screen.show([g.name for g in screen.groups].index("carrier-ip"))
+        wanted = [g.name for g in screen.groups].index("carrier-ip")
+        # As the operator does: highlight the trunk (a direct show() raced the list's own
+        # first highlight, which arrives later on a busy machine and shows trunk 0).
+        screen.query_one("#config-trunks", OptionList).highlighted = wanted
+        while screen.shown != wanted:
+            assert time.monotonic() < deadline, "the Config screen never showed carrier-ip"
+            await pilot.pause(0.1)
         await settle(pilot)
         text = " ".join(visible_text(app).split())
     assert "from-carrier-custom" in text
