@@ -20,12 +20,7 @@ from trunkconsole.calls.ladder import CallFlow, Rung
 from trunkconsole.calls.pcap import split_hostport
 from trunkconsole.calls.sdp import parse_sdp
 from trunkconsole.calls.sip import ParsedSip, uri_hostport, uri_of
-
-# Addresses that never cross the Internet as they are (RFC 1918, RFC 6598 CGNAT, link
-# local, ULA). Python's is_private also counts the documentation ranges, so not used.
-PRIVATE = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-    "fc00::/7", "fe80::/10"))
+from trunkconsole.nat_ranges import in_private_range
 
 
 def is_private(address: str) -> bool:
@@ -33,7 +28,7 @@ def is_private(address: str) -> bool:
         ip = ipaddress.ip_address(address.strip("[]"))
     except ValueError:
         return False
-    return any(ip in net for net in PRIVATE if net.version == ip.version)
+    return in_private_range(ip)
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,10 @@ from __future__ import annotations
 import ipaddress
 
 from trunkconsole.findings import Evidence, Finding, Severity
+from trunkconsole.nat_ranges import in_private_range
 from trunkconsole.pjsip.matches import parse_match
 from trunkconsole.pjsip.objects import PjsipObject
 from trunkconsole.pjsip.resolve import PjsipConfig
-
-# Addresses that never cross the Internet as they are (RFC 1918, RFC 6598 CGNAT, link
-# local, ULA), as calls/nat.py has them: Python's is_private also counts the
-# documentation ranges the lab uses as public addresses.
-PRIVATE = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
-    "fc00::/7", "fe80::/10"))
 
 
 def private_address(text: str) -> bool:
@@ -38,7 +32,7 @@ def private_address(text: str) -> bool:
         return False
     first = ipaddress.ip_address(match.start) if match.version == 4 else \
         ipaddress.IPv6Address(match.start)
-    return any(first in net for net in PRIVATE if net.version == address.version)
+    return in_private_range(first)
 
 
 def uri_host(uri: str) -> str:
