@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from tests.freepbx_layouts import LAYOUTS, Layout
-from trunkconsole.diagnose.identify_dns import resolve_host
 from trunkconsole.lab.addresses import SPARE_ADDRESSES
 from trunkconsole.lab.ami_probe import first
 from trunkconsole.lab.carrier import CallSpec
@@ -22,6 +21,7 @@ from trunkconsole.lab.lab import Lab
 from trunkconsole.logs.setup import read_setup
 from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.addresses import parse_ami_matches
+from trunkconsole.pjsip.matches import resolve_host
 from trunkconsole.pjsip.system import load_asterisk
 
 from .helpers import run_cli

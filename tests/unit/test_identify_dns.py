@@ -18,6 +18,7 @@ from trunkconsole.diagnose import identify_dns
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.model.state import IDENTIFIES, PbxState
+from trunkconsole.pjsip.matches import resolve_host
 from trunkconsole.pjsip.system import load_asterisk
 
 PJSIP = """\
@@ -108,8 +109,8 @@ def test_nothing_until_every_identify_was_read(tmp_path: Path,
 
 def test_the_real_resolver_answers_localhost_and_not_an_invalid_name() -> None:
     # RFC 6761: .invalid never resolves; localhost always does, without the network.
-    assert identify_dns.resolve_host("no-such-host.invalid") is None
-    assert "127.0.0.1" in (identify_dns.resolve_host("localhost") or set())
+    assert resolve_host("no-such-host.invalid") is None
+    assert "127.0.0.1" in (resolve_host("localhost") or set())
 
 
 def test_identify_rejected_at_load_is_a_warning(tmp_path: Path,

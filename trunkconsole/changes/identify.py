@@ -11,7 +11,6 @@ includes after its own files and Asterisk appends to the existing section (main/
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from trunkconsole.conf.document import ConfigFile
 from trunkconsole.errors import OperatorError
 from trunkconsole.pjsip import freepbx
 from trunkconsole.pjsip.addresses import ProviderAddress, parse_ami_matches
-from trunkconsole.pjsip.matches import Match
+from trunkconsole.pjsip.matches import Match, resolve_host
 from trunkconsole.pjsip.objects import Option, PjsipObject
 from trunkconsole.pjsip.system import AsteriskConfig, load_asterisk
 
@@ -335,11 +334,7 @@ async def _resolve(address: ProviderAddress) -> list[str]:
     if not address.is_hostname:
         return []
     host = (address.match.host or address.text).split(":")[0]
-    try:
-        infos = await asyncio.to_thread(socket.getaddrinfo, host, None, 0, socket.SOCK_DGRAM)
-    except (OSError, UnicodeError):
-        return []
-    return sorted({str(info[4][0]).split("%")[0] for info in infos})
+    return sorted(await asyncio.to_thread(resolve_host, host) or ())
 
 
 def _verify_present(trunk: str, addresses: list[ProviderAddress], *,

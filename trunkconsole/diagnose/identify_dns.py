@@ -13,27 +13,16 @@ identify away at the next restart. The loaded addresses are IdentifyDetail's Mat
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from trunkconsole.diagnose.evidence import Evidence
 from trunkconsole.findings import Evidence as Line
 from trunkconsole.findings import Finding, Severity
 from trunkconsole.model.state import IDENTIFIES
 from trunkconsole.pjsip.addresses import parse_ami_matches
-from trunkconsole.pjsip.matches import split_host_port
+from trunkconsole.pjsip.matches import resolve_host, split_host_port
 from trunkconsole.pjsip.objects import Option
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def resolve_host(host: str) -> set[str] | None:
-    """Every address `host` resolves to now, as Asterisk asks for them (any family);
-    None when it does not resolve."""
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
-    except (OSError, UnicodeError):
-        return None
-    return {str(info[4][0]).split("%", 1)[0] for info in infos} or None
 
 
 def _networks(addresses: set[str]) -> set[Network]:

@@ -189,3 +189,13 @@ def split_host_port(entry: str) -> tuple[str, int | None]:
         if port.isdigit():
             return host, int(port)
     return entry, None
+
+
+def resolve_host(host: str) -> set[str] | None:
+    """Every address `host` resolves to now, as Asterisk asks for them (any family);
+    None when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        return None
+    return {str(info[4][0]).split("%", 1)[0] for info in infos} or None
