@@ -49,8 +49,8 @@ RTCP_PER_SECOND = 100
 FEED_HZ = 20  # the feeder wakes this often (AMI reads arrive in bursts too)
 
 measuring = [False]  # True during a window (other tools wrap more functions with it)
-spent: collections.Counter[str] = collections.Counter()
-calls: collections.Counter[str] = collections.Counter()
+spent: dict[str, float] = collections.defaultdict(float)  # label -> seconds
+calls: dict[str, int] = collections.defaultdict(int)
 
 
 def wrap(owner: Any, name: str, label: str) -> None:
