@@ -30,6 +30,9 @@ from trunkconsole.settings import AmiTarget
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
+# Unsolicited events (RTCP of hundreds of calls) are read in batches at most this late
+# while no action awaits its reply (ami/batching.py); the console redraws every 1/3 s.
+EVENT_BATCH_SECONDS = 0.25
 BOOT_GRACE_SECONDS = 10.0
 DETAIL_TIMEOUT = 3.0
 RESYNC_ATTEMPTS = 3
@@ -98,7 +101,8 @@ class LiveSession:
         self._session_synced = False
         self._resync_again = False
         self.connection = AmiConnection(
-            target, on_status=self._status, on_login=self._login, on_message=self._message)
+            target, on_status=self._status, on_login=self._login, on_message=self._message,
+            batch_seconds=EVENT_BATCH_SECONDS)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
