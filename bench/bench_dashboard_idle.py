@@ -46,7 +46,9 @@ from trunkconsole.model.state import PbxState
 
 FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures" / "ami"
 RTCP_PER_SECOND = 100
-FEED_HZ = 20  # the feeder wakes this often (AMI reads arrive in bursts too)
+# The feeder wakes this often: the console reads AMI events in batches (SO_RCVLOWAT and
+# a 0.25 s flush, ami/batching.py), so 100 RTCP events a second arrive as ~4 reads.
+FEED_HZ = 4
 
 measuring = [False]  # True during a window (other tools wrap more functions with it)
 spent: dict[str, float] = collections.defaultdict(float)  # label -> seconds
@@ -79,6 +81,7 @@ def instrument() -> None:
     from trunkconsole.tui.app import TrunkConsoleApp
     from trunkconsole.tui.screens.dashboard import DashboardScreen
     from trunkconsole.tui.widgets.live_table import LiveTable
+    from trunkconsole.tui.widgets.status_bar import StatusBar
 
     def add(owner: Any, name: str, label: str, indent: int) -> None:
         wrap(owner, name, label)
@@ -86,7 +89,9 @@ def instrument() -> None:
 
     add(Feeder, "burst", "the feed: RTCP into PbxState (not UI)", 0)
     add(TrunkConsoleApp, "refresh_visible", "app tick (refresh_visible)", 0)
+    add(StatusBar, "show", "StatusBar.show", 1)
     add(DashboardScreen, "refresh_live", "DashboardScreen.refresh_live", 1)
+    add(DashboardScreen, "_check_bans", "_check_bans", 2)
     add(DashboardScreen, "_sync_channels", "_sync_channels", 2)
     add(LiveTable, "sync", "LiveTable.sync (all tables)", 2)
     add(LiveTable, "refresh_volatile", "LiveTable.refresh_volatile", 2)
