@@ -23,6 +23,7 @@ from panoramisk.message import Message
 from trunkconsole.ami.connection import AmiConnection, ConnectionLost, State, Status
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
+from trunkconsole.conf.gcpause import freeze_long_lived
 from trunkconsole.errors import OperatorError
 from trunkconsole.model.state import IDENTIFIES, PbxState
 from trunkconsole.settings import AmiTarget
@@ -236,6 +237,7 @@ class LiveSession:
             self.state.mark_listed(IDENTIFIES)
             self.syncs += 1
             self.synced_at = time.monotonic()
+            freeze_long_lived()  # the model lives as long as the session
 
     async def _listing(self, kind: str, action: str, booted: bool) -> None:
         """One list action, streamed into the model; its end drops what it did not list."""
