@@ -42,6 +42,7 @@ from tests.tui.dashboard_app import DashboardApp, StaticLive
 from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.message import AmiMessage, parse_block, parse_stream
 from trunkconsole.ami.server_info import ServerInfo
+from trunkconsole.conf.gcpause import freeze_long_lived
 from trunkconsole.model.state import PbxState
 
 FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures" / "ami"
@@ -205,7 +206,7 @@ class Feeder:
 
 
 async def window(phones: int, calls_up: int, seconds: float, settle: float,
-                 profile: str = "", freeze: bool = False) -> tuple[float, Figures]:
+                 profile: str = "") -> tuple[float, Figures]:
     """Loop-thread CPU ms per second and per component (ms/s, calls/s) over the window."""
     now = time.time()
     state = PbxState()
@@ -216,8 +217,7 @@ async def window(phones: int, calls_up: int, seconds: float, settle: float,
         state.apply(message)
     ups = list(dict.fromkeys((uid, channel) for uid, channel, _m in placed))
     pool = rtcp_pool(ups, random.Random(12)) if ups else []
-    if freeze:
-        gc.freeze()  # what the console would do after a resync (not done today)
+    freeze_long_lived()  # as LiveSession does when a resync completes
     live = StaticLive(state, server_info=ServerInfo("22.10.1", "11.0.0", "", 3723.0,
                                                      time.monotonic()))
     app = DashboardApp(live)
@@ -295,14 +295,12 @@ def main() -> None:
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="cProfile the loaded window into FILE (its figures are then "
                              "not comparable)")
-    parser.add_argument("--freeze", action="store_true",
-                        help="gc.freeze() the model before the app starts (an experiment)")
     args = parser.parse_args()
     instrument()
 
     def run(calls_up: int) -> Figures:
         total, figures = asyncio.run(window(args.phones, calls_up, args.seconds, args.settle,
-                                            args.profile if calls_up else "", args.freeze))
+                                            args.profile if calls_up else ""))
         return {TOTAL: (total, 0.0), **figures}
 
     base_runs, loaded_runs = [], []
