@@ -248,9 +248,10 @@ class DashboardScreen(LiveScreen):
                 if uid not in cache:
                     self._channel_order = None
                 cache[uid] = channel_cells(channel, now, quality.get(uid))
-        for uid in [u for u in cache if u not in state.channels]:
-            del cache[uid]  # (every hangup is a change: this is only a safety net)
-            self._channel_order = None
+        if len(cache) > len(state.channels):  # (every hangup is a change: a safety net)
+            for uid in [u for u in cache if u not in state.channels]:
+                del cache[uid]
+                self._channel_order = None
         unrated = self._unrated
         unrated -= touched  # their cells were just built, figures included
         unrated |= rated - touched

@@ -68,16 +68,23 @@ class StatusBar(Static):
     def on_mount(self) -> None:
         self.post_message(self.Mounted(self))
 
-    _shown: Text | None = None
+    _shown: tuple[object, ...] | None = None  # what the text below was made from
+    _text: Text | None = None
 
     def show(self, address: str, status: Status, info: ServerInfo | None,
              readonly: bool, now: float, *, loading: str = "") -> None:
-        """Redraw only when the text changed (the app's tick calls this three times a
-        second), and without a layout pass: the bar is one docked line whatever it says
-        (a layout of the whole screen costs more than everything else at idle)."""
-        text = status_text(address, status, info, readonly, now, loading)
-        if self._shown is not None and text.plain == self._shown.plain \
-                and text.spans == self._shown.spans:
+        """Redraw only when what it says changed (the app's tick calls this three times a
+        second: the uptime moves once a second), and without a layout pass: the bar is
+        one docked line whatever it says (a layout of the whole screen costs more than
+        everything else at idle)."""
+        uptime = int(info.uptime(now)) if info is not None else None
+        shown = (address, status, info, readonly, uptime, loading)
+        if shown == self._shown:
             return
-        self._shown = text
+        self._shown = shown
+        text = status_text(address, status, info, readonly, now, loading)
+        if self._text is not None and text.plain == self._text.plain \
+                and text.spans == self._text.spans:
+            return
+        self._text = text
         self.update(text, layout=False)
