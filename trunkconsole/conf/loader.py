@@ -53,7 +53,9 @@ __all__ = ["Documents", "Loader", "load_config"]
 class Loader:
     """One load of one top-level file: the state config_text_file_load() keeps."""
 
-    inline = True  # False: every line through classify_line() (tests compare both paths)
+    # False: every line through classify_line() and every header through the general
+    # _section() (tests compare both paths)
+    inline = True
 
     def __init__(self, documents: Documents, exec_includes: bool = False) -> None:
         self.documents = documents
@@ -67,6 +69,9 @@ class Loader:
         self.lines_read = 0
         self.inherited = 0
         self.appends = Appends()
+        # A base's text in `[name](base)` -> the first category of that name (it stays the
+        # first: categories are only ever added)
+        self._bases: dict[str, Category] = {}
 
     def load(self, filename: str) -> LoadedConfig:
         """Load filename (relative to the config dir, or absolute) and everything it includes."""
@@ -278,6 +283,36 @@ class Loader:
 
     def _section(self, name: str, options: list[str] | None, file: str,
                  number: int) -> Category | None:
+        """process_text_line()'s '[': a new category, a (+) addition, or an error (None)."""
+        categories = self.config.categories
+        if self.inline and len(categories) < MAX_SECTIONS and (
+                options is None or (len(options) == 1 and options[0] in self._bases)):
+            # `[name]` or `[name](base)` with a base seen before: nearly every header of a
+            # big pjsip.conf (the general path below gives the same category).
+            cat = Category(name, file, number)
+            if options is not None:
+                base = self._bases[options[0]]
+                if self.appends.pending:
+                    self.appends.settle()
+                self.inherited += len(base.variables)
+                if self.inherited <= MAX_INHERITED:
+                    cat.bases.append(base.name)
+                    cat.variables.extend(base.variables)
+                else:
+                    self.inherited -= len(base.variables)
+                    return self._section_general(name, options, file, number)
+            categories.append(cat)
+            same = self.index.get(low := name.lower())
+            if same is None:
+                self.index[low] = [cat]
+            else:
+                same.append(cat)
+            self.current = cat
+            return cat
+        return self._section_general(name, options, file, number)
+
+    def _section_general(self, name: str, options: list[str] | None, file: str,
+                         number: int) -> Category | None:
         if len(self.config.categories) >= MAX_SECTIONS:
             self._issue(IssueLevel.FATAL, "too-many-sections",
                         f"{self.config.filename} with its includes has over {MAX_SECTIONS:,} "
@@ -333,6 +368,8 @@ class Loader:
                     return None
                 cat.bases.append(base.name)
                 cat.variables.extend(base.variables)
+                if option:
+                    self._bases[option] = base
         if newcat is not None:
             self.config.categories.append(newcat)
             same = self.index.get(low := name.lower())

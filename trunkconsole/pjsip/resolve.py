@@ -212,17 +212,28 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
     config = PjsipConfig(pjsip=pjsip, wizard=wizard)
     objects: list[PjsipObject] = []
     add = objects.append
+    # validate(), inlined: one call fewer for each of 30,000 sections
+    accepted_by_type = _ACCEPTED
     for cat in pjsip.categories:
         if cat.template:
             continue
-        kind = object_type(cat)
+        for var in cat.variables:  # object_type(cat), inlined
+            if var.key == "type":
+                kind: str | None = var.value
+                break
+        else:
+            kind = None
         if kind is None or kind not in OBJECT_TYPES:
             config.untyped.append(Untyped(cat, kind))
             continue
         # Its options are the category's own Variables. Positional: a keyword call to a
         # class costs twice as much (30,000 sections).
         obj = PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
-        validate(obj)
+        accepted = accepted_by_type.get(kind)
+        if accepted is None or not accepted.issuperset(obj.option_index()):
+            validate(obj)
+        elif kind == "identify":
+            _validate_identify(obj)
         add(obj)
     config.add_all(objects)
     if wizard is not None and wizard.found:
