@@ -45,6 +45,10 @@ LOADER_LINES = st.sampled_from([
     "#include x.conf", "\\ x", "= v", "noequals", "\ufeffk=v", "\ufeff[w]", "k=v\x00tail",
     "long=" + "x" * 2100, "long=" + "é" * 4100, "\t a \t=\t b \t", "[bad", "[bad](x",
     "k=>", "k=", "", " ", "\r",
+    # Blanks to Asterisk but not whitespace to str.strip(), and the reverse: a file with
+    # any of them strips with BLANKS, one without with str.strip() (whitespace_blanks).
+    "\x01k=v\x02", "k=\x1bv\x0e", "\x0bk\x0c=\x1cv\x1f", "k=\xa0v\xa0", "\u3000[w]\u2028",
+    "\x85k=v", "[s\x01](t)", "k\x7f=v",
 ])
 LOADER_TEXT = st.lists(LOADER_LINES, max_size=40).map("\n".join)
 

@@ -8,6 +8,7 @@ they must.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -22,6 +23,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 # few hundred MB, 30 MB of `a=1` (7.8 million) would take minutes and gigabytes.
 MAX_FILE_LINES = 1_000_000
 KERNEL_TREES = ("/proc/", "/sys/")
+# Blanks to Asterisk (below 33) that str.strip() does not take for whitespace.
+_NOT_WHITESPACE = re.compile("[\x01-\x08\x0e-\x1b]")
 
 
 class UnreadableFile(Exception):
@@ -54,18 +57,31 @@ class ConfigFile:
         self.path = path
         self._lines: list[Line] | None = None
         self._open_depth = 0
-        self._plain: tuple[list[str], bool] | None = None
+        self._plain: tuple[list[str], bool, bool] | None = None
 
     @property
     def plain(self) -> bool:
         """No NUL byte and no line near fgets()'s 8192-byte limit (checked once per `raws`):
         the loader then needs neither check per line."""
+        return self._checks()[1]
+
+    @property
+    def whitespace_blanks(self) -> bool:
+        """str.strip() without arguments strips exactly Asterisk's blanks in this file (every
+        byte below 33, lines.BLANKS): it is ASCII and has none of the control characters
+        that are blanks to Asterisk but not whitespace to Python (checked once per `raws`).
+        strip() is about twice as fast as strip(BLANKS), which builds its character set
+        on every call."""
+        return self._checks()[2]
+
+    def _checks(self) -> tuple[list[str], bool, bool]:
         raws = self.raws
         if self._plain is None or self._plain[0] is not raws:
+            text = "".join(raws)
             plain = not raws or (max(map(len, raws)) < MAX_LINE_BYTES // 4
-                                 and "\0" not in "".join(raws))
-            self._plain = (raws, plain)
-        return self._plain[1]
+                                 and "\0" not in text)
+            self._plain = (raws, plain, text.isascii() and not _NOT_WHITESPACE.search(text))
+        return self._plain
 
     @property
     def lines(self) -> list[Line]:

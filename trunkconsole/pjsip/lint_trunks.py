@@ -68,8 +68,14 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     """Endpoints matched by IP (an identify with match=) and without inbound auth."""
     by_endpoint: dict[str, list[PjsipObject]] = {}
     for identify in pjsip.of_type("identify"):
-        if pjsip.matches(identify):  # as many as items("match"), parsed once by validate()
-            by_endpoint.setdefault(identify.value("endpoint"), []).append(identify)
+        # as many as items("match"), parsed once by validate()
+        if identify.matches or (identify.matches is None and pjsip.matches(identify)):
+            endpoint = identify.value("endpoint")
+            group = by_endpoint.get(endpoint)
+            if group is None:
+                by_endpoint[endpoint] = [identify]
+            else:
+                group.append(identify)
     trunks = []
     for endpoint in pjsip.of_type("endpoint"):
         identifies = by_endpoint.get(endpoint.id)
