@@ -159,11 +159,12 @@ class Loader:
         runs on across the files of one glob: a BOM at the top of the second file of
         `#include pjsip.d/*.conf` stays, and breaks that line (seen in the lab, 22.10).
         """
+        inline = self.inline
+        if inline and not depth and doc.simple:
+            return self._process_simple(doc, cat)
         file = doc.name
         leads = _SCANNER_LEADS
-        inline = self.inline
-        # None: str.strip()'s whitespace, which is exactly BLANKS in this file (and faster)
-        blanks: str | None = None if inline and doc.whitespace_blanks else BLANKS
+        blanks = BLANKS
         # Per file, not per line: no NUL byte and no line near fgets()'s limit.
         checked = inline and doc.plain
         limit = MAX_LINE_BYTES // 4
@@ -229,6 +230,64 @@ class Loader:
                         f"Unterminated comment detected beginning on line {begin}: "
                         "everything after it is ignored", file, begin)
         return True, cat, depth
+
+    def _process_simple(self, doc: ConfigFile, cat: Category | None,
+                        ) -> tuple[bool, Category | None, int]:
+        """_process() for a file where it can do less per line (ConfigFile.simple): the
+        block-comment depth stays 0, str.strip() strips Asterisk's blanks, and no line
+        holds a NUL or comes near fgets()'s limit. Same lines, same result."""
+        file = doc.name
+        leads = _SCANNER_LEADS
+        section = cat.name if cat is not None else ""
+        add = cat.variables.append if cat is not None else None
+        for number, raw in enumerate(doc.raws, 1):
+            text = raw.strip()
+            if not text:
+                continue
+            if ";" in text:
+                semi = text.find(";")
+                # `\;` is no comment (the scanner unescapes it); no `;--` or `--;` here
+                if not (semi and text[semi - 1] == "\\"):
+                    text = text[:semi].rstrip()
+                    if not text:
+                        continue
+                    semi = -1
+            else:
+                semi = -1
+            if semi < 0:
+                lead = text[0]
+                if lead == "[":
+                    close = text.find("]")
+                    paren = text[close + 1:close + 2] == "("
+                    end = text.find(")", close + 2) if paren else 0
+                    if close > 0 and end >= 0:
+                        options = text[close + 2:end].split(",") if paren else None
+                        found = self._section(text[1:close], options, file, number)
+                        if found is None:
+                            return False, None, 0
+                        cat = found
+                        section = cat.name
+                        add = cat.variables.append
+                        continue
+                elif lead not in leads and add is not None:
+                    key, eq, rest = text.partition("=")
+                    if key and eq and key[-1] != "+":
+                        if rest[:1] == ">":
+                            add(Variable(key.rstrip(), rest[1:].lstrip(), file, number,
+                                         section, True))
+                        else:
+                            add(Variable(key.rstrip(), rest.lstrip(), file, number, section))
+                        continue
+            line = Line(raw)
+            classify_line(line, raw, 0)
+            if not self._line(line, file, number, cat):
+                return False, None, 0
+            if line.kind == Kind.SECTION:
+                cat = self._last_section
+                assert cat is not None
+                section = cat.name
+                add = cat.variables.append
+        return True, cat, 0
 
     def _line(self, line: Line, file: str, number: int, cat: Category | None) -> bool:
         """One classified line that the inline path did not take."""

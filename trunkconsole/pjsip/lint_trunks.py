@@ -70,10 +70,10 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     for identify in pjsip.of_type("identify"):
         # as many as items("match"), parsed once by validate()
         if identify.matches or (identify.matches is None and pjsip.matches(identify)):
-            endpoint = identify.value("endpoint")
-            group = by_endpoint.get(endpoint)
+            name = identify.value("endpoint")
+            group = by_endpoint.get(name)
             if group is None:
-                by_endpoint[endpoint] = [identify]
+                by_endpoint[name] = [identify]
             else:
                 group.append(identify)
     trunks = []
