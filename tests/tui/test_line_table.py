@@ -67,3 +67,64 @@ async def test_update_redraws_only_that_row_and_text_stays_literal() -> None:
         await pilot.pause()
         assert lines(app)[2].split()[:2] == ["2", "carol"]
         assert lines(app)[0].split() == ["n", "caller"]
+
+
+class ChannelsApp(App[None]):
+    """A LiveTable as the dashboard's channel table is laid out (height auto, capped)."""
+
+    CSS = "LiveTable { height: auto; max-height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        from trunkconsole.tui.widgets.live_table import Column, LiveTable
+
+        yield LiveTable((Column("n", "n", 6), Column("who", "who", 10)), id="t")
+
+
+async def test_rows_coming_and_going_past_the_fold_cost_no_layout() -> None:
+    """Rows added or removed while the table overflows before and after: the screen is not
+    laid out again (it repainted all of itself at every call that came or went), yet the
+    scroll range and the scrollbar follow; crossing the fold still lays out."""
+    from textual._compositor import Compositor
+
+    from trunkconsole.tui.widgets.live_table import LiveTable
+
+    reflows = [0]
+    original = Compositor.reflow
+
+    def counted(self: Compositor, *args: Any, **kwargs: Any) -> Any:
+        reflows[0] += 1
+        return original(self, *args, **kwargs)
+
+    app = ChannelsApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LiveTable)
+
+        def rows(count: int) -> dict[str, tuple[Text, ...]]:
+            return {f"{n:03}": (Text(f"{n:03}"), Text(f"c{n}")) for n in range(count)}
+
+        table.sync(rows(3))
+        await pilot.pause()
+        assert table.size.height == 4  # auto: header + 3 rows
+        table.sync(rows(30))
+        await pilot.pause()
+        assert table.size.height == 8  # capped
+        assert table.show_vertical_scrollbar
+        Compositor.reflow = counted  # type: ignore[method-assign]
+        try:
+            for count in (31, 29, 40):
+                table.sync(rows(count))
+                await pilot.pause()
+                assert table.virtual_size.height == count + 1
+                assert table.vertical_scrollbar.window_virtual_size == count + 1
+            assert reflows[0] == 0
+            table.focus()
+            await pilot.press("end")
+            await pilot.pause()
+            assert lines(app)[-1].split() == ["039", "c39"]  # the new range scrolls
+            table.sync(rows(2))
+            await pilot.pause()
+            assert reflows[0] >= 1  # fewer rows than fit: the table shrinks
+            assert table.size.height == 3
+            assert not table.show_vertical_scrollbar
+        finally:
+            Compositor.reflow = original  # type: ignore[method-assign]

@@ -7,7 +7,7 @@ import gc
 import weakref
 
 from trunkconsole.conf import gcpause
-from trunkconsole.conf.gcpause import collect_frozen, gc_paused
+from trunkconsole.conf.gcpause import collect_frozen, freeze_long_lived, gc_paused
 
 
 class _Node:
@@ -32,6 +32,31 @@ def test_a_cycle_frozen_by_a_pause_is_collected_by_collect_frozen() -> None:
         gcpause._last_collect[0] -= 3601.0
         assert collect_frozen(every=3600.0)
         assert dead() is None
+    finally:
+        gc.unfreeze()
+        if not was:
+            gc.disable()
+
+
+def test_freeze_long_lived_keeps_the_living_and_drops_young_cycles_first() -> None:
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        gc.unfreeze()
+        young = _Node()
+        dead = weakref.ref(young)
+        del young  # a fresh cycle (the youngest generation): collected, never frozen
+        kept = {"endpoint": _Node()}  # the model: alive
+        before = gc.get_freeze_count()
+        freeze_long_lived()
+        assert dead() is None
+        assert gc.get_freeze_count() > before
+        assert not any(o is kept for o in gc.get_objects())  # frozen: out of the scans
+        # A full collection later gives garbage back and freezes the survivors again.
+        gcpause._last_collect[0] -= 3601.0
+        assert collect_frozen(every=3600.0)
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())
     finally:
         gc.unfreeze()
         if not was:

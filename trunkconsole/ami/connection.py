@@ -114,8 +114,10 @@ class AmiConnection:
         backoff: Sequence[float] = BACKOFF_SECONDS,
         protocol_factory: type[AMIProtocol] = TrunkAmiProtocol,
         events: str = "on",
+        batch_seconds: float = 0.0,
     ) -> None:
         self.target = target
+        self._batch_seconds = batch_seconds
         self._on_status = on_status
         self._on_event = on_event or (lambda _e: None)
         self._wants_events = on_event is not None
@@ -268,6 +270,7 @@ class AmiConnection:
             # awaiting coroutine only after later events were dispatched.
             protocol.listener = self._on_message
             protocol.dispatch_events = self._wants_events
+            protocol.batch_events(self._batch_seconds)
             self._protocol = protocol
         connected: asyncio.Future[tuple[Any, Any]] = loop.create_future()
         connected.set_result((transport, protocol))

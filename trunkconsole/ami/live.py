@@ -23,6 +23,7 @@ from panoramisk.message import Message
 from trunkconsole.ami.connection import AmiConnection, ConnectionLost, State, Status
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.ami.server_info import ServerInfo, fetch_server_info
+from trunkconsole.conf.gcpause import freeze_long_lived
 from trunkconsole.errors import OperatorError
 from trunkconsole.model.state import IDENTIFIES, PbxState
 from trunkconsole.settings import AmiTarget
@@ -30,6 +31,9 @@ from trunkconsole.settings import AmiTarget
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 10.0
+# Unsolicited events (RTCP of hundreds of calls) are read in batches at most this late
+# while no action awaits its reply (ami/batching.py); the console redraws every 1/3 s.
+EVENT_BATCH_SECONDS = 0.25
 BOOT_GRACE_SECONDS = 10.0
 DETAIL_TIMEOUT = 3.0
 RESYNC_ATTEMPTS = 3
@@ -98,7 +102,8 @@ class LiveSession:
         self._session_synced = False
         self._resync_again = False
         self.connection = AmiConnection(
-            target, on_status=self._status, on_login=self._login, on_message=self._message)
+            target, on_status=self._status, on_login=self._login, on_message=self._message,
+            batch_seconds=EVENT_BATCH_SECONDS)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -232,6 +237,7 @@ class LiveSession:
             self.state.mark_listed(IDENTIFIES)
             self.syncs += 1
             self.synced_at = time.monotonic()
+            freeze_long_lived()  # the model lives as long as the session
 
     async def _listing(self, kind: str, action: str, booted: bool) -> None:
         """One list action, streamed into the model; its end drops what it did not list."""

@@ -20,6 +20,7 @@ from panoramisk import actions
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from trunkconsole.ami.batching import ReadBatcher
 from trunkconsole.ami.message import RTCP_PREFIX, AmiMessage, parse_block, parse_rtcp
 from trunkconsole.errors import OperatorError
 
@@ -87,6 +88,15 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
     # of 500 calls is hundreds of events a second).
     dispatch_events = True
     encoding = "utf-8"  # panoramisk's default is ASCII: any non-ASCII value failed to send
+    # Set by the owner of a streaming session (ami/batching.py): events are read in
+    # batches, at most this many seconds late, while no action awaits its reply.
+    batcher: ReadBatcher | None = None
+
+    def batch_events(self, seconds: float) -> None:
+        """Read unsolicited events in batches, at most `seconds` late (0: one by one)."""
+        if self.batcher is not None:
+            self.batcher.close()
+        self.batcher = ReadBatcher(self.transport, seconds) if seconds > 0 else None
 
     def send(self, data: Any, as_list: bool | None = False) -> Any:
         """panoramisk's send, minus its log of the whole action on failure; bytes that were
@@ -95,6 +105,8 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
             klass = actions.Command if "Command" in data else actions.Action
             data = klass(data, as_list=as_list)
         data.as_list = as_list
+        if self.batcher is not None:
+            self.batcher.release()  # the reply (and what came before it) is read at once
         self.responses[data.id] = data
         if data.action_id:
             self.responses[data.action_id] = data
@@ -115,6 +127,8 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
     lost_early = False
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
         if getattr(self, "factory", None) is None:
             self.lost_early = True
             self.closed = True
@@ -159,6 +173,12 @@ class TrunkAmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is unty
         if len(buffer) > MAX_MESSAGE_BYTES:
             log.error("AMI message over %d bytes: dropping the connection", MAX_MESSAGE_BYTES)
             self.transport.close()
+        elif self.batcher is not None and not self.closed and not self._awaiting():
+            self.batcher.hold()
+
+    def _awaiting(self) -> bool:
+        """An action still waits for (part of) its reply."""
+        return any(not action.future.done() for action in self.responses.values())
 
     def _item_of_stream(self, message: AmiMessage) -> bool:
         """A list item of a streamed action (its Complete event still ends the action)."""

@@ -29,6 +29,7 @@ from trunkconsole.net.bans import Ban
 from trunkconsole.tui.plain import plain, plain_lines
 from trunkconsole.tui.rows import (
     CHANNEL_COLUMNS,
+    QUALITY_CELLS,
     SENDER_COLUMNS,
     TRUNK_COLUMNS,
     channel_cells,
@@ -46,6 +47,7 @@ from trunkconsole.tui.widgets.status_bar import StatusBar
 # Codecs of calls with RTCP figures: asked every CODEC_POLL_TICKS app ticks (5 s at 3 Hz)
 # while the dashboard shows and such a call lacks its codec; on the app's one timer.
 CODEC_POLL_TICKS = 15
+QUALITY_COLUMNS = range(QUALITY_CELLS.start, QUALITY_CELLS.stop)  # MOS, loss, jitter
 SENDERS_CAPTION = "Unknown senders (no identify matches them; Asterisk answers 401)"
 
 
@@ -88,8 +90,11 @@ class DashboardScreen(LiveScreen):
         self._second = -1
         self._now = 0.0
         self._channel_cells: dict[str, Cells] = {}
+        self._channel_order: list[str] | None = None  # by creation; None: calls came or went
         self._touched: set[str] = set()  # channels changed since their rows were synced
         self._rated: set[str] = set()  # channels with new RTCP figures since then
+        # Rows whose MOS/loss/jitter cells wait for their row to show (or a sort on them).
+        self._unrated: set[str] = set()
         self._sort_notes: dict[str, str] = {}  # table id -> "  (sorted by ...)"
         self._caption = ""
         self._problems = "\0"  # differs from any text: the first refresh sets it
@@ -111,7 +116,9 @@ class DashboardScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#channels", LiveTable).set_volatile("duration", self._duration)
+        channels = self.query_one("#channels", LiveTable)
+        channels.set_volatile("duration", self._duration)
+        channels.before_sort = self._rate_all
         self.query_one("#trunks", LiveTable).focus()
         self.refresh_live()
 
@@ -190,7 +197,8 @@ class DashboardScreen(LiveScreen):
             arrivals = any((uid in state.channels) != (uid in self._channel_cells)
                            for uid in touched)
             if self._channels_dirty or arrivals or (
-                    (touched or rated) and second != self._second):
+                    (touched or rated) and second != self._second) or (
+                    self._unrated and channels.viewport_moved):
                 self._sync_channels(state, channels, now, needle, touched, rated)
                 self._touched, self._rated = set(), set()
             if second != self._second or channels.viewport_moved:
@@ -219,30 +227,79 @@ class DashboardScreen(LiveScreen):
     def _sync_channels(self, state: PbxState, table: LiveTable, now: float, needle: str,
                        touched: set[str], rated: set[str]) -> None:
         """Cells for the channels an event touched (all after a filter change or a
-        resume), the quality cells only of those with just new RTCP figures; the table
+        resume), the quality cells only of those with just new RTCP figures, and of
+        those only the rows on screen unless the filter or the sort reads them all (MOS
+        of hundreds of calls off screen is computed when its row shows); the table
         compares only those."""
         cache = self._channel_cells
         if self._channels_dirty:
             cache.clear()
             touched = set(state.channels)
+            self._channel_order = None
+            self._unrated.clear()
             self._channels_dirty = False
         quality = state.quality.calls
         for uid in touched:
             channel = state.channels.get(uid)
             if channel is None:
-                cache.pop(uid, None)
+                if cache.pop(uid, None) is not None:
+                    self._channel_order = None
             else:
+                if uid not in cache:
+                    self._channel_order = None
                 cache[uid] = channel_cells(channel, now, quality.get(uid))
-        for uid in rated:
-            cells = cache.get(uid)
-            if cells is not None and uid not in touched:
-                cache[uid] = with_quality(cells, quality.get(uid))
         for uid in [u for u in cache if u not in state.channels]:
-            del cache[uid]
-        rows = {uid: cells for uid, cells in sorted(
-            cache.items(), key=lambda item: state.channels[item[0]].order)
-            if matches(cells, needle)}
-        table.sync(rows, only=touched | rated)
+            del cache[uid]  # (every hangup is a change: this is only a safety net)
+            self._channel_order = None
+        unrated = self._unrated
+        unrated -= touched  # their cells were just built, figures included
+        unrated |= rated - touched
+        unrated.intersection_update(cache)
+        if needle or table.sort_index in QUALITY_COLUMNS:
+            rate = set(unrated)
+        else:
+            rate = {uid for uid in table.visible_keys() if uid in unrated}
+        for uid in rate:
+            cache[uid] = with_quality(cache[uid], quality.get(uid))
+        unrated -= rate
+        changed = touched | rate
+        if self._channel_order is None or needle:
+            order = self._channel_order
+            if order is None:
+                channels = state.channels
+                order = self._channel_order = sorted(cache, key=lambda u: channels[u].order)
+            rows = {uid: cache[uid] for uid in order if matches(cache[uid], needle)} \
+                if needle else {uid: cache[uid] for uid in order}
+            table.sync(rows, only=changed)
+        else:  # the same calls: only the changed rows are compared
+            table.update_rows({uid: cache[uid] for uid in changed if uid in cache})
+        if unrated and table.viewport_moved and not (needle or table.sort_index in
+                                                      QUALITY_COLUMNS):
+            # The sync moved rows (a call came or went): those now on screen catch up.
+            shown = {uid for uid in table.visible_keys() if uid in unrated}
+            if shown:
+                for uid in shown:
+                    cache[uid] = with_quality(cache[uid], quality.get(uid))
+                unrated -= shown
+                table.update_rows({uid: cache[uid] for uid in shown})
+
+    def _rate_all(self, sort_index: int) -> None:
+        """Before the channels are sorted on MOS, loss or jitter: every row's figures."""
+        if sort_index not in QUALITY_COLUMNS or not self._unrated:
+            return
+        live = self.app.live
+        if live is None:
+            return
+        quality = live.state.quality.calls
+        table = self.query_one("#channels", LiveTable)
+        for uid in self._unrated:
+            cells = self._channel_cells.get(uid)
+            if cells is None or uid not in table:
+                continue
+            cells = self._channel_cells[uid] = with_quality(cells, quality.get(uid))
+            for index in QUALITY_COLUMNS:
+                table.update_cell(uid, CHANNEL_COLUMNS[index].key, cells[index])
+        self._unrated.clear()
 
     def _duration(self, uid: str) -> str:
         live = self.app.live

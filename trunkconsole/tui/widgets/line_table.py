@@ -198,7 +198,17 @@ class LineTable(ScrollView, can_focus=True):
         rows = len(self._keys) + 1
         if not self.exact_height:
             rows = max(rows, self.scrollable_content_region.height)
-        self.virtual_size = Size(self.line_width, rows)
+        size, old = Size(self.line_width, rows), self.virtual_size
+        seen = self.container_size.height
+        if size.width == old.width and 0 < seen < min(size.height, old.height):
+            # More rows than fit, before and after (a busy channel table at every call that
+            # comes or goes): the region and the scrollbars are the same, only the scroll
+            # range and the thumb change. Setting the layout reactive would lay out and
+            # repaint the whole screen (~35 ms at 160x50) on every such tick.
+            self.set_reactive(LineTable.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
         self.refresh()
 
     def notify_style_update(self) -> None:

@@ -14,7 +14,7 @@ and removals. Cells are rich Text, never markup: AMI values are attacker-control
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -83,6 +83,9 @@ class LiveTable(LineTable):
         self._index_of = {c.key: i for i, c in enumerate(self.spec)}
         self._added: dict[str, None] = {}  # keys in the order they were added (sort ties)
         self._pieces: dict[str, list[list[Segment] | None]] = {}  # rendered cells per row
+        # The same in the style the row was last drawn with: a changed cell (a duration
+        # ticking) restyles only itself when its line is drawn again.
+        self._styled: dict[str, tuple[Style, list[list[Segment] | None]]] = {}
         # Each row's line as last drawn, with the (style, left, right) it was drawn for.
         self._drawn: dict[str, tuple[tuple[Style, int, int], Strip]] = {}
         self._header: Strip | None = None
@@ -97,6 +100,9 @@ class LiveTable(LineTable):
         # for the rows on screen only, and for every row just before it is sorted on.
         self._volatile: tuple[int, Callable[[str], str]] | None = None
         self.viewport_moved = False
+        # Called with the sort column's index just before the rows are sorted on it: the
+        # owner brings cells it keeps up to date only on screen (figures) up to date.
+        self.before_sort: Callable[[int], None] | None = None
         # (row, column index) of the cells to repaint at the end of a sync
         self._batch: set[tuple[int, int]] | None = None
 
@@ -125,6 +131,9 @@ class LiveTable(LineTable):
         pieces = self._pieces.get(key)
         if pieces is not None:
             pieces[index] = None
+        styled = self._styled.get(key)
+        if styled is not None:
+            styled[1][index] = None
         self._drawn.pop(key, None)
         if self._batch is None:
             self.refresh_row(row)
@@ -146,12 +155,28 @@ class LiveTable(LineTable):
     def sync(self, rows: Mapping[str, Cells], only: set[str] | None = None) -> bool:
         """Make the table show exactly `rows`; `only` limits the compare to those keys
         (plus additions and removals). Returns True when anything changed."""
+        return self._batched(lambda: self._apply(rows, only))
+
+    def update_rows(self, rows: Mapping[str, Cells]) -> bool:
+        """Compare and update only these rows (keys not in the table are ignored): the
+        set of rows stays as it is. Returns True when anything changed."""
+
+        def update() -> bool:
+            changed, resort = self._compare(rows, [k for k in rows if k in self._position])
+            if resort:
+                self.apply_sort()
+            return changed
+
+        return self._batched(update)
+
+    def _batched(self, apply: Callable[[], bool]) -> bool:
+        """Run `apply`, then repaint the cells it changed (those on screen) at once."""
         selected = self.selected_key()
         cursor_row = self.cursor_row
         batch: set[tuple[int, int]] = set()
         self._batch = batch
         try:
-            changed = self._apply(rows, only)
+            changed = apply()
         finally:
             self._batch = None
         if changed:
@@ -161,23 +186,30 @@ class LiveTable(LineTable):
 
     def _apply(self, rows: Mapping[str, Cells], only: set[str] | None) -> bool:
         stale = [key for key in self._added if key not in rows]
-        resort = changed = bool(stale)
         if stale:
             for key in stale:
                 del self._added[key]
             self.remove_rows(stale)
-        volatile = self._volatile[0] if self._volatile is not None else None
-        fresh: list[tuple[str, Cells]] = []
         position = self._position
-        for key in (rows if only is None else [k for k in rows if k in only
-                                                 or k not in position]):
-            cells = rows[key]
-            at = position.get(key)
-            if at is None:
-                fresh.append((key, cells))
-                continue
-            old = self._cells[at]
-            for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+        fresh = [(key, rows[key]) for key in rows if key not in position]
+        changed, resort = self._compare(rows, [k for k in (rows if only is None else only)
+                                               if k in position and k in rows])
+        if fresh:
+            self._added.update(dict.fromkeys(key for key, _c in fresh))
+            self.add_rows(fresh)
+        if resort or stale or fresh:  # the order depends only on the sort column and the
+            self.apply_sort()         # set of rows
+        return changed or bool(stale or fresh)
+
+    def _compare(self, rows: Mapping[str, Cells], keys: Iterable[str]) -> tuple[bool, bool]:
+        """Update the cells of `keys` (rows in the table) that differ from `rows`: (any
+        changed, a sort cell changed)."""
+        volatile = self._volatile[0] if self._volatile is not None else None
+        changed = resort = False
+        cells, position = self._cells, self._position
+        for key in keys:
+            old = cells[position[key]]
+            for index, (before, after) in enumerate(zip(old, rows[key], strict=True)):
                 if index == volatile:
                     continue  # refresh_volatile keeps it (a duration: never a reorder)
                 if before.plain != after.plain or before.style != after.style \
@@ -185,22 +217,18 @@ class LiveTable(LineTable):
                     changed = True
                     self.update_cell(key, self.spec[index].key, after)
                     resort = resort or index == self.sort_index
-        if fresh:
-            self._added.update(dict.fromkeys(key for key, _c in fresh))
-            self.add_rows(fresh)
-            resort = changed = True
-        if resort:  # the order depends only on the sort column and the set of rows
-            self.apply_sort()
-        return changed
+        return changed, resort
 
     def clear(self) -> None:
         super().clear()
         self._added.clear()
         self._pieces.clear()
+        self._styled.clear()
 
     def _forget(self, key: str) -> None:
         super()._forget(key)
         self._pieces.pop(key, None)
+        self._styled.pop(key, None)
         self._drawn.pop(key, None)
 
     # -- the clock-driven column -------------------------------------------------------
@@ -238,6 +266,10 @@ class LiveTable(LineTable):
             self._repaint(batch)
         return written
 
+    def reorder(self, keys: Sequence[str]) -> None:
+        super().reorder(keys)
+        self.viewport_moved = True  # other rows may show
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self.viewport_moved = True
@@ -265,19 +297,30 @@ class LiveTable(LineTable):
     def forget_rendered(self) -> None:
         super().forget_rendered()
         self._pieces.clear()
+        self._styled.clear()
         self._drawn.clear()
         self._header = None
 
     def _piece(self, cell: Text, width: int) -> list[Segment]:
-        """One cell drawn at its column's width: padded, cut with an ellipsis."""
+        """One cell drawn at its column's width: padded, cut with an ellipsis, in the
+        cell's own style (Text.render drops a Text's base style when it has no spans:
+        Reachable green and Unreachable bold red went plain that way)."""
+        console = self.app.console
+        text = cell.plain
+        base = console.get_style(cell.style) if cell.style else None
+        if not cell.spans and len(text) <= width and text.isascii() and text.isprintable():
+            # Most cells (a duration, every second): one cell per character, no cut.
+            return [Segment(f"{'':{PADDING}}{text:{width + PADDING}}", base)]
         # Callers pass plain() Text; a control character that slipped through is shown
         # escaped, never sent to the terminal.
-        text = cell.copy() if cell.plain.isprintable() else plain(cell.plain, style=cell.style)
-        text.no_wrap = True
-        text.end = ""
-        text.truncate(width, overflow="ellipsis", pad=True)
-        text.pad(PADDING)
-        return list(text.render(self.app.console))
+        piece = cell.copy() if text.isprintable() else plain(text, style=cell.style)
+        piece.no_wrap = True
+        piece.end = ""
+        piece.truncate(width, overflow="ellipsis", pad=True)
+        piece.pad(PADDING)
+        segments = list(piece.render(console))
+        return list(Segment.apply_style(segments, base)) if base and not piece.spans \
+            else segments
 
     def _header_strip(self) -> Strip:
         if self._header is None:
@@ -296,20 +339,37 @@ class LiveTable(LineTable):
 
     def _draw_row(self, row: int, key: str, style: Style, left: int, right: int) -> Strip:
         """The row's line from its cells' cached segments, in one Strip (two when cut):
-        only a changed cell is rendered again."""
+        only a changed cell is rendered and styled again."""
         cells = self._cells[row]
         pieces = self._pieces.get(key)
         if pieces is None:
             pieces = self._pieces[key] = [None] * len(self.spec)
+        styled = self._styled.get(key)
+        if styled is None or styled[0] is not style:  # the cursor or the stripe moved
+            styled = self._styled[key] = (style, [None] * len(self.spec))
+        parts = styled[1]
         segments: list[Segment] = []
-        for index, piece in enumerate(pieces):
-            if piece is None:
-                piece = pieces[index] = self._piece(cells[index], self.spec[index].width)
-            segments += [Segment(text, style + cell_style if cell_style else style)
-                         for text, cell_style, _control in piece]
+        for index, part in enumerate(parts):
+            if part is None:
+                piece = pieces[index]
+                if piece is None:
+                    piece = pieces[index] = self._piece(cells[index], self.spec[index].width)
+                # Fewer segments: less for the compositor to cut and filter on every draw.
+                part = parts[index] = list(Segment.simplify(
+                    Segment(text, style + cell_style if cell_style else style)
+                    for text, cell_style, _control in piece))
+            if segments and part and segments[-1].style is part[0].style:
+                segments[-1] = Segment(segments[-1].text + part[0].text, part[0].style)
+                segments += part[1:]
+            else:
+                segments += part
         width = self.line_width
         if right > width:
-            segments.append(Segment(" " * (right - width), style))
+            fill = " " * (right - width)
+            if segments and segments[-1].style is style:
+                segments[-1] = Segment(segments[-1].text + fill, style)
+            else:
+                segments.append(Segment(fill, style))
             width = right
         strip = Strip(segments, width)
         return strip.crop(left, right) if left or right < width else strip
@@ -320,6 +380,8 @@ class LiveTable(LineTable):
             return
         if self._volatile is not None and self._volatile[0] == self.sort_index:
             self.refresh_volatile(every_row=True)  # off-screen rows hold older text
+        if self.before_sort is not None:
+            self.before_sort(self.sort_index)
         index = self.sort_index
         sort_key = self.spec[index].sort_key
         cells, position = self._cells, self._position
