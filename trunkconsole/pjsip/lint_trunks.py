@@ -354,14 +354,39 @@ def trunk_findings(pjsip: PjsipConfig, plan: DialplanReach | None = None,
     managed: the files FreePBX generates (fixes then name its GUI fields).
     """
     findings: list[Finding] = []
+    # Checklist lines (checklist_lines()) that raised nothing: 10,000 trunks of one
+    # template share them, and the checklist is run once for all.
+    clean: set[tuple[Option | None, ...]] = set()
     for endpoint, identifies in ip_trunks(pjsip):
-        findings += checklist_findings(
-            endpoint, partial(provider_behind_nat, endpoint, identifies, pjsip),
-            partial(_reach, plan, endpoint) if plan else None, endpoint.file in managed)
+        lines = checklist_lines(endpoint)
+        if lines not in clean:
+            found = checklist_findings(
+                endpoint, partial(provider_behind_nat, endpoint, identifies, pjsip),
+                partial(_reach, plan, endpoint) if plan else None, endpoint.file in managed)
+            if found:
+                findings += found
+            else:
+                clean.add(lines)
         for identify in identifies:
             findings += match_findings(endpoint, identify, pjsip, managed)
     findings.extend(overlap_findings(pjsip))
     return findings
+
+
+def checklist_lines(endpoint: PjsipObject) -> tuple[Option | None, ...]:
+    """Every line whose value decides whether checklist_findings() finds anything: the
+    first allow/disallow line and the winning lines of the options it checks (None:
+    unset). Endpoints with the same lines (the same template's) get the same findings
+    but for their names."""
+    first = None
+    for option in endpoint.options:
+        if option.key == "allow" or option.key == "disallow":
+            first = option
+            break
+    return (first, *map(endpoint.option_index().get, _CHECKLIST_NAMES))
+
+
+_CHECKLIST_NAMES = ("allow", *(name for name, _, _, _ in CHECKLIST), "identify_by")
 
 
 def _reach(plan: DialplanReach, endpoint: PjsipObject) -> Reach | None:
