@@ -75,8 +75,11 @@ class CategoryBuilder:
         `#include pjsip.d/*.conf` stays, and breaks that line (seen in the lab, 22.10).
         """
         inline = self.inline
+        start = 0  # the line (from 0) to start at
         if inline and not depth and doc.simple:
-            return self._process_simple(doc, cat)
+            ok, cat, start = self._process_simple(doc, cat)
+            if not ok or start < 0:
+                return ok, cat, 0
         file = doc.name
         leads = _SCANNER_LEADS
         blanks = BLANKS
@@ -88,7 +91,7 @@ class CategoryBuilder:
         section = cat.name if cat is not None else ""
         add = cat.variables.append if cat is not None else None
         text: str | None
-        for number, raw in enumerate(doc.raws, 1):
+        for number, raw in enumerate(doc.raws[start:] if start else doc.raws, start + 1):
             text = None
             if inline and not depth:
                 if ";" not in raw:
@@ -148,9 +151,11 @@ class CategoryBuilder:
 
     def _process_simple(self, doc: ConfigFile, cat: Category | None,
                         ) -> tuple[bool, Category | None, int]:
-        """_process() for a file where it can do less per line (ConfigFile.simple): the
-        block-comment depth stays 0, str.strip() strips Asterisk's blanks, and no line
-        holds a NUL or comes near fgets()'s limit. Same lines, same result."""
+        """_process() for a file where it can do less per line (ConfigFile.simple):
+        str.strip() strips Asterisk's blanks, no line holds a NUL or comes near fgets()'s
+        limit, and until a line with `;--` or `--;` the block-comment depth stays 0. Same
+        lines, same result; (ok, category, -1), or the index of the line with a block
+        comment mark for _process() to go on from (with that category)."""
         file = doc.name
         leads = _SCANNER_LEADS
         section = cat.name if cat is not None else ""
@@ -160,8 +165,10 @@ class CategoryBuilder:
             if not text:
                 continue
             if ";" in text:
+                if ";--" in text or "--;" in text:
+                    return True, cat, number - 1  # the depth may change: not simple
                 semi = text.find(";")
-                # `\;` is no comment (the scanner unescapes it); no `;--` or `--;` here
+                # `\;` is no comment (the scanner unescapes it)
                 if not (semi and text[semi - 1] == "\\"):
                     text = text[:semi].rstrip()
                     if not text:
@@ -202,7 +209,7 @@ class CategoryBuilder:
                 assert cat is not None
                 section = cat.name
                 add = cat.variables.append
-        return True, cat, 0
+        return True, cat, -1
 
     def _line(self, line: Line, file: str, number: int, cat: Category | None) -> bool:
         """One classified line that the inline path did not take."""

@@ -8,7 +8,6 @@ they must.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
@@ -24,7 +23,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_FILE_LINES = 1_000_000
 KERNEL_TREES = ("/proc/", "/sys/")
 # Blanks to Asterisk (below 33) that str.strip() does not take for whitespace.
-_NOT_WHITESPACE = re.compile("[\x01-\x08\x0e-\x1b]")
+_NOT_WHITESPACE = "".join(map(chr, [*range(0x01, 0x09), *range(0x0e, 0x1c)]))
 
 
 class UnreadableFile(Exception):
@@ -67,21 +66,22 @@ class ConfigFile:
 
     @property
     def simple(self) -> bool:
-        """The loader's short path applies (checked once per `raws`): `plain`, no `;--` or
-        `--;` (the block-comment depth stays 0), and str.strip() strips exactly Asterisk's
-        blanks (every byte below 33): the file is ASCII without the control characters
-        that are blanks to Asterisk but not whitespace to Python. strip() is about twice
-        as fast as strip(BLANKS), which builds its character set on every call."""
+        """The loader's short path applies (checked once per `raws`): `plain`, and
+        str.strip() strips exactly Asterisk's blanks (every byte below 33): the file is
+        ASCII without the control characters that are blanks to Asterisk but not
+        whitespace to Python. strip() is about twice as fast as strip(BLANKS), which
+        builds its character set on every call."""
         return self._checks()[2]
 
     def _checks(self) -> tuple[list[str], bool, bool]:
         raws = self.raws
         if self._plain is None or self._plain[0] is not raws:
             text = "".join(raws)
-            plain = not raws or (max(map(len, raws)) < MAX_LINE_BYTES // 4
+            plain = not raws or (len(max(raws, key=len)) < MAX_LINE_BYTES // 4
                                  and "\0" not in text)
-            simple = (plain and text.isascii() and ";--" not in text and "--;" not in text
-                      and not _NOT_WHITESPACE.search(text))
+            # one memchr() per character (a regex took 30 ms on 3 MB)
+            simple = (plain and text.isascii()
+                      and not any(char in text for char in _NOT_WHITESPACE))
             self._plain = (raws, plain, simple)
         return self._plain
 
