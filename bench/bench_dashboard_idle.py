@@ -42,11 +42,14 @@ from tests.tui.dashboard_app import DashboardApp, StaticLive
 from trunkconsole.ami.connection import State, Status
 from trunkconsole.ami.message import AmiMessage, parse_block, parse_stream
 from trunkconsole.ami.server_info import ServerInfo
+from trunkconsole.conf.gcpause import freeze_long_lived
 from trunkconsole.model.state import PbxState
 
 FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures" / "ami"
 RTCP_PER_SECOND = 100
-FEED_HZ = 20  # the feeder wakes this often (AMI reads arrive in bursts too)
+# The feeder wakes this often: the console reads AMI events in batches (SO_RCVLOWAT and
+# a 0.25 s flush, ami/batching.py), so 100 RTCP events a second arrive as ~4 reads.
+FEED_HZ = 4
 
 measuring = [False]  # True during a window (other tools wrap more functions with it)
 spent: dict[str, float] = collections.defaultdict(float)  # label -> seconds
@@ -79,6 +82,7 @@ def instrument() -> None:
     from trunkconsole.tui.app import TrunkConsoleApp
     from trunkconsole.tui.screens.dashboard import DashboardScreen
     from trunkconsole.tui.widgets.live_table import LiveTable
+    from trunkconsole.tui.widgets.status_bar import StatusBar
 
     def add(owner: Any, name: str, label: str, indent: int) -> None:
         wrap(owner, name, label)
@@ -86,7 +90,9 @@ def instrument() -> None:
 
     add(Feeder, "burst", "the feed: RTCP into PbxState (not UI)", 0)
     add(TrunkConsoleApp, "refresh_visible", "app tick (refresh_visible)", 0)
+    add(StatusBar, "show", "StatusBar.show", 1)
     add(DashboardScreen, "refresh_live", "DashboardScreen.refresh_live", 1)
+    add(DashboardScreen, "_check_bans", "_check_bans", 2)
     add(DashboardScreen, "_sync_channels", "_sync_channels", 2)
     add(LiveTable, "sync", "LiveTable.sync (all tables)", 2)
     add(LiveTable, "refresh_volatile", "LiveTable.refresh_volatile", 2)
@@ -200,7 +206,7 @@ class Feeder:
 
 
 async def window(phones: int, calls_up: int, seconds: float, settle: float,
-                 profile: str = "", freeze: bool = False) -> tuple[float, Figures]:
+                 profile: str = "") -> tuple[float, Figures]:
     """Loop-thread CPU ms per second and per component (ms/s, calls/s) over the window."""
     now = time.time()
     state = PbxState()
@@ -211,8 +217,7 @@ async def window(phones: int, calls_up: int, seconds: float, settle: float,
         state.apply(message)
     ups = list(dict.fromkeys((uid, channel) for uid, channel, _m in placed))
     pool = rtcp_pool(ups, random.Random(12)) if ups else []
-    if freeze:
-        gc.freeze()  # what the console would do after a resync (not done today)
+    freeze_long_lived()  # as LiveSession does when a resync completes
     live = StaticLive(state, server_info=ServerInfo("22.10.1", "11.0.0", "", 3723.0,
                                                      time.monotonic()))
     app = DashboardApp(live)
@@ -290,14 +295,12 @@ def main() -> None:
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="cProfile the loaded window into FILE (its figures are then "
                              "not comparable)")
-    parser.add_argument("--freeze", action="store_true",
-                        help="gc.freeze() the model before the app starts (an experiment)")
     args = parser.parse_args()
     instrument()
 
     def run(calls_up: int) -> Figures:
         total, figures = asyncio.run(window(args.phones, calls_up, args.seconds, args.settle,
-                                            args.profile if calls_up else "", args.freeze))
+                                            args.profile if calls_up else ""))
         return {TOTAL: (total, 0.0), **figures}
 
     base_runs, loaded_runs = [], []

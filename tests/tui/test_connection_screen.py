@@ -74,6 +74,7 @@ def frozen_app() -> TrunkConsoleApp:
     app.ami_status = Status(State.CONNECTED)
     app.server_info = ServerInfo("22.10.1", "11.0.0", "", 3723.0, 100.0)
     app.clock = lambda: 100.0
+    app.wall_clock = lambda: 1795666500.0  # the uptime ticks on its second
     return app
 
 

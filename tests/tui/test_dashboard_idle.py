@@ -207,3 +207,36 @@ async def test_cells_keep_their_own_colour() -> None:
         up = style_of("channels", 1, "Up")
         assert up.color is not None
         assert up.color.name == "green"
+
+
+async def test_the_uptime_ticks_with_the_durations() -> None:
+    """The status bar's uptime (monotonic clock) and the calls' durations (wall clock)
+    change at the same tick, whatever the clocks' phases: one screen update a second."""
+    mono, wall = [100.3], [NOW + 0.7]
+    state = state_with_calls(3, NOW)
+    app = frozen(DashboardApp(StaticLive(state)))
+    app.clock = lambda: mono[0]
+    app.wall_clock = lambda: wall[0]
+    async with app.run_test(size=(160, 30)) as pilot:
+        await ready(app, pilot)
+        channels = table(app, "channels")
+        oldest = channels.keys[0]
+
+        def shown() -> tuple[str, str]:
+            text = visible_text(app)
+            return text.split("  up ")[1].split()[0], channels.get_row(oldest)[8].plain
+
+        seen = [shown()]
+        for step in (0.25, 0.1, 0.3, 0.3, 0.3, 0.25):
+            mono[0] += step
+            wall[0] += step
+            app.refresh_visible()
+            await pilot.pause()
+            seen.append(shown())
+        uptimes = [uptime for uptime, _duration in seen]
+        durations = [duration for _uptime, duration in seen]
+        changes = [i for i in range(1, len(seen)) if seen[i] != seen[i - 1]]
+        assert changes == [2, 6]  # the ticks where the wall clock's second changed
+        for i in changes:  # both at once, never one alone
+            assert uptimes[i] != uptimes[i - 1]
+            assert durations[i] != durations[i - 1]

@@ -84,6 +84,7 @@ def network_app(maker: ReportMaker, config_dir: Path = CONFIG,
     app = NetworkApp(Settings(ami=AmiTarget(), asterisk_dir=config_dir, theme=theme),
                      connect=False)
     app.clock = lambda: 100.0
+    app.wall_clock = lambda: 1795666500.0  # the uptime ticks on its second
     return app
 
 

@@ -72,6 +72,7 @@ def make_app(theme: str, screen: Callable[[], Screen[Any]] | None = None,
     app.ami_status = Status(State.CONNECTED)
     app.server_info = ServerInfo("22.10.1", "11.0.0", "", 3723.0, 100.0)
     app.clock = lambda: 100.0
+    app.wall_clock = lambda: 1795666500.0  # the uptime ticks on its second
     return app
 
 

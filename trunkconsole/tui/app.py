@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import importlib
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -139,6 +140,9 @@ class TrunkConsoleApp(App[int]):
         # The firewall for every screen: one `nft monitor`, the rules read once per change
         # (started by the first screen that shows the firewall or bans).
         self.firewall = RulesetFeed()
+        # Each screen's status bars, looked up once (not a query of the DOM per tick).
+        self._status_bars: weakref.WeakKeyDictionary[Screen[Any], list[StatusBar]] = (
+            weakref.WeakKeyDictionary())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -245,7 +249,10 @@ class TrunkConsoleApp(App[int]):
             return  # between modes, or shutting down: nothing is visible
         if self.live is not None and self.live.server_info is not None:
             self.server_info = self.live.server_info
-        for bar in screen.query(StatusBar):
+        bars = self._status_bars.get(screen)
+        if bars is None:  # a DOM walk: once per screen (and after a bar mounts)
+            bars = self._status_bars[screen] = list(screen.query(StatusBar))
+        for bar in bars:
             self._show_status(bar)
         from trunkconsole.tui.screens.base import LiveScreen
 
@@ -254,12 +261,17 @@ class TrunkConsoleApp(App[int]):
         collect_frozen()
 
     def _show_status(self, bar: StatusBar) -> None:
+        # The uptime ticks with the calls' durations (at the wall clock's second): one
+        # screen update a second carries both. Apart, each would be a compositor pass,
+        # and Textual renders every widget of the screen on each one.
+        now = self.clock() - self.wall_clock() % 1.0
         bar.show(self.settings.ami.address, self.ami_status, self.server_info,
-                 self.settings.readonly, self.clock(),
+                 self.settings.readonly, now,
                  loading=self.live.loading if self.live is not None else "")
 
     def on_status_bar_mounted(self, event: StatusBar.Mounted) -> None:
         # Filled at once rather than on the next tick (a third of a second).
+        self._status_bars.pop(event.bar.screen, None)
         self._show_status(event.bar)
 
     # -- guided changes -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -80,6 +80,7 @@ class LineTable(ScrollView, can_focus=True):
         # (base, header, cursor) styles: rich_style walks the DOM (~0.3 ms a call), so
         # they are read once per theme or focus change, not per line.
         self._styles: tuple[Style, ...] | None = None
+        self._viewport: tuple[int, int, int] | None = None  # during render_lines
 
     # -- data ------------------------------------------------------------------------
     @property
@@ -269,14 +270,28 @@ class LineTable(ScrollView, can_focus=True):
         segments = list(line.render(self.app.console))
         return Strip(segments, line.cell_len)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The scroll offset and width are read once for the lines of one pass (each is
+        # a walk through reactives and the compositor's map: a third of a line's cost).
+        self._viewport = (round(self.scroll_offset.x), round(self.scroll_offset.y),
+                          self.size.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._viewport = None
+
     def render_line(self, y: int) -> Strip:
-        left = round(self.scroll_offset.x)
-        right = left + self.size.width
+        viewport = self._viewport
+        if viewport is None:
+            viewport = (round(self.scroll_offset.x), round(self.scroll_offset.y),
+                        self.size.width)
+        left, top, width = viewport
+        right = left + width
         styles = self._style_set()
         if y == 0:
             header = styles[1]
             return self._header_strip().apply_style(header).crop_extend(left, right, header)
-        row = round(self.scroll_offset.y) + y - 1
+        row = top + y - 1
         if not 0 <= row < len(self._keys):
             return Strip.blank(self.size.width, styles[0])
         return self._styled_row(row, self._keys[row], self._row_style(row, styles), left,

@@ -94,6 +94,7 @@ class LiveTable(LineTable):
         for column in self.spec:
             self._cell_x.append(x)
             x += column.width + 2 * PADDING
+        self._line_width = x
         self.sort_index = sort_index
         self.sort_reverse = sort_reverse
         # A column whose text changes with the clock alone (a call's duration): refreshed
@@ -281,7 +282,7 @@ class LiveTable(LineTable):
     # -- drawing -----------------------------------------------------------------------
     @property
     def line_width(self) -> int:
-        return sum(c.width + 2 * PADDING for c in self.spec)
+        return self._line_width
 
     def _compute_styles(self) -> tuple[Style, ...]:
         """(base, header, cursor, even row)."""
