@@ -45,6 +45,10 @@ LOADER_LINES = st.sampled_from([
     "#include x.conf", "\\ x", "= v", "noequals", "\ufeffk=v", "\ufeff[w]", "k=v\x00tail",
     "long=" + "x" * 2100, "long=" + "é" * 4100, "\t a \t=\t b \t", "[bad", "[bad](x",
     "k=>", "k=", "", " ", "\r",
+    # Blanks to Asterisk but not whitespace to str.strip(), and the reverse: a file with
+    # any of them strips with BLANKS, one without with str.strip() (whitespace_blanks).
+    "\x01k=v\x02", "k=\x1bv\x0e", "\x0bk\x0c=\x1cv\x1f", "k=\xa0v\xa0", "\u3000[w]\u2028",
+    "\x85k=v", "[s\x01](t)", "k\x7f=v",
 ])
 LOADER_TEXT = st.lists(LOADER_LINES, max_size=40).map("\n".join)
 
@@ -148,6 +152,33 @@ def test_lint_fast_paths_equal_the_plain_loops(text: str) -> None:
     assert trunk_findings(pjsip, plan, managed) == ref.trunk_findings(pjsip, plan, managed)
     ours = [f for f in reference_findings(system) if f.code != "context-missing"]
     assert ours == ref.reference_findings(system)
+
+
+def test_trunks_sharing_template_lines_get_the_checklist_of_their_own_lines() -> None:
+    """trunk_findings() runs the checklist once for trunks whose checklist lines are the
+    same objects (a template's); a trunk that overrides one, or inherits in another
+    order, still gets its own findings."""
+    overrides = ["", "direct_media=yes", "allow=g722", "disallow=all", "identify_by=ip",
+                 "rtp_symmetric=no", "force_rport=no", "rewrite_contact=no", "Allow=alaw"]
+    sections = ["[tpl](!)\ntype=endpoint\ndisallow=all\nallow=ulaw\ndirect_media=no\n"
+                "rtp_symmetric=yes\n"
+                "rewrite_contact=yes\nidentify_by=ip\n",
+                "[late](!)\nallow=alaw\nidentify_by=username\n",
+                "[ident](!)\ntype=identify\n"]
+    for n in range(40):
+        bases = ["tpl", "late,tpl", "tpl,late"][n % 3]
+        sections.append(f"[t{n}]({bases})\n{overrides[n // 3 % len(overrides)]}\n"
+                        f"[t{n}-id](ident)\nendpoint=t{n}\nmatch=203.0.113.{n}\n")
+    system = load("".join(sections))
+    plan = trunk_plan(system)
+    ours = trunk_findings(system.pjsip, plan)
+    assert ours == ref.trunk_findings(system.pjsip, plan)
+    codes = {f.code for f in ours}
+    assert {"trunk-direct-media", "trunk-codecs-order", "trunk-identify-by",
+            "trunk-rtp-symmetric", "trunk-force-rport"} <= codes
+    # t0 is clean; t1 has t0's winning lines but an earlier allow= (from [late])
+    assert not [f for f in ours if f.subject == "t0"]
+    assert [f.code for f in ours if f.subject == "t1"] == ["trunk-codecs-order"]
 
 
 def test_reference_options_do_not_accumulate() -> None:

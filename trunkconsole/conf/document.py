@@ -22,6 +22,8 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 # few hundred MB, 30 MB of `a=1` (7.8 million) would take minutes and gigabytes.
 MAX_FILE_LINES = 1_000_000
 KERNEL_TREES = ("/proc/", "/sys/")
+# Blanks to Asterisk (below 33) that str.strip() does not take for whitespace.
+_NOT_WHITESPACE = "".join(map(chr, [*range(0x01, 0x09), *range(0x0e, 0x1c)]))
 
 
 class UnreadableFile(Exception):
@@ -54,18 +56,34 @@ class ConfigFile:
         self.path = path
         self._lines: list[Line] | None = None
         self._open_depth = 0
-        self._plain: tuple[list[str], bool] | None = None
+        self._plain: tuple[list[str], bool, bool] | None = None
 
     @property
     def plain(self) -> bool:
         """No NUL byte and no line near fgets()'s 8192-byte limit (checked once per `raws`):
         the loader then needs neither check per line."""
+        return self._checks()[1]
+
+    @property
+    def simple(self) -> bool:
+        """The loader's short path applies (checked once per `raws`): `plain`, and
+        str.strip() strips exactly Asterisk's blanks (every byte below 33): the file is
+        ASCII without the control characters that are blanks to Asterisk but not
+        whitespace to Python. strip() is about twice as fast as strip(BLANKS), which
+        builds its character set on every call."""
+        return self._checks()[2]
+
+    def _checks(self) -> tuple[list[str], bool, bool]:
         raws = self.raws
         if self._plain is None or self._plain[0] is not raws:
-            plain = not raws or (max(map(len, raws)) < MAX_LINE_BYTES // 4
-                                 and "\0" not in "".join(raws))
-            self._plain = (raws, plain)
-        return self._plain[1]
+            text = "".join(raws)
+            plain = not raws or (len(max(raws, key=len)) < MAX_LINE_BYTES // 4
+                                 and "\0" not in text)
+            # one memchr() per character (a regex took 30 ms on 3 MB)
+            simple = (plain and text.isascii()
+                      and not any(char in text for char in _NOT_WHITESPACE))
+            self._plain = (raws, plain, simple)
+        return self._plain
 
     @property
     def lines(self) -> list[Line]:

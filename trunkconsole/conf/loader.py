@@ -1,72 +1,45 @@
 """Load a config file with its #includes into categories, as ast_config_load() does.
 
 Facts from main/config.c that this module reproduces (see reference section 5.1):
-- `[name](a,b)` copies the variables of the first category named a, then b (template or
-  not, case-insensitive), in front of the section's own; bases must come earlier.
-- `[name](+)` appends to the first non-template category of that name; the filter form
-  `[name](+type=aor&x=y)` needs every unanchored POSIX regex pair to match a variable.
 - Lines at the top of an included file attach to the config's current category; after
   the #include the including file carries on with its own current category.
 - A hard error drops the rest of that file; in the top-level file it invalidates the
   whole load (CONFIG_STATUS_FILEINVALID). Includes nest at most 10 levels.
+
+The lines of each file become categories (templates, (+) additions, settings) in
+categories.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from trunkconsole.conf.appends import Appends
-from trunkconsole.conf.document import ConfigFile, Documents, UnreadableFile
-from trunkconsole.conf.filters import FilterTooSlow, first_matching
+from trunkconsole.conf.categories import MAX_INHERITED, MAX_SECTIONS, CategoryBuilder
+from trunkconsole.conf.document import Documents, UnreadableFile
 from trunkconsole.conf.includes import MAX_INCLUDE_NAMES, TooManyNames, display_name, resolve
-from trunkconsole.conf.lines import BLANKS, BOM, MAX_LINE_BYTES, Kind, Line, classify_line
-from trunkconsole.conf.posix_regex import ISOLATED_SECONDS
-from trunkconsole.conf.tree import (
-    Category,
-    Include,
-    IssueLevel,
-    LoadedConfig,
-    LoadIssue,
-    Origin,
-    Variable,
-)
+from trunkconsole.conf.lines import Line
+from trunkconsole.conf.tree import Include, IssueLevel, LoadedConfig
 
 MAX_INCLUDE_LEVEL = 10
-# Bounds Asterisk does not have (it would run out of memory or time first): lines read
-# in one load (every file and every repeat of an include), and variables copied from
-# templates (`[tN](!,tN-1,tN-1)` doubles them: ast_category_inherit() clones each one).
+# A bound Asterisk does not have (it would run out of memory or time first): lines read
+# in one load (every file and every repeat of an include). The bounds on sections and
+# inherited variables live beside the code that counts them (categories.py).
 MAX_LOAD_LINES = 2_000_000
-MAX_INHERITED = 4_000_000
-# Sections in one load: each costs 2-10 kB and ~0.25 ms once resolved, linted, judged
-# against the firewall and bundled (`bundle` on 100,000: 23 s CPU, 1 GB; `check --json`
-# on 180,000: 18 s CPU, 1.3 GB). 12,500 FreePBX extensions (endpoint, aor, auth,
-# identify) fit; half a million two-line sections under the line bound would not.
-MAX_SECTIONS = 50_000
 _MISSING, _OK, _INVALID = 0, 1, 2
 
-# First characters the inline path leaves to classify_line(): directives, escapes, BOMs.
-_SCANNER_LEADS = "#\\" + BOM
-
-__all__ = ["Documents", "Loader", "load_config"]
+__all__ = ["MAX_INHERITED", "MAX_SECTIONS", "Documents", "Loader", "load_config"]
 
 
-class Loader:
+class Loader(CategoryBuilder):
     """One load of one top-level file: the state config_text_file_load() keeps."""
 
-    inline = True  # False: every line through classify_line() (tests compare both paths)
-
     def __init__(self, documents: Documents, exec_includes: bool = False) -> None:
+        super().__init__()
         self.documents = documents
         self.exec_includes = exec_includes
-        self.config = LoadedConfig(filename="")
-        self.index: dict[str, list[Category]] = {}
-        self.current: Category | None = None
         self.level = 0
         self.stack: list[Path] = []
-        self._last_section: Category | None = None
         self.lines_read = 0
-        self.inherited = 0
-        self.appends = Appends()
 
     def load(self, filename: str) -> LoadedConfig:
         """Load filename (relative to the config dir, or absolute) and everything it includes."""
@@ -76,10 +49,6 @@ class Loader:
         self.config.found = status != _MISSING
         self.config.valid = status != _INVALID
         return self.config
-
-    def _issue(self, level: IssueLevel, code: str, message: str, file: str,
-               line: int | None = None) -> None:
-        self.config.issues.append(LoadIssue(level, code, message, file, line))
 
     def _load(self, argument: str, origin: tuple[str, int] | None) -> int:
         if self.level == MAX_INCLUDE_LEVEL:
@@ -141,220 +110,6 @@ class Loader:
             if not ok:
                 return _INVALID
         return _OK if count else _MISSING
-
-    def _process(self, doc: ConfigFile, cat: Category | None, depth: int,
-                 first_of_glob: bool = True) -> tuple[bool, Category | None, int]:
-        """Feed every line to process_text_line(); False on a hard error.
-
-        The plain `key = value` line at depth 0 without ';' is handled inline (that is
-        nearly every line of a big pjsip.conf); everything else goes through
-        classify_line(), the scanner the document uses too.
-
-        A UTF-8 BOM is skipped only when Asterisk's line counter is 1, and that counter
-        runs on across the files of one glob: a BOM at the top of the second file of
-        `#include pjsip.d/*.conf` stays, and breaks that line (seen in the lab, 22.10).
-        """
-        file = doc.name
-        blanks = BLANKS
-        leads = _SCANNER_LEADS
-        inline = self.inline
-        # Per file, not per line: no NUL byte and no line near fgets()'s limit.
-        checked = inline and doc.plain
-        limit = MAX_LINE_BYTES // 4
-        begin = 0  # line where the open block comment started
-        # The current category's name and list append, looked up once per section.
-        section = cat.name if cat is not None else ""
-        add = cat.variables.append if cat is not None else None
-        text: str | None
-        for number, raw in enumerate(doc.raws, 1):
-            text = None
-            if inline and not depth:
-                if ";" not in raw:
-                    text = raw.strip(blanks)
-                else:
-                    semi = raw.find(";")
-                    if not ((semi and raw[semi - 1] == "\\")
-                            or (raw[semi + 1:semi + 3] == "--" and raw[semi + 3:semi + 4] != "-")
-                            or (semi >= 2 and raw[semi - 2:semi] == "--")):
-                        # `key=value ; note`: decomment()'s own fast path
-                        text = raw[:semi].strip(blanks)
-            if text is not None and (checked or (len(raw) < limit and "\0" not in raw)):
-                if not text:
-                    continue
-                lead = text[0]
-                if lead == "[":
-                    close = text.find("]")
-                    paren = text[close + 1:close + 2] == "("
-                    end = text.find(")", close + 2) if paren else 0
-                    if close > 0 and end >= 0:
-                        options = text[close + 2:end].split(",") if paren else None
-                        found = self._section(text[1:close], options, file, number)
-                        if found is None:
-                            return False, None, depth
-                        cat = found
-                        section = cat.name
-                        add = cat.variables.append
-                        continue
-                elif lead not in leads and add is not None:
-                    key, eq, rest = text.partition("=")
-                    if key and eq and key[-1] != "+":
-                        if rest[:1] == ">":
-                            add(Variable(key.rstrip(blanks), rest[1:].strip(blanks), file,
-                                         number, section, True))
-                        else:
-                            add(Variable(key.rstrip(blanks), rest.strip(blanks), file, number,
-                                         section))
-                        continue
-            line = Line(raw)
-            before = depth
-            skip_bom = number == 1 and first_of_glob and raw.startswith(BOM)
-            depth = classify_line(line, raw[1:] if skip_bom else raw, depth)
-            if depth and not before:
-                begin = number
-            if not self._line(line, file, number, cat):
-                return False, None, depth
-            if line.kind == Kind.SECTION:
-                cat = self._last_section
-                assert cat is not None
-                section = cat.name
-                add = cat.variables.append
-        if depth:
-            self._issue(IssueLevel.WARNING, "unterminated-comment",
-                        f"Unterminated comment detected beginning on line {begin}: "
-                        "everything after it is ignored", file, begin)
-        return True, cat, depth
-
-    def _line(self, line: Line, file: str, number: int, cat: Category | None) -> bool:
-        """One classified line that the inline path did not take."""
-        kind = line.kind
-        if kind == Kind.EMPTY:
-            if line.stray_end:
-                self._issue(IssueLevel.WARNING, "stray-comment-end",
-                            "'--;' outside a block comment: Asterisk now treats the "
-                            "following lines as comments", file, number)
-            return True
-        if kind == Kind.SECTION:
-            found = self._section(line.name, line.options, file, number)
-            if found is None:
-                return False
-            self._last_section = found
-            return True
-        if kind == Kind.SETTING:
-            if cat is None:
-                self._issue(IssueLevel.FATAL, "no-section",
-                            f"parse error: No category context for line {number} of {file}",
-                            file, number)
-                return False
-            if line.op == "+=":
-                self.appends.append(cat, line.name, line.value, file, number)
-            else:
-                cat.variables.append(Variable(line.name, line.value, file, number, cat.name,
-                                              line.op == "=>"))
-            return True
-        if kind == Kind.DIRECTIVE:
-            return self._directive(line, file, number)
-        return self._oddity(line, file, number)
-
-    def _oddity(self, line: Line, file: str, number: int) -> bool:
-        kind = line.kind
-        if kind == Kind.TOO_LONG:
-            self._issue(IssueLevel.WARNING, "line-too-long",
-                        f"Line {number} too long, skipping (8191 bytes or more)", file, number)
-        elif kind == Kind.NO_EQUALS:
-            self._issue(IssueLevel.WARNING, "no-equals",
-                        f"No '=' (equal sign) in line {number} of {file}", file, number)
-        elif kind == Kind.NO_NAME:
-            self._issue(IssueLevel.WARNING, "no-name",
-                        f"No variable name in line {number} of {file}", file, number)
-        elif kind == Kind.BAD_ESCAPE:
-            self._issue(IssueLevel.FATAL, "bad-escape",
-                        f"Invalid escape in line {number} of {file}", file, number)
-            return False
-        elif kind == Kind.BAD_SECTION:
-            self._issue(IssueLevel.FATAL, "bad-section",
-                        f"parse error: {line.value}, line {number} of {file}", file, number)
-            return False
-        return True
-
-    def _section(self, name: str, options: list[str] | None, file: str,
-                 number: int) -> Category | None:
-        if len(self.config.categories) >= MAX_SECTIONS:
-            self._issue(IssueLevel.FATAL, "too-many-sections",
-                        f"{self.config.filename} with its includes has over {MAX_SECTIONS:,} "
-                        f"sections (at line {number} of {file}): trunkconsole stops reading it",
-                        file, number)
-            return None
-        newcat: Category | None = Category(name, file, number)
-        assert newcat is not None
-        cat: Category = newcat
-        for option in options or ():
-            if option == "!":
-                cat.template = True
-            elif option.startswith("+"):
-                try:
-                    target = self._find(name, option[1:], base=False)
-                except FilterTooSlow:
-                    self._issue(IssueLevel.FATAL, "filter-too-slow",
-                                f"the filter of [{name}]({option}) did not finish in "
-                                f"{ISOLATED_SECONDS:.0f} s within 1 GB (its regex on these "
-                                f"values), line {number} of {file}", file, number)
-                    return None
-                if target is None:
-                    self._issue(IssueLevel.FATAL, "append-missing",
-                                f"Category addition requested, but category '{name}' does "
-                                f"not exist, line {number} of {file}", file, number)
-                    return None
-                if newcat is not None:
-                    self.current = target
-                    target.template = target.template or newcat.template
-                    target.variables.extend(newcat.variables)
-                    target.additions.append(Origin(file, number, target.name))
-                    newcat = None
-                cat = target
-            else:
-                # _find(option, "", base=True), inlined: every trunk section inherits
-                bases = self.index.get(option.lower()) if option else self.config.categories
-                base = bases[0] if bases else None
-                if base is None:
-                    self._issue(IssueLevel.FATAL, "base-missing",
-                                f"Inheritance requested, but category '{option}' does not "
-                                f"exist, line {number} of {file}", file, number)
-                    return None
-                if self.appends.pending:
-                    self.appends.settle()  # a copy shares the Variable: it must not grow later
-                self.inherited += len(base.variables)
-                if self.inherited > MAX_INHERITED:
-                    self._issue(IssueLevel.FATAL, "inheritance-explosion",
-                                f"[{name}] and the sections before it copy over "
-                                f"{MAX_INHERITED:,} variables from templates (each "
-                                "inheritance copies every variable of its base; Asterisk "
-                                f"would run out of memory), line {number} of {file}",
-                                file, number)
-                    return None
-                cat.bases.append(base.name)
-                cat.variables.extend(base.variables)
-        if newcat is not None:
-            self.config.categories.append(newcat)
-            same = self.index.get(low := name.lower())
-            if same is None:
-                self.index[low] = [newcat]
-            else:
-                same.append(newcat)
-            self.current = newcat
-        return cat
-
-    def _find(self, name: str, filter_: str, base: bool) -> Category | None:
-        """category_get_sep()/does_category_match(): the first category that qualifies."""
-        candidates = self.index.get(name.lower(), []) if name else self.config.categories
-        if not candidates:
-            return None
-        if base:
-            return candidates[0]  # "TEMPLATES=include": templates and normal sections alike
-        if not filter_:
-            return next((cat for cat in candidates if not cat.template), None)
-        self.appends.settle()
-        index = first_matching(candidates, filter_)
-        return candidates[index] if index >= 0 else None
 
     def _directive(self, line: Line, file: str, number: int) -> bool:
         directive = line.name.lower()

@@ -51,6 +51,8 @@ def _close_option(kind: str, name: str) -> list[str]:
 def rejection_findings(pjsip: PjsipConfig) -> Iterator[Finding]:
     """Objects Asterisk refuses: unknown options, bad matches, wizard errors."""
     for obj in pjsip.objects:
+        if not (obj.unknown or obj.invalid or obj.rejected):
+            continue  # nearly every object: no three empty loops
         for option in obj.unknown:
             guess = _close_option(obj.type, option.name.lower())
             fix = f"did you mean {guess[0]}=?" if guess else (

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -62,6 +62,13 @@ class Match:
     def end(self) -> int:
         """Last address covered (for a contiguous mask)."""
         return self.start | (((1 << self.bits) - 1) ^ self.mask)
+
+    @cached_property
+    def span(self) -> tuple[int, int]:
+        """(start, end) for sorting entries of both families in one list: IPv6 ones are
+        offset by 2**128, above every IPv4 address (cached: parse_match() keeps Matches)."""
+        offset = 0 if self.version == 4 else 1 << 128
+        return offset + self.start, offset + self.end
 
     @property
     def prefix_length(self) -> int | None:

@@ -89,14 +89,20 @@ class PjsipConfig:
             first = index.get(obj.id)
             if first is None:
                 index[obj.id] = obj
-            elif obj.wizard is None and first.wizard is None:
-                groups = self.duplicates.setdefault(kind, [])
-                for group in groups:
-                    if group[0] is first:
-                        group.append(obj)
-                        break
-                else:
-                    groups.append([first, obj])
+            else:
+                self.duplicate(first, obj)
+
+    def duplicate(self, first: PjsipObject, obj: PjsipObject) -> None:
+        """obj has the type and id of first, which came before: two pjsip.conf sections
+        make a duplicate (a wizard's objects do not)."""
+        if obj.wizard is None and first.wizard is None:
+            groups = self.duplicates.setdefault(obj.type, [])
+            for group in groups:
+                if group[0] is first:
+                    group.append(obj)
+                    break
+            else:
+                groups.append([first, obj])
 
     def of_type(self, kind: str) -> list[PjsipObject]:
         """Objects of one type, in file order (do not modify the list)."""
@@ -210,21 +216,42 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
     from trunkconsole.pjsip.wizard import expand_wizards
 
     config = PjsipConfig(pjsip=pjsip, wizard=wizard)
-    objects: list[PjsipObject] = []
-    add = objects.append
+    add = config.objects.append
+    # validate() and add_all(), inlined: one call and one loop fewer for each of 30,000
+    # sections
+    accepted_by_type = _ACCEPTED
+    indexes = config._index
+    by_type = config._by_type
     for cat in pjsip.categories:
         if cat.template:
             continue
-        kind = object_type(cat)
+        for var in cat.variables:  # object_type(cat), inlined
+            if var.key == "type":
+                kind: str | None = var.value
+                break
+        else:
+            kind = None
         if kind is None or kind not in OBJECT_TYPES:
             config.untyped.append(Untyped(cat, kind))
             continue
         # Its options are the category's own Variables. Positional: a keyword call to a
         # class costs twice as much (30,000 sections).
         obj = PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
-        validate(obj)
+        accepted = accepted_by_type.get(kind)
+        if accepted is None or not accepted.issuperset(obj.option_index()):
+            validate(obj)
+        elif kind == "identify":
+            _validate_identify(obj)
         add(obj)
-    config.add_all(objects)
+        index = indexes.get(kind)
+        if index is None:
+            indexes[kind] = {obj.id: obj}
+            by_type[kind] = [obj]
+            continue
+        by_type[kind].append(obj)
+        first = index.setdefault(obj.id, obj)
+        if first is not obj:
+            config.duplicate(first, obj)
     if wizard is not None and wizard.found:
         for obj in expand_wizards(wizard):
             validate(obj)
