@@ -190,7 +190,13 @@ def identify_matches(identify: PjsipObject) -> list[tuple[Match, Option]]:
         matches = identify.matches = []
         for option in identify.options:
             if option.key == "match":
-                for part in option.value.split(","):
+                value = option.value
+                if "," not in value:  # one entry: no list to split
+                    value = value.strip()
+                    if value:
+                        matches.append((parse_match(value), option))
+                    continue
+                for part in value.split(","):
                     part = part.strip()
                     if part:
                         matches.append((parse_match(part), option))
