@@ -146,7 +146,7 @@ class PjsipObject:
 
     def value(self, name: str, default: str = "") -> str:
         """The effective scalar value, or default when unset."""
-        option = self.last(name)
+        option = self.index.get(name.lower())  # last(), inlined
         return option.value if option is not None else default
 
     def items(self, name: str) -> list[tuple[str, Option]]:
