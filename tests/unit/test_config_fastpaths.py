@@ -49,6 +49,8 @@ LOADER_LINES = st.sampled_from([
     # any of them strips with BLANKS, one without with str.strip() (whitespace_blanks).
     "\x01k=v\x02", "k=\x1bv\x0e", "\x0bk\x0c=\x1cv\x1f", "k=\xa0v\xa0", "\u3000[w]\u2028",
     "\x85k=v", "[s\x01](t)", "k\x7f=v",
+    # Headers the simple loop's pattern must read as the scanner does.
+    "[]", "[u](T)", "[w](t)x", "[a(b]", "[y](x]y)", "[z]()", "[q](t,t)", "[r](", "=v",
 ])
 LOADER_TEXT = st.lists(LOADER_LINES, max_size=40).map("\n".join)
 

@@ -12,6 +12,8 @@ The loader (loader.py) adds files, #includes and globs on top.
 
 from __future__ import annotations
 
+import re
+
 from trunkconsole.conf.appends import Appends
 from trunkconsole.conf.document import ConfigFile
 from trunkconsole.conf.filters import FilterTooSlow, first_matching
@@ -36,8 +38,14 @@ MAX_INHERITED = 4_000_000
 # identify) fit; half a million two-line sections under the line bound would not.
 MAX_SECTIONS = 50_000
 
-# First characters the inline path leaves to classify_line(): directives, escapes, BOMs.
+# First characters the inline path leaves to classify_line(): directives, escapes, BOMs;
+# in a simple file (ASCII: no BOM) also '=' (no name).
 _SCANNER_LEADS = "#\\" + BOM
+_SIMPLE_LEADS = "#\\="
+# `[name]` or `[name](options)` as _process() reads them: the name up to the first ']',
+# the options up to the first ')'; whatever follows is ignored. `[name](` without ')'
+# does not match (a hard error, left to the scanner).
+_HEADER = re.compile(r"\[([^\]]+)\](?:\(([^)]*)\)|(?!\())").match
 
 
 class CategoryBuilder:
@@ -157,7 +165,8 @@ class CategoryBuilder:
         lines, same result; (ok, category, -1), or the index of the line with a block
         comment mark for _process() to go on from (with that category)."""
         file = doc.name
-        leads = _SCANNER_LEADS
+        leads = _SIMPLE_LEADS
+        header = _HEADER
         section = cat.name if cat is not None else ""
         add = cat.variables.append if cat is not None else None
         for number, raw in enumerate(doc.raws, 1):
@@ -168,39 +177,33 @@ class CategoryBuilder:
                 if ";--" in text or "--;" in text:
                     return True, cat, number - 1  # the depth may change: not simple
                 semi = text.find(";")
-                # `\;` is no comment (the scanner unescapes it)
-                if not (semi and text[semi - 1] == "\\"):
+                if semi and text[semi - 1] == "\\":
+                    text = "\\"  # `\;` is no comment: the scanner unescapes it
+                else:
                     text = text[:semi].rstrip()
                     if not text:
                         continue
-                    semi = -1
-            else:
-                semi = -1
-            if semi < 0:
-                lead = text[0]
-                if lead == "[":
-                    close = text.find("]")
-                    paren = text[close + 1:close + 2] == "("
-                    end = text.find(")", close + 2) if paren else 0
-                    if close > 0 and end >= 0:
-                        options = text[close + 2:end].split(",") if paren else None
-                        found = self._section(text[1:close], options, file, number)
-                        if found is None:
-                            return False, None, 0
-                        cat = found
-                        section = cat.name
-                        add = cat.variables.append
-                        continue
-                elif lead not in leads and add is not None:
-                    key, eq, rest = text.partition("=")
-                    if key and eq and key[-1] != "+":
-                        if rest[:1] == ">":
-                            add(Variable(key.rstrip(), rest[1:].lstrip(), file, number,
-                                         section, True))
-                        else:
-                            add(Variable(key.rstrip(), rest.lstrip(), file, number, section))
-                        continue
-            line = Line(raw)
+            lead = text[0]
+            if lead == "[":
+                match = header(text)
+                if match is not None:
+                    found = self._header(match[1], match[2], file, number)
+                    if found is None:
+                        return False, None, 0
+                    cat = found
+                    section = cat.name
+                    add = cat.variables.append
+                    continue
+            elif lead not in leads and add is not None:
+                key, eq, rest = text.partition("=")  # key: at least the lead
+                if eq and key[-1] != "+":
+                    if rest[:1] == ">":
+                        add(Variable(key.rstrip(), rest[1:].lstrip(), file, number, section,
+                                     True))
+                    else:
+                        add(Variable(key.rstrip(), rest.lstrip(), file, number, section))
+                    continue
+            line = Line(raw)  # the rest goes through the scanner, at depth 0
             classify_line(line, raw, 0)
             if not self._line(line, file, number, cat):
                 return False, None, 0
@@ -263,26 +266,23 @@ class CategoryBuilder:
             return False
         return True
 
-    def _section(self, name: str, options: list[str] | None, file: str,
-                 number: int) -> Category | None:
-        """process_text_line()'s '[': a new category, a (+) addition, or an error (None)."""
+    def _header(self, name: str, options: str | None, file: str,
+                number: int) -> Category | None:
+        """_section() for a header's name and its options text (None: no parentheses)."""
         categories = self.config.categories
-        if self.inline and len(categories) < MAX_SECTIONS and (
-                options is None or (len(options) == 1 and options[0] in self._bases)):
+        base = self._bases.get(options) if options is not None else None
+        if (options is None or base is not None) and len(categories) < MAX_SECTIONS:
             # `[name]` or `[name](base)` with a base seen before: nearly every header of a
-            # big pjsip.conf (the general path below gives the same category).
+            # big pjsip.conf (_section() gives the same category).
             cat = Category(name, file, number)
-            if options is not None:
-                base = self._bases[options[0]]
+            if options is not None and base is not None:
                 if self.appends.pending:
-                    self.appends.settle()
+                    self.appends.settle()  # as _section() does
+                if self.inherited + len(base.variables) > MAX_INHERITED:
+                    return self._section(name, [options], file, number)
                 self.inherited += len(base.variables)
-                if self.inherited <= MAX_INHERITED:
-                    cat.bases.append(base.name)
-                    cat.variables.extend(base.variables)
-                else:
-                    self.inherited -= len(base.variables)
-                    return self._section_general(name, options, file, number)
+                cat.bases.append(base.name)
+                cat.variables.extend(base.variables)
             categories.append(cat)
             same = self.index.get(low := name.lower())
             if same is None:
@@ -291,10 +291,12 @@ class CategoryBuilder:
                 same.append(cat)
             self.current = cat
             return cat
-        return self._section_general(name, options, file, number)
+        return self._section(name, options.split(",") if options is not None else None, file,
+                             number)
 
-    def _section_general(self, name: str, options: list[str] | None, file: str,
-                         number: int) -> Category | None:
+    def _section(self, name: str, options: list[str] | None, file: str,
+                 number: int) -> Category | None:
+        """process_text_line()'s '[': a new category, a (+) addition, or an error (None)."""
         if len(self.config.categories) >= MAX_SECTIONS:
             self._issue(IssueLevel.FATAL, "too-many-sections",
                         f"{self.config.filename} with its includes has over {MAX_SECTIONS:,} "

@@ -129,7 +129,7 @@ def reference_findings(system: AsteriskConfig) -> Iterator[Finding]:
         single = option_name not in ACCUMULATING  # items() splits only the last line
         for obj in pjsip.of_type(kind):
             if single:
-                last = obj.option_index().get(option_name)  # obj.last(): names are lower case
+                last = obj.index.get(option_name)  # obj.last(): names are lower case
                 if last is None:
                     continue
                 value = last.value

@@ -80,7 +80,7 @@ def ip_trunks(pjsip: PjsipConfig) -> list[tuple[PjsipObject, list[PjsipObject]]]
     for endpoint in pjsip.of_type("endpoint"):
         identifies = by_endpoint.get(endpoint.id)
         # items("auth") only when there is an auth= line at all
-        if identifies and (endpoint.option_index().get("auth") is None
+        if identifies and (endpoint.index.get("auth") is None
                            or not endpoint.items("auth")):
             trunks.append((endpoint, identifies))
     return trunks
@@ -98,7 +98,7 @@ def checklist_findings(endpoint: PjsipObject,
     neither: 10,000 trunks paid 0.3 s for addresses no finding used).
     """
     found: list[Finding] = []
-    options = endpoint.option_index()  # lower-case name -> the winning line
+    options = endpoint.index  # lower-case name -> the winning line
     if options.get("allow") is None:
         found.append(Finding(
             code="trunk-no-codecs", severity=Severity.CRITICAL,
@@ -383,7 +383,7 @@ def checklist_lines(endpoint: PjsipObject) -> tuple[Option | None, ...]:
         if option.key == "allow" or option.key == "disallow":
             first = option
             break
-    return (first, *map(endpoint.option_index().get, _CHECKLIST_NAMES))
+    return (first, *map(endpoint.index.get, _CHECKLIST_NAMES))
 
 
 _CHECKLIST_NAMES = ("allow", *(name for name, _, _, _ in CHECKLIST), "identify_by")

@@ -43,7 +43,7 @@ Option = Variable
 class PjsipObject:
     """A sorcery object: type, id, and its options in the order Asterisk applies them."""
 
-    __slots__ = ("_items", "_last", "bases", "file", "id", "invalid", "line", "matches",
+    __slots__ = ("_items", "bases", "file", "id", "index", "invalid", "line", "matches",
                  "options", "rejected", "type", "unknown", "wizard")
 
     def __init__(self, type: str, id: str, file: str, line: int,
@@ -59,22 +59,18 @@ class PjsipObject:
         self.unknown: list[Option] = []  # options Asterisk rejects
         self.invalid: list[tuple[Option, str]] = []  # (option, why)
         self.rejected: list[str] = []  # why Asterisk will not create it
-        # option name (lower case) -> its last line; built on first use
-        self._last: dict[str, Option] | None = None
+        # Option name (lower case) -> the line that wins (the last one): built here, as
+        # everything reads it (validation, the lint); do not modify.
+        self.index = {option.key: option for option in self.options}
         self._items: dict[str, list[tuple[str, Option]]] | None = None  # items() per name
         self.matches: list[tuple[Match, Option]] | None = None  # identify: parsed match=
 
     def __repr__(self) -> str:
         return f"PjsipObject({self.type} {self.id!r} @ {self.file}:{self.line})"
 
-    def _index(self) -> dict[str, Option]:
-        # The last line of each name wins (a later key overwrites an earlier one).
-        index = self._last = {option.key: option for option in self.options}
-        return index
-
     def option_index(self) -> dict[str, Option]:
-        """Option name (lower case) -> the line that wins (built once; do not modify)."""
-        return self._last or self._index()
+        """Option name (lower case) -> the line that wins (`index`; do not modify)."""
+        return self.index
 
     def template_of(self, option: Option) -> str | None:
         """The template or base section an option was inherited from (None: its own)."""
@@ -141,7 +137,7 @@ class PjsipObject:
 
     def last(self, name: str) -> Option | None:
         """The option line that wins for a scalar option (case-insensitive name)."""
-        return (self._last or self._index()).get(name.lower())
+        return self.index.get(name.lower())
 
     def all(self, name: str) -> list[Option]:
         """Every line of an option, in order."""
@@ -150,7 +146,7 @@ class PjsipObject:
 
     def value(self, name: str, default: str = "") -> str:
         """The effective scalar value, or default when unset."""
-        option = self.last(name)
+        option = self.index.get(name.lower())  # last(), inlined
         return option.value if option is not None else default
 
     def items(self, name: str) -> list[tuple[str, Option]]:
@@ -171,7 +167,7 @@ class PjsipObject:
 
     def _split_items(self, name: str) -> list[tuple[str, Option]]:
         low = name.lower()
-        last = (self._last or self._index()).get(low)
+        last = self.index.get(low)
         if last is None:
             return []
         if low in ACCUMULATING:

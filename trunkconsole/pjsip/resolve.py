@@ -157,8 +157,8 @@ def validate(obj: PjsipObject) -> None:
     accepted = _ACCEPTED.get(obj.type)
     if accepted is None:
         accepted = _ACCEPTED[obj.type] = set()
-    # The object's option index has every name once; the lint reads it later anyway.
-    if not accepted.issuperset(obj.option_index()):
+    # The object's option index has every name once.
+    if not accepted.issuperset(obj.index):
         _mark_unknown(obj, accepted)
     if obj.type == "identify":
         _validate_identify(obj)
@@ -190,7 +190,13 @@ def identify_matches(identify: PjsipObject) -> list[tuple[Match, Option]]:
         matches = identify.matches = []
         for option in identify.options:
             if option.key == "match":
-                for part in option.value.split(","):
+                value = option.value
+                if "," not in value:  # one entry: no list to split
+                    value = value.strip()
+                    if value:
+                        matches.append((parse_match(value), option))
+                    continue
+                for part in value.split(","):
                     part = part.strip()
                     if part:
                         matches.append((parse_match(part), option))
@@ -238,7 +244,7 @@ def resolve(pjsip: LoadedConfig, wizard: LoadedConfig | None = None) -> PjsipCon
         # class costs twice as much (30,000 sections).
         obj = PjsipObject(kind, cat.name, cat.file, cat.line, cat.variables, cat.bases)
         accepted = accepted_by_type.get(kind)
-        if accepted is None or not accepted.issuperset(obj.option_index()):
+        if accepted is None or not accepted.issuperset(obj.index):
             validate(obj)
         elif kind == "identify":
             _validate_identify(obj)
