@@ -24,14 +24,7 @@ from trunkconsole.findings import Evidence, Finding, Severity
 from trunkconsole.pjsip.dialplan_reach import INBOUND, OUTBOUND, DialplanReach, Reach
 from trunkconsole.pjsip.lint_nat import provider_behind_nat, uri_host
 from trunkconsole.pjsip.matches import Match, split_host_port
-from trunkconsole.pjsip.objects import (
-    FALSE_VALUES,
-    TRUE_VALUES,
-    Option,
-    PjsipObject,
-    is_false,
-    is_true,
-)
+from trunkconsole.pjsip.objects import Option, PjsipObject, is_false, is_true
 from trunkconsole.pjsip.resolve import PjsipConfig
 
 # (option, wanted, default, why)
@@ -118,9 +111,7 @@ def checklist_findings(endpoint: PjsipObject,
     for name, wanted, default, why in CHECKLIST:
         option = options.get(name)
         value = option.value if option is not None else default
-        # is_true()/is_false(), their one-look-up case first
-        good = ((value in TRUE_VALUES or is_true(value)) if wanted
-                else (value in FALSE_VALUES or is_false(value)))
+        good = is_true(value) if wanted else is_false(value)
         if not good:
             if callable(nat):
                 nat = nat()
