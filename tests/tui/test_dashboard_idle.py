@@ -4,7 +4,9 @@ come or go show at the next tick, and each cell keeps its own colour."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.tui.test_dashboard_streaming import ready, state_with_calls, table
 from trunkconsole.ami.message import AmiMessage
 from trunkconsole.model.state import PbxState
 from trunkconsole.tui.screens.dashboard import DashboardScreen
+from trunkconsole.tui.widgets.live_table import LiveTable
 
 # A real RTCPSent of the lab (Asterisk 22, sipp as the carrier), re-addressed per call.
 RTCP_SENT = (Path(__file__).parent.parent / "fixtures" / "ami" / "rtcp-sent-lab.raw"
@@ -54,6 +57,19 @@ def rated_app(state: PbxState, clock: list[float]) -> DashboardApp:
     app = frozen(DashboardApp(StaticLive(state)))
     app.wall_clock = lambda: clock[0]
     return app
+
+
+@contextlib.asynccontextmanager
+async def calls_on_screen(calls: int) -> AsyncIterator[tuple[DashboardApp, Any, PbxState,
+                                                              list[float], LiveTable]]:
+    """The dashboard at 200x30 over `calls` standing calls, ready: (app, pilot, state,
+    wall clock, channel table)."""
+    clock = [NOW]
+    state = state_with_calls(calls, NOW)
+    app = rated_app(state, clock)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await ready(app, pilot)
+        yield app, pilot, state, clock, table(app, "channels")
 
 
 async def test_sorting_on_mos_sees_the_figures_of_rows_off_screen() -> None:
@@ -100,12 +116,7 @@ async def test_sorting_on_mos_sees_the_figures_of_rows_off_screen() -> None:
 
 
 async def test_figures_off_screen_show_when_their_row_does() -> None:
-    clock = [NOW]
-    state = state_with_calls(200, NOW)
-    app = rated_app(state, clock)
-    async with app.run_test(size=(200, 30)) as pilot:
-        await ready(app, pilot)
-        channels = table(app, "channels")
+    async with calls_on_screen(200) as (app, pilot, state, clock, channels):
         oldest, newest = uid_of(0), uid_of(199)
         state.apply(rtcp(0, lost=64))
         state.apply(rtcp(199, lost=64))
@@ -123,12 +134,7 @@ async def test_figures_off_screen_show_when_their_row_does() -> None:
 
 
 async def test_a_filter_reads_figures_off_screen_and_clearing_it_brings_all_back() -> None:
-    clock = [NOW]
-    state = state_with_calls(200, NOW)
-    app = rated_app(state, clock)
-    async with app.run_test(size=(200, 30)) as pilot:
-        await ready(app, pilot)
-        channels = table(app, "channels")
+    async with calls_on_screen(200) as (app, pilot, state, clock, channels):
         newest = uid_of(199)
         state.apply(rtcp(199, lost=64))
         await next_second(app, pilot, clock)
@@ -155,12 +161,7 @@ async def test_a_filter_reads_figures_off_screen_and_clearing_it_brings_all_back
 
 
 async def test_a_call_that_comes_or_goes_mid_second_shows_at_the_next_tick() -> None:
-    clock = [NOW]
-    state = state_with_calls(30, NOW)
-    app = rated_app(state, clock)
-    async with app.run_test(size=(200, 30)) as pilot:
-        await ready(app, pilot)
-        channels = table(app, "channels")
+    async with calls_on_screen(30) as (app, pilot, state, _clock, channels):
         assert len(channels.keys) == 30
         uid = f"{int(NOW)}.999"
         state.apply(msg(f"Event: Newchannel\nChannel: PJSIP/carrier-00000fff\nChannelState: 4\n"

@@ -284,12 +284,7 @@ class CategoryBuilder:
                 cat.bases.append(base.name)
                 cat.variables.extend(base.variables)
             categories.append(cat)
-            same = self.index.get(low := name.lower())
-            if same is None:
-                self.index[low] = [cat]
-            else:
-                same.append(cat)
-            self.current = cat
+            self._index(cat, name)
             return cat
         return self._section(name, options.split(",") if options is not None else None, file,
                              number)
@@ -356,13 +351,17 @@ class CategoryBuilder:
                     self._bases[option] = base
         if newcat is not None:
             self.config.categories.append(newcat)
-            same = self.index.get(low := name.lower())
-            if same is None:
-                self.index[low] = [newcat]
-            else:
-                same.append(newcat)
-            self.current = newcat
+            self._index(newcat, name)
         return cat
+
+    def _index(self, cat: Category, name: str) -> None:
+        """A new category: findable by name, and the one later lines go to."""
+        same = self.index.get(low := name.lower())
+        if same is None:
+            self.index[low] = [cat]
+        else:
+            same.append(cat)
+        self.current = cat
 
     def _find(self, name: str, filter_: str, base: bool) -> Category | None:
         """category_get_sep()/does_category_match(): the first category that qualifies."""
