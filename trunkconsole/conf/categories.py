@@ -48,6 +48,18 @@ _SIMPLE_LEADS = "#\\="
 _HEADER = re.compile(r"\[([^\]]+)\](?:\(([^)]*)\)|(?!\())").match
 
 
+# Lines Asterisk's config.c cannot use: (level, code, its message). Fatal ones end the file.
+ODDITIES: dict[Kind, tuple[IssueLevel, str, str]] = {
+    Kind.TOO_LONG: (IssueLevel.WARNING, "line-too-long",
+                    "Line {number} too long, skipping (8191 bytes or more)"),
+    Kind.NO_EQUALS: (IssueLevel.WARNING, "no-equals",
+                     "No '=' (equal sign) in line {number} of {file}"),
+    Kind.NO_NAME: (IssueLevel.WARNING, "no-name", "No variable name in line {number} of {file}"),
+    Kind.BAD_ESCAPE: (IssueLevel.FATAL, "bad-escape", "Invalid escape in line {number} of {file}"),
+    Kind.BAD_SECTION: (IssueLevel.FATAL, "bad-section",
+                       "parse error: {value}, line {number} of {file}"),
+}
+
 class CategoryBuilder:
     """The categories of one load, and the state process_text_line() keeps between lines."""
 
@@ -246,25 +258,15 @@ class CategoryBuilder:
         return self._oddity(line, file, number)
 
     def _oddity(self, line: Line, file: str, number: int) -> bool:
-        kind = line.kind
-        if kind == Kind.TOO_LONG:
-            self._issue(IssueLevel.WARNING, "line-too-long",
-                        f"Line {number} too long, skipping (8191 bytes or more)", file, number)
-        elif kind == Kind.NO_EQUALS:
-            self._issue(IssueLevel.WARNING, "no-equals",
-                        f"No '=' (equal sign) in line {number} of {file}", file, number)
-        elif kind == Kind.NO_NAME:
-            self._issue(IssueLevel.WARNING, "no-name",
-                        f"No variable name in line {number} of {file}", file, number)
-        elif kind == Kind.BAD_ESCAPE:
-            self._issue(IssueLevel.FATAL, "bad-escape",
-                        f"Invalid escape in line {number} of {file}", file, number)
-            return False
-        elif kind == Kind.BAD_SECTION:
-            self._issue(IssueLevel.FATAL, "bad-section",
-                        f"parse error: {line.value}, line {number} of {file}", file, number)
-            return False
-        return True
+        """A line Asterisk cannot use: its message (config.c's words); False when it stops
+        the file (a fatal one)."""
+        found = ODDITIES.get(line.kind)
+        if found is None:
+            return True
+        level, code, text = found
+        self._issue(level, code, text.format(number=number, file=file, value=line.value),
+                    file, number)
+        return level is not IssueLevel.FATAL
 
     def _header(self, name: str, options: str | None, file: str,
                 number: int) -> Category | None:
