@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -209,6 +210,11 @@ def main() -> None:
         # two shared cores a ratio is only fair between figures measured side by side.
         pairs = []
         for trial in range(args.trials):
+            # A closed app's garbage, frozen by its session's resync (freeze_long_lived),
+            # waits for the app's ten-minute collect_frozen: give it back now, so RSS is
+            # one app's.
+            gc.unfreeze()
+            gc.collect()
             raw_now = raw_round_trip(lab)[0]
             last = trial == args.trials - 1
             figures = asyncio.run(dashboard(lab, args.channels if last else 0,
