@@ -25,9 +25,16 @@ def modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
 
-def calls(path: Path) -> list[ast.Call]:
-    return [node for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Call)]
+def calls(path: Path) -> list[tuple[str, ast.Call]]:
+    """Every call in a module with the name it calls (`x.on(...)` -> "on")."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else (
+                func.id if isinstance(func, ast.Name) else "")
+            found.append((name, node))
+    return found
 
 
 def test_the_logger_is_switched_on_and_guarded_in_one_place() -> None:
@@ -36,12 +43,9 @@ def test_the_logger_is_switched_on_and_guarded_in_one_place() -> None:
     users: list[str] = []
     for path in modules():
         where = str(path.relative_to(PACKAGE))
-        for call in calls(path):
-            func = call.func
-            name = func.attr if isinstance(func, ast.Attribute) else (
-                func.id if isinstance(func, ast.Name) else "")
+        for name, call in calls(path):
             # SipLogger.on(hosts, methods, seconds): the only `.on` with three arguments.
-            if name == "on" and isinstance(func, ast.Attribute) and \
+            if name == "on" and isinstance(call.func, ast.Attribute) and \
                     len(call.args) + len(call.keywords) >= 3:
                 switched.append(where)
             if name == "start_guard":
@@ -70,10 +74,7 @@ def test_a_trace_is_assembled_in_one_place() -> None:
     users: list[str] = []
     for path in modules():
         where = str(path.relative_to(PACKAGE))
-        for call in calls(path):
-            func = call.func
-            name = func.attr if isinstance(func, ast.Attribute) else (
-                func.id if isinstance(func, ast.Name) else "")
+        for name, _call in calls(path):
             if name in ("trace_table", "read_monitor"):
                 tables.append(where)
             if name == "trace_packets":
