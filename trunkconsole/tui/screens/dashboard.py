@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from textual import on, work
@@ -17,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Static
 
+from trunkconsole.calls.quality import CallQuality
 from trunkconsole.diagnose.rtpstats import parse_channelstats
 from trunkconsole.errors import OperatorError
 from trunkconsole.findings import AddProviderAddress
@@ -256,12 +258,9 @@ class DashboardScreen(LiveScreen):
         unrated -= touched  # their cells were just built, figures included
         unrated |= rated - touched
         unrated.intersection_update(cache)
-        if needle or table.sort_index in QUALITY_COLUMNS:
-            rate = set(unrated)
-        else:
-            rate = {uid for uid in table.visible_keys() if uid in unrated}
-        for uid in rate:
-            cache[uid] = with_quality(cache[uid], quality.get(uid))
+        reads_all = bool(needle) or table.sort_index in QUALITY_COLUMNS
+        rate = set(unrated) if reads_all else unrated.intersection(table.visible_keys())
+        self._rate(rate, quality)
         unrated -= rate
         changed = touched | rate
         if self._channel_order is None or needle:
@@ -274,15 +273,21 @@ class DashboardScreen(LiveScreen):
             table.sync(rows, only=changed)
         else:  # the same calls: only the changed rows are compared
             table.update_rows({uid: cache[uid] for uid in changed if uid in cache})
-        if unrated and table.viewport_moved and not (needle or table.sort_index in
-                                                      QUALITY_COLUMNS):
+        if unrated and table.viewport_moved and not reads_all:
             # The sync moved rows (a call came or went): those now on screen catch up.
-            shown = {uid for uid in table.visible_keys() if uid in unrated}
+            shown = unrated.intersection(table.visible_keys())
             if shown:
-                for uid in shown:
-                    cache[uid] = with_quality(cache[uid], quality.get(uid))
+                self._rate(shown, quality)
                 unrated -= shown
                 table.update_rows({uid: cache[uid] for uid in shown})
+
+    def _rate(self, uids: set[str], quality: Mapping[str, CallQuality]) -> None:
+        """The MOS/loss/jitter of these calls into their cached row cells."""
+        cache = self._channel_cells
+        for uid in uids:
+            cells = cache.get(uid)
+            if cells is not None:
+                cache[uid] = with_quality(cells, quality.get(uid))
 
     def _rate_all(self, sort_index: int) -> None:
         """Before the channels are sorted on MOS, loss or jitter: every row's figures."""
@@ -291,15 +296,14 @@ class DashboardScreen(LiveScreen):
         live = self.app.live
         if live is None:
             return
-        quality = live.state.quality.calls
         table = self.query_one("#channels", LiveTable)
-        for uid in self._unrated:
+        shown = {uid for uid in self._unrated if uid in table}
+        self._rate(shown, live.state.quality.calls)
+        for uid in shown:
             cells = self._channel_cells.get(uid)
-            if cells is None or uid not in table:
-                continue
-            cells = self._channel_cells[uid] = with_quality(cells, quality.get(uid))
-            for index in QUALITY_COLUMNS:
-                table.update_cell(uid, CHANNEL_COLUMNS[index].key, cells[index])
+            if cells is not None:
+                for index in QUALITY_COLUMNS:
+                    table.update_cell(uid, CHANNEL_COLUMNS[index].key, cells[index])
         self._unrated.clear()
 
     def _duration(self, uid: str) -> str:

@@ -273,19 +273,18 @@ class LineTable(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         # The scroll offset and width are read once for the lines of one pass (each is
         # a walk through reactives and the compositor's map: a third of a line's cost).
-        self._viewport = (round(self.scroll_offset.x), round(self.scroll_offset.y),
-                          self.size.width)
+        self._viewport = self._read_viewport()
         try:
             return super().render_lines(crop)
         finally:
             self._viewport = None
 
+    def _read_viewport(self) -> tuple[int, int, int]:
+        """(first column, first line, width) on screen."""
+        return round(self.scroll_offset.x), round(self.scroll_offset.y), self.size.width
+
     def render_line(self, y: int) -> Strip:
-        viewport = self._viewport
-        if viewport is None:
-            viewport = (round(self.scroll_offset.x), round(self.scroll_offset.y),
-                        self.size.width)
-        left, top, width = viewport
+        left, top, width = self._viewport or self._read_viewport()
         right = left + width
         styles = self._style_set()
         if y == 0:
